@@ -1,0 +1,161 @@
+//! [`RecordStore`] over `aws-sdk-dynamodb`. Table layout (see `template.yaml`, the one source of
+//! truth for it):
+//! - partition key `cluster` (S), sort key `requestId` (S);
+//! - sparse global secondary index `resumable`: `sweepBucket` (S, present only while a record
+//!   is unfinished) and `heartbeatAt` (N), for the sweep;
+//! - TTL on `expiresAt`.
+//!
+//! Every write is conditional; nothing here depends on transactions, TTL expiry or
+//! ReturnValuesOnConditionCheckFailure, which dynalite lacks.
+
+use super::sdk_failure;
+use crate::domain::record::RESUMABLE;
+use crate::domain::UpgradeRecord;
+use crate::ports::{Inserted, RecordStore, Replaced, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub const RESUMABLE_INDEX: &str = "resumable";
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn to_item(record: &UpgradeRecord) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(record).map_err(|e| StoreError(format!("cannot encode record: {e}")))
+}
+
+fn from_item(item: Item) -> Result<UpgradeRecord, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError(format!("stored record does not decode: {e}")))
+}
+
+fn store_error<E>(operation: &str, err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let failure = sdk_failure(err);
+    StoreError(format!("{operation}: {} {}", failure.code, failure.message).replace("  ", " "))
+}
+
+impl RecordStore for DynamoStore {
+    async fn insert_new(&self, record: &UpgradeRecord) -> Result<Inserted, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(record)?))
+            .condition_expression("attribute_not_exists(#cluster)")
+            .expression_attribute_names("#cluster", "cluster")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Inserted::Created),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                match self.get(&record.cluster, &record.request_id).await? {
+                    Some(existing) => Ok(Inserted::AlreadyExists(existing)),
+                    None => Err(StoreError("record existed, then vanished; try again".to_owned())),
+                }
+            }
+            Err(e) => Err(store_error("PutItem", &e)),
+        }
+    }
+
+    async fn get(&self, cluster: &str, request_id: &str) -> Result<Option<UpgradeRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("cluster", AttributeValue::S(cluster.to_owned()))
+            .key("requestId", AttributeValue::S(request_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", &e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn replace(&self, record: &UpgradeRecord, expected_revision: u64) -> Result<Replaced, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(record)?))
+            .condition_expression("#revision = :expected")
+            .expression_attribute_names("#revision", "revision")
+            .expression_attribute_values(":expected", AttributeValue::N(expected_revision.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Replaced::Done),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(Replaced::Conflict),
+            Err(e) => Err(store_error("PutItem", &e)),
+        }
+    }
+
+    async fn list_cluster(&self, cluster: &str) -> Result<Vec<UpgradeRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#cluster = :cluster")
+                .expression_attribute_names("#cluster", "cluster")
+                .expression_attribute_values(":cluster", AttributeValue::S(cluster.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error("Query", &e))?;
+            for item in out.items.unwrap_or_default() {
+                records.push(from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(records),
+            }
+        }
+    }
+
+    async fn list_resumable(&self, heartbeat_before: i64) -> Result<Vec<UpgradeRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(RESUMABLE_INDEX)
+                .key_condition_expression("#bucket = :bucket AND #heartbeat <= :before")
+                .expression_attribute_names("#bucket", "sweepBucket")
+                .expression_attribute_names("#heartbeat", "heartbeatAt")
+                .expression_attribute_values(":bucket", AttributeValue::S(RESUMABLE.to_owned()))
+                .expression_attribute_values(":before", AttributeValue::N(heartbeat_before.to_string()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error("Query", &e))?;
+            for item in out.items.unwrap_or_default() {
+                records.push(from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(records),
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! [`Eks`] over `aws-sdk-eks`.
+
+use super::sdk_failure;
+use crate::domain::{ClusterView, EksFailure, EksUpdateError, FailureKind, KubeVersion, UpdateState, UpdateView};
+use crate::ports::Eks;
+use aws_sdk_eks::config::http::HttpResponse;
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::types::{Update, UpdateParamType, UpdateStatus};
+
+#[derive(Debug, Clone)]
+pub struct EksAdapter {
+    client: aws_sdk_eks::Client,
+}
+
+impl EksAdapter {
+    pub fn new(client: aws_sdk_eks::Client) -> Self {
+        Self { client }
+    }
+}
+
+impl Eks for EksAdapter {
+    async fn describe_cluster(&self, cluster: &str) -> Result<ClusterView, EksFailure> {
+        let out = self.client.describe_cluster().name(cluster).send().await.map_err(|e| failure(&e))?;
+        let cluster = out
+            .cluster()
+            .ok_or_else(|| EksFailure::new(FailureKind::Transient, "", "DescribeCluster answered without a cluster"))?;
+        Ok(ClusterView {
+            status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            version: cluster.version().and_then(|v| v.parse::<KubeVersion>().ok()),
+            platform_version: cluster.platform_version().map(str::to_owned),
+        })
+    }
+
+    async fn update_cluster_version(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        client_request_token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let out = self
+            .client
+            .update_cluster_version()
+            .name(cluster)
+            .version(version.to_string())
+            .client_request_token(client_request_token)
+            .force(force)
+            .send()
+            .await
+            .map_err(|e| failure(&e))?;
+        update_view(out.update())
+    }
+
+    async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
+        let out = self
+            .client
+            .describe_update()
+            .name(cluster)
+            .update_id(update_id)
+            .send()
+            .await
+            .map_err(|e| failure(&e))?;
+        update_view(out.update())
+    }
+
+    async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {
+        let mut ids = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_updates()
+                .name(cluster)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            ids.extend(out.update_ids().iter().cloned());
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(ids),
+            }
+        }
+    }
+}
+
+fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> EksFailure {
+    let sdk = sdk_failure(err);
+    let kind = if sdk.transient {
+        FailureKind::Transient
+    } else {
+        match sdk.code.as_str() {
+            "ResourceInUseException" => FailureKind::ResourceInUse,
+            "InvalidParameterException" => FailureKind::InvalidParameter,
+            "InvalidStateException" => FailureKind::InvalidState,
+            "ResourceNotFoundException" => FailureKind::NotFound,
+            _ => FailureKind::Other,
+        }
+    };
+    EksFailure::new(kind, sdk.code, sdk.message)
+}
+
+fn update_view(update: Option<&Update>) -> Result<UpdateView, EksFailure> {
+    let update = update.ok_or_else(|| EksFailure::new(FailureKind::Transient, "", "EKS answered without an update"))?;
+    let state = match update.status() {
+        Some(UpdateStatus::InProgress) => UpdateState::InProgress,
+        Some(UpdateStatus::Successful) => UpdateState::Successful,
+        Some(UpdateStatus::Failed) => UpdateState::Failed,
+        Some(UpdateStatus::Cancelled) => UpdateState::Cancelled,
+        Some(other) => UpdateState::Other(other.as_str().to_owned()),
+        None => UpdateState::Other(String::new()),
+    };
+    Ok(UpdateView {
+        id: update.id().unwrap_or_default().to_owned(),
+        state,
+        kind: update.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+        version: update
+            .params()
+            .iter()
+            .find(|p| p.r#type() == Some(&UpdateParamType::Version))
+            .and_then(|p| p.value().map(str::to_owned)),
+        errors: update
+            .errors()
+            .iter()
+            .map(|e| EksUpdateError {
+                error_code: e.error_code().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+                error_message: e.error_message().unwrap_or_default().to_owned(),
+                resource_ids: e.resource_ids().to_vec(),
+            })
+            .collect(),
+    })
+}

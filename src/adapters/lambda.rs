@@ -1,0 +1,45 @@
+//! [`SelfInvoker`] over `aws-sdk-lambda`: an asynchronous Invoke of the function itself.
+
+use super::sdk_failure;
+use crate::domain::Continuation;
+use crate::ports::{InvokeError, SelfInvoker};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct LambdaInvoker {
+    client: aws_sdk_lambda::Client,
+    function_name: String,
+}
+
+impl LambdaInvoker {
+    pub fn new(client: aws_sdk_lambda::Client, function_name: impl Into<String>) -> Self {
+        Self {
+            client,
+            function_name: function_name.into(),
+        }
+    }
+}
+
+impl SelfInvoker for LambdaInvoker {
+    async fn send(&self, continuation: &Continuation) -> Result<(), InvokeError> {
+        let payload = json!({ "continuation": continuation });
+        let out = self
+            .client
+            .invoke()
+            .function_name(&self.function_name)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                let failure = sdk_failure(&e);
+                InvokeError(format!("{} {}", failure.code, failure.message).trim().to_owned())
+            })?;
+        match out.status_code() {
+            202 => Ok(()),
+            other => Err(InvokeError(format!("Invoke answered HTTP {other}, expected 202"))),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! What EKS reports, reduced to what the workflow decides on. Adapters translate the SDK's
+//! types into these, so the state machine never sees an SDK type.
+
+use super::record::EksUpdateError;
+use super::version::KubeVersion;
+
+/// DescribeCluster, reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterView {
+    /// ACTIVE, UPDATING, CREATING, DELETING, FAILED, PENDING (kept as text: EKS may add more).
+    pub status: String,
+    pub version: Option<KubeVersion>,
+    pub platform_version: Option<String>,
+}
+
+/// The status of an EKS update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateState {
+    InProgress,
+    Successful,
+    Failed,
+    Cancelled,
+    /// A status this build does not know; treated as still running.
+    Other(String),
+}
+
+/// An EKS update (DescribeUpdate, UpdateClusterVersion), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateView {
+    pub id: String,
+    pub state: UpdateState,
+    /// VersionUpdate, AddonUpdate, EndpointAccessUpdate, ...
+    pub kind: String,
+    /// The `Version` parameter of a version update.
+    pub version: Option<String>,
+    pub errors: Vec<EksUpdateError>,
+}
+
+/// How an EKS call failed, by what the workflow does about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// ResourceInUseException: another update is in progress.
+    ResourceInUse,
+    /// InvalidParameterException: skipped minor, same version, unknown version, node groups
+    /// behind. EKS will say the same again.
+    InvalidParameter,
+    /// InvalidStateException: upgrade-readiness insights block the update.
+    InvalidState,
+    /// ResourceNotFoundException.
+    NotFound,
+    /// Throttling, 5xx, time-outs, connection errors, still failing after the SDK's retries.
+    Transient,
+    /// Anything else (AccessDenied, ClientException, ...): kept on the record, retried later.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EksFailure {
+    pub kind: FailureKind,
+    /// The error code (e.g. `ResourceInUseException`), when EKS sent one.
+    pub code: String,
+    /// EKS's message, verbatim.
+    pub message: String,
+}
+
+impl EksFailure {
+    pub fn new(kind: FailureKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for EksFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.code.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.code, self.message)
+        }
+    }
+}

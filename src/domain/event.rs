@@ -1,0 +1,378 @@
+//! The events the function accepts, decoded and validated before anything is written.
+//!
+//! Four kinds, told apart by their shape:
+//! - an upgrade request, flat: `{"cluster": "devel", "targetVersion": "1.31"}` (what an
+//!   EventBridge Scheduler schedule sends as its `Input`);
+//! - `{"continuation": {...}}`: what the function sends itself to go on tracking;
+//! - `{"status": {"cluster": "devel"}}`: an operator's question;
+//! - `{"sweep": {}}`: the periodic backstop.
+//!
+//! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
+
+use super::version::KubeVersion;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// A cluster name as the EKS model allows it: 1-100 characters, `^[0-9A-Za-z][A-Za-z0-9\-_]*`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClusterName(String);
+
+/// Names an upgrade request; with the cluster it is the record's key. 1-128 characters of
+/// letters, digits and `. _ : + -`, so a Scheduler time such as `2026-11-24T03:00:00Z` fits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RequestId(String);
+
+fn shown(text: &str) -> String {
+    let mut head: String = text.chars().take(40).collect();
+    if head.len() < text.len() {
+        head.push('…');
+    }
+    format!("{head:?}")
+}
+
+impl ClusterName {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut chars = text.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if first_ok && rest_ok && text.len() <= 100 {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "expected an EKS cluster name (1-100 characters: letters, digits, '-' and '_', \
+                 starting with a letter or digit), got {} ({} characters)",
+                shown(text),
+                text.chars().count()
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl RequestId {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let ok = !text.is_empty()
+            && text.len() <= 128
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '+' | '-'));
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "expected a request id (1-128 characters: letters, digits and . _ : + -), got {}",
+                shown(text)
+            ))
+        }
+    }
+
+    /// The request id of a request that names none: one record per cluster and target, so a
+    /// duplicate delivery of the same schedule converges on the same record and update.
+    pub fn for_target(version: KubeVersion) -> Self {
+        Self(format!("to-{version}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClusterName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClusterName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Upgrade one cluster's control plane to `target_version`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpgradeRequest {
+    pub cluster: ClusterName,
+    pub target_version: KubeVersion,
+    /// Passed to EKS: proceed although upgrade-readiness insights report blocking issues.
+    #[serde(default)]
+    pub force: bool,
+    /// Defaults to `to-<targetVersion>`.
+    #[serde(default)]
+    pub request_id: Option<RequestId>,
+}
+
+impl UpgradeRequest {
+    pub fn request_id(&self) -> RequestId {
+        self.request_id
+            .clone()
+            .unwrap_or_else(|| RequestId::for_target(self.target_version))
+    }
+}
+
+/// Sent by the function to itself to go on with a stored upgrade. `handoff` must match the one
+/// stored in the record: a duplicate or forged continuation finds no match and changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Continuation {
+    pub cluster: ClusterName,
+    pub request_id: RequestId,
+    pub handoff: String,
+}
+
+/// Returns the stored records of a cluster (one if `requestId` is given).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusQuery {
+    pub cluster: ClusterName,
+    #[serde(default)]
+    pub request_id: Option<RequestId>,
+}
+
+/// Finds upgrades whose chain of invocations broke and resumes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRequest {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundEvent {
+    Upgrade(UpgradeRequest),
+    Continuation(Continuation),
+    Status(StatusQuery),
+    Sweep(SweepRequest),
+}
+
+/// Why an event was refused, naming the field and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidEvent {
+    pub field: String,
+    pub problem: String,
+}
+
+impl fmt::Display for InvalidEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "invalid event: {}", self.problem)
+        } else {
+            write!(f, "invalid event: field `{}`: {}", self.field, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for InvalidEvent {}
+
+const KIND_KEYS: [&str; 3] = ["continuation", "status", "sweep"];
+
+/// Decodes a raw invocation payload.
+pub fn decode_event(payload: &Value) -> Result<InboundEvent, InvalidEvent> {
+    decode_at(payload, "")
+}
+
+fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent> {
+    let Some(object) = payload.as_object() else {
+        return Err(InvalidEvent {
+            field: prefix.trim_end_matches('.').to_owned(),
+            problem: format!("expected a JSON object, got {}", json_kind(payload)),
+        });
+    };
+    if prefix.is_empty() && object.contains_key("detail-type") {
+        let envelope: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
+            typed(payload, "")?;
+        return decode_at(&envelope.detail, "detail.");
+    }
+    let kinds: Vec<&str> = KIND_KEYS
+        .into_iter()
+        .filter(|k| object.contains_key(*k))
+        .collect();
+    match kinds.as_slice() {
+        [] if object.contains_key("cluster") || object.contains_key("targetVersion") => {
+            Ok(InboundEvent::Upgrade(typed(payload, prefix)?))
+        }
+        [] => Err(InvalidEvent {
+            field: prefix.trim_end_matches('.').to_owned(),
+            problem: format!(
+                "unrecognised event: expected an upgrade request {{\"cluster\", \"targetVersion\"}} \
+                 or an object with one of the keys \"continuation\", \"status\", \"sweep\"; got keys [{}]",
+                object
+                    .keys()
+                    .take(10)
+                    .map(|k| shown(k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+        [kind] => {
+            if let Some(extra) = object.keys().find(|k| k.as_str() != *kind) {
+                return Err(InvalidEvent {
+                    field: format!("{prefix}{extra}"),
+                    problem: format!("unexpected field beside \"{kind}\""),
+                });
+            }
+            let inner = &object[*kind];
+            let at = format!("{prefix}{kind}");
+            match *kind {
+                "continuation" => Ok(InboundEvent::Continuation(typed(inner, &at)?)),
+                "status" => Ok(InboundEvent::Status(typed(inner, &at)?)),
+                _ => Ok(InboundEvent::Sweep(typed(inner, &at)?)),
+            }
+        }
+        several => Err(InvalidEvent {
+            field: prefix.trim_end_matches('.').to_owned(),
+            problem: format!(
+                "expected exactly one of \"continuation\", \"status\", \"sweep\", got {}",
+                several.join(", ")
+            ),
+        }),
+    }
+}
+
+/// Deserializes `value`, reporting the path of the first bad field under `at`.
+fn typed<T: serde::de::DeserializeOwned>(value: &Value, at: &str) -> Result<T, InvalidEvent> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let inner = err.path().to_string();
+        let field = match (at.trim_end_matches('.'), inner.as_str()) {
+            (outer, ".") => outer.to_owned(),
+            ("", inner) => inner.to_owned(),
+            (outer, inner) => format!("{outer}.{inner}"),
+        };
+        let problem = err.into_inner().to_string();
+        // serde names a missing field in its message; point at it.
+        let field = match problem.strip_prefix("missing field `") {
+            Some(rest) => {
+                let name = rest.split('`').next().unwrap_or_default();
+                if field.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{field}.{name}")
+                }
+            }
+            None => field,
+        };
+        InvalidEvent { field, problem }
+    })
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(payload: Value) -> InvalidEvent {
+        decode_event(&payload).expect_err("should be refused")
+    }
+
+    #[test]
+    fn raw_upgrade_request() {
+        let event = decode_event(&json!({"cluster": "devel", "targetVersion": "1.31"})).unwrap();
+        let InboundEvent::Upgrade(request) = event else { panic!() };
+        assert_eq!(request.cluster.as_str(), "devel");
+        assert_eq!(request.target_version, KubeVersion::new(1, 31));
+        assert!(!request.force);
+        assert_eq!(request.request_id().as_str(), "to-1.31");
+    }
+
+    #[test]
+    fn upgrade_request_in_an_eventbridge_envelope() {
+        let event = decode_event(&json!({
+            "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": "EKS upgrade requested", "source": "platform.schedules",
+            "account": "123456789012", "time": "2026-11-24T03:00:00Z", "region": "us-east-1",
+            "resources": [],
+            "detail": {"cluster": "prod-eu", "targetVersion": "1.32", "force": true, "requestId": "chg-1234"}
+        }))
+        .unwrap();
+        let InboundEvent::Upgrade(request) = event else { panic!() };
+        assert_eq!(request.cluster.as_str(), "prod-eu");
+        assert!(request.force);
+        assert_eq!(request.request_id().as_str(), "chg-1234");
+    }
+
+    #[test]
+    fn other_kinds() {
+        assert!(matches!(
+            decode_event(&json!({"continuation": {"cluster": "a", "requestId": "to-1.31", "handoff": "x"}})),
+            Ok(InboundEvent::Continuation(_))
+        ));
+        assert!(matches!(
+            decode_event(&json!({"status": {"cluster": "a"}})),
+            Ok(InboundEvent::Status(StatusQuery { request_id: None, .. }))
+        ));
+        assert!(matches!(decode_event(&json!({"sweep": {}})), Ok(InboundEvent::Sweep(_))));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = err(json!({"cluster": "a/b", "targetVersion": "1.31"}));
+        assert_eq!(e.field, "cluster");
+        assert!(e.problem.contains("EKS cluster name"), "{e}");
+
+        let e = err(json!({"cluster": "a", "targetVersion": "1.3a"}));
+        assert_eq!(e.field, "targetVersion");
+        assert!(e.problem.contains("MAJOR.MINOR"), "{e}");
+
+        let e = err(json!({"cluster": "a"}));
+        assert_eq!(e.field, "targetVersion");
+        assert!(e.problem.contains("missing field"), "{e}");
+
+        let e = err(json!({"cluster": "a", "targetVersion": 1.31}));
+        assert_eq!(e.field, "targetVersion");
+
+        let e = err(json!({"cluster": "a", "targetVersion": "1.31", "force": "yes"}));
+        assert_eq!(e.field, "force");
+
+        let e = err(json!({"cluster": "a", "targetVersoin": "1.31"}));
+        assert!(e.problem.contains("targetVersoin"), "{e}");
+
+        let e = err(json!({"status": {"cluster": ""}}));
+        assert_eq!(e.field, "status.cluster");
+
+        let e = err(json!({"continuation": {"cluster": "a", "requestId": "r"}}));
+        assert_eq!(e.field, "continuation.handoff");
+
+        let e = err(json!({"detail-type": "x", "source": "s", "detail": {"cluster": "a", "targetVersion": "01.30"}}));
+        assert_eq!(e.field, "detail.targetVersion");
+
+        let e = err(json!({"hello": "world"}));
+        assert!(e.problem.contains("unrecognised event"), "{e}");
+
+        let e = err(json!({"sweep": {}, "status": {"cluster": "a"}}));
+        assert!(e.problem.contains("exactly one"), "{e}");
+
+        let e = err(json!("just a string"));
+        assert!(e.problem.contains("JSON object"), "{e}");
+
+        let e = err(json!({"cluster": "a".repeat(101), "targetVersion": "1.31"}));
+        assert_eq!(e.field, "cluster");
+        assert!(e.problem.contains("101 characters"), "{e}");
+    }
+}

@@ -1,0 +1,184 @@
+//! The stored state of one upgrade request: one DynamoDB item per (cluster, request id).
+
+use super::event::UpgradeRequest;
+use super::version::KubeVersion;
+use serde::{Deserialize, Serialize};
+
+/// What an operator sees: where the upgrade stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UpgradeStatus {
+    /// Accepted; no update of ours is running yet (checking the cluster, starting the update,
+    /// or waiting for someone else's update to end).
+    Pending,
+    /// Our update (or an adopted one to the same version) is running; tracked by its id.
+    InProgress,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// EKS refused for upgrade-readiness reasons; a new request with `force` reopens it.
+    Blocked,
+    /// The chain of invocations passed its bound; the sweep leaves it alone.
+    TimedOut,
+}
+
+impl UpgradeStatus {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Pending | Self::InProgress)
+    }
+}
+
+/// What the workflow does next for a record that is not finished. Stored, so a resumed
+/// invocation carries on from exactly here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Step {
+    /// DescribeCluster: is it ACTIVE, and below the target?
+    InspectCluster,
+    /// UpdateClusterVersion with the stored token. Reaching this step again after a crash sends
+    /// the same token, so EKS hands back the same update instead of starting another.
+    StartUpdate,
+    /// EKS said another update is in progress: ListUpdates and DescribeUpdate to find it.
+    FindUpdateInProgress,
+    /// Someone else's update (`awaitedUpdateId`) must end before ours can start.
+    AwaitOtherUpdate,
+    /// DescribeUpdate on `updateId` until it ends.
+    TrackUpdate,
+    /// Nothing more to do.
+    Done,
+}
+
+/// An error EKS reported on a finished update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksUpdateError {
+    pub error_code: String,
+    pub error_message: String,
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+}
+
+/// One line of the record's history: a status change and when it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub at: i64,
+    pub status: UpgradeStatus,
+    pub note: String,
+}
+
+/// The value of `sweepBucket` while a record is resumable: the sparse index the sweep queries
+/// holds exactly these records, ordered by heartbeat.
+pub const RESUMABLE: &str = "RESUMABLE";
+
+/// One upgrade request and everything needed to resume it. Times are epoch seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeRecord {
+    /// Partition key.
+    pub cluster: String,
+    /// Sort key.
+    pub request_id: String,
+    /// The clientRequestToken sent with UpdateClusterVersion; written before the first call.
+    pub client_request_token: String,
+    pub status: UpgradeStatus,
+    pub step: Step,
+    pub target_version: KubeVersion,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_version: Option<KubeVersion>,
+    pub force: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_id: Option<String>,
+    /// True when the update was started by someone else and we track it for this request.
+    #[serde(default)]
+    pub adopted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaited_update_id: Option<String>,
+    /// Why the record is where it is, in words (EKS's message when it refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The last fault met (throttling, 5xx, access denied), kept for the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub eks_errors: Vec<EksUpdateError>,
+    pub created_at: i64,
+    /// When the current attempt began (creation, or a reopened BLOCKED request): the chain
+    /// bound counts from here.
+    pub attempt_started_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_started_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+    pub updated_at: i64,
+    /// Last time an invocation worked on the record; the sweep resumes stale ones.
+    pub heartbeat_at: i64,
+    /// Invocations of the current attempt, bounded by configuration.
+    pub invocations: u32,
+    /// Throttles, 5xx and other faults met so far; they delay, never fail, the upgrade.
+    #[serde(default)]
+    pub faults: u32,
+    /// Optimistic lock: every write is conditional on the revision it read.
+    pub revision: u64,
+    /// The invocation working on the record, until `leaseUntil` (its deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    #[serde(default)]
+    pub lease_until: i64,
+    /// The nonce of the continuation in flight; only the continuation carrying it may go on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<String>,
+    /// `RESUMABLE` while the sweep may resume the record, absent otherwise (sparse index key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_bucket: Option<String>,
+    /// DynamoDB TTL attribute, set once the record is finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl UpgradeRecord {
+    /// A new PENDING record. `token` must be unique to this request (a UUID v4).
+    pub fn new(request: &UpgradeRequest, token: String, now: i64) -> Self {
+        Self {
+            cluster: request.cluster.as_str().to_owned(),
+            request_id: request.request_id().as_str().to_owned(),
+            client_request_token: token,
+            status: UpgradeStatus::Pending,
+            step: Step::InspectCluster,
+            target_version: request.target_version,
+            from_version: None,
+            force: request.force,
+            update_id: None,
+            adopted: false,
+            awaited_update_id: None,
+            message: None,
+            last_error: None,
+            eks_errors: Vec::new(),
+            created_at: now,
+            attempt_started_at: now,
+            update_started_at: None,
+            finished_at: None,
+            updated_at: now,
+            heartbeat_at: now,
+            invocations: 0,
+            faults: 0,
+            revision: 0,
+            lease_owner: None,
+            lease_until: 0,
+            handoff: None,
+            sweep_bucket: Some(RESUMABLE.to_owned()),
+            expires_at: None,
+            history: vec![HistoryEntry {
+                at: now,
+                status: UpgradeStatus::Pending,
+                note: format!("upgrade to {} requested", request.target_version),
+            }],
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.status.is_terminal()
+    }
+}

@@ -1,0 +1,489 @@
+//! The upgrade workflow as a state machine, with no I/O.
+//!
+//! A record says which EKS call comes next ([`next_call`]); the driver makes the call and hands
+//! what EKS answered to [`reconcile`], which returns the new record and when to go on. The
+//! driver writes the new record (conditionally on its revision) *before* it makes the next call,
+//! so whatever the function knew before a call is on disk when the call goes out: a crash at any
+//! point resumes from the stored step with the stored token.
+//!
+//! The rest handles ownership of a record by one invocation at a time: [`claim`] (a lease until
+//! the invocation's deadline), [`hand_off`] (a continuation in flight, named by a nonce),
+//! [`release`], [`reopen`] for a BLOCKED request sent again, and [`is_stale`] for the sweep.
+//!
+//! ```text
+//!  InspectCluster ──ACTIVE, below target──▶ StartUpdate ──update──▶ TrackUpdate ──Successful──▶ SUCCEEDED
+//!     │  at/past target: SUCCEEDED (no-op)     │  InvalidParameter: FAILED  │  Failed: FAILED
+//!     │  UPDATING ──────────┐                  │  InvalidState: BLOCKED     │  Cancelled: CANCELLED
+//!     │  not found: FAILED  ▼                  │  NotFound: FAILED
+//!     │            FindUpdateInProgress ◀──────┘  ResourceInUse
+//!     │              │ VersionUpdate to our target: adopt ──▶ TrackUpdate
+//!     │              │ another update: AwaitOtherUpdate ──it ended──▶ InspectCluster
+//!  faults (throttling, 5xx, ...) at any step: stay, retry after the poll interval
+//!  past the chain bound (time or invocations): TIMED_OUT
+//! ```
+
+use super::eks::{ClusterView, EksFailure, FailureKind, UpdateState, UpdateView};
+use super::event::UpgradeRequest;
+use super::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
+use super::version::KubeVersion;
+
+/// Bounds and pacing, from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Seconds between two DescribeUpdate calls (and between retries after a fault).
+    pub poll_interval_secs: i64,
+    /// An attempt older than this ends TIMED_OUT.
+    pub max_attempt_secs: i64,
+    /// An attempt that took more invocations than this ends TIMED_OUT.
+    pub max_invocations: u32,
+    /// A finished record expires (DynamoDB TTL) this long after it finished.
+    pub retention_secs: i64,
+    /// The sweep resumes an unfinished record whose heartbeat is older than this.
+    pub stale_after_secs: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            poll_interval_secs: 30,
+            max_attempt_secs: 3 * 3600,
+            max_invocations: 100,
+            retention_secs: 90 * 86400,
+            stale_after_secs: 300,
+        }
+    }
+}
+
+/// The EKS call a record's step asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EksCall {
+    DescribeCluster,
+    UpdateClusterVersion {
+        version: KubeVersion,
+        token: String,
+        force: bool,
+    },
+    /// ListUpdates, then DescribeUpdate on each: the updates in progress.
+    FindUpdatesInProgress,
+    DescribeUpdate {
+        update_id: String,
+    },
+}
+
+/// What EKS answered to the call of [`next_call`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    Cluster(Result<ClusterView, EksFailure>),
+    UpdateStarted(Result<UpdateView, EksFailure>),
+    UpdatesInProgress(Result<Vec<UpdateView>, EksFailure>),
+    Update(Result<UpdateView, EksFailure>),
+}
+
+/// When the driver goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Make the next call now.
+    Now,
+    /// Make the next call after this many seconds: in this invocation if its deadline allows,
+    /// else in a continuation.
+    After(i64),
+    /// The record is finished.
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub record: UpgradeRecord,
+    pub next: Next,
+}
+
+/// The call the record's step asks for; `None` once finished.
+pub fn next_call(record: &UpgradeRecord) -> Option<EksCall> {
+    if record.is_finished() {
+        return None;
+    }
+    match record.step {
+        Step::InspectCluster => Some(EksCall::DescribeCluster),
+        Step::StartUpdate => Some(EksCall::UpdateClusterVersion {
+            version: record.target_version,
+            token: record.client_request_token.clone(),
+            force: record.force,
+        }),
+        Step::FindUpdateInProgress => Some(EksCall::FindUpdatesInProgress),
+        Step::AwaitOtherUpdate => record
+            .awaited_update_id
+            .clone()
+            .map(|update_id| EksCall::DescribeUpdate { update_id })
+            .or(Some(EksCall::DescribeCluster)),
+        Step::TrackUpdate => record
+            .update_id
+            .clone()
+            .map(|update_id| EksCall::DescribeUpdate { update_id })
+            .or(Some(EksCall::DescribeCluster)),
+        Step::Done => None,
+    }
+}
+
+/// The heart of it: from the stored record and what EKS reported, the new record and when to go
+/// on.
+pub fn reconcile(
+    record: &UpgradeRecord,
+    observed: Observation,
+    now: i64,
+    limits: &Limits,
+) -> Transition {
+    let mut r = record.clone();
+    if r.is_finished() {
+        return Transition {
+            record: r,
+            next: Next::Stop,
+        };
+    }
+    let poll = limits.poll_interval_secs;
+    let next = match (r.step, observed) {
+        (step, observed) if fault_in(step, &observed).is_some() => {
+            // A fault delays the upgrade and never ends it: same step, later.
+            let fault = fault_in(step, &observed).map(ToString::to_string);
+            r.faults += 1;
+            r.last_error = fault;
+            Next::After(poll)
+        }
+
+        (Step::InspectCluster, Observation::Cluster(Ok(cluster))) => {
+            inspect_cluster(&mut r, &cluster, now, limits)
+        }
+        (Step::InspectCluster, Observation::Cluster(Err(e))) if e.kind == FailureKind::NotFound => {
+            let note = format!("cluster {} not found: {}", r.cluster, e.message);
+            finish(&mut r, UpgradeStatus::Failed, note, now, limits)
+        }
+
+        (Step::StartUpdate, Observation::UpdateStarted(Ok(update))) => {
+            r.update_id = Some(update.id.clone());
+            r.update_started_at.get_or_insert(now);
+            r.step = Step::TrackUpdate;
+            set_status(&mut r, UpgradeStatus::InProgress, format!("update {} started", update.id), now);
+            track(&mut r, &update, now, limits)
+        }
+        (Step::StartUpdate, Observation::UpdateStarted(Err(e))) => match e.kind {
+            FailureKind::ResourceInUse => {
+                r.step = Step::FindUpdateInProgress;
+                r.message = Some(e.message);
+                Next::Now
+            }
+            FailureKind::InvalidState => {
+                let hint = if r.force {
+                    ""
+                } else {
+                    " Send the request again with \"force\": true to override."
+                };
+                finish(&mut r, UpgradeStatus::Blocked, format!("{}{hint}", e.message), now, limits)
+            }
+            FailureKind::NotFound => {
+                let note = format!("cluster {} not found: {}", r.cluster, e.message);
+                finish(&mut r, UpgradeStatus::Failed, note, now, limits)
+            }
+            // InvalidParameter: EKS will refuse again; its message says why.
+            _ => finish(&mut r, UpgradeStatus::Failed, e.message, now, limits),
+        },
+
+        (Step::FindUpdateInProgress, Observation::UpdatesInProgress(Ok(updates))) => {
+            let target = r.target_version.to_string();
+            let ours = updates.iter().find(|u| {
+                u.state == UpdateState::InProgress
+                    && u.kind == "VersionUpdate"
+                    && u.version.as_deref() == Some(target.as_str())
+            });
+            if let Some(update) = ours {
+                // Someone else already asked for our target: track theirs, start none.
+                r.update_id = Some(update.id.clone());
+                r.adopted = true;
+                r.update_started_at.get_or_insert(now);
+                r.step = Step::TrackUpdate;
+                set_status(&mut r, UpgradeStatus::InProgress, format!("adopted update {} to {target}, already in progress", update.id), now);
+                Next::After(poll)
+            } else if let Some(other) = updates.iter().find(|u| u.state == UpdateState::InProgress) {
+                r.awaited_update_id = Some(other.id.clone());
+                r.step = Step::AwaitOtherUpdate;
+                r.message = Some(format!("waiting for update {} ({}) to end before starting ours", other.id, other.kind));
+                Next::After(poll)
+            } else {
+                // It ended between EKS's refusal and our look: start over.
+                r.step = Step::InspectCluster;
+                Next::After(poll)
+            }
+        }
+        (Step::FindUpdateInProgress, Observation::UpdatesInProgress(Err(_))) => {
+            r.step = Step::InspectCluster;
+            Next::After(poll)
+        }
+
+        (Step::AwaitOtherUpdate, Observation::Update(Ok(other))) => match other.state {
+            UpdateState::InProgress | UpdateState::Other(_) => Next::After(poll),
+            _ => {
+                r.awaited_update_id = None;
+                r.step = Step::InspectCluster;
+                r.message = Some(format!("update {} ended; trying again", other.id));
+                Next::Now
+            }
+        },
+        (Step::AwaitOtherUpdate, Observation::Update(Err(_))) => {
+            r.awaited_update_id = None;
+            r.step = Step::InspectCluster;
+            Next::Now
+        }
+
+        (Step::TrackUpdate, Observation::Update(Ok(update))) => track(&mut r, &update, now, limits),
+        (Step::TrackUpdate, Observation::Update(Err(e))) => {
+            let id = r.update_id.clone().unwrap_or_default();
+            finish(&mut r, UpgradeStatus::Failed, format!("EKS no longer knows update {id}: {}", e.message), now, limits)
+        }
+
+        // An answer to a call the step did not ask for (a step and its observation out of
+        // step): change nothing, ask again.
+        (_, _) => Next::Now,
+    };
+    let next = bound(&mut r, next, now, limits);
+    if r != *record {
+        r.updated_at = now;
+        r.heartbeat_at = now;
+    }
+    Transition { record: r, next }
+}
+
+/// The failure in `observed` if it is a fault (retry later) rather than an answer to act on.
+fn fault_in(step: Step, observed: &Observation) -> Option<&EksFailure> {
+    let failure = match observed {
+        Observation::Cluster(Err(e))
+        | Observation::UpdateStarted(Err(e))
+        | Observation::UpdatesInProgress(Err(e))
+        | Observation::Update(Err(e)) => e,
+        _ => return None,
+    };
+    let fault = match failure.kind {
+        FailureKind::Transient | FailureKind::Other => true,
+        // DescribeCluster has one answer to act on: the cluster does not exist.
+        _ => step == Step::InspectCluster && failure.kind != FailureKind::NotFound,
+    };
+    fault.then_some(failure)
+}
+
+fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limits: &Limits) -> Next {
+    if let Some(current) = cluster.version {
+        r.from_version.get_or_insert(current);
+        if current >= r.target_version {
+            let note = if current == r.target_version {
+                format!("cluster {} is already at {}; nothing to do", r.cluster, current)
+            } else {
+                format!(
+                    "cluster {} is at {}, past the target {}; nothing to do",
+                    r.cluster, current, r.target_version
+                )
+            };
+            return finish(r, UpgradeStatus::Succeeded, note, now, limits);
+        }
+    }
+    match cluster.status.as_str() {
+        "ACTIVE" => {
+            // The token is already stored: from here a crash resumes by sending it again.
+            r.step = Step::StartUpdate;
+            r.message = None;
+            Next::Now
+        }
+        "UPDATING" => {
+            r.step = Step::FindUpdateInProgress;
+            Next::Now
+        }
+        "DELETING" | "FAILED" => finish(
+            r,
+            UpgradeStatus::Failed,
+            format!("cluster {} is {}; it can't be upgraded", r.cluster, cluster.status),
+            now,
+            limits,
+        ),
+        other => {
+            r.message = Some(format!("cluster {} is {other}; waiting for ACTIVE", r.cluster));
+            Next::After(limits.poll_interval_secs)
+        }
+    }
+}
+
+fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) -> Next {
+    r.eks_errors = update.errors.clone();
+    let took = r
+        .update_started_at
+        .map(|start| format!(" in {}", human_duration(now - start)))
+        .unwrap_or_default();
+    match &update.state {
+        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
+        UpdateState::Successful => {
+            let from = r.from_version.map(|v| format!(" from {v}")).unwrap_or_default();
+            let note = format!("update {} Successful: {}{from} to {}{took}", update.id, r.cluster, r.target_version);
+            finish(r, UpgradeStatus::Succeeded, note, now, limits)
+        }
+        UpdateState::Failed => {
+            let note = format!("update {} Failed{took}: {}", update.id, describe_errors(update));
+            finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+        UpdateState::Cancelled => {
+            let note = format!("update {} Cancelled{took}: {}", update.id, describe_errors(update));
+            finish(r, UpgradeStatus::Cancelled, note, now, limits)
+        }
+    }
+}
+
+fn describe_errors(update: &UpdateView) -> String {
+    if update.errors.is_empty() {
+        return "EKS reported no errors".to_owned();
+    }
+    update
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.error_code, e.error_message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Ends the attempt when going on would pass the chain bound.
+fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits) -> Next {
+    match next {
+        Next::After(secs) if now + secs > r.attempt_started_at + limits.max_attempt_secs => {
+            let note = format!(
+                "gave up after {} (bound {}){}; the update, if any, may still be running in EKS",
+                human_duration(now - r.attempt_started_at),
+                human_duration(limits.max_attempt_secs),
+                r.update_id.as_ref().map(|id| format!(": track update {id} by hand")).unwrap_or_default()
+            );
+            finish(r, UpgradeStatus::TimedOut, note, now, limits)
+        }
+        other => other,
+    }
+}
+
+fn set_status(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64) {
+    if r.status != status {
+        r.history.push(HistoryEntry { at: now, status, note: note.clone() });
+    }
+    r.status = status;
+    r.message = Some(note);
+}
+
+fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
+    set_status(r, status, note, now);
+    r.step = Step::Done;
+    r.finished_at = Some(now);
+    r.sweep_bucket = None;
+    r.handoff = None;
+    r.lease_owner = None;
+    r.lease_until = 0;
+    r.expires_at = Some(now + limits.retention_secs);
+    Next::Stop
+}
+
+/// The outcome of an invocation's attempt to take a record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Ours until the lease ends; write it (conditionally) before doing anything.
+    Claimed(UpgradeRecord),
+    /// Another invocation holds a live lease.
+    Busy { owner: String, until: i64 },
+    /// Nothing left to do.
+    Finished,
+    /// Past the chain bound: write it, and stop.
+    TimedOut(UpgradeRecord),
+}
+
+/// Takes a record for the invocation `owner` until `lease_until` (epoch seconds).
+pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, limits: &Limits) -> Claim {
+    if record.is_finished() {
+        return Claim::Finished;
+    }
+    if let Some(holder) = &record.lease_owner {
+        if holder != owner && record.lease_until > now {
+            return Claim::Busy { owner: holder.clone(), until: record.lease_until };
+        }
+    }
+    let mut r = record.clone();
+    r.updated_at = now;
+    r.heartbeat_at = now;
+    if r.invocations >= limits.max_invocations || now - r.attempt_started_at > limits.max_attempt_secs {
+        let note = format!(
+            "gave up after {} invocations over {} (bounds: {} invocations, {}){}",
+            r.invocations,
+            human_duration(now - r.attempt_started_at),
+            limits.max_invocations,
+            human_duration(limits.max_attempt_secs),
+            r.update_id.as_ref().map(|id| format!("; track update {id} by hand")).unwrap_or_default()
+        );
+        finish(&mut r, UpgradeStatus::TimedOut, note, now, limits);
+        r.lease_owner = None;
+        r.lease_until = 0;
+        return Claim::TimedOut(r);
+    }
+    r.invocations += 1;
+    r.lease_owner = Some(owner.to_owned());
+    r.lease_until = lease_until;
+    // Whoever claims takes over the chain: a continuation still in flight becomes stale.
+    r.handoff = None;
+    Claim::Claimed(r)
+}
+
+/// Hands the record to a continuation named `nonce`, and lets go of the lease.
+pub fn hand_off(record: &UpgradeRecord, nonce: &str, now: i64) -> UpgradeRecord {
+    let mut r = release(record, now);
+    r.handoff = Some(nonce.to_owned());
+    r
+}
+
+/// Lets go of the lease.
+pub fn release(record: &UpgradeRecord, now: i64) -> UpgradeRecord {
+    let mut r = record.clone();
+    r.lease_owner = None;
+    r.lease_until = 0;
+    r.updated_at = now;
+    r.heartbeat_at = now;
+    r
+}
+
+/// A BLOCKED request sent again starts a new attempt, with the new request's `force` and a new
+/// token (EKS refused the old one, so no update carries it). Anything else is left as it is.
+pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, now: i64) -> Option<UpgradeRecord> {
+    if record.status != UpgradeStatus::Blocked || request.target_version != record.target_version {
+        return None;
+    }
+    let mut r = record.clone();
+    r.client_request_token = token;
+    r.force = request.force;
+    r.step = Step::InspectCluster;
+    r.attempt_started_at = now;
+    r.invocations = 0;
+    r.finished_at = None;
+    r.expires_at = None;
+    r.sweep_bucket = Some(RESUMABLE.to_owned());
+    r.updated_at = now;
+    r.heartbeat_at = now;
+    let note = format!("requested again{}", if request.force { " with force" } else { "" });
+    set_status(&mut r, UpgradeStatus::Pending, note, now);
+    Some(r)
+}
+
+/// Whether the sweep should resume the record: unfinished, no live lease, and no sign of life
+/// for `stale_after_secs` (a dropped continuation, a crash, a throttled invoke).
+pub fn is_stale(record: &UpgradeRecord, now: i64, limits: &Limits) -> bool {
+    !record.is_finished()
+        && record.lease_until <= now
+        && record.heartbeat_at <= now - limits.stale_after_secs
+}
+
+/// Takes a stale record for a continuation sent by the sweep.
+pub fn resume_stale(record: &UpgradeRecord, nonce: &str, now: i64) -> UpgradeRecord {
+    hand_off(record, nonce, now)
+}
+
+pub fn human_duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}

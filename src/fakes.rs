@@ -1,0 +1,419 @@
+//! In-memory implementations of the ports, for tests: a small scripted EKS, a record store with
+//! DynamoDB's conditional-write semantics and injectable faults, a self-invoker that keeps what
+//! it sent, and a clock that jumps instead of sleeping. Each call yields to the scheduler first,
+//! so invocations run with `join!` really interleave.
+
+use crate::domain::workflow::Limits;
+use crate::domain::{
+    ClusterView, Continuation, EksFailure, EksUpdateError, FailureKind, KubeVersion, UpdateState, UpdateView,
+    UpgradeRecord,
+};
+use crate::ports::{Clock, Eks, Inserted, InvokeError, RecordStore, Replaced, SelfInvoker, StoreError};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// One update in the fake EKS.
+#[derive(Debug, Clone)]
+pub struct FakeUpdate {
+    pub id: String,
+    pub cluster: String,
+    pub kind: String,
+    pub version: Option<String>,
+    pub state: UpdateState,
+    /// DescribeUpdate calls left before it ends.
+    pub polls_left: u32,
+    /// How it ends.
+    pub outcome: UpdateState,
+    pub errors: Vec<EksUpdateError>,
+    /// The clientRequestToken that created it (none for a foreign update).
+    pub token: Option<String>,
+    pub force: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeEksState {
+    /// Cluster name to (status, version).
+    pub clusters: HashMap<String, (String, KubeVersion)>,
+    pub updates: BTreeMap<String, FakeUpdate>,
+    /// Clusters whose upgrade insights block an update unless `force` is set.
+    pub blocking_insights: Vec<String>,
+    /// DescribeUpdate calls an update of ours takes before it ends.
+    pub update_polls: u32,
+    /// How the next update of ours ends, with which errors.
+    pub next_outcome: Option<(UpdateState, Vec<EksUpdateError>)>,
+    /// Failures to answer with, in order, before any call is served.
+    pub faults: VecDeque<EksFailure>,
+    pub calls: Vec<String>,
+    pub update_cluster_version_calls: usize,
+    pub next_id: usize,
+}
+
+/// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
+/// messages of the real service.
+#[derive(Debug, Clone, Default)]
+pub struct FakeEks {
+    pub state: Arc<Mutex<FakeEksState>>,
+}
+
+impl FakeEks {
+    /// A fake with one ACTIVE cluster at `version`; our updates end after `polls` DescribeUpdate
+    /// calls.
+    pub fn with_cluster(name: &str, version: &str, polls: u32) -> Self {
+        let fake = Self::default();
+        {
+            let mut s = fake.lock();
+            s.clusters.insert(name.to_owned(), ("ACTIVE".to_owned(), version.parse().expect("version")));
+            s.update_polls = polls;
+        }
+        fake
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, FakeEksState> {
+        self.state.lock().expect("fake EKS lock")
+    }
+
+    /// Starts an update nobody of ours asked for (another operator, eksctl, ...).
+    pub fn start_foreign_update(&self, cluster: &str, kind: &str, version: Option<&str>, polls: u32) -> String {
+        let mut s = self.lock();
+        s.next_id += 1;
+        let id = format!("foreign-{}", s.next_id);
+        s.updates.insert(
+            id.clone(),
+            FakeUpdate {
+                id: id.clone(),
+                cluster: cluster.to_owned(),
+                kind: kind.to_owned(),
+                version: version.map(str::to_owned),
+                state: UpdateState::InProgress,
+                polls_left: polls,
+                outcome: UpdateState::Successful,
+                errors: Vec::new(),
+                token: None,
+                force: false,
+            },
+        );
+        if let Some(c) = s.clusters.get_mut(cluster) {
+            c.0 = "UPDATING".to_owned();
+        }
+        id
+    }
+
+    /// Updates created with a clientRequestToken (ours), as EKS would count them.
+    pub fn updates_created_by_tokens(&self) -> usize {
+        self.lock().updates.values().filter(|u| u.token.is_some()).count()
+    }
+
+    pub fn update_cluster_version_calls(&self) -> usize {
+        self.lock().update_cluster_version_calls
+    }
+
+    pub fn cluster_version(&self, cluster: &str) -> KubeVersion {
+        self.lock().clusters[cluster].1
+    }
+
+    pub fn inject_faults(&self, faults: impl IntoIterator<Item = EksFailure>) {
+        self.lock().faults.extend(faults);
+    }
+
+    fn view(update: &FakeUpdate) -> UpdateView {
+        UpdateView {
+            id: update.id.clone(),
+            state: update.state.clone(),
+            kind: update.kind.clone(),
+            version: update.version.clone(),
+            errors: update.errors.clone(),
+        }
+    }
+
+    async fn enter(&self, call: &str) -> Result<std::sync::MutexGuard<'_, FakeEksState>, EksFailure> {
+        tokio::task::yield_now().await;
+        let mut s = self.lock();
+        s.calls.push(call.to_owned());
+        match s.faults.pop_front() {
+            Some(fault) => Err(fault),
+            None => Ok(s),
+        }
+    }
+}
+
+fn not_found(cluster: &str) -> EksFailure {
+    EksFailure::new(FailureKind::NotFound, "ResourceNotFoundException", format!("No cluster found for name: {cluster}."))
+}
+
+impl Eks for FakeEks {
+    async fn describe_cluster(&self, cluster: &str) -> Result<ClusterView, EksFailure> {
+        let s = self.enter("DescribeCluster").await?;
+        let (status, version) = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(ClusterView {
+            status: status.clone(),
+            version: Some(*version),
+            platform_version: Some("eks.1".to_owned()),
+        })
+    }
+
+    async fn update_cluster_version(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let mut s = self.enter("UpdateClusterVersion").await?;
+        s.update_cluster_version_calls += 1;
+        let current = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?.1;
+        if let Some(existing) = s.updates.values().find(|u| u.token.as_deref() == Some(token)) {
+            if existing.version.as_deref() != Some(version.to_string().as_str()) || existing.force != force {
+                return Err(EksFailure::new(
+                    FailureKind::InvalidParameter,
+                    "InvalidParameterException",
+                    "The clientRequestToken was already used with other parameters",
+                ));
+            }
+            return Ok(Self::view(existing));
+        }
+        if let Some(running) = s.updates.values().find(|u| u.cluster == cluster && u.state == UpdateState::InProgress) {
+            return Err(EksFailure::new(
+                FailureKind::ResourceInUse,
+                "ResourceInUseException",
+                format!("Cannot VersionUpdate because cluster {cluster} currently has update {} in progress", running.id),
+            ));
+        }
+        if version != current.next_minor() {
+            return Err(EksFailure::new(
+                FailureKind::InvalidParameter,
+                "InvalidParameterException",
+                format!("Unsupported Kubernetes minor version update from {current} to {version}"),
+            ));
+        }
+        if !force && s.blocking_insights.iter().any(|c| c == cluster) {
+            return Err(EksFailure::new(
+                FailureKind::InvalidState,
+                "InvalidStateException",
+                "Upgrade readiness issues detected. Call the EKS ListInsights API to view upgrade blocking issues \
+                 detected by EKS. Pass the force flag to override upgrade readiness errors and proceed with upgrade.",
+            ));
+        }
+        s.next_id += 1;
+        let id = format!("update-{:04}", s.next_id);
+        let (outcome, errors) = s.next_outcome.take().unwrap_or((UpdateState::Successful, Vec::new()));
+        let update = FakeUpdate {
+            id: id.clone(),
+            cluster: cluster.to_owned(),
+            kind: "VersionUpdate".to_owned(),
+            version: Some(version.to_string()),
+            state: UpdateState::InProgress,
+            polls_left: s.update_polls,
+            outcome,
+            errors,
+            token: Some(token.to_owned()),
+            force,
+        };
+        let view = Self::view(&update);
+        s.updates.insert(id, update);
+        if let Some(c) = s.clusters.get_mut(cluster) {
+            c.0 = "UPDATING".to_owned();
+        }
+        Ok(UpdateView { errors: Vec::new(), ..view })
+    }
+
+    async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
+        let mut s = self.enter("DescribeUpdate").await?;
+        let missing = || {
+            EksFailure::new(FailureKind::NotFound, "ResourceNotFoundException", format!("No update found for ID: {update_id}"))
+        };
+        let update = s.updates.get_mut(update_id).filter(|u| u.cluster == cluster).ok_or_else(missing)?;
+        if update.state == UpdateState::InProgress {
+            if update.polls_left == 0 {
+                update.state = update.outcome.clone();
+            } else {
+                update.polls_left -= 1;
+            }
+        }
+        let view = Self::view(update);
+        let (kind, version, state) = (update.kind.clone(), update.version.clone(), update.state.clone());
+        if state != UpdateState::InProgress {
+            if let Some(c) = s.clusters.get_mut(cluster) {
+                c.0 = "ACTIVE".to_owned();
+                if state == UpdateState::Successful && kind == "VersionUpdate" {
+                    if let Some(v) = version.and_then(|v| v.parse().ok()) {
+                        c.1 = v;
+                    }
+                }
+            }
+        }
+        if state == UpdateState::InProgress {
+            Ok(UpdateView { errors: Vec::new(), ..view })
+        } else {
+            Ok(view)
+        }
+    }
+
+    async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {
+        let s = self.enter("ListUpdates").await?;
+        if !s.clusters.contains_key(cluster) {
+            return Err(not_found(cluster));
+        }
+        Ok(s.updates.values().filter(|u| u.cluster == cluster).map(|u| u.id.clone()).collect())
+    }
+}
+
+type WritePredicate = Box<dyn Fn(&UpgradeRecord) -> bool + Send>;
+
+/// A record store with the semantics of conditional PutItem, and faults on demand.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    records: Arc<Mutex<BTreeMap<(String, String), UpgradeRecord>>>,
+    /// While set, every call fails (the table is unreachable).
+    pub unavailable: Arc<AtomicBool>,
+    /// The next write of a record matching the predicate fails (a crash at that point).
+    fail_next_write: Arc<Mutex<Option<WritePredicate>>>,
+    pub writes: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").field("records", &self.records).finish()
+    }
+}
+
+impl MemoryStore {
+    /// Makes the next write of a record matching `predicate` fail, as a crash between the EKS
+    /// call and the write would.
+    pub fn fail_next_write_where(&self, predicate: impl Fn(&UpgradeRecord) -> bool + Send + 'static) {
+        *self.fail_next_write.lock().expect("lock") = Some(Box::new(predicate));
+    }
+
+    pub fn all(&self) -> Vec<UpgradeRecord> {
+        self.records.lock().expect("lock").values().cloned().collect()
+    }
+
+    pub fn record(&self, cluster: &str, request_id: &str) -> Option<UpgradeRecord> {
+        self.records.lock().expect("lock").get(&(cluster.to_owned(), request_id.to_owned())).cloned()
+    }
+
+    /// Puts a record as is (to set up a test).
+    pub fn put(&self, record: UpgradeRecord) {
+        self.records.lock().expect("lock").insert((record.cluster.clone(), record.request_id.clone()), record);
+    }
+
+    async fn enter(&self) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(StoreError("the table is unreachable".to_owned()));
+        }
+        Ok(())
+    }
+
+    fn check_write(&self, record: &UpgradeRecord) -> Result<(), StoreError> {
+        let mut slot = self.fail_next_write.lock().expect("lock");
+        if slot.as_ref().is_some_and(|p| p(record)) {
+            *slot = None;
+            return Err(StoreError("injected failure: the write did not happen".to_owned()));
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl RecordStore for MemoryStore {
+    async fn insert_new(&self, record: &UpgradeRecord) -> Result<Inserted, StoreError> {
+        self.enter().await?;
+        let key = (record.cluster.clone(), record.request_id.clone());
+        if let Some(existing) = self.records.lock().expect("lock").get(&key) {
+            return Ok(Inserted::AlreadyExists(existing.clone()));
+        }
+        self.check_write(record)?;
+        self.records.lock().expect("lock").insert(key, record.clone());
+        Ok(Inserted::Created)
+    }
+
+    async fn get(&self, cluster: &str, request_id: &str) -> Result<Option<UpgradeRecord>, StoreError> {
+        self.enter().await?;
+        Ok(self.record(cluster, request_id))
+    }
+
+    async fn replace(&self, record: &UpgradeRecord, expected_revision: u64) -> Result<Replaced, StoreError> {
+        self.enter().await?;
+        let key = (record.cluster.clone(), record.request_id.clone());
+        let current = self.records.lock().expect("lock").get(&key).map(|r| r.revision);
+        if current != Some(expected_revision) {
+            return Ok(Replaced::Conflict);
+        }
+        self.check_write(record)?;
+        self.records.lock().expect("lock").insert(key, record.clone());
+        Ok(Replaced::Done)
+    }
+
+    async fn list_cluster(&self, cluster: &str) -> Result<Vec<UpgradeRecord>, StoreError> {
+        self.enter().await?;
+        Ok(self.all().into_iter().filter(|r| r.cluster == cluster).collect())
+    }
+
+    async fn list_resumable(&self, heartbeat_before: i64) -> Result<Vec<UpgradeRecord>, StoreError> {
+        self.enter().await?;
+        Ok(self
+            .all()
+            .into_iter()
+            .filter(|r| r.sweep_bucket.is_some() && r.heartbeat_at <= heartbeat_before)
+            .collect())
+    }
+}
+
+/// Keeps the continuations it was asked to send; drops them while `dropping` is set.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingInvoker {
+    pub sent: Arc<Mutex<Vec<Continuation>>>,
+    pub dropping: Arc<AtomicBool>,
+}
+
+impl RecordingInvoker {
+    pub fn take(&self) -> Vec<Continuation> {
+        std::mem::take(&mut *self.sent.lock().expect("lock"))
+    }
+}
+
+impl SelfInvoker for RecordingInvoker {
+    async fn send(&self, continuation: &Continuation) -> Result<(), InvokeError> {
+        tokio::task::yield_now().await;
+        if self.dropping.load(Ordering::SeqCst) {
+            return Err(InvokeError("TooManyRequestsException: Rate exceeded".to_owned()));
+        }
+        self.sent.lock().expect("lock").push(continuation.clone());
+        Ok(())
+    }
+}
+
+/// A clock that jumps forward when asked to sleep.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    pub now_ms: Arc<AtomicI64>,
+}
+
+impl ManualClock {
+    pub fn at(epoch_secs: i64) -> Self {
+        Self {
+            now_ms: Arc::new(AtomicI64::new(epoch_secs * 1000)),
+        }
+    }
+
+    pub fn advance_secs(&self, secs: i64) {
+        self.now_ms.fetch_add(secs * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.now_ms.load(Ordering::SeqCst)
+    }
+
+    async fn sleep_ms(&self, ms: u64) {
+        self.now_ms.fetch_add(ms as i64, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Limits for tests: the defaults.
+pub fn test_limits() -> Limits {
+    Limits::default()
+}

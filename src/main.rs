@@ -1,0 +1,32 @@
+//! The Lambda function's entry point: tracing, the SDK clients (built once), the handler.
+
+use eks_upgrade_orchestrator::adapters::{dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker};
+use eks_upgrade_orchestrator::config::Config;
+use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
+use eks_upgrade_orchestrator::ports::SystemClock;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON; level from AWS_LAMBDA_LOG_LEVEL or RUST_LOG.
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let orchestrator = Orchestrator {
+        eks: EksAdapter::new(aws_sdk_eks::Client::new(&aws)),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
+        invoker: LambdaInvoker::new(aws_sdk_lambda::Client::new(&aws), &config.function_name),
+        clock: SystemClock,
+        config,
+    };
+    let orchestrator = &orchestrator;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let invocation = Invocation {
+            request_id: event.context.request_id.clone(),
+            deadline_ms: event.context.deadline as i64,
+        };
+        orchestrator.handle(&event.payload, &invocation).await
+    }))
+    .await
+}

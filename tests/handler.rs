@@ -1,0 +1,490 @@
+//! The handler against in-memory ports: every branch of the workflow, driven through the real
+//! driver (claims, conditional writes, continuations, the sweep).
+
+use eks_upgrade_orchestrator::config::Config;
+use eks_upgrade_orchestrator::domain::workflow::Limits;
+use eks_upgrade_orchestrator::domain::{EksFailure, EksUpdateError, FailureKind, KubeVersion, Step, UpdateState, UpgradeStatus};
+use eks_upgrade_orchestrator::fakes::{FakeEks, ManualClock, MemoryStore, RecordingInvoker};
+use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+
+const T0: i64 = 1_790_000_000;
+
+struct Harness {
+    app: Orchestrator<FakeEks, MemoryStore, RecordingInvoker, ManualClock>,
+    invocations: std::sync::atomic::AtomicUsize,
+}
+
+impl Harness {
+    fn new(eks: FakeEks) -> Self {
+        Self::with_limits(eks, Limits::default())
+    }
+
+    fn with_limits(eks: FakeEks, limits: Limits) -> Self {
+        Self {
+            app: Orchestrator {
+                eks,
+                store: MemoryStore::default(),
+                invoker: RecordingInvoker::default(),
+                clock: ManualClock::at(T0),
+                config: Config {
+                    table_name: "upgrades".into(),
+                    function_name: "orchestrator".into(),
+                    limits,
+                    safety_margin_secs: 45,
+                },
+            },
+            invocations: Default::default(),
+        }
+    }
+
+    /// A fresh invocation with Lambda's 900 s from now.
+    fn invocation(&self, seconds: i64) -> Invocation {
+        let n = self.invocations.fetch_add(1, Ordering::SeqCst);
+        Invocation {
+            request_id: format!("invocation-{n}"),
+            deadline_ms: self.app.clock.now_ms.load(Ordering::SeqCst) + seconds * 1000,
+        }
+    }
+
+    async fn send(&self, event: Value) -> Result<Value, HandlerError> {
+        let invocation = self.invocation(900);
+        self.app.handle(&event, &invocation).await
+    }
+
+    async fn send_ok(&self, event: Value) -> Value {
+        self.send(event).await.expect("handled")
+    }
+
+    /// Delivers every continuation the function sent itself, until none is left.
+    async fn deliver_continuations(&self) -> Vec<Value> {
+        let mut answers = Vec::new();
+        loop {
+            let sent = self.app.invoker.take();
+            if sent.is_empty() {
+                return answers;
+            }
+            for continuation in sent {
+                answers.push(self.send_ok(json!({ "continuation": continuation })).await);
+            }
+        }
+    }
+
+    fn record(&self, request_id: &str) -> eks_upgrade_orchestrator::domain::UpgradeRecord {
+        self.app.store.record("devel", request_id).expect("record stored")
+    }
+}
+
+fn request(version: &str) -> Value {
+    json!({ "cluster": "devel", "targetVersion": version })
+}
+
+#[tokio::test]
+async fn scheduled_upgrade_runs_to_successful_with_one_update() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 3));
+    let answer = h.send_ok(request("1.31")).await;
+
+    assert_eq!(answer["status"], "SUCCEEDED");
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert_eq!(record.step, Step::Done);
+    assert_eq!(record.from_version, Some(KubeVersion::new(1, 30)));
+    assert_eq!(answer["updateId"], json!(record.update_id.clone().unwrap()));
+    assert_eq!(uuid::Uuid::parse_str(&record.client_request_token).unwrap().get_version_num(), 4);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 1);
+    assert_eq!(h.app.eks.cluster_version("devel"), KubeVersion::new(1, 31));
+    assert!(record.expires_at.is_some(), "finished records get a TTL");
+    assert!(record.sweep_bucket.is_none(), "finished records leave the sweep's index");
+    assert_eq!(record.lease_owner, None);
+    let statuses: Vec<_> = record.history.iter().map(|h| h.status).collect();
+    assert_eq!(statuses, [UpgradeStatus::Pending, UpgradeStatus::InProgress, UpgradeStatus::Succeeded]);
+    // Polled by update id, every 30 s.
+    assert_eq!(record.finished_at.unwrap() - record.update_started_at.unwrap(), 4 * 30);
+}
+
+#[tokio::test]
+async fn the_token_is_written_before_eks_is_called() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 0));
+    // The write that would follow UpdateClusterVersion fails: the call went out, so the token
+    // it carried must already be on disk.
+    h.app.store.fail_next_write_where(|r| r.update_id.is_some());
+    let err = h.send(request("1.31")).await.unwrap_err();
+    assert!(matches!(err, HandlerError::Store(_)));
+    let stored = h.record("to-1.31");
+    let sent = h.app.eks.lock().updates.values().next().unwrap().token.clone().unwrap();
+    assert_eq!(stored.client_request_token, sent);
+    assert_eq!(stored.step, Step::StartUpdate);
+}
+
+#[tokio::test]
+async fn same_event_twice_gives_one_record_and_one_update() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    let first = h.send_ok(request("1.31")).await;
+    let second = h.send_ok(request("1.31")).await;
+
+    assert_eq!(first["status"], "SUCCEEDED");
+    assert_eq!(second["status"], "SUCCEEDED");
+    assert_eq!(first["updateId"], second["updateId"]);
+    assert_eq!(first["clientRequestToken"], second["clientRequestToken"]);
+    assert!(second["outcome"].as_str().unwrap().contains("already handled"), "{second}");
+    assert_eq!(h.app.store.all().len(), 1);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 1);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_converge_on_one_record_and_one_update() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    let (a, b, c) = tokio::join!(h.send(request("1.31")), h.send(request("1.31")), h.send(request("1.31")));
+    let answers = [a.unwrap(), b.unwrap(), c.unwrap()];
+
+    assert_eq!(h.app.store.all().len(), 1);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 1, "only the lease holder calls EKS");
+    let tokens: std::collections::HashSet<_> = answers.iter().map(|a| a["clientRequestToken"].clone()).collect();
+    assert_eq!(tokens.len(), 1, "{answers:?}");
+    let busy = answers.iter().filter(|a| a["outcome"].as_str().unwrap().contains("another invocation")).count();
+    assert_eq!(busy, 2, "{answers:?}");
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn crash_after_update_call_resumes_with_the_same_token_and_update() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    h.app.store.fail_next_write_where(|r| r.update_id.is_some());
+    h.send(request("1.31")).await.expect_err("the write after UpdateClusterVersion fails");
+    let stranded = h.record("to-1.31");
+    assert_eq!(stranded.step, Step::StartUpdate);
+    assert_eq!(stranded.update_id, None);
+    let first_update = h.app.eks.lock().updates.keys().next().cloned().unwrap();
+
+    // Nothing happens until the lease of the crashed invocation ends and the heartbeat is stale.
+    assert_eq!(h.send_ok(json!({ "sweep": {} })).await["resumed"], json!([]));
+    h.app.clock.advance_secs(900 + 300);
+    let sweep = h.send_ok(json!({ "sweep": {} })).await;
+    assert_eq!(sweep["resumed"].as_array().unwrap().len(), 1, "{sweep}");
+    h.deliver_continuations().await;
+
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert_eq!(record.update_id.as_deref(), Some(first_update.as_str()));
+    assert_eq!(record.client_request_token, stranded.client_request_token);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 2, "the resume sent the call again...");
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1, "...and EKS gave back the same update");
+}
+
+#[tokio::test]
+async fn resource_in_use_adopts_an_update_to_our_target() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 2);
+    let theirs = eks.start_foreign_update("devel", "VersionUpdate", Some("1.31"), 3);
+    // DescribeCluster may still read ACTIVE right after someone else started an update.
+    eks.lock().clusters.get_mut("devel").unwrap().0 = "ACTIVE".into();
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+
+    let record = h.record("to-1.31");
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(record.update_id.as_deref(), Some(theirs.as_str()));
+    assert!(record.adopted);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0, "adopted, started none");
+    assert_eq!(h.app.eks.cluster_version("devel"), KubeVersion::new(1, 31));
+}
+
+#[tokio::test]
+async fn resource_in_use_by_another_kind_of_update_waits_then_upgrades() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    let theirs = eks.start_foreign_update("devel", "EndpointAccessUpdate", None, 4);
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+
+    assert_eq!(answer["status"], "SUCCEEDED");
+    let record = h.record("to-1.31");
+    assert!(!record.adopted);
+    assert_ne!(record.update_id.as_deref(), Some(theirs.as_str()));
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+    let calls = h.app.eks.lock().calls.clone();
+    let first_update_call = calls.iter().position(|c| c == "UpdateClusterVersion").unwrap();
+    assert!(calls[..first_update_call].contains(&"ListUpdates".to_string()) || first_update_call > 0);
+    assert!(calls.iter().filter(|c| *c == "UpdateClusterVersion").count() == 1, "{calls:?}");
+    assert!(record.history.iter().all(|e| e.status != UpgradeStatus::Failed));
+}
+
+#[tokio::test]
+async fn resource_in_use_after_update_call_waits_for_the_other_update() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    // The cluster reads ACTIVE, but an add-on update holds it: UpdateClusterVersion says 409.
+    eks.start_foreign_update("devel", "AddonUpdate", None, 2);
+    eks.lock().clusters.get_mut("devel").unwrap().0 = "ACTIVE".into();
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 2, "refused once with 409, then accepted");
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+}
+
+#[tokio::test]
+async fn invalid_parameter_fails_with_the_eks_message() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.29", 1));
+    let answer = h.send_ok(request("1.31")).await;
+
+    assert_eq!(answer["status"], "FAILED");
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Failed);
+    assert_eq!(record.message.as_deref(), Some("Unsupported Kubernetes minor version update from 1.29 to 1.31"));
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
+}
+
+#[tokio::test]
+async fn invalid_state_blocks_then_force_overrides() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    eks.lock().blocking_insights.push("devel".into());
+    let h = Harness::new(eks);
+
+    let blocked = h.send_ok(request("1.31")).await;
+    assert_eq!(blocked["status"], "BLOCKED");
+    let record = h.record("to-1.31");
+    assert!(record.message.as_deref().unwrap().starts_with("Upgrade readiness issues detected."));
+    assert!(record.message.as_deref().unwrap().contains("\"force\": true"));
+    assert!(record.sweep_bucket.is_none(), "the sweep does not retry a blocked upgrade");
+    let blocked_token = record.client_request_token.clone();
+
+    // The same request again tries again (the insights may have cleared); still blocked here.
+    assert_eq!(h.send_ok(request("1.31")).await["status"], "BLOCKED");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 2);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
+
+    let forced = h.send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "force": true })).await;
+    assert_eq!(forced["status"], "SUCCEEDED", "{forced}");
+    let record = h.record("to-1.31");
+    assert!(record.force);
+    assert_ne!(record.client_request_token, blocked_token, "a new attempt gets a new token");
+    let updates = h.app.eks.lock().updates.values().cloned().collect::<Vec<_>>();
+    assert_eq!(updates.len(), 1);
+    assert!(updates[0].force, "force is passed to EKS");
+}
+
+#[tokio::test]
+async fn failed_update_is_recorded_with_its_errors() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 2);
+    let errors = vec![EksUpdateError {
+        error_code: "ClusterUnreachable".into(),
+        error_message: "The cluster's control plane could not be reached".into(),
+        resource_ids: vec!["devel".into()],
+    }];
+    eks.lock().next_outcome = Some((UpdateState::Failed, errors.clone()));
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+
+    assert_eq!(answer["status"], "FAILED");
+    let record = h.record("to-1.31");
+    assert_eq!(record.eks_errors, errors);
+    assert!(record.message.as_deref().unwrap().contains("ClusterUnreachable"));
+    assert_eq!(h.app.eks.cluster_version("devel"), KubeVersion::new(1, 30));
+}
+
+#[tokio::test]
+async fn cancelled_update_is_recorded() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    eks.lock().next_outcome = Some((UpdateState::Cancelled, Vec::new()));
+    let h = Harness::new(eks);
+    assert_eq!(h.send_ok(request("1.31")).await["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn deadline_reached_sends_a_continuation_that_carries_on() {
+    // 60 polls of 30 s: 30 minutes, two invocations at least.
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 60));
+    let first = h.send_ok(request("1.31")).await;
+    assert_eq!(first["status"], "IN_PROGRESS");
+    assert!(first["outcome"].as_str().unwrap().contains("new invocation"));
+    let handed = h.record("to-1.31");
+    assert!(handed.handoff.is_some());
+    assert_eq!(handed.lease_owner, None);
+    let sent = h.app.invoker.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(Some(sent[0].handoff.clone()), handed.handoff);
+    // It stopped with at least the safety margin left.
+    assert!(handed.heartbeat_at <= T0 + 900 - 45);
+
+    // A duplicate delivery of the same continuation, after the first one ran, does nothing.
+    let duplicate = json!({ "continuation": sent[0] });
+    h.deliver_continuations().await;
+    let after = h.send_ok(duplicate).await;
+    assert!(after["outcome"].as_str().unwrap().contains("does not match"), "{after}");
+
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert!(record.invocations >= 2);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+}
+
+#[tokio::test]
+async fn chain_bound_ends_timed_out_and_the_sweep_leaves_it() {
+    let limits = Limits { max_invocations: 2, ..Limits::default() };
+    let h = Harness::with_limits(FakeEks::with_cluster("devel", "1.30", 10_000), limits);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::TimedOut);
+    assert_eq!(record.invocations, 2);
+    assert!(record.message.as_deref().unwrap().contains("track update"));
+    h.app.clock.advance_secs(3600);
+    assert_eq!(h.send_ok(json!({ "sweep": {} })).await["checked"], 0);
+}
+
+#[tokio::test]
+async fn time_bound_ends_timed_out() {
+    let limits = Limits { max_attempt_secs: 1800, ..Limits::default() };
+    let h = Harness::with_limits(FakeEks::with_cluster("devel", "1.30", 10_000), limits);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::TimedOut);
+    assert!(record.finished_at.unwrap() - record.attempt_started_at <= 1800);
+}
+
+#[tokio::test]
+async fn sweep_resumes_an_upgrade_whose_continuation_was_lost() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 60));
+    h.app.invoker.dropping.store(true, Ordering::SeqCst);
+    let first = h.send_ok(request("1.31")).await;
+    assert!(first["outcome"].as_str().unwrap().contains("sweep will resume"), "{first}");
+    h.app.invoker.dropping.store(false, Ordering::SeqCst);
+
+    // Not yet stale: the sweep leaves it.
+    h.app.clock.advance_secs(60);
+    assert_eq!(h.send_ok(json!({ "sweep": {} })).await["resumed"], json!([]));
+    h.app.clock.advance_secs(300);
+    let sweep = h.send_ok(json!({ "sweep": {} })).await;
+    assert_eq!(sweep["resumed"], json!([{ "cluster": "devel", "requestId": "to-1.31" }]));
+    // A second sweep right after does not send another continuation.
+    assert_eq!(h.send_ok(json!({ "sweep": {} })).await["resumed"], json!([]));
+    h.deliver_continuations().await;
+
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+}
+
+#[tokio::test]
+async fn faults_delay_but_do_not_fail_the_upgrade() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 2);
+    eks.inject_faults((0..4).map(|i| {
+        if i % 2 == 0 {
+            EksFailure::new(FailureKind::Transient, "ThrottlingException", "Rate exceeded")
+        } else {
+            EksFailure::new(FailureKind::Transient, "ServiceUnavailableException", "Service unavailable")
+        }
+    }));
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "SUCCEEDED");
+    let record = h.record("to-1.31");
+    assert_eq!(record.faults, 4);
+    assert!(record.last_error.as_deref().unwrap().contains("Exception"));
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+}
+
+#[tokio::test]
+async fn table_unreachable_writes_nothing_and_reports_it() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    h.app.store.unavailable.store(true, Ordering::SeqCst);
+    let err = h.send(request("1.31")).await.unwrap_err();
+    assert!(matches!(err, HandlerError::Store(_)));
+    assert!(h.app.eks.lock().calls.is_empty(), "no EKS call without the token stored first");
+}
+
+#[tokio::test]
+async fn cluster_not_found_fails_clearly() {
+    let h = Harness::new(FakeEks::with_cluster("other", "1.30", 1));
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "FAILED");
+    assert_eq!(answer["message"], "cluster devel not found: No cluster found for name: devel.");
+}
+
+#[tokio::test]
+async fn already_at_target_is_a_no_op_success() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.32", 1));
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert!(answer["message"].as_str().unwrap().contains("past the target"), "{answer}");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_events_write_nothing() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1));
+    for (event, field) in [
+        (json!({ "cluster": "devel", "targetVersion": "1.3a" }), "targetVersion"),
+        (json!({ "cluster": "de/vel", "targetVersion": "1.31" }), "cluster"),
+        (json!({ "targetVersion": "1.31" }), "cluster"),
+        (json!({ "cluster": "devel", "targetVersion": "1.31", "force": 1 }), "force"),
+        (json!({ "continuation": { "cluster": "devel" } }), "continuation.requestId"),
+        (json!({ "hello": "world" }), ""),
+        (json!([1, 2]), ""),
+    ] {
+        let err = h.send(event.clone()).await.unwrap_err();
+        let HandlerError::InvalidEvent(invalid) = &err else { panic!("{event}: {err}") };
+        assert_eq!(invalid.field, field, "{event}: {err}");
+        let diagnostic: lambda_runtime::Diagnostic = err.into();
+        assert_eq!(diagnostic.error_type, "InvalidEvent");
+    }
+    assert!(h.app.store.all().is_empty());
+    assert_eq!(h.app.store.writes.load(Ordering::SeqCst), 0);
+    assert!(h.app.eks.lock().calls.is_empty());
+}
+
+#[tokio::test]
+async fn forged_continuations_change_nothing() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 60));
+    h.send_ok(request("1.31")).await;
+    let before = h.record("to-1.31");
+    let writes = h.app.store.writes.load(Ordering::SeqCst);
+
+    let forged = h.send_ok(json!({ "continuation": { "cluster": "devel", "requestId": "to-1.31", "handoff": "forged" } })).await;
+    assert!(forged["outcome"].as_str().unwrap().contains("does not match"));
+    let unknown = h.send_ok(json!({ "continuation": { "cluster": "devel", "requestId": "nope", "handoff": "x" } })).await;
+    assert!(unknown["outcome"].as_str().unwrap().contains("no such upgrade"));
+    assert_eq!(h.record("to-1.31"), before);
+    assert_eq!(h.app.store.writes.load(Ordering::SeqCst), writes);
+}
+
+#[tokio::test]
+async fn a_request_id_names_one_target() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1));
+    h.send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "requestId": "chg-1" })).await;
+    let err = h.send(json!({ "cluster": "devel", "targetVersion": "1.32", "requestId": "chg-1" })).await.unwrap_err();
+    assert!(matches!(err, HandlerError::ConflictingRequest { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn status_query_returns_the_records() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1));
+    h.send_ok(request("1.31")).await;
+    let status = h.send_ok(json!({ "status": { "cluster": "devel" } })).await;
+    let records = status["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "SUCCEEDED");
+    assert_eq!(records[0]["targetVersion"], "1.31");
+    let one = h.send_ok(json!({ "status": { "cluster": "devel", "requestId": "to-1.31" } })).await;
+    assert_eq!(one["records"], status["records"]);
+    let none = h.send_ok(json!({ "status": { "cluster": "devel", "requestId": "nope" } })).await;
+    assert_eq!(none["records"], json!([]));
+}
+
+#[tokio::test]
+async fn eventbridge_envelope_is_accepted() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1));
+    let answer = h
+        .send_ok(json!({
+            "version": "0", "id": "e1", "detail-type": "EKS upgrade requested", "source": "platform",
+            "account": "123456789012", "time": "2026-11-24T03:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": { "cluster": "devel", "targetVersion": "1.31", "requestId": "chg-7" }
+        }))
+        .await;
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(answer["requestId"], "chg-7");
+}
