@@ -61,7 +61,10 @@ impl Config {
         };
         Ok(Self {
             table_name: required("UPGRADES_TABLE", "the name of the DynamoDB table of upgrade records")?,
-            function_name: required("AWS_LAMBDA_FUNCTION_NAME", "this function's own name, for continuations")?,
+            function_name: required(
+                "AWS_LAMBDA_FUNCTION_NAME",
+                "this function's own name, for continuations",
+            )?,
             limits,
             safety_margin_secs: number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
         })
@@ -91,9 +94,22 @@ mod tests {
     fn errors_name_the_variable() {
         let err = load(&[("AWS_LAMBDA_FUNCTION_NAME", "f")]).unwrap_err();
         assert!(err.0.contains("UPGRADES_TABLE"), "{err}");
-        let err = load(&[("UPGRADES_TABLE", "t"), ("AWS_LAMBDA_FUNCTION_NAME", "f"), ("POLL_INTERVAL_SECONDS", "soon")]).unwrap_err();
-        assert!(err.0.contains("POLL_INTERVAL_SECONDS") && err.0.contains("whole number"), "{err}");
-        let err = load(&[("UPGRADES_TABLE", "t"), ("AWS_LAMBDA_FUNCTION_NAME", "f"), ("MAX_INVOCATIONS", "0")]).unwrap_err();
+        let err = load(&[
+            ("UPGRADES_TABLE", "t"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "f"),
+            ("POLL_INTERVAL_SECONDS", "soon"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.0.contains("POLL_INTERVAL_SECONDS") && err.0.contains("whole number"),
+            "{err}"
+        );
+        let err = load(&[
+            ("UPGRADES_TABLE", "t"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "f"),
+            ("MAX_INVOCATIONS", "0"),
+        ])
+        .unwrap_err();
         assert!(err.0.contains("MAX_INVOCATIONS"), "{err}");
     }
 }

@@ -3,7 +3,6 @@
 //! it sent, and a clock that jumps instead of sleeping. Each call yields to the scheduler first,
 //! so invocations run with `join!` really interleave.
 
-use crate::domain::workflow::Limits;
 use crate::domain::{
     ClusterView, Continuation, EksFailure, EksUpdateError, FailureKind, KubeVersion, UpdateState, UpdateView,
     UpgradeRecord,
@@ -63,7 +62,10 @@ impl FakeEks {
         let fake = Self::default();
         {
             let mut s = fake.lock();
-            s.clusters.insert(name.to_owned(), ("ACTIVE".to_owned(), version.parse().expect("version")));
+            s.clusters.insert(
+                name.to_owned(),
+                ("ACTIVE".to_owned(), version.parse().expect("version")),
+            );
             s.update_polls = polls;
         }
         fake
@@ -138,7 +140,11 @@ impl FakeEks {
 }
 
 fn not_found(cluster: &str) -> EksFailure {
-    EksFailure::new(FailureKind::NotFound, "ResourceNotFoundException", format!("No cluster found for name: {cluster}."))
+    EksFailure::new(
+        FailureKind::NotFound,
+        "ResourceNotFoundException",
+        format!("No cluster found for name: {cluster}."),
+    )
 }
 
 impl Eks for FakeEks {
@@ -172,11 +178,18 @@ impl Eks for FakeEks {
             }
             return Ok(Self::view(existing));
         }
-        if let Some(running) = s.updates.values().find(|u| u.cluster == cluster && u.state == UpdateState::InProgress) {
+        if let Some(running) = s
+            .updates
+            .values()
+            .find(|u| u.cluster == cluster && u.state == UpdateState::InProgress)
+        {
             return Err(EksFailure::new(
                 FailureKind::ResourceInUse,
                 "ResourceInUseException",
-                format!("Cannot VersionUpdate because cluster {cluster} currently has update {} in progress", running.id),
+                format!(
+                    "Cannot VersionUpdate because cluster {cluster} currently has update {} in progress",
+                    running.id
+                ),
             ));
         }
         if version != current.next_minor() {
@@ -214,15 +227,26 @@ impl Eks for FakeEks {
         if let Some(c) = s.clusters.get_mut(cluster) {
             c.0 = "UPDATING".to_owned();
         }
-        Ok(UpdateView { errors: Vec::new(), ..view })
+        Ok(UpdateView {
+            errors: Vec::new(),
+            ..view
+        })
     }
 
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
         let mut s = self.enter("DescribeUpdate").await?;
         let missing = || {
-            EksFailure::new(FailureKind::NotFound, "ResourceNotFoundException", format!("No update found for ID: {update_id}"))
+            EksFailure::new(
+                FailureKind::NotFound,
+                "ResourceNotFoundException",
+                format!("No update found for ID: {update_id}"),
+            )
         };
-        let update = s.updates.get_mut(update_id).filter(|u| u.cluster == cluster).ok_or_else(missing)?;
+        let update = s
+            .updates
+            .get_mut(update_id)
+            .filter(|u| u.cluster == cluster)
+            .ok_or_else(missing)?;
         if update.state == UpdateState::InProgress {
             if update.polls_left == 0 {
                 update.state = update.outcome.clone();
@@ -243,7 +267,10 @@ impl Eks for FakeEks {
             }
         }
         if state == UpdateState::InProgress {
-            Ok(UpdateView { errors: Vec::new(), ..view })
+            Ok(UpdateView {
+                errors: Vec::new(),
+                ..view
+            })
         } else {
             Ok(view)
         }
@@ -254,7 +281,11 @@ impl Eks for FakeEks {
         if !s.clusters.contains_key(cluster) {
             return Err(not_found(cluster));
         }
-        Ok(s.updates.values().filter(|u| u.cluster == cluster).map(|u| u.id.clone()).collect())
+        Ok(s.updates
+            .values()
+            .filter(|u| u.cluster == cluster)
+            .map(|u| u.id.clone())
+            .collect())
     }
 }
 
@@ -289,12 +320,19 @@ impl MemoryStore {
     }
 
     pub fn record(&self, cluster: &str, request_id: &str) -> Option<UpgradeRecord> {
-        self.records.lock().expect("lock").get(&(cluster.to_owned(), request_id.to_owned())).cloned()
+        self.records
+            .lock()
+            .expect("lock")
+            .get(&(cluster.to_owned(), request_id.to_owned()))
+            .cloned()
     }
 
     /// Puts a record as is (to set up a test).
     pub fn put(&self, record: UpgradeRecord) {
-        self.records.lock().expect("lock").insert((record.cluster.clone(), record.request_id.clone()), record);
+        self.records
+            .lock()
+            .expect("lock")
+            .insert((record.cluster.clone(), record.request_id.clone()), record);
     }
 
     async fn enter(&self) -> Result<(), StoreError> {
@@ -321,7 +359,7 @@ impl RecordStore for MemoryStore {
         self.enter().await?;
         let key = (record.cluster.clone(), record.request_id.clone());
         if let Some(existing) = self.records.lock().expect("lock").get(&key) {
-            return Ok(Inserted::AlreadyExists(existing.clone()));
+            return Ok(Inserted::AlreadyExists(Box::new(existing.clone())));
         }
         self.check_write(record)?;
         self.records.lock().expect("lock").insert(key, record.clone());
@@ -411,9 +449,4 @@ impl Clock for ManualClock {
         self.now_ms.fetch_add(ms as i64, Ordering::SeqCst);
         tokio::task::yield_now().await;
     }
-}
-
-/// Limits for tests: the defaults.
-pub fn test_limits() -> Limits {
-    Limits::default()
 }

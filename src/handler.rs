@@ -5,8 +5,8 @@
 use crate::config::Config;
 use crate::domain::workflow::{self, Claim, EksCall, Next, Observation};
 use crate::domain::{
-    decode_event, Continuation, EksFailure, InboundEvent, InvalidEvent, StatusQuery, UpdateState,
-    UpdateView, UpgradeRecord, UpgradeRequest,
+    decode_event, Continuation, EksFailure, InboundEvent, InvalidEvent, StatusQuery, UpdateState, UpdateView,
+    UpgradeRecord, UpgradeRequest,
 };
 use crate::ports::{Clock, Eks, Inserted, RecordStore, Replaced, SelfInvoker, StoreError};
 use serde::Serialize;
@@ -25,8 +25,10 @@ pub struct Invocation {
 pub enum HandlerError {
     #[error(transparent)]
     InvalidEvent(#[from] InvalidEvent),
-    #[error("request id {request_id} of cluster {cluster} already names an upgrade to {existing}; \
-             send a new requestId for a different target")]
+    #[error(
+        "request id {request_id} of cluster {cluster} already names an upgrade to {existing}; \
+             send a new requestId for a different target"
+    )]
     ConflictingRequest {
         cluster: String,
         request_id: String,
@@ -124,6 +126,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                 fresh
             }
             Inserted::AlreadyExists(existing) => {
+                let existing = *existing;
                 if existing.target_version != request.target_version {
                     return Err(HandlerError::ConflictingRequest {
                         cluster: existing.cluster,
@@ -138,7 +141,11 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                                   client_request_token = %record.client_request_token, "blocked upgrade requested again");
                             record
                         }
-                        None => return self.current(&existing, "another invocation changed the record first").await,
+                        None => {
+                            return self
+                                .current(&existing, "another invocation changed the record first")
+                                .await
+                        }
                     },
                     None if existing.is_finished() => {
                         return Ok(Summary::of(&existing, "this request was already handled; nothing done"))
@@ -157,15 +164,24 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
         match self.store.get(cluster, request_id).await? {
             None => {
                 warn!(cluster, request_id, "continuation for no stored upgrade ignored");
-                Ok(json!({ "cluster": cluster, "requestId": request_id, "outcome": "no such upgrade; continuation ignored" }))
+                Ok(
+                    json!({ "cluster": cluster, "requestId": request_id, "outcome": "no such upgrade; continuation ignored" }),
+                )
             }
-            Some(record) => Ok(to_json(&self.run(record, Some(&continuation.handoff), invocation).await?)),
+            Some(record) => Ok(to_json(
+                &self.run(record, Some(&continuation.handoff), invocation).await?,
+            )),
         }
     }
 
     /// Claims the record for this invocation and drives it. With `handoff`, only while the
     /// record still names that handoff.
-    async fn run(&self, mut record: UpgradeRecord, handoff: Option<&str>, invocation: &Invocation) -> Result<Summary, HandlerError> {
+    async fn run(
+        &self,
+        mut record: UpgradeRecord,
+        handoff: Option<&str>,
+        invocation: &Invocation,
+    ) -> Result<Summary, HandlerError> {
         for _ in 0..CLAIM_ATTEMPTS {
             if let Some(expected) = handoff {
                 if record.handoff.as_deref() != Some(expected) {
@@ -179,7 +195,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                 Claim::Finished => return Ok(Summary::of(&record, "already finished; nothing done")),
                 Claim::Busy { owner, until } => {
                     info!(cluster = %record.cluster, request_id = %record.request_id, %owner, "another invocation holds the record");
-                    return Ok(Summary::of(&record, format!("another invocation ({owner}) is working on it until {until}")));
+                    return Ok(Summary::of(
+                        &record,
+                        format!("another invocation ({owner}) is working on it until {until}"),
+                    ));
                 }
                 Claim::TimedOut(ended) => {
                     return match self.write(&record, ended).await? {
@@ -187,7 +206,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                             warn!(cluster = %ended.cluster, request_id = %ended.request_id, message = ?ended.message, "upgrade timed out");
                             Ok(Summary::of(&ended, "chain bound reached; stopped"))
                         }
-                        None => self.current(&record, "another invocation changed the record first").await,
+                        None => {
+                            self.current(&record, "another invocation changed the record first")
+                                .await
+                        }
                     };
                 }
                 Claim::Claimed(claimed) => match self.write(&record, claimed).await? {
@@ -199,7 +221,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                 },
             }
         }
-        Ok(Summary::of(&record, "the record kept changing under this invocation; left to the others"))
+        Ok(Summary::of(
+            &record,
+            "the record kept changing under this invocation; left to the others",
+        ))
     }
 
     /// Makes the calls the record asks for, writing each new state before the next call, until
@@ -214,7 +239,11 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                 let before = (record.status, record.step);
                 match self.write(&record, transition.record).await? {
                     Some(written) => record = written,
-                    None => return self.current(&record, "lost the record to another invocation; stopped").await,
+                    None => {
+                        return self
+                            .current(&record, "lost the record to another invocation; stopped")
+                            .await
+                    }
                 }
                 if before != (record.status, record.step) {
                     info!(cluster = %record.cluster, request_id = %record.request_id, status = ?record.status,
@@ -243,7 +272,9 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
         let nonce = new_token();
         let handed = workflow::hand_off(&record, &nonce, self.clock.now_secs());
         let Some(handed) = self.write(&record, handed).await? else {
-            return self.current(&record, "lost the record to another invocation; stopped").await;
+            return self
+                .current(&record, "lost the record to another invocation; stopped")
+                .await;
         };
         let continuation = continuation_of(&handed, nonce)?;
         match self.invoker.send(&continuation).await {
@@ -254,7 +285,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
             Err(e) => {
                 warn!(cluster = %handed.cluster, request_id = %handed.request_id, error = %e,
                       stale_after_secs = self.config.limits.stale_after_secs, "continuation not sent; the sweep will resume the upgrade");
-                Ok(Summary::of(&handed, "continuation not sent; the sweep will resume the upgrade"))
+                Ok(Summary::of(
+                    &handed,
+                    "continuation not sent; the sweep will resume the upgrade",
+                ))
             }
         }
     }
@@ -268,7 +302,9 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                 Observation::UpdateStarted(self.eks.update_cluster_version(cluster, version, &token, force).await)
             }
             EksCall::FindUpdatesInProgress => Observation::UpdatesInProgress(self.updates_in_progress(cluster).await),
-            EksCall::DescribeUpdate { update_id } => Observation::Update(self.eks.describe_update(cluster, &update_id).await),
+            EksCall::DescribeUpdate { update_id } => {
+                Observation::Update(self.eks.describe_update(cluster, &update_id).await)
+            }
         }
     }
 
@@ -321,7 +357,12 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                 }
             }
         }
-        info!(candidates = candidates.len(), resumed = resumed.len(), failed = failed.len(), "sweep done");
+        info!(
+            candidates = candidates.len(),
+            resumed = resumed.len(),
+            failed = failed.len(),
+            "sweep done"
+        );
         Ok(json!({ "checked": candidates.len(), "resumed": resumed, "failed": failed }))
     }
 
@@ -331,7 +372,11 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
     }
 
     /// Writes `next` in place of `current` if nobody wrote since; `None` if somebody did.
-    async fn write(&self, current: &UpgradeRecord, mut next: UpgradeRecord) -> Result<Option<UpgradeRecord>, StoreError> {
+    async fn write(
+        &self,
+        current: &UpgradeRecord,
+        mut next: UpgradeRecord,
+    ) -> Result<Option<UpgradeRecord>, StoreError> {
         next.revision = current.revision + 1;
         match self.store.replace(&next, current.revision).await? {
             Replaced::Done => Ok(Some(next)),

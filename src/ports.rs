@@ -16,7 +16,11 @@ pub trait Eks: Send + Sync {
         force: bool,
     ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
 
-    fn describe_update(&self, cluster: &str, update_id: &str) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+    fn describe_update(
+        &self,
+        cluster: &str,
+        update_id: &str,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
 
     /// The ids of the cluster's updates (all pages), newest first as EKS lists them.
     fn list_updates(&self, cluster: &str) -> impl Future<Output = Result<Vec<String>, EksFailure>> + Send;
@@ -32,7 +36,7 @@ pub struct StoreError(pub String);
 pub enum Inserted {
     Created,
     /// A record with that key was already there (a duplicate event, or a concurrent one).
-    AlreadyExists(UpgradeRecord),
+    AlreadyExists(Box<UpgradeRecord>),
 }
 
 /// The answer to a conditional replace.
@@ -49,17 +53,28 @@ pub trait RecordStore: Send + Sync {
     fn insert_new(&self, record: &UpgradeRecord) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
 
     /// Strongly consistent read.
-    fn get(&self, cluster: &str, request_id: &str) -> impl Future<Output = Result<Option<UpgradeRecord>, StoreError>> + Send;
+    fn get(
+        &self,
+        cluster: &str,
+        request_id: &str,
+    ) -> impl Future<Output = Result<Option<UpgradeRecord>, StoreError>> + Send;
 
     /// Writes `record` (whose `revision` is `expected_revision + 1`) if the stored one is still
     /// at `expected_revision`.
-    fn replace(&self, record: &UpgradeRecord, expected_revision: u64) -> impl Future<Output = Result<Replaced, StoreError>> + Send;
+    fn replace(
+        &self,
+        record: &UpgradeRecord,
+        expected_revision: u64,
+    ) -> impl Future<Output = Result<Replaced, StoreError>> + Send;
 
     /// Every record of a cluster.
     fn list_cluster(&self, cluster: &str) -> impl Future<Output = Result<Vec<UpgradeRecord>, StoreError>> + Send;
 
     /// The unfinished records whose heartbeat is at or before `heartbeat_before`.
-    fn list_resumable(&self, heartbeat_before: i64) -> impl Future<Output = Result<Vec<UpgradeRecord>, StoreError>> + Send;
+    fn list_resumable(
+        &self,
+        heartbeat_before: i64,
+    ) -> impl Future<Output = Result<Vec<UpgradeRecord>, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

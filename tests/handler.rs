@@ -3,7 +3,9 @@
 
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
-use eks_upgrade_orchestrator::domain::{EksFailure, EksUpdateError, FailureKind, KubeVersion, Step, UpdateState, UpgradeStatus};
+use eks_upgrade_orchestrator::domain::{
+    EksFailure, EksUpdateError, FailureKind, KubeVersion, Step, UpdateState, UpgradeStatus,
+};
 use eks_upgrade_orchestrator::fakes::{FakeEks, ManualClock, MemoryStore, RecordingInvoker};
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
 use serde_json::{json, Value};
@@ -91,15 +93,30 @@ async fn scheduled_upgrade_runs_to_successful_with_one_update() {
     assert_eq!(record.step, Step::Done);
     assert_eq!(record.from_version, Some(KubeVersion::new(1, 30)));
     assert_eq!(answer["updateId"], json!(record.update_id.clone().unwrap()));
-    assert_eq!(uuid::Uuid::parse_str(&record.client_request_token).unwrap().get_version_num(), 4);
+    assert_eq!(
+        uuid::Uuid::parse_str(&record.client_request_token)
+            .unwrap()
+            .get_version_num(),
+        4
+    );
     assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
     assert_eq!(h.app.eks.update_cluster_version_calls(), 1);
     assert_eq!(h.app.eks.cluster_version("devel"), KubeVersion::new(1, 31));
     assert!(record.expires_at.is_some(), "finished records get a TTL");
-    assert!(record.sweep_bucket.is_none(), "finished records leave the sweep's index");
+    assert!(
+        record.sweep_bucket.is_none(),
+        "finished records leave the sweep's index"
+    );
     assert_eq!(record.lease_owner, None);
     let statuses: Vec<_> = record.history.iter().map(|h| h.status).collect();
-    assert_eq!(statuses, [UpgradeStatus::Pending, UpgradeStatus::InProgress, UpgradeStatus::Succeeded]);
+    assert_eq!(
+        statuses,
+        [
+            UpgradeStatus::Pending,
+            UpgradeStatus::InProgress,
+            UpgradeStatus::Succeeded
+        ]
+    );
     // Polled by update id, every 30 s.
     assert_eq!(record.finished_at.unwrap() - record.update_started_at.unwrap(), 4 * 30);
 }
@@ -128,7 +145,10 @@ async fn same_event_twice_gives_one_record_and_one_update() {
     assert_eq!(second["status"], "SUCCEEDED");
     assert_eq!(first["updateId"], second["updateId"]);
     assert_eq!(first["clientRequestToken"], second["clientRequestToken"]);
-    assert!(second["outcome"].as_str().unwrap().contains("already handled"), "{second}");
+    assert!(
+        second["outcome"].as_str().unwrap().contains("already handled"),
+        "{second}"
+    );
     assert_eq!(h.app.store.all().len(), 1);
     assert_eq!(h.app.eks.update_cluster_version_calls(), 1);
     assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
@@ -137,15 +157,26 @@ async fn same_event_twice_gives_one_record_and_one_update() {
 #[tokio::test]
 async fn concurrent_duplicates_converge_on_one_record_and_one_update() {
     let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
-    let (a, b, c) = tokio::join!(h.send(request("1.31")), h.send(request("1.31")), h.send(request("1.31")));
+    let (a, b, c) = tokio::join!(
+        h.send(request("1.31")),
+        h.send(request("1.31")),
+        h.send(request("1.31"))
+    );
     let answers = [a.unwrap(), b.unwrap(), c.unwrap()];
 
     assert_eq!(h.app.store.all().len(), 1);
     assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
-    assert_eq!(h.app.eks.update_cluster_version_calls(), 1, "only the lease holder calls EKS");
+    assert_eq!(
+        h.app.eks.update_cluster_version_calls(),
+        1,
+        "only the lease holder calls EKS"
+    );
     let tokens: std::collections::HashSet<_> = answers.iter().map(|a| a["clientRequestToken"].clone()).collect();
     assert_eq!(tokens.len(), 1, "{answers:?}");
-    let busy = answers.iter().filter(|a| a["outcome"].as_str().unwrap().contains("another invocation")).count();
+    let busy = answers
+        .iter()
+        .filter(|a| a["outcome"].as_str().unwrap().contains("another invocation"))
+        .count();
     assert_eq!(busy, 2, "{answers:?}");
     assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
 }
@@ -154,7 +185,9 @@ async fn concurrent_duplicates_converge_on_one_record_and_one_update() {
 async fn crash_after_update_call_resumes_with_the_same_token_and_update() {
     let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
     h.app.store.fail_next_write_where(|r| r.update_id.is_some());
-    h.send(request("1.31")).await.expect_err("the write after UpdateClusterVersion fails");
+    h.send(request("1.31"))
+        .await
+        .expect_err("the write after UpdateClusterVersion fails");
     let stranded = h.record("to-1.31");
     assert_eq!(stranded.step, Step::StartUpdate);
     assert_eq!(stranded.update_id, None);
@@ -171,8 +204,16 @@ async fn crash_after_update_call_resumes_with_the_same_token_and_update() {
     assert_eq!(record.status, UpgradeStatus::Succeeded);
     assert_eq!(record.update_id.as_deref(), Some(first_update.as_str()));
     assert_eq!(record.client_request_token, stranded.client_request_token);
-    assert_eq!(h.app.eks.update_cluster_version_calls(), 2, "the resume sent the call again...");
-    assert_eq!(h.app.eks.updates_created_by_tokens(), 1, "...and EKS gave back the same update");
+    assert_eq!(
+        h.app.eks.update_cluster_version_calls(),
+        2,
+        "the resume sent the call again..."
+    );
+    assert_eq!(
+        h.app.eks.updates_created_by_tokens(),
+        1,
+        "...and EKS gave back the same update"
+    );
 }
 
 #[tokio::test]
@@ -207,7 +248,10 @@ async fn resource_in_use_by_another_kind_of_update_waits_then_upgrades() {
     let calls = h.app.eks.lock().calls.clone();
     let first_update_call = calls.iter().position(|c| c == "UpdateClusterVersion").unwrap();
     assert!(calls[..first_update_call].contains(&"ListUpdates".to_string()) || first_update_call > 0);
-    assert!(calls.iter().filter(|c| *c == "UpdateClusterVersion").count() == 1, "{calls:?}");
+    assert!(
+        calls.iter().filter(|c| *c == "UpdateClusterVersion").count() == 1,
+        "{calls:?}"
+    );
     assert!(record.history.iter().all(|e| e.status != UpgradeStatus::Failed));
 }
 
@@ -221,7 +265,11 @@ async fn resource_in_use_after_update_call_waits_for_the_other_update() {
     let answer = h.send_ok(request("1.31")).await;
 
     assert_eq!(answer["status"], "SUCCEEDED");
-    assert_eq!(h.app.eks.update_cluster_version_calls(), 2, "refused once with 409, then accepted");
+    assert_eq!(
+        h.app.eks.update_cluster_version_calls(),
+        2,
+        "refused once with 409, then accepted"
+    );
     assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
 }
 
@@ -233,7 +281,10 @@ async fn invalid_parameter_fails_with_the_eks_message() {
     assert_eq!(answer["status"], "FAILED");
     let record = h.record("to-1.31");
     assert_eq!(record.status, UpgradeStatus::Failed);
-    assert_eq!(record.message.as_deref(), Some("Unsupported Kubernetes minor version update from 1.29 to 1.31"));
+    assert_eq!(
+        record.message.as_deref(),
+        Some("Unsupported Kubernetes minor version update from 1.29 to 1.31")
+    );
     assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
 }
 
@@ -246,9 +297,16 @@ async fn invalid_state_blocks_then_force_overrides() {
     let blocked = h.send_ok(request("1.31")).await;
     assert_eq!(blocked["status"], "BLOCKED");
     let record = h.record("to-1.31");
-    assert!(record.message.as_deref().unwrap().starts_with("Upgrade readiness issues detected."));
+    assert!(record
+        .message
+        .as_deref()
+        .unwrap()
+        .starts_with("Upgrade readiness issues detected."));
     assert!(record.message.as_deref().unwrap().contains("\"force\": true"));
-    assert!(record.sweep_bucket.is_none(), "the sweep does not retry a blocked upgrade");
+    assert!(
+        record.sweep_bucket.is_none(),
+        "the sweep does not retry a blocked upgrade"
+    );
     let blocked_token = record.client_request_token.clone();
 
     // The same request again tries again (the insights may have cleared); still blocked here.
@@ -256,11 +314,16 @@ async fn invalid_state_blocks_then_force_overrides() {
     assert_eq!(h.app.eks.update_cluster_version_calls(), 2);
     assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
 
-    let forced = h.send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "force": true })).await;
+    let forced = h
+        .send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "force": true }))
+        .await;
     assert_eq!(forced["status"], "SUCCEEDED", "{forced}");
     let record = h.record("to-1.31");
     assert!(record.force);
-    assert_ne!(record.client_request_token, blocked_token, "a new attempt gets a new token");
+    assert_ne!(
+        record.client_request_token, blocked_token,
+        "a new attempt gets a new token"
+    );
     let updates = h.app.eks.lock().updates.values().cloned().collect::<Vec<_>>();
     assert_eq!(updates.len(), 1);
     assert!(updates[0].force, "force is passed to EKS");
@@ -323,7 +386,10 @@ async fn deadline_reached_sends_a_continuation_that_carries_on() {
 
 #[tokio::test]
 async fn chain_bound_ends_timed_out_and_the_sweep_leaves_it() {
-    let limits = Limits { max_invocations: 2, ..Limits::default() };
+    let limits = Limits {
+        max_invocations: 2,
+        ..Limits::default()
+    };
     let h = Harness::with_limits(FakeEks::with_cluster("devel", "1.30", 10_000), limits);
     h.send_ok(request("1.31")).await;
     h.deliver_continuations().await;
@@ -338,7 +404,10 @@ async fn chain_bound_ends_timed_out_and_the_sweep_leaves_it() {
 
 #[tokio::test]
 async fn time_bound_ends_timed_out() {
-    let limits = Limits { max_attempt_secs: 1800, ..Limits::default() };
+    let limits = Limits {
+        max_attempt_secs: 1800,
+        ..Limits::default()
+    };
     let h = Harness::with_limits(FakeEks::with_cluster("devel", "1.30", 10_000), limits);
     h.send_ok(request("1.31")).await;
     h.deliver_continuations().await;
@@ -352,7 +421,10 @@ async fn sweep_resumes_an_upgrade_whose_continuation_was_lost() {
     let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 60));
     h.app.invoker.dropping.store(true, Ordering::SeqCst);
     let first = h.send_ok(request("1.31")).await;
-    assert!(first["outcome"].as_str().unwrap().contains("sweep will resume"), "{first}");
+    assert!(
+        first["outcome"].as_str().unwrap().contains("sweep will resume"),
+        "{first}"
+    );
     h.app.invoker.dropping.store(false, Ordering::SeqCst);
 
     // Not yet stale: the sweep leaves it.
@@ -360,7 +432,10 @@ async fn sweep_resumes_an_upgrade_whose_continuation_was_lost() {
     assert_eq!(h.send_ok(json!({ "sweep": {} })).await["resumed"], json!([]));
     h.app.clock.advance_secs(300);
     let sweep = h.send_ok(json!({ "sweep": {} })).await;
-    assert_eq!(sweep["resumed"], json!([{ "cluster": "devel", "requestId": "to-1.31" }]));
+    assert_eq!(
+        sweep["resumed"],
+        json!([{ "cluster": "devel", "requestId": "to-1.31" }])
+    );
     // A second sweep right after does not send another continuation.
     assert_eq!(h.send_ok(json!({ "sweep": {} })).await["resumed"], json!([]));
     h.deliver_continuations().await;
@@ -376,7 +451,11 @@ async fn faults_delay_but_do_not_fail_the_upgrade() {
         if i % 2 == 0 {
             EksFailure::new(FailureKind::Transient, "ThrottlingException", "Rate exceeded")
         } else {
-            EksFailure::new(FailureKind::Transient, "ServiceUnavailableException", "Service unavailable")
+            EksFailure::new(
+                FailureKind::Transient,
+                "ServiceUnavailableException",
+                "Service unavailable",
+            )
         }
     }));
     let h = Harness::new(eks);
@@ -394,7 +473,10 @@ async fn table_unreachable_writes_nothing_and_reports_it() {
     h.app.store.unavailable.store(true, Ordering::SeqCst);
     let err = h.send(request("1.31")).await.unwrap_err();
     assert!(matches!(err, HandlerError::Store(_)));
-    assert!(h.app.eks.lock().calls.is_empty(), "no EKS call without the token stored first");
+    assert!(
+        h.app.eks.lock().calls.is_empty(),
+        "no EKS call without the token stored first"
+    );
 }
 
 #[tokio::test]
@@ -402,7 +484,10 @@ async fn cluster_not_found_fails_clearly() {
     let h = Harness::new(FakeEks::with_cluster("other", "1.30", 1));
     let answer = h.send_ok(request("1.31")).await;
     assert_eq!(answer["status"], "FAILED");
-    assert_eq!(answer["message"], "cluster devel not found: No cluster found for name: devel.");
+    assert_eq!(
+        answer["message"],
+        "cluster devel not found: No cluster found for name: devel."
+    );
 }
 
 #[tokio::test]
@@ -410,7 +495,10 @@ async fn already_at_target_is_a_no_op_success() {
     let h = Harness::new(FakeEks::with_cluster("devel", "1.32", 1));
     let answer = h.send_ok(request("1.31")).await;
     assert_eq!(answer["status"], "SUCCEEDED");
-    assert!(answer["message"].as_str().unwrap().contains("past the target"), "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("past the target"),
+        "{answer}"
+    );
     assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
 }
 
@@ -421,13 +509,21 @@ async fn malformed_and_unknown_events_write_nothing() {
         (json!({ "cluster": "devel", "targetVersion": "1.3a" }), "targetVersion"),
         (json!({ "cluster": "de/vel", "targetVersion": "1.31" }), "cluster"),
         (json!({ "targetVersion": "1.31" }), "cluster"),
-        (json!({ "cluster": "devel", "targetVersion": "1.31", "force": 1 }), "force"),
-        (json!({ "continuation": { "cluster": "devel" } }), "continuation.requestId"),
+        (
+            json!({ "cluster": "devel", "targetVersion": "1.31", "force": 1 }),
+            "force",
+        ),
+        (
+            json!({ "continuation": { "cluster": "devel" } }),
+            "continuation.requestId",
+        ),
         (json!({ "hello": "world" }), ""),
         (json!([1, 2]), ""),
     ] {
         let err = h.send(event.clone()).await.unwrap_err();
-        let HandlerError::InvalidEvent(invalid) = &err else { panic!("{event}: {err}") };
+        let HandlerError::InvalidEvent(invalid) = &err else {
+            panic!("{event}: {err}")
+        };
         assert_eq!(invalid.field, field, "{event}: {err}");
         let diagnostic: lambda_runtime::Diagnostic = err.into();
         assert_eq!(diagnostic.error_type, "InvalidEvent");
@@ -444,9 +540,13 @@ async fn forged_continuations_change_nothing() {
     let before = h.record("to-1.31");
     let writes = h.app.store.writes.load(Ordering::SeqCst);
 
-    let forged = h.send_ok(json!({ "continuation": { "cluster": "devel", "requestId": "to-1.31", "handoff": "forged" } })).await;
+    let forged = h
+        .send_ok(json!({ "continuation": { "cluster": "devel", "requestId": "to-1.31", "handoff": "forged" } }))
+        .await;
     assert!(forged["outcome"].as_str().unwrap().contains("does not match"));
-    let unknown = h.send_ok(json!({ "continuation": { "cluster": "devel", "requestId": "nope", "handoff": "x" } })).await;
+    let unknown = h
+        .send_ok(json!({ "continuation": { "cluster": "devel", "requestId": "nope", "handoff": "x" } }))
+        .await;
     assert!(unknown["outcome"].as_str().unwrap().contains("no such upgrade"));
     assert_eq!(h.record("to-1.31"), before);
     assert_eq!(h.app.store.writes.load(Ordering::SeqCst), writes);
@@ -455,8 +555,12 @@ async fn forged_continuations_change_nothing() {
 #[tokio::test]
 async fn a_request_id_names_one_target() {
     let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1));
-    h.send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "requestId": "chg-1" })).await;
-    let err = h.send(json!({ "cluster": "devel", "targetVersion": "1.32", "requestId": "chg-1" })).await.unwrap_err();
+    h.send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "requestId": "chg-1" }))
+        .await;
+    let err = h
+        .send(json!({ "cluster": "devel", "targetVersion": "1.32", "requestId": "chg-1" }))
+        .await
+        .unwrap_err();
     assert!(matches!(err, HandlerError::ConflictingRequest { .. }), "{err}");
 }
 
@@ -469,9 +573,13 @@ async fn status_query_returns_the_records() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["status"], "SUCCEEDED");
     assert_eq!(records[0]["targetVersion"], "1.31");
-    let one = h.send_ok(json!({ "status": { "cluster": "devel", "requestId": "to-1.31" } })).await;
+    let one = h
+        .send_ok(json!({ "status": { "cluster": "devel", "requestId": "to-1.31" } }))
+        .await;
     assert_eq!(one["records"], status["records"]);
-    let none = h.send_ok(json!({ "status": { "cluster": "devel", "requestId": "nope" } })).await;
+    let none = h
+        .send_ok(json!({ "status": { "cluster": "devel", "requestId": "nope" } }))
+        .await;
     assert_eq!(none["records"], json!([]));
 }
 

@@ -42,7 +42,10 @@ fn from_item(item: Item) -> Result<UpgradeRecord, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError(format!("stored record does not decode: {e}")))
 }
 
-fn store_error<E>(operation: &str, err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError
+fn store_error<E>(
+    operation: &str,
+    err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> StoreError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -63,9 +66,12 @@ impl RecordStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Inserted::Created),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 match self.get(&record.cluster, &record.request_id).await? {
-                    Some(existing) => Ok(Inserted::AlreadyExists(existing)),
+                    Some(existing) => Ok(Inserted::AlreadyExists(Box::new(existing))),
                     None => Err(StoreError("record existed, then vanished; try again".to_owned())),
                 }
             }
@@ -100,7 +106,12 @@ impl RecordStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Replaced::Done),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(Replaced::Conflict),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Replaced::Conflict)
+            }
             Err(e) => Err(store_error("PutItem", &e)),
         }
     }

@@ -20,7 +20,13 @@ impl EksAdapter {
 
 impl Eks for EksAdapter {
     async fn describe_cluster(&self, cluster: &str) -> Result<ClusterView, EksFailure> {
-        let out = self.client.describe_cluster().name(cluster).send().await.map_err(|e| failure(&e))?;
+        let out = self
+            .client
+            .describe_cluster()
+            .name(cluster)
+            .send()
+            .await
+            .map_err(|e| failure(&e))?;
         let cluster = out
             .cluster()
             .ok_or_else(|| EksFailure::new(FailureKind::Transient, "", "DescribeCluster answered without a cluster"))?;

@@ -43,7 +43,11 @@ where
                 .message()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("HTTP {status}"));
-            SdkFailure { code, message, transient }
+            SdkFailure {
+                code,
+                message,
+                transient,
+            }
         }
         SdkError::ConstructionFailure(_) => SdkFailure {
             code: String::new(),

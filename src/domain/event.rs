@@ -195,14 +195,10 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
         });
     };
     if prefix.is_empty() && object.contains_key("detail-type") {
-        let envelope: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
-            typed(payload, "")?;
+        let envelope: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = typed(payload, "")?;
         return decode_at(&envelope.detail, "detail.");
     }
-    let kinds: Vec<&str> = KIND_KEYS
-        .into_iter()
-        .filter(|k| object.contains_key(*k))
-        .collect();
+    let kinds: Vec<&str> = KIND_KEYS.into_iter().filter(|k| object.contains_key(*k)).collect();
     match kinds.as_slice() {
         [] if object.contains_key("cluster") || object.contains_key("targetVersion") => {
             Ok(InboundEvent::Upgrade(typed(payload, prefix)?))
@@ -212,12 +208,7 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
             problem: format!(
                 "unrecognised event: expected an upgrade request {{\"cluster\", \"targetVersion\"}} \
                  or an object with one of the keys \"continuation\", \"status\", \"sweep\"; got keys [{}]",
-                object
-                    .keys()
-                    .take(10)
-                    .map(|k| shown(k))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                object.keys().take(10).map(|k| shown(k)).collect::<Vec<_>>().join(", ")
             ),
         }),
         [kind] => {
@@ -294,7 +285,9 @@ mod tests {
     #[test]
     fn raw_upgrade_request() {
         let event = decode_event(&json!({"cluster": "devel", "targetVersion": "1.31"})).unwrap();
-        let InboundEvent::Upgrade(request) = event else { panic!() };
+        let InboundEvent::Upgrade(request) = event else {
+            panic!()
+        };
         assert_eq!(request.cluster.as_str(), "devel");
         assert_eq!(request.target_version, KubeVersion::new(1, 31));
         assert!(!request.force);
@@ -311,7 +304,9 @@ mod tests {
             "detail": {"cluster": "prod-eu", "targetVersion": "1.32", "force": true, "requestId": "chg-1234"}
         }))
         .unwrap();
-        let InboundEvent::Upgrade(request) = event else { panic!() };
+        let InboundEvent::Upgrade(request) = event else {
+            panic!()
+        };
         assert_eq!(request.cluster.as_str(), "prod-eu");
         assert!(request.force);
         assert_eq!(request.request_id().as_str(), "chg-1234");
@@ -327,7 +322,10 @@ mod tests {
             decode_event(&json!({"status": {"cluster": "a"}})),
             Ok(InboundEvent::Status(StatusQuery { request_id: None, .. }))
         ));
-        assert!(matches!(decode_event(&json!({"sweep": {}})), Ok(InboundEvent::Sweep(_))));
+        assert!(matches!(
+            decode_event(&json!({"sweep": {}})),
+            Ok(InboundEvent::Sweep(_))
+        ));
     }
 
     #[test]

@@ -8,8 +8,8 @@ pub mod workflow;
 
 pub use eks::{ClusterView, EksFailure, FailureKind, UpdateState, UpdateView};
 pub use event::{
-    decode_event, ClusterName, Continuation, InboundEvent, InvalidEvent, RequestId, StatusQuery,
-    SweepRequest, UpgradeRequest,
+    decode_event, ClusterName, Continuation, InboundEvent, InvalidEvent, RequestId, StatusQuery, SweepRequest,
+    UpgradeRequest,
 };
 pub use record::{EksUpdateError, HistoryEntry, Step, UpgradeRecord, UpgradeStatus};
 pub use version::KubeVersion;

@@ -126,12 +126,7 @@ pub fn next_call(record: &UpgradeRecord) -> Option<EksCall> {
 
 /// The heart of it: from the stored record and what EKS reported, the new record and when to go
 /// on.
-pub fn reconcile(
-    record: &UpgradeRecord,
-    observed: Observation,
-    now: i64,
-    limits: &Limits,
-) -> Transition {
+pub fn reconcile(record: &UpgradeRecord, observed: Observation, now: i64, limits: &Limits) -> Transition {
     let mut r = record.clone();
     if r.is_finished() {
         return Transition {
@@ -149,9 +144,7 @@ pub fn reconcile(
             Next::After(poll)
         }
 
-        (Step::InspectCluster, Observation::Cluster(Ok(cluster))) => {
-            inspect_cluster(&mut r, &cluster, now, limits)
-        }
+        (Step::InspectCluster, Observation::Cluster(Ok(cluster))) => inspect_cluster(&mut r, &cluster, now, limits),
         (Step::InspectCluster, Observation::Cluster(Err(e))) if e.kind == FailureKind::NotFound => {
             let note = format!("cluster {} not found: {}", r.cluster, e.message);
             finish(&mut r, UpgradeStatus::Failed, note, now, limits)
@@ -161,7 +154,12 @@ pub fn reconcile(
             r.update_id = Some(update.id.clone());
             r.update_started_at.get_or_insert(now);
             r.step = Step::TrackUpdate;
-            set_status(&mut r, UpgradeStatus::InProgress, format!("update {} started", update.id), now);
+            set_status(
+                &mut r,
+                UpgradeStatus::InProgress,
+                format!("update {} started", update.id),
+                now,
+            );
             track(&mut r, &update, now, limits)
         }
         (Step::StartUpdate, Observation::UpdateStarted(Err(e))) => match e.kind {
@@ -176,7 +174,13 @@ pub fn reconcile(
                 } else {
                     " Send the request again with \"force\": true to override."
                 };
-                finish(&mut r, UpgradeStatus::Blocked, format!("{}{hint}", e.message), now, limits)
+                finish(
+                    &mut r,
+                    UpgradeStatus::Blocked,
+                    format!("{}{hint}", e.message),
+                    now,
+                    limits,
+                )
             }
             FailureKind::NotFound => {
                 let note = format!("cluster {} not found: {}", r.cluster, e.message);
@@ -199,12 +203,20 @@ pub fn reconcile(
                 r.adopted = true;
                 r.update_started_at.get_or_insert(now);
                 r.step = Step::TrackUpdate;
-                set_status(&mut r, UpgradeStatus::InProgress, format!("adopted update {} to {target}, already in progress", update.id), now);
+                set_status(
+                    &mut r,
+                    UpgradeStatus::InProgress,
+                    format!("adopted update {} to {target}, already in progress", update.id),
+                    now,
+                );
                 Next::After(poll)
             } else if let Some(other) = updates.iter().find(|u| u.state == UpdateState::InProgress) {
                 r.awaited_update_id = Some(other.id.clone());
                 r.step = Step::AwaitOtherUpdate;
-                r.message = Some(format!("waiting for update {} ({}) to end before starting ours", other.id, other.kind));
+                r.message = Some(format!(
+                    "waiting for update {} ({}) to end before starting ours",
+                    other.id, other.kind
+                ));
                 Next::After(poll)
             } else {
                 // It ended between EKS's refusal and our look: start over.
@@ -235,7 +247,13 @@ pub fn reconcile(
         (Step::TrackUpdate, Observation::Update(Ok(update))) => track(&mut r, &update, now, limits),
         (Step::TrackUpdate, Observation::Update(Err(e))) => {
             let id = r.update_id.clone().unwrap_or_default();
-            finish(&mut r, UpgradeStatus::Failed, format!("EKS no longer knows update {id}: {}", e.message), now, limits)
+            finish(
+                &mut r,
+                UpgradeStatus::Failed,
+                format!("EKS no longer knows update {id}: {}", e.message),
+                now,
+                limits,
+            )
         }
 
         // An answer to a call the step did not ask for (a step and its observation out of
@@ -317,7 +335,10 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
         UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
         UpdateState::Successful => {
             let from = r.from_version.map(|v| format!(" from {v}")).unwrap_or_default();
-            let note = format!("update {} Successful: {}{from} to {}{took}", update.id, r.cluster, r.target_version);
+            let note = format!(
+                "update {} Successful: {}{from} to {}{took}",
+                update.id, r.cluster, r.target_version
+            );
             finish(r, UpgradeStatus::Succeeded, note, now, limits)
         }
         UpdateState::Failed => {
@@ -351,7 +372,10 @@ fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits) -> Next {
                 "gave up after {} (bound {}){}; the update, if any, may still be running in EKS",
                 human_duration(now - r.attempt_started_at),
                 human_duration(limits.max_attempt_secs),
-                r.update_id.as_ref().map(|id| format!(": track update {id} by hand")).unwrap_or_default()
+                r.update_id
+                    .as_ref()
+                    .map(|id| format!(": track update {id} by hand"))
+                    .unwrap_or_default()
             );
             finish(r, UpgradeStatus::TimedOut, note, now, limits)
         }
@@ -361,7 +385,11 @@ fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits) -> Next {
 
 fn set_status(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64) {
     if r.status != status {
-        r.history.push(HistoryEntry { at: now, status, note: note.clone() });
+        r.history.push(HistoryEntry {
+            at: now,
+            status,
+            note: note.clone(),
+        });
     }
     r.status = status;
     r.message = Some(note);
@@ -399,7 +427,10 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
     }
     if let Some(holder) = &record.lease_owner {
         if holder != owner && record.lease_until > now {
-            return Claim::Busy { owner: holder.clone(), until: record.lease_until };
+            return Claim::Busy {
+                owner: holder.clone(),
+                until: record.lease_until,
+            };
         }
     }
     let mut r = record.clone();
@@ -412,7 +443,10 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
             human_duration(now - r.attempt_started_at),
             limits.max_invocations,
             human_duration(limits.max_attempt_secs),
-            r.update_id.as_ref().map(|id| format!("; track update {id} by hand")).unwrap_or_default()
+            r.update_id
+                .as_ref()
+                .map(|id| format!("; track update {id} by hand"))
+                .unwrap_or_default()
         );
         finish(&mut r, UpgradeStatus::TimedOut, note, now, limits);
         r.lease_owner = None;
@@ -469,9 +503,7 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
 /// Whether the sweep should resume the record: unfinished, no live lease, and no sign of life
 /// for `stale_after_secs` (a dropped continuation, a crash, a throttled invoke).
 pub fn is_stale(record: &UpgradeRecord, now: i64, limits: &Limits) -> bool {
-    !record.is_finished()
-        && record.lease_until <= now
-        && record.heartbeat_at <= now - limits.stale_after_secs
+    !record.is_finished() && record.lease_until <= now && record.heartbeat_at <= now - limits.stale_after_secs
 }
 
 /// Takes a stale record for a continuation sent by the sweep.
@@ -485,5 +517,646 @@ pub fn human_duration(secs: i64) -> String {
         0..=59 => format!("{secs}s"),
         60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
         _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::{ClusterName, RequestId};
+    use crate::domain::record::EksUpdateError;
+
+    const NOW: i64 = 1_790_000_000;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    fn request(force: bool) -> UpgradeRequest {
+        UpgradeRequest {
+            cluster: ClusterName::parse("devel").unwrap(),
+            target_version: KubeVersion::new(1, 31),
+            force,
+            request_id: Some(RequestId::parse("r1").unwrap()),
+        }
+    }
+
+    fn record_at(step: Step) -> UpgradeRecord {
+        let mut r = UpgradeRecord::new(&request(false), "token-0000-0000-0000-0000-000000000000".into(), NOW);
+        r.step = step;
+        match step {
+            Step::TrackUpdate => {
+                r.status = UpgradeStatus::InProgress;
+                r.update_id = Some("u-ours".into());
+                r.update_started_at = Some(NOW);
+            }
+            Step::AwaitOtherUpdate => r.awaited_update_id = Some("u-other".into()),
+            _ => {}
+        }
+        r
+    }
+
+    fn cluster(status: &str, version: &str) -> ClusterView {
+        ClusterView {
+            status: status.into(),
+            version: Some(version.parse().unwrap()),
+            platform_version: Some("eks.5".into()),
+        }
+    }
+
+    fn update(id: &str, state: UpdateState, kind: &str, version: Option<&str>) -> UpdateView {
+        UpdateView {
+            id: id.into(),
+            state,
+            kind: kind.into(),
+            version: version.map(Into::into),
+            errors: Vec::new(),
+        }
+    }
+
+    fn failure(kind: FailureKind, message: &str) -> EksFailure {
+        EksFailure::new(kind, format!("{kind:?}Exception"), message)
+    }
+
+    fn step(record: &UpgradeRecord, observed: Observation) -> Transition {
+        reconcile(record, observed, NOW + 10, &limits())
+    }
+
+    #[test]
+    fn next_call_follows_the_step() {
+        assert_eq!(
+            next_call(&record_at(Step::InspectCluster)),
+            Some(EksCall::DescribeCluster)
+        );
+        assert_eq!(
+            next_call(&record_at(Step::StartUpdate)),
+            Some(EksCall::UpdateClusterVersion {
+                version: KubeVersion::new(1, 31),
+                token: "token-0000-0000-0000-0000-000000000000".into(),
+                force: false
+            })
+        );
+        assert_eq!(
+            next_call(&record_at(Step::FindUpdateInProgress)),
+            Some(EksCall::FindUpdatesInProgress)
+        );
+        assert_eq!(
+            next_call(&record_at(Step::AwaitOtherUpdate)),
+            Some(EksCall::DescribeUpdate {
+                update_id: "u-other".into()
+            })
+        );
+        assert_eq!(
+            next_call(&record_at(Step::TrackUpdate)),
+            Some(EksCall::DescribeUpdate {
+                update_id: "u-ours".into()
+            })
+        );
+        assert_eq!(next_call(&record_at(Step::Done)), None);
+        let mut finished = record_at(Step::TrackUpdate);
+        finished.status = UpgradeStatus::Succeeded;
+        assert_eq!(next_call(&finished), None);
+    }
+
+    #[test]
+    fn active_cluster_below_target_goes_to_start_update() {
+        let t = step(
+            &record_at(Step::InspectCluster),
+            Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))),
+        );
+        assert_eq!(t.next, Next::Now);
+        assert_eq!(t.record.step, Step::StartUpdate);
+        assert_eq!(t.record.status, UpgradeStatus::Pending);
+        assert_eq!(t.record.from_version, Some(KubeVersion::new(1, 30)));
+        assert_eq!(t.record.heartbeat_at, NOW + 10);
+    }
+
+    #[test]
+    fn cluster_at_or_past_target_is_a_no_op_success() {
+        for (version, words) in [("1.31", "already at 1.31"), ("1.32", "past the target")] {
+            let t = step(
+                &record_at(Step::InspectCluster),
+                Observation::Cluster(Ok(cluster("ACTIVE", version))),
+            );
+            assert_eq!(t.next, Next::Stop);
+            assert_eq!(t.record.status, UpgradeStatus::Succeeded);
+            assert!(
+                t.record.message.as_deref().unwrap().contains(words),
+                "{:?}",
+                t.record.message
+            );
+            assert_eq!(t.record.update_id, None);
+            assert_eq!(t.record.expires_at, Some(NOW + 10 + limits().retention_secs));
+            assert_eq!(t.record.sweep_bucket, None);
+        }
+    }
+
+    #[test]
+    fn cluster_status_decides_what_comes_next() {
+        let r = record_at(Step::InspectCluster);
+        let t = step(&r, Observation::Cluster(Ok(cluster("UPDATING", "1.30"))));
+        assert_eq!((t.record.step, t.next), (Step::FindUpdateInProgress, Next::Now));
+        for waiting in ["CREATING", "PENDING"] {
+            let t = step(&r, Observation::Cluster(Ok(cluster(waiting, "1.30"))));
+            assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::After(30)));
+            assert_eq!(t.record.status, UpgradeStatus::Pending);
+        }
+        for dead in ["DELETING", "FAILED"] {
+            let t = step(&r, Observation::Cluster(Ok(cluster(dead, "1.30"))));
+            assert_eq!(t.record.status, UpgradeStatus::Failed);
+            assert!(t.record.message.as_deref().unwrap().contains(dead));
+        }
+    }
+
+    #[test]
+    fn missing_cluster_fails() {
+        let t = step(
+            &record_at(Step::InspectCluster),
+            Observation::Cluster(Err(failure(FailureKind::NotFound, "No cluster found for name: devel."))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+        assert_eq!(
+            t.record.message.as_deref(),
+            Some("cluster devel not found: No cluster found for name: devel.")
+        );
+    }
+
+    #[test]
+    fn faults_keep_the_step_and_retry_later() {
+        for step_now in [
+            Step::InspectCluster,
+            Step::StartUpdate,
+            Step::FindUpdateInProgress,
+            Step::AwaitOtherUpdate,
+            Step::TrackUpdate,
+        ] {
+            for kind in [FailureKind::Transient, FailureKind::Other] {
+                let r = record_at(step_now);
+                let fault = failure(kind, "Rate exceeded");
+                let observed = match step_now {
+                    Step::InspectCluster => Observation::Cluster(Err(fault)),
+                    Step::StartUpdate => Observation::UpdateStarted(Err(fault)),
+                    Step::FindUpdateInProgress => Observation::UpdatesInProgress(Err(fault)),
+                    _ => Observation::Update(Err(fault)),
+                };
+                let t = step(&r, observed);
+                assert_eq!(t.next, Next::After(30), "{step_now:?} {kind:?}");
+                assert_eq!(t.record.step, step_now);
+                assert_eq!(t.record.status, r.status);
+                assert_eq!(t.record.faults, 1);
+                assert!(t.record.last_error.as_deref().unwrap().contains("Rate exceeded"));
+            }
+        }
+        // DescribeCluster refusing for any other reason is a fault too, not a verdict.
+        let t = step(
+            &record_at(Step::InspectCluster),
+            Observation::Cluster(Err(failure(FailureKind::InvalidParameter, "odd"))),
+        );
+        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::After(30)));
+    }
+
+    #[test]
+    fn started_update_is_tracked() {
+        let r = record_at(Step::StartUpdate);
+        let t = step(
+            &r,
+            Observation::UpdateStarted(Ok(update(
+                "u-1",
+                UpdateState::InProgress,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!(t.next, Next::After(30));
+        assert_eq!(t.record.status, UpgradeStatus::InProgress);
+        assert_eq!(t.record.step, Step::TrackUpdate);
+        assert_eq!(t.record.update_id.as_deref(), Some("u-1"));
+        assert_eq!(t.record.update_started_at, Some(NOW + 10));
+        assert!(!t.record.adopted);
+        assert_eq!(t.record.history.last().unwrap().status, UpgradeStatus::InProgress);
+    }
+
+    #[test]
+    fn replayed_token_of_a_finished_update_finishes() {
+        let t = step(
+            &record_at(Step::StartUpdate),
+            Observation::UpdateStarted(Ok(update(
+                "u-1",
+                UpdateState::Successful,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Succeeded);
+        assert_eq!(t.record.update_id.as_deref(), Some("u-1"));
+    }
+
+    #[test]
+    fn update_refusals() {
+        let r = record_at(Step::StartUpdate);
+        let t = step(
+            &r,
+            Observation::UpdateStarted(Err(failure(FailureKind::ResourceInUse, "Cannot VersionUpdate"))),
+        );
+        assert_eq!(
+            (t.record.step, t.next, t.record.status),
+            (Step::FindUpdateInProgress, Next::Now, UpgradeStatus::Pending)
+        );
+
+        let msg = "Unsupported Kubernetes minor version update from 1.29 to 1.31";
+        let t = step(
+            &r,
+            Observation::UpdateStarted(Err(failure(FailureKind::InvalidParameter, msg))),
+        );
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::Failed, Next::Stop));
+        assert_eq!(t.record.message.as_deref(), Some(msg));
+
+        let t = step(
+            &r,
+            Observation::UpdateStarted(Err(failure(
+                FailureKind::InvalidState,
+                "Upgrade readiness issues detected.",
+            ))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Blocked);
+        assert!(t.record.message.as_deref().unwrap().contains("\"force\": true"));
+        assert_eq!(t.record.sweep_bucket, None);
+
+        let mut forced = r.clone();
+        forced.force = true;
+        let t = step(
+            &forced,
+            Observation::UpdateStarted(Err(failure(
+                FailureKind::InvalidState,
+                "Upgrade readiness issues detected.",
+            ))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Blocked);
+        assert_eq!(t.record.message.as_deref(), Some("Upgrade readiness issues detected."));
+
+        let t = step(
+            &r,
+            Observation::UpdateStarted(Err(failure(FailureKind::NotFound, "No cluster found for name: devel."))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+        assert!(t
+            .record
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("cluster devel not found"));
+    }
+
+    #[test]
+    fn finding_the_update_in_progress() {
+        let r = record_at(Step::FindUpdateInProgress);
+        let ours = update("u-9", UpdateState::InProgress, "VersionUpdate", Some("1.31"));
+        let other = update("u-8", UpdateState::InProgress, "EndpointAccessUpdate", None);
+        let older = update("u-7", UpdateState::InProgress, "VersionUpdate", Some("1.30"));
+
+        let t = step(&r, Observation::UpdatesInProgress(Ok(vec![other.clone(), ours])));
+        assert_eq!(
+            (t.record.step, t.record.status, t.next),
+            (Step::TrackUpdate, UpgradeStatus::InProgress, Next::After(30))
+        );
+        assert_eq!(t.record.update_id.as_deref(), Some("u-9"));
+        assert!(t.record.adopted);
+
+        for blocking in [other, older] {
+            let t = step(&r, Observation::UpdatesInProgress(Ok(vec![blocking.clone()])));
+            assert_eq!(
+                (t.record.step, t.record.status, t.next),
+                (Step::AwaitOtherUpdate, UpgradeStatus::Pending, Next::After(30))
+            );
+            assert_eq!(t.record.awaited_update_id, Some(blocking.id.clone()));
+            assert_eq!(t.record.update_id, None);
+        }
+
+        let t = step(&r, Observation::UpdatesInProgress(Ok(vec![])));
+        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::After(30)));
+        let t = step(
+            &r,
+            Observation::UpdatesInProgress(Err(failure(FailureKind::NotFound, "gone"))),
+        );
+        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::After(30)));
+    }
+
+    #[test]
+    fn awaiting_another_update() {
+        let r = record_at(Step::AwaitOtherUpdate);
+        let t = step(
+            &r,
+            Observation::Update(Ok(update("u-other", UpdateState::InProgress, "AddonUpdate", None))),
+        );
+        assert_eq!((t.record.step, t.next), (Step::AwaitOtherUpdate, Next::After(30)));
+        for ended in [UpdateState::Successful, UpdateState::Failed, UpdateState::Cancelled] {
+            let t = step(
+                &r,
+                Observation::Update(Ok(update("u-other", ended, "AddonUpdate", None))),
+            );
+            assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::Now));
+            assert_eq!(t.record.awaited_update_id, None);
+            assert_eq!(t.record.status, UpgradeStatus::Pending);
+        }
+        let t = step(
+            &r,
+            Observation::Update(Err(failure(FailureKind::NotFound, "No update found"))),
+        );
+        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::Now));
+    }
+
+    #[test]
+    fn tracking_to_each_end() {
+        let r = record_at(Step::TrackUpdate);
+        let t = step(
+            &r,
+            Observation::Update(Ok(update(
+                "u-ours",
+                UpdateState::InProgress,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::InProgress, Next::After(30)));
+        let t = step(
+            &r,
+            Observation::Update(Ok(update(
+                "u-ours",
+                UpdateState::Other("Rolling".into()),
+                "VersionUpdate",
+                None,
+            ))),
+        );
+        assert_eq!(t.next, Next::After(30));
+
+        let t = step(
+            &r,
+            Observation::Update(Ok(update(
+                "u-ours",
+                UpdateState::Successful,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!(
+            (t.record.status, t.record.step, t.next),
+            (UpgradeStatus::Succeeded, Step::Done, Next::Stop)
+        );
+        assert_eq!(t.record.finished_at, Some(NOW + 10));
+
+        let mut failed = update("u-ours", UpdateState::Failed, "VersionUpdate", Some("1.31"));
+        failed.errors = vec![EksUpdateError {
+            error_code: "NodeCreationFailure".into(),
+            error_message: "Instances failed to join".into(),
+            resource_ids: vec!["i-1".into()],
+        }];
+        let t = step(&r, Observation::Update(Ok(failed.clone())));
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+        assert_eq!(t.record.eks_errors, failed.errors);
+        assert!(t
+            .record
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("NodeCreationFailure: Instances failed to join"));
+
+        let t = step(
+            &r,
+            Observation::Update(Ok(update("u-ours", UpdateState::Cancelled, "VersionUpdate", None))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Cancelled);
+
+        let t = step(
+            &r,
+            Observation::Update(Err(failure(FailureKind::NotFound, "No update found for ID: u-ours"))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+    }
+
+    #[test]
+    fn waiting_past_the_bound_times_out() {
+        let r = record_at(Step::TrackUpdate);
+        let late = r.attempt_started_at + limits().max_attempt_secs - 10;
+        let t = reconcile(
+            &r,
+            Observation::Update(Ok(update("u-ours", UpdateState::InProgress, "VersionUpdate", None))),
+            late,
+            &limits(),
+        );
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::TimedOut, Next::Stop));
+        assert!(t.record.message.as_deref().unwrap().contains("u-ours"));
+        assert_eq!(t.record.sweep_bucket, None);
+    }
+
+    #[test]
+    fn finished_records_do_not_move() {
+        let mut r = record_at(Step::Done);
+        r.status = UpgradeStatus::Succeeded;
+        let t = step(&r, Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))));
+        assert_eq!((t.record, t.next), (r, Next::Stop));
+    }
+
+    #[test]
+    fn an_answer_to_another_call_changes_nothing() {
+        let r = record_at(Step::TrackUpdate);
+        let t = step(&r, Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))));
+        assert_eq!(t.record, r);
+        assert_eq!(t.next, Next::Now);
+    }
+
+    #[test]
+    fn claims() {
+        let r = record_at(Step::InspectCluster);
+        let Claim::Claimed(mine) = claim(&r, "inv-a", NOW + 900, NOW, &limits()) else {
+            panic!()
+        };
+        assert_eq!(mine.lease_owner.as_deref(), Some("inv-a"));
+        assert_eq!((mine.lease_until, mine.invocations), (NOW + 900, 1));
+
+        assert_eq!(
+            claim(&mine, "inv-b", NOW + 900, NOW + 1, &limits()),
+            Claim::Busy {
+                owner: "inv-a".into(),
+                until: NOW + 900
+            }
+        );
+        assert!(
+            matches!(claim(&mine, "inv-a", NOW + 900, NOW + 1, &limits()), Claim::Claimed(_)),
+            "the holder may claim again"
+        );
+        assert!(
+            matches!(
+                claim(&mine, "inv-b", NOW + 2000, NOW + 901, &limits()),
+                Claim::Claimed(_)
+            ),
+            "an expired lease is free"
+        );
+
+        let mut handed = hand_off(&mine, "nonce", NOW + 5);
+        assert_eq!(
+            (handed.lease_owner.clone(), handed.handoff.as_deref()),
+            (None, Some("nonce"))
+        );
+        let Claim::Claimed(taken) = claim(&handed, "inv-c", NOW + 900, NOW + 6, &limits()) else {
+            panic!()
+        };
+        assert_eq!(taken.handoff, None, "a claim makes any continuation in flight stale");
+
+        handed.invocations = limits().max_invocations;
+        let Claim::TimedOut(ended) = claim(&handed, "inv-d", NOW + 900, NOW + 7, &limits()) else {
+            panic!()
+        };
+        assert_eq!(ended.status, UpgradeStatus::TimedOut);
+        assert_eq!(ended.lease_owner, None);
+
+        let old = record_at(Step::TrackUpdate);
+        assert!(matches!(
+            claim(&old, "x", NOW, NOW + limits().max_attempt_secs + 1, &limits()),
+            Claim::TimedOut(_)
+        ));
+
+        let mut done = r.clone();
+        done.status = UpgradeStatus::Failed;
+        assert_eq!(claim(&done, "x", NOW + 900, NOW, &limits()), Claim::Finished);
+    }
+
+    #[test]
+    fn reopening_a_blocked_request() {
+        let blocked = step(
+            &record_at(Step::StartUpdate),
+            Observation::UpdateStarted(Err(failure(
+                FailureKind::InvalidState,
+                "Upgrade readiness issues detected.",
+            ))),
+        )
+        .record;
+        let reopened = reopen(&blocked, &request(true), "new-token".into(), NOW + 100).unwrap();
+        assert_eq!(
+            (reopened.status, reopened.step),
+            (UpgradeStatus::Pending, Step::InspectCluster)
+        );
+        assert!(reopened.force);
+        assert_eq!(reopened.client_request_token, "new-token");
+        assert_eq!((reopened.attempt_started_at, reopened.invocations), (NOW + 100, 0));
+        assert_eq!(reopened.sweep_bucket.as_deref(), Some(RESUMABLE));
+        assert_eq!(reopened.expires_at, None);
+
+        let mut other_target = request(true);
+        other_target.target_version = KubeVersion::new(1, 32);
+        assert_eq!(reopen(&blocked, &other_target, "t".into(), NOW), None);
+        assert_eq!(
+            reopen(&record_at(Step::TrackUpdate), &request(true), "t".into(), NOW),
+            None
+        );
+    }
+
+    #[test]
+    fn staleness() {
+        let limits = limits();
+        let r = record_at(Step::TrackUpdate);
+        assert!(!is_stale(&r, NOW + 10, &limits));
+        assert!(is_stale(&r, NOW + limits.stale_after_secs, &limits));
+        let mut leased = r.clone();
+        leased.lease_until = NOW + 10_000;
+        assert!(!is_stale(&leased, NOW + 1000, &limits), "a live lease is not stale");
+        let mut done = r.clone();
+        done.status = UpgradeStatus::Succeeded;
+        assert!(!is_stale(&done, NOW + 10_000, &limits));
+        let resumed = resume_stale(&r, "n", NOW + 1000);
+        assert!(
+            !is_stale(&resumed, NOW + 1000, &limits),
+            "a resumed record is fresh again"
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_state() -> impl Strategy<Value = UpdateState> {
+            prop_oneof![
+                Just(UpdateState::InProgress),
+                Just(UpdateState::Successful),
+                Just(UpdateState::Failed),
+                Just(UpdateState::Cancelled),
+                Just(UpdateState::Other("X".into())),
+            ]
+        }
+
+        fn any_failure() -> impl Strategy<Value = EksFailure> {
+            prop_oneof![
+                Just(FailureKind::ResourceInUse),
+                Just(FailureKind::InvalidParameter),
+                Just(FailureKind::InvalidState),
+                Just(FailureKind::NotFound),
+                Just(FailureKind::Transient),
+                Just(FailureKind::Other),
+            ]
+            .prop_map(|kind| EksFailure::new(kind, "Code", "message"))
+        }
+
+        fn any_observation() -> impl Strategy<Value = Observation> {
+            let update = || {
+                (
+                    any_state(),
+                    prop_oneof![Just("VersionUpdate"), Just("AddonUpdate")],
+                    prop_oneof![Just(None), Just(Some("1.31")), Just(Some("1.30"))],
+                )
+                    .prop_map(|(state, kind, version)| update("u-x", state, kind, version))
+            };
+            let status = prop_oneof![Just("ACTIVE"), Just("UPDATING"), Just("CREATING"), Just("DELETING")];
+            let version = prop_oneof![Just("1.29"), Just("1.30"), Just("1.31"), Just("1.32")];
+            prop_oneof![
+                prop_oneof![
+                    (status, version).prop_map(|(s, v)| Ok(cluster(s, v))),
+                    any_failure().prop_map(Err)
+                ]
+                .prop_map(Observation::Cluster),
+                prop_oneof![update().prop_map(Ok), any_failure().prop_map(Err)].prop_map(Observation::UpdateStarted),
+                prop_oneof![
+                    proptest::collection::vec(update(), 0..3).prop_map(Ok),
+                    any_failure().prop_map(Err)
+                ]
+                .prop_map(Observation::UpdatesInProgress),
+                prop_oneof![update().prop_map(Ok), any_failure().prop_map(Err)].prop_map(Observation::Update),
+            ]
+        }
+
+        proptest! {
+            /// Whatever EKS answers, in any order: the token never changes, a finished record
+            /// never moves again, a running update's id is never dropped, and a record in
+            /// progress always has an update id to track.
+            #[test]
+            fn invariants_hold_for_any_answers(observations in proptest::collection::vec(any_observation(), 1..40)) {
+                let mut r = record_at(Step::InspectCluster);
+                let token = r.client_request_token.clone();
+                let mut now = NOW;
+                for observed in observations {
+                    now += 30;
+                    let before = r.clone();
+                    let t = reconcile(&r, observed, now, &limits());
+                    prop_assert_eq!(&t.record.client_request_token, &token);
+                    if before.is_finished() {
+                        prop_assert_eq!(&t.record, &before);
+                        prop_assert_eq!(t.next, Next::Stop);
+                    }
+                    if t.record.is_finished() {
+                        prop_assert_eq!(t.next, Next::Stop);
+                        prop_assert_eq!(t.record.step, Step::Done);
+                        prop_assert!(t.record.sweep_bucket.is_none() && t.record.expires_at.is_some());
+                    } else {
+                        prop_assert!(t.next != Next::Stop);
+                        prop_assert!(t.record.sweep_bucket.is_some());
+                    }
+                    if t.record.status == UpgradeStatus::InProgress {
+                        prop_assert!(t.record.update_id.is_some());
+                    }
+                    if before.update_id.is_some() {
+                        prop_assert_eq!(&t.record.update_id, &before.update_id);
+                    }
+                    r = t.record;
+                }
+            }
+        }
     }
 }

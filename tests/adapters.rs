@@ -1,0 +1,303 @@
+//! The SDK adapters against mocked SDK clients (aws-smithy-mocks): the requests they build and
+//! how each EKS and DynamoDB answer maps to what the workflow acts on.
+
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+use aws_sdk_eks::error::ErrorMetadata;
+use aws_sdk_eks::operation::describe_update::DescribeUpdateOutput;
+use aws_sdk_eks::operation::update_cluster_version::{UpdateClusterVersionError, UpdateClusterVersionOutput};
+use aws_sdk_eks::types::error::{
+    InvalidParameterException, InvalidStateException, ResourceInUseException, ResourceNotFoundException,
+    ThrottlingException,
+};
+use aws_sdk_eks::types::{ErrorCode, ErrorDetail, Update, UpdateParam, UpdateParamType, UpdateStatus, UpdateType};
+use aws_sdk_lambda::operation::invoke::InvokeOutput;
+use aws_sdk_lambda::types::InvocationType;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use eks_upgrade_orchestrator::adapters::dynamodb::DynamoStore;
+use eks_upgrade_orchestrator::adapters::eks::EksAdapter;
+use eks_upgrade_orchestrator::adapters::lambda::LambdaInvoker;
+use eks_upgrade_orchestrator::domain::{
+    ClusterName, Continuation, FailureKind, KubeVersion, RequestId, UpdateState, UpgradeRecord, UpgradeRequest,
+};
+use eks_upgrade_orchestrator::ports::{Eks, Inserted, RecordStore, Replaced, SelfInvoker};
+
+const TOKEN: &str = "5f0c7c2e-8d7a-4c59-9a8e-3d2b1f0e9c11";
+
+fn meta(code: &str, message: &str) -> ErrorMetadata {
+    // On the wire the code comes from the x-amzn-ErrorType header; a built error carries it here.
+    ErrorMetadata::builder().code(code).message(message).build()
+}
+
+async fn update_error(
+    error: impl Fn() -> UpdateClusterVersionError + Send + Sync + 'static,
+) -> eks_upgrade_orchestrator::domain::EksFailure {
+    let rule = mock!(aws_sdk_eks::Client::update_cluster_version).then_error(error);
+    let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&rule]);
+    EksAdapter::new(client)
+        .update_cluster_version("devel", KubeVersion::new(1, 31), TOKEN, false)
+        .await
+        .expect_err("refused")
+}
+
+#[tokio::test]
+async fn update_cluster_version_sends_version_token_and_force() {
+    let rule = mock!(aws_sdk_eks::Client::update_cluster_version)
+        .match_requests(|req| {
+            req.name() == Some("devel")
+                && req.version() == Some("1.31")
+                && req.client_request_token() == Some(TOKEN)
+                && req.force() == Some(true)
+        })
+        .then_output(|| {
+            UpdateClusterVersionOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("u-1")
+                        .status(UpdateStatus::InProgress)
+                        .r#type(UpdateType::VersionUpdate)
+                        .params(
+                            UpdateParam::builder()
+                                .r#type(UpdateParamType::Version)
+                                .value("1.31")
+                                .build(),
+                        )
+                        .params(
+                            UpdateParam::builder()
+                                .r#type(UpdateParamType::PlatformVersion)
+                                .value("eks.1")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_eks, [&rule]);
+    let update = EksAdapter::new(client)
+        .update_cluster_version("devel", KubeVersion::new(1, 31), TOKEN, true)
+        .await
+        .expect("accepted");
+    assert_eq!(update.id, "u-1");
+    assert_eq!(update.state, UpdateState::InProgress);
+    assert_eq!(update.kind, "VersionUpdate");
+    assert_eq!(update.version.as_deref(), Some("1.31"));
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn eks_errors_map_to_what_the_workflow_does() {
+    let in_use = "Cannot VersionUpdate because cluster devel currently has update u-9 in progress";
+    let failure = update_error(move || {
+        UpdateClusterVersionError::ResourceInUseException(
+            ResourceInUseException::builder()
+                .message(in_use)
+                .meta(meta("ResourceInUseException", in_use))
+                .build(),
+        )
+    })
+    .await;
+    assert_eq!(
+        (failure.kind, failure.message.as_str()),
+        (FailureKind::ResourceInUse, in_use)
+    );
+
+    let skipped = "Unsupported Kubernetes minor version update from 1.29 to 1.31";
+    let failure = update_error(move || {
+        UpdateClusterVersionError::InvalidParameterException(
+            InvalidParameterException::builder()
+                .message(skipped)
+                .meta(meta("InvalidParameterException", skipped))
+                .build(),
+        )
+    })
+    .await;
+    assert_eq!(
+        (failure.kind, failure.message.as_str()),
+        (FailureKind::InvalidParameter, skipped)
+    );
+
+    let insights = "Upgrade readiness issues detected.";
+    let failure = update_error(move || {
+        UpdateClusterVersionError::InvalidStateException(
+            InvalidStateException::builder()
+                .message(insights)
+                .meta(meta("InvalidStateException", insights))
+                .build(),
+        )
+    })
+    .await;
+    assert_eq!(failure.kind, FailureKind::InvalidState);
+
+    let missing = "No cluster found for name: devel.";
+    let failure = update_error(move || {
+        UpdateClusterVersionError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message(missing)
+                .meta(meta("ResourceNotFoundException", missing))
+                .build(),
+        )
+    })
+    .await;
+    assert_eq!(failure.kind, FailureKind::NotFound);
+
+    let failure = update_error(move || {
+        UpdateClusterVersionError::ThrottlingException(
+            ThrottlingException::builder()
+                .message("Rate exceeded")
+                .meta(meta("ThrottlingException", "Rate exceeded"))
+                .build(),
+        )
+    })
+    .await;
+    assert_eq!(failure.kind, FailureKind::Transient);
+
+    let failure =
+        update_error(move || UpdateClusterVersionError::generic(meta("AccessDeniedException", "not allowed"))).await;
+    assert_eq!(
+        (failure.kind, failure.code.as_str()),
+        (FailureKind::Other, "AccessDeniedException")
+    );
+}
+
+#[tokio::test]
+async fn describe_update_reads_status_and_errors() {
+    let rule = mock!(aws_sdk_eks::Client::describe_update)
+        .match_requests(|req| req.name() == Some("devel") && req.update_id() == Some("u-1"))
+        .then_output(|| {
+            DescribeUpdateOutput::builder()
+                .update(
+                    Update::builder()
+                        .id("u-1")
+                        .status(UpdateStatus::Failed)
+                        .r#type(UpdateType::VersionUpdate)
+                        .errors(
+                            ErrorDetail::builder()
+                                .error_code(ErrorCode::ClusterUnreachable)
+                                .error_message("unreachable")
+                                .resource_ids("devel")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_eks, [&rule]);
+    let update = EksAdapter::new(client).describe_update("devel", "u-1").await.unwrap();
+    assert_eq!(update.state, UpdateState::Failed);
+    assert_eq!(update.errors.len(), 1);
+    assert_eq!(update.errors[0].error_code, "ClusterUnreachable");
+    assert_eq!(update.errors[0].resource_ids, ["devel"]);
+}
+
+fn record() -> UpgradeRecord {
+    let request = UpgradeRequest {
+        cluster: ClusterName::parse("devel").unwrap(),
+        target_version: KubeVersion::new(1, 31),
+        force: false,
+        request_id: None,
+    };
+    UpgradeRecord::new(&request, TOKEN.into(), 1_790_000_000)
+}
+
+#[tokio::test]
+async fn insert_is_conditional_and_returns_the_existing_record() {
+    let existing = record();
+    let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        serde_dynamo::to_item(&existing).unwrap();
+    let put = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|req| {
+            req.condition_expression() == Some("attribute_not_exists(#cluster)")
+                && req.item().is_some_and(|i| {
+                    i.get("clientRequestToken").and_then(|v| v.as_s().ok()) == Some(&TOKEN.to_string())
+                })
+        })
+        .then_error(|| {
+            PutItemError::ConditionalCheckFailedException(ConditionalCheckFailedException::builder().build())
+        });
+    let get = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|req| req.consistent_read() == Some(true))
+        .then_output(move || GetItemOutput::builder().set_item(Some(item.clone())).build());
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get]);
+    let store = DynamoStore::new(client, "upgrades");
+    assert_eq!(
+        store.insert_new(&record()).await.unwrap(),
+        Inserted::AlreadyExists(Box::new(existing))
+    );
+    assert_eq!((put.num_calls(), get.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn replace_is_conditional_on_the_revision() {
+    let mut next = record();
+    next.revision = 8;
+    let accepted = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|req| {
+            req.condition_expression() == Some("#revision = :expected")
+                && req
+                    .expression_attribute_values()
+                    .and_then(|v| v.get(":expected"))
+                    .and_then(|v| v.as_n().ok())
+                    == Some(&"7".to_string())
+        })
+        .then_output(|| PutItemOutput::builder().build());
+    let client = mock_client!(aws_sdk_dynamodb, [&accepted]);
+    assert_eq!(
+        DynamoStore::new(client, "upgrades").replace(&next, 7).await.unwrap(),
+        Replaced::Done
+    );
+
+    let refused = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+        PutItemError::ConditionalCheckFailedException(ConditionalCheckFailedException::builder().build())
+    });
+    let client = mock_client!(aws_sdk_dynamodb, [&refused]);
+    assert_eq!(
+        DynamoStore::new(client, "upgrades").replace(&next, 7).await.unwrap(),
+        Replaced::Conflict
+    );
+}
+
+#[tokio::test]
+async fn finished_records_drop_the_index_key_and_get_a_ttl() {
+    let mut done = record();
+    done.sweep_bucket = None;
+    done.expires_at = Some(1_797_776_000);
+    let item = serde_dynamo::to_item(&done).unwrap();
+    let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> = item;
+    assert!(
+        !item.contains_key("sweepBucket"),
+        "absent, not NULL: the sparse index must not hold it"
+    );
+    assert_eq!(item["expiresAt"].as_n().unwrap(), "1797776000");
+    assert_eq!(item["heartbeatAt"].as_n().unwrap(), "1790000000");
+    let back: UpgradeRecord = serde_dynamo::from_item(item).unwrap();
+    assert_eq!(back, done);
+}
+
+#[tokio::test]
+async fn continuation_is_an_asynchronous_invoke_of_itself() {
+    let rule = mock!(aws_sdk_lambda::Client::invoke)
+        .match_requests(|req| {
+            let payload: serde_json::Value = serde_json::from_slice(req.payload().unwrap().as_ref()).unwrap();
+            req.function_name() == Some("eks-upgrade-orchestrator")
+                && req.invocation_type() == Some(&InvocationType::Event)
+                && payload["continuation"]["handoff"] == "nonce-1"
+                && payload["continuation"]["requestId"] == "to-1.31"
+        })
+        .then_output(|| InvokeOutput::builder().status_code(202).build());
+    let client = mock_client!(aws_sdk_lambda, [&rule]);
+    let invoker = LambdaInvoker::new(client, "eks-upgrade-orchestrator");
+    let continuation = Continuation {
+        cluster: ClusterName::parse("devel").unwrap(),
+        request_id: RequestId::parse("to-1.31").unwrap(),
+        handoff: "nonce-1".into(),
+    };
+    invoker.send(&continuation).await.expect("sent");
+    assert_eq!(rule.num_calls(), 1);
+
+    let synchronous =
+        mock!(aws_sdk_lambda::Client::invoke).then_output(|| InvokeOutput::builder().status_code(200).build());
+    let client = mock_client!(aws_sdk_lambda, [&synchronous]);
+    let err = LambdaInvoker::new(client, "f").send(&continuation).await.unwrap_err();
+    assert!(err.0.contains("expected 202"), "{err}");
+}

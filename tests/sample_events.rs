@@ -1,0 +1,43 @@
+//! Every sample in `events/` decodes to the kind its name says, so the README's examples work.
+
+use eks_upgrade_orchestrator::domain::{decode_event, InboundEvent};
+
+fn sample(name: &str) -> InboundEvent {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    decode_event(&value).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn samples_decode() {
+    let InboundEvent::Upgrade(raw) = sample("upgrade-request.json") else {
+        panic!("upgrade-request.json")
+    };
+    assert_eq!(
+        (raw.cluster.as_str(), raw.target_version.to_string().as_str(), raw.force),
+        ("demo", "1.31", false)
+    );
+    let InboundEvent::Upgrade(wrapped) = sample("upgrade-request-eventbridge.json") else {
+        panic!()
+    };
+    assert_eq!(wrapped.request_id().as_str(), "chg-2026-11-24");
+    let InboundEvent::Upgrade(forced) = sample("upgrade-request-force.json") else {
+        panic!()
+    };
+    assert!(forced.force);
+    assert!(matches!(sample("continuation.json"), InboundEvent::Continuation(_)));
+    assert!(matches!(sample("status.json"), InboundEvent::Status(_)));
+    assert!(matches!(sample("sweep.json"), InboundEvent::Sweep(_)));
+}
+
+#[test]
+fn every_file_in_events_is_covered() {
+    let dir = format!("{}/events", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".json") {
+            sample(&name);
+        }
+    }
+}
