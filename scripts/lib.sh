@@ -29,7 +29,7 @@ ensure_python_tools() {
   fi
   local want=()
   "$VENV/bin/cfn-lint" --version 2>/dev/null | grep -q "$CFN_LINT_VERSION" || want+=("cfn-lint==$CFN_LINT_VERSION")
-  "$VENV/bin/cargo-lambda" --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION" || want+=("cargo-lambda==$CARGO_LAMBDA_VERSION")
+  "$VENV/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION" || want+=("cargo-lambda==$CARGO_LAMBDA_VERSION")
   if [ ${#want[@]} -gt 0 ]; then
     note "installing ${want[*]} into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${want[@]}"

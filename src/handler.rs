@@ -3,6 +3,7 @@
 //! the next EKS call goes out.
 
 use crate::config::Config;
+use crate::crash::{CrashPoints, InjectedCrash};
 use crate::domain::workflow::{self, Claim, EksCall, Next, Observation};
 use crate::domain::{
     decode_event, Continuation, EksFailure, InboundEvent, InvalidEvent, StatusQuery, UpdateState, UpdateView,
@@ -36,6 +37,8 @@ pub enum HandlerError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Crashed(#[from] InjectedCrash),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -44,6 +47,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::InvalidEvent(_) => "InvalidEvent",
             HandlerError::ConflictingRequest { .. } => "ConflictingRequest",
             HandlerError::Store(_) => "StoreUnavailable",
+            HandlerError::Crashed(_) => "InjectedCrash",
         };
         Self {
             error_type: error_type.to_owned(),
@@ -95,6 +99,8 @@ pub struct Orchestrator<E, S, I, C> {
     pub invoker: I,
     pub clock: C,
     pub config: Config,
+    /// Test hook, empty in production: see [`crate::crash`].
+    pub crash_points: CrashPoints,
 }
 
 /// How many times an invocation re-reads a record after losing a conditional write before it
@@ -232,7 +238,9 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
     async fn drive(&self, mut record: UpgradeRecord, invocation: &Invocation) -> Result<Summary, HandlerError> {
         let margin_ms = self.config.safety_margin_secs * 1000;
         while let Some(call) = workflow::next_call(&record) {
+            let call_name = call.name();
             let observed = self.observe(&record.cluster, call).await;
+            self.crash_points.hit(&format!("after:{call_name}"))?;
             let now = self.clock.now_secs();
             let transition = workflow::reconcile(&record, observed, now, &self.config.limits);
             if transition.record != record {
@@ -277,6 +285,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
                 .await;
         };
         let continuation = continuation_of(&handed, nonce)?;
+        self.crash_points.hit("before:continuation")?;
         match self.invoker.send(&continuation).await {
             Ok(()) => {
                 info!(cluster = %handed.cluster, request_id = %handed.request_id, "continuation sent");

@@ -10,6 +10,7 @@
 
 pub mod adapters;
 pub mod config;
+pub mod crash;
 pub mod domain;
 pub mod fakes;
 pub mod handler;

@@ -2,6 +2,7 @@
 
 use eks_upgrade_orchestrator::adapters::{dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker};
 use eks_upgrade_orchestrator::config::Config;
+use eks_upgrade_orchestrator::crash::{CrashPoints, CRASH_AT_VAR};
 use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
 use eks_upgrade_orchestrator::ports::SystemClock;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -19,7 +20,11 @@ async fn main() -> Result<(), Error> {
         invoker: LambdaInvoker::new(aws_sdk_lambda::Client::new(&aws), &config.function_name),
         clock: SystemClock,
         config,
+        crash_points: CrashPoints::from_env(),
     };
+    if orchestrator.crash_points.is_armed() {
+        tracing::warn!("{CRASH_AT_VAR} is set: this process will abort at the named points (a test hook)");
+    }
     let orchestrator = &orchestrator;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation {

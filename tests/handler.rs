@@ -2,6 +2,7 @@
 //! driver (claims, conditional writes, continuations, the sweep).
 
 use eks_upgrade_orchestrator::config::Config;
+use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::{
     EksFailure, EksUpdateError, FailureKind, KubeVersion, Step, UpdateState, UpgradeStatus,
@@ -36,6 +37,7 @@ impl Harness {
                     limits,
                     safety_margin_secs: 45,
                 },
+                crash_points: CrashPoints::none(),
             },
             invocations: Default::default(),
         }

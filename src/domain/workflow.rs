@@ -70,6 +70,18 @@ pub enum EksCall {
     },
 }
 
+impl EksCall {
+    /// The EKS operation's name, for logs and crash points.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::DescribeCluster => "DescribeCluster",
+            Self::UpdateClusterVersion { .. } => "UpdateClusterVersion",
+            Self::FindUpdatesInProgress => "FindUpdatesInProgress",
+            Self::DescribeUpdate { .. } => "DescribeUpdate",
+        }
+    }
+}
+
 /// What EKS answered to the call of [`next_call`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
