@@ -15,6 +15,10 @@ pub struct Config {
     /// `SAFETY_MARGIN_SECONDS`: time kept back before the invocation's deadline to write the
     /// record and send the continuation.
     pub safety_margin_secs: i64,
+    /// `INVOCATION_BUDGET_SECONDS` (optional): hand the tracking to a new invocation after this
+    /// long even if the deadline is further away. Unset on AWS; the local demo sets it to show
+    /// continuations without waiting 15 minutes.
+    pub invocation_budget_secs: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +71,10 @@ impl Config {
             )?,
             limits,
             safety_margin_secs: number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
+            invocation_budget_secs: match lookup("INVOCATION_BUDGET_SECONDS").filter(|v| !v.trim().is_empty()) {
+                None => None,
+                Some(_) => Some(number("INVOCATION_BUDGET_SECONDS", 0, 5, 900)?),
+            },
         })
     }
 }
@@ -88,6 +96,7 @@ mod tests {
         assert_eq!(config.limits.poll_interval_secs, 30);
         assert_eq!(config.limits.max_attempt_secs, 10800);
         assert_eq!(config.safety_margin_secs, 45);
+        assert_eq!(config.invocation_budget_secs, None);
     }
 
     #[test]

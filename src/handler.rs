@@ -22,6 +22,25 @@ pub struct Invocation {
     pub deadline_ms: i64,
 }
 
+impl Invocation {
+    /// From the Lambda context. Lambda gives the deadline in epoch milliseconds; `cargo lambda
+    /// watch` gives the function's timeout in milliseconds instead, which is taken as counting
+    /// from `now_ms`.
+    pub fn from_context(request_id: String, deadline_ms: u64, now_ms: i64) -> Self {
+        const YEAR_2001_MS: i64 = 978_307_200_000;
+        let deadline_ms = deadline_ms.min(i64::MAX as u64) as i64;
+        let deadline_ms = if deadline_ms < YEAR_2001_MS {
+            now_ms + deadline_ms
+        } else {
+            deadline_ms
+        };
+        Self {
+            request_id,
+            deadline_ms,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error(transparent)]
@@ -110,6 +129,18 @@ const CLAIM_ATTEMPTS: usize = 5;
 impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> {
     /// Handles one invocation's payload.
     pub async fn handle(&self, payload: &Value, invocation: &Invocation) -> Result<Value, HandlerError> {
+        let budgeted;
+        let invocation = match self.config.invocation_budget_secs {
+            Some(budget) => {
+                let deadline_ms = invocation.deadline_ms.min(self.clock.now_ms() + budget * 1000);
+                budgeted = Invocation {
+                    deadline_ms,
+                    ..invocation.clone()
+                };
+                &budgeted
+            }
+            None => invocation,
+        };
         let event = decode_event(payload).inspect_err(|e| warn!(error = %e, "event refused"))?;
         let answer = match event {
             InboundEvent::Upgrade(request) => to_json(&self.upgrade(request, invocation).await?),

@@ -4,7 +4,7 @@ use eks_upgrade_orchestrator::adapters::{dynamodb::DynamoStore, eks::EksAdapter,
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::{CrashPoints, CRASH_AT_VAR};
 use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
-use eks_upgrade_orchestrator::ports::SystemClock;
+use eks_upgrade_orchestrator::ports::{Clock, SystemClock};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -27,10 +27,12 @@ async fn main() -> Result<(), Error> {
     }
     let orchestrator = &orchestrator;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let invocation = Invocation {
-            request_id: event.context.request_id.clone(),
-            deadline_ms: event.context.deadline as i64,
-        };
+        let invocation = Invocation::from_context(
+            event.context.request_id.clone(),
+            event.context.deadline,
+            SystemClock.now_ms(),
+        );
+        tracing::debug!(request_id = %invocation.request_id, deadline_ms = invocation.deadline_ms, "invocation");
         orchestrator.handle(&event.payload, &invocation).await
     }))
     .await

@@ -36,6 +36,7 @@ impl Harness {
                     function_name: "orchestrator".into(),
                     limits,
                     safety_margin_secs: 45,
+                    invocation_budget_secs: None,
                 },
                 crash_points: CrashPoints::none(),
             },
@@ -597,4 +598,19 @@ async fn eventbridge_envelope_is_accepted() {
         .await;
     assert_eq!(answer["status"], "SUCCEEDED");
     assert_eq!(answer["requestId"], "chg-7");
+}
+
+#[test]
+fn deadline_from_lambda_or_from_cargo_lambda_watch() {
+    let now = 1_795_490_803_225;
+    // Lambda: epoch milliseconds.
+    assert_eq!(
+        Invocation::from_context("r".into(), 1_795_490_900_000, now).deadline_ms,
+        1_795_490_900_000
+    );
+    // cargo lambda watch: the timeout in milliseconds.
+    assert_eq!(
+        Invocation::from_context("r".into(), 600_000, now).deadline_ms,
+        now + 600_000
+    );
 }

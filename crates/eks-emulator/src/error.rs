@@ -144,9 +144,6 @@ mod tests {
             t.body(),
             serde_json::json!({"clusterName":"c1","message":"Rate exceeded"})
         );
-        assert_eq!(
-            ApiError::unavailable("x").body(),
-            serde_json::json!({"message":"x"})
-        );
+        assert_eq!(ApiError::unavailable("x").body(), serde_json::json!({"message":"x"}));
     }
 }

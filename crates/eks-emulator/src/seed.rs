@@ -71,8 +71,9 @@ impl DateValue {
     pub(crate) fn resolve(&self) -> Result<f64, SeedError> {
         match self {
             DateValue::Epoch(v) => Ok(*v),
-            DateValue::Text(s) => crate::util::parse_date(s)
-                .ok_or_else(|| SeedError(format!("invalid date {s:?} (expected YYYY-MM-DD)"))),
+            DateValue::Text(s) => {
+                crate::util::parse_date(s).ok_or_else(|| SeedError(format!("invalid date {s:?} (expected YYYY-MM-DD)")))
+            }
         }
     }
 }

@@ -14,13 +14,16 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// (attribute name, key type or attribute type) pairs, as the template lists them.
+pub type NamePairs = Vec<(String, String)>;
+
 /// The parts of `UpgradesTable` in `template.yaml` that shape the table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableSpec {
-    pub attributes: Vec<(String, String)>,
-    pub key_schema: Vec<(String, String)>,
+    pub attributes: NamePairs,
+    pub key_schema: NamePairs,
     /// (index name, key schema, projection type)
-    pub indexes: Vec<(String, Vec<(String, String)>, String)>,
+    pub indexes: Vec<(String, NamePairs, String)>,
     pub ttl_attribute: Option<String>,
     pub billing_mode: String,
 }
@@ -88,7 +91,13 @@ pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_config::from_env()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local-stack"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "local-stack",
+        ))
         .load()
         .await;
     aws_sdk_dynamodb::Client::new(&config)
@@ -114,7 +123,11 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, spec: &
             GlobalSecondaryIndex::builder()
                 .index_name(index)
                 .set_key_schema(Some(key_schema(keys)?))
-                .projection(Projection::builder().projection_type(ProjectionType::from(projection.as_str())).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(projection.as_str()))
+                        .build(),
+                )
                 .build()?,
         );
     }
@@ -142,7 +155,10 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, spec: &
                     .update_time_to_live()
                     .table_name(name)
                     .time_to_live_specification(
-                        TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build()?,
+                        TimeToLiveSpecification::builder()
+                            .attribute_name(attribute)
+                            .enabled(true)
+                            .build()?,
                     )
                     .send()
                     .await;
@@ -188,7 +204,11 @@ impl Dynalite {
     /// (LevelDB), or in memory when `None`.
     pub async fn start(bin: &Path, port: u16, data_dir: Option<&Path>) -> Result<Self, Error> {
         let mut command = tokio::process::Command::new(bin);
-        command.arg("--port").arg(port.to_string()).arg("--host").arg("127.0.0.1");
+        command
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--host")
+            .arg("127.0.0.1");
         if let Some(dir) = data_dir {
             command.arg("--path").arg(dir);
         }
@@ -197,7 +217,9 @@ impl Dynalite {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())
             .kill_on_drop(true);
-        let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let endpoint = format!("http://127.0.0.1:{port}");
         wait_for_port(&format!("127.0.0.1:{port}"), Duration::from_secs(20)).await?;
         Ok(Self { child, port, endpoint })
@@ -211,9 +233,9 @@ impl Dynalite {
 
 /// Where the project's own install of dynalite lives (`scripts/lib.sh` puts it there).
 pub fn dynalite_bin() -> std::path::PathBuf {
-    std::env::var_os("DYNALITE_BIN").map(Into::into).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.local/node/node_modules/.bin/dynalite")
-    })
+    std::env::var_os("DYNALITE_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.local/node/node_modules/.bin/dynalite"))
 }
 
 /// `template.yaml` at the repository root.
@@ -228,10 +250,19 @@ mod tests {
     #[test]
     fn reads_the_table_of_the_template() {
         let spec = table_spec_from_template(&template_path()).unwrap();
-        assert_eq!(spec.key_schema, [("cluster".into(), "HASH".into()), ("requestId".into(), "RANGE".into())]);
+        assert_eq!(
+            spec.key_schema,
+            [("cluster".into(), "HASH".into()), ("requestId".into(), "RANGE".into())]
+        );
         assert_eq!(spec.indexes.len(), 1);
         assert_eq!(spec.indexes[0].0, "resumable");
-        assert_eq!(spec.indexes[0].1, [("sweepBucket".into(), "HASH".into()), ("heartbeatAt".into(), "RANGE".into())]);
+        assert_eq!(
+            spec.indexes[0].1,
+            [
+                ("sweepBucket".into(), "HASH".into()),
+                ("heartbeatAt".into(), "RANGE".into())
+            ]
+        );
         assert_eq!(spec.ttl_attribute.as_deref(), Some("expiresAt"));
         assert_eq!(spec.billing_mode, "PAY_PER_REQUEST");
         assert!(spec.attributes.contains(&("heartbeatAt".into(), "N".into())));

@@ -5,8 +5,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use clap::{Parser, Subcommand};
+use eks_upgrade_orchestrator::domain::{UpgradeRecord, UpgradeStatus};
 use local_stack::{create_table, dynamodb_client, table_spec_from_template, Error};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -47,10 +47,18 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let result = match Cli::parse().command {
-        Command::CreateTable { endpoint, table, template } => create(&endpoint, &table, &template).await,
-        Command::Watch { endpoint, table, cluster, request_id, timeout } => {
-            watch(&endpoint, &table, &cluster, &request_id, Duration::from_secs(timeout)).await
-        }
+        Command::CreateTable {
+            endpoint,
+            table,
+            template,
+        } => create(&endpoint, &table, &template).await,
+        Command::Watch {
+            endpoint,
+            table,
+            cluster,
+            request_id,
+            timeout,
+        } => watch(&endpoint, &table, &cluster, &request_id, Duration::from_secs(timeout)).await,
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -70,15 +78,6 @@ async fn create(endpoint: &str, table: &str, template: &std::path::Path) -> Resu
     Ok(0)
 }
 
-fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
-    match item.get(name)? {
-        AttributeValue::S(s) => Some(s.clone()),
-        AttributeValue::N(n) => Some(n.clone()),
-        AttributeValue::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 60.0 {
@@ -88,11 +87,20 @@ fn seconds(d: Duration) -> String {
     }
 }
 
+/// The status as stored (`IN_PROGRESS`).
+fn status_name(status: UpgradeStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Prints the record's history (every status change, with its time) and each new invocation
+/// that takes it up, as they appear; returns once the record is finished.
 async fn watch(endpoint: &str, table: &str, cluster: &str, request_id: &str, timeout: Duration) -> Result<i32, Error> {
     let client = dynamodb_client(endpoint).await;
     let start = Instant::now();
-    let mut last: Option<(String, String, Option<String>)> = None;
-    let mut since = start;
+    let (mut shown_history, mut shown_invocations, mut shown_update) = (0, 0, None);
     loop {
         let out = client
             .get_item()
@@ -103,45 +111,69 @@ async fn watch(endpoint: &str, table: &str, cluster: &str, request_id: &str, tim
             .send()
             .await;
         if let Ok(Some(item)) = out.map(|o| o.item) {
-            let status = text(&item, "status").unwrap_or_default();
-            let step = text(&item, "step").unwrap_or_default();
-            let update_id = text(&item, "updateId");
-            let now = (status.clone(), step.clone(), update_id.clone());
-            if last.as_ref() != Some(&now) {
-                let elapsed = seconds(start.elapsed());
-                let mut line = format!("  +{elapsed:>7}  {status:<11} {step:<24}");
-                match &last {
-                    None => {
-                        let token = text(&item, "clientRequestToken").unwrap_or_default();
-                        line.push_str(&format!(" record written, clientRequestToken {token}"));
-                    }
-                    Some((previous, _, previous_update)) => {
-                        if previous_update.is_none() {
-                            if let Some(id) = &update_id {
-                                line.push_str(&format!(" update id {id}"));
-                            }
-                        }
-                        if *previous != status {
-                            line.push_str(&format!(" ({previous} for {})", seconds(since.elapsed())));
-                            since = Instant::now();
-                        }
-                    }
+            let record: UpgradeRecord = serde_dynamo::from_item(item)?;
+            let offset = |at: i64| format!("+{:>4}s", at - record.created_at);
+            if shown_history == 0 {
+                println!(
+                    "  {}  clientRequestToken {} (stored before any EKS call)",
+                    offset(record.created_at),
+                    record.client_request_token
+                );
+            }
+            for (i, entry) in record.history.iter().enumerate().skip(shown_history) {
+                let took = match i.checked_sub(1).and_then(|p| record.history.get(p)) {
+                    Some(previous) => format!("  ({} for {}s)", status_name(previous.status), entry.at - previous.at),
+                    None => String::new(),
+                };
+                println!(
+                    "  {}  {:<12} {}{took}",
+                    offset(entry.at),
+                    status_name(entry.status),
+                    entry.note
+                );
+            }
+            shown_history = record.history.len();
+            if record.update_id.is_some() && shown_update != record.update_id {
+                shown_update = record.update_id.clone();
+                let how = if record.adopted { "adopted" } else { "ours" };
+                println!(
+                    "  {}  update id {} ({how}); tracked with DescribeUpdate",
+                    offset(record.updated_at),
+                    record.update_id.as_deref().unwrap_or_default()
+                );
+            }
+            if record.invocations > shown_invocations {
+                if record.invocations > 1 {
+                    println!(
+                        "  {}  invocation {} of the function carries on (a continuation it sent itself)",
+                        offset(record.heartbeat_at),
+                        record.invocations
+                    );
                 }
-                println!("{line}");
-                if !matches!(status.as_str(), "PENDING" | "IN_PROGRESS") {
-                    let message = text(&item, "message").unwrap_or_default();
-                    let invocations = text(&item, "invocations").unwrap_or_default();
-                    println!("  {status}: {message}");
-                    println!("  ({invocations} invocation(s) of the function worked on it)");
-                    return Ok(if status == "SUCCEEDED" { 0 } else { 1 });
-                }
-                last = Some(now);
+                shown_invocations = record.invocations;
+            }
+            if record.is_finished() {
+                println!(
+                    "  {} after {}: {}",
+                    status_name(record.status),
+                    seconds(start.elapsed()),
+                    record.message.as_deref().unwrap_or_default()
+                );
+                println!(
+                    "  ({} invocation(s) of the function worked on it; {} fault(s) met)",
+                    record.invocations, record.faults
+                );
+                return Ok(if record.status == UpgradeStatus::Succeeded {
+                    0
+                } else {
+                    1
+                });
             }
         }
         if start.elapsed() > timeout {
             eprintln!("gave up watching after {}", seconds(timeout));
             return Ok(2);
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -1,0 +1,543 @@
+//! The HTTP server and the [`Emulator`] handle.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::error::ApiError;
+use crate::faults::{Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch};
+use crate::relay::{InvokeAnswer, Relay, RelayConfig, RelayConfigPatch};
+use crate::seed::{Seed, SeedError};
+use crate::state::{State, StateInit};
+use crate::stats::{ClusterStats, Stats};
+use crate::util::{now_secs, percent_decode};
+
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// How to start an [`Emulator`]. `Default` gives the CLI defaults (127.0.0.1:4599,
+/// account 123456789012, region us-east-1, 60 s updates, no faults, no relay target).
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Address to bind, "127.0.0.1" by default.
+    pub host: String,
+    /// Port; 0 picks a free one (see [`Emulator::url`]).
+    pub port: u16,
+    /// Account id in ARNs.
+    pub account_id: String,
+    /// Region in ARNs and endpoints.
+    pub region: String,
+    /// A seed applied at start and again at every reset.
+    pub seed: Option<Seed>,
+    /// Update durations.
+    pub durations: Durations,
+    /// Faults in force at start and after a reset.
+    pub faults: Faults,
+    /// Lambda relay settings.
+    pub relay: RelayConfig,
+    /// Seed of the random numbers behind the fault rates (None: from the clock).
+    pub rng_seed: Option<u64>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            host: "127.0.0.1".into(),
+            port: 4599,
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            seed: None,
+            durations: Durations::default(),
+            faults: Faults::default(),
+            relay: RelayConfig::default(),
+            rng_seed: None,
+        }
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The port is taken.
+    PortInUse {
+        /// The port asked for.
+        port: u16,
+    },
+    /// Binding failed for another reason.
+    Bind {
+        /// host:port asked for.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The seed could not be applied.
+    Seed(SeedError),
+    /// A setting is out of range.
+    Config(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::PortInUse { port } => {
+                write!(f, "port {port} is already in use; pass --port or set EKS_EMULATOR_PORT")
+            }
+            StartError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Seed(e) => write!(f, "{e}"),
+            StartError::Config(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+pub(crate) struct Startup {
+    init: StateInit,
+    seed: Option<Seed>,
+    relay: RelayConfig,
+}
+
+/// State shared by the HTTP handlers and the [`Emulator`] handle.
+pub(crate) struct Shared {
+    pub state: Mutex<State>,
+    pub relay: Relay,
+    startup: Startup,
+}
+
+impl Shared {
+    fn fresh_state(&self, apply_seed: bool) -> State {
+        let mut st = State::new(&self.startup.init);
+        if apply_seed {
+            if let Some(seed) = &self.startup.seed {
+                // Validated at start.
+                let _ = st.apply_seed(seed, now_secs());
+            }
+        }
+        st
+    }
+
+    pub(crate) fn reset(&self, apply_startup_seed: bool) {
+        let fresh = self.fresh_state(apply_startup_seed);
+        *self.state.lock().unwrap() = fresh;
+        self.relay.set_config(self.startup.relay.clone());
+        self.relay.reset_counters();
+    }
+
+    pub(crate) fn seed(&self, seed: &Seed) -> Result<(), SeedError> {
+        let mut st = self.state.lock().unwrap();
+        let now = now_secs();
+        st.advance(now);
+        st.apply_seed(seed, now)
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        self.state.lock().unwrap().faults.clone()
+    }
+
+    pub(crate) fn set_faults(&self, patch: &FaultsPatch) -> Result<Faults, String> {
+        let mut st = self.state.lock().unwrap();
+        let mut f = st.faults.clone();
+        f.apply(patch);
+        f.validate()?;
+        st.faults = f.clone();
+        Ok(f)
+    }
+
+    pub(crate) fn fail_next_update(&self, rule: FailNextUpdate) -> Result<Faults, String> {
+        rule.validate()?;
+        let mut st = self.state.lock().unwrap();
+        st.faults.fail_next_updates.push(rule);
+        Ok(st.faults.clone())
+    }
+
+    pub(crate) fn set_blocking_insights(
+        &self,
+        cluster: &str,
+        version: Option<&str>,
+        blocking: bool,
+    ) -> Result<String, String> {
+        let mut st = self.state.lock().unwrap();
+        let now = now_secs();
+        st.advance(now);
+        st.set_blocking_insight(cluster, version, blocking, now)
+    }
+
+    pub(crate) fn durations(&self) -> Durations {
+        self.state.lock().unwrap().durations
+    }
+
+    pub(crate) fn set_durations(&self, patch: &DurationsPatch) -> Durations {
+        let mut st = self.state.lock().unwrap();
+        st.durations.apply(patch);
+        st.durations
+    }
+
+    pub(crate) fn finish_updates(&self, cluster: Option<&str>) -> Vec<String> {
+        self.state.lock().unwrap().finish_all(cluster, now_secs())
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let st = self.state.lock().unwrap();
+        Stats {
+            requests: st.requests.clone(),
+            clusters: st.cluster_stats.clone(),
+            relay: self.relay.stats(),
+        }
+    }
+
+    pub(crate) fn state_json(&self) -> Value {
+        let mut st = self.state.lock().unwrap();
+        let now = now_secs();
+        st.advance(now);
+        let mut v = st.dump(now);
+        v["relay"] = serde_json::to_value(self.relay.config()).unwrap_or_default();
+        v
+    }
+
+    pub(crate) fn set_relay(&self, patch: &RelayConfigPatch) -> Result<RelayConfig, String> {
+        let mut c = self.relay.config();
+        c.apply(patch);
+        c.validate()?;
+        self.relay.set_config(c.clone());
+        if let Some(n) = patch.drop_next_events {
+            self.relay.drop_next(n);
+        }
+        Ok(c)
+    }
+}
+
+/// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits
+/// for that.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds the port, applies the seed and serves in the background on the current
+    /// tokio runtime.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, StartError> {
+        config.faults.validate().map_err(StartError::Config)?;
+        config.relay.validate().map_err(StartError::Config)?;
+        let init = StateInit {
+            account_id: config.account_id.clone(),
+            region: config.region.clone(),
+            durations: config.durations,
+            faults: config.faults.clone(),
+            rng_seed: config.rng_seed,
+        };
+        let mut state = State::new(&init);
+        if let Some(seed) = &config.seed {
+            state.apply_seed(seed, now_secs()).map_err(StartError::Seed)?;
+        }
+        let host = config.host.trim_start_matches('[').trim_end_matches(']');
+        let bind = format!("{}:{}", host, config.port);
+        let listener = match tokio::net::TcpListener::bind((host, config.port)).await {
+            Ok(l) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                return Err(StartError::PortInUse { port: config.port })
+            }
+            Err(e) => return Err(StartError::Bind { addr: bind, source: e }),
+        };
+        let addr = listener.local_addr().map_err(|e| StartError::Bind {
+            addr: bind.clone(),
+            source: e,
+        })?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            relay: Relay::new(config.relay.clone()),
+            startup: Startup {
+                init,
+                seed: config.seed.clone(),
+                relay: config.relay.clone(),
+            },
+        });
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("server error: {e}");
+            }
+        });
+        Ok(Emulator {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL, e.g. "http://127.0.0.1:4599"; use it as the EKS (and Lambda) endpoint.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Applies a seed document (clusters with the same name are replaced).
+    pub fn seed(&self, seed: &Seed) -> Result<(), SeedError> {
+        self.shared.seed(seed)
+    }
+
+    /// Parses and applies a seed document given as JSON text.
+    pub fn seed_json(&self, json: &str) -> Result<(), SeedError> {
+        self.shared.seed(&Seed::from_json(json)?)
+    }
+
+    /// Back to the start: no clusters but the startup seed's, startup faults, durations
+    /// and relay settings, stats zeroed.
+    pub fn reset(&self) {
+        self.shared.reset(true)
+    }
+
+    /// Like [`Emulator::reset`] but without re-applying the startup seed.
+    pub fn clear(&self) {
+        self.shared.reset(false)
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults()
+    }
+
+    /// Changes some faults; returns the faults now in force.
+    pub fn set_faults(&self, patch: FaultsPatch) -> Result<Faults, String> {
+        self.shared.set_faults(&patch)
+    }
+
+    /// Makes the next matching update end Failed with the rule's errors.
+    pub fn fail_next_update(&self, rule: FailNextUpdate) -> Result<(), String> {
+        self.shared.fail_next_update(rule).map(|_| ())
+    }
+
+    /// Adds (blocking = true) or resolves (false) an ERROR insight of category
+    /// UPGRADE_READINESS for `version` (default: the cluster's next minor), so that
+    /// UpdateClusterVersion to it answers InvalidStateException unless force=true.
+    /// Returns the version concerned.
+    pub fn set_blocking_insights(
+        &self,
+        cluster: &str,
+        version: Option<&str>,
+        blocking: bool,
+    ) -> Result<String, String> {
+        self.shared.set_blocking_insights(cluster, version, blocking)
+    }
+
+    /// The update durations in force.
+    pub fn durations(&self) -> Durations {
+        self.shared.durations()
+    }
+
+    /// Changes update durations (for updates created from now on).
+    pub fn set_durations(&self, patch: DurationsPatch) -> Durations {
+        self.shared.set_durations(&patch)
+    }
+
+    /// Finishes every in-progress update (and pending creation/deletion) now.
+    /// Returns the ids of the updates that finished.
+    pub fn finish_updates(&self) -> Vec<String> {
+        self.shared.finish_updates(None)
+    }
+
+    /// Like [`Emulator::finish_updates`] for one cluster.
+    pub fn finish_updates_of(&self, cluster: &str) -> Vec<String> {
+        self.shared.finish_updates(Some(cluster))
+    }
+
+    /// All counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The counters of one cluster (zeros if never called).
+    pub fn cluster_stats(&self, cluster: &str) -> ClusterStats {
+        self.stats().clusters.remove(cluster).unwrap_or_default()
+    }
+
+    /// The whole state as JSON (what `GET /_emulator/state` answers).
+    pub fn state(&self) -> Value {
+        self.shared.state_json()
+    }
+
+    /// Changes relay settings; returns the settings now in force.
+    pub fn set_relay(&self, patch: RelayConfigPatch) -> Result<RelayConfig, String> {
+        self.shared.set_relay(&patch)
+    }
+
+    /// Drops the next `n` Event invocations (answered 202, never delivered).
+    pub fn drop_next_event_invokes(&self, n: u64) {
+        self.shared.relay.drop_next(n)
+    }
+
+    /// Waits until the relay has no Event invocation queued or in delivery;
+    /// false on timeout.
+    pub async fn wait_relay_idle(&self, timeout: Duration) -> bool {
+        self.shared.relay.wait_idle(timeout).await
+    }
+
+    /// Stops serving and waits (up to 5 s) for open connections to finish.
+    pub async fn shutdown(mut self) {
+        self.stop_now();
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.shared.relay.shutdown();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+fn segments(path: &str) -> (Vec<String>, Vec<String>) {
+    let raw: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let decoded = raw.iter().map(|s| percent_decode(s, false)).collect();
+    (raw, decoded)
+}
+
+pub(crate) fn json_response(status: u16, body: &Value) -> Response {
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response {
+    let mut r = json_response(e.status, &e.body());
+    if let Ok(v) = HeaderValue::from_str(e.code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let path = uri.path().to_string();
+    let query = uri.query().map(str::to_string);
+    let (parts, body) = req.into_parts();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (raw_segs, segs) = segments(&path);
+    let (mut resp, op): (Response, &str) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Err(e) => (
+            error_response(&ApiError::serialization(format!("Cannot read request body: {e}"))),
+            "-",
+        ),
+        Ok(bytes) => {
+            if segs.first().map(String::as_str) == Some("_emulator") {
+                (
+                    crate::admin::handle(&shared, &method, &segs[1..], &bytes).await,
+                    "admin",
+                )
+            } else if let (&Method::POST, ["2015-03-31", "functions", _, "invocations"]) =
+                (&method, segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice())
+            {
+                (
+                    invoke(
+                        &shared,
+                        &segs[2],
+                        &raw_segs[2],
+                        query.as_deref(),
+                        &parts.headers,
+                        bytes,
+                        &request_id,
+                    )
+                    .await,
+                    "Invoke",
+                )
+            } else {
+                let a = crate::eks::handle(&shared, &method, &segs, query.as_deref(), &bytes).await;
+                let r = match &a.result {
+                    Ok(v) => json_response(200, v),
+                    Err(e) => error_response(e),
+                };
+                (r, a.op)
+            }
+        }
+    };
+    let h = resp.headers_mut();
+    if !h.contains_key("x-amzn-requestid") {
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            h.insert(HeaderName::from_static("x-amzn-requestid"), v);
+        }
+    }
+    let status = resp.status().as_u16();
+    let error = resp
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info!(
+        "{method} {path} {status} {op}{}{} {}ms",
+        if error.is_empty() { "" } else { " " },
+        error,
+        started.elapsed().as_millis()
+    );
+    resp
+}
+
+async fn invoke(
+    shared: &Arc<Shared>,
+    function: &str,
+    raw_function: &str,
+    query: Option<&str>,
+    headers: &axum::http::HeaderMap,
+    body: Bytes,
+    request_id: &str,
+) -> Response {
+    match shared
+        .relay
+        .invoke(function, raw_function, query, headers, body, request_id)
+        .await
+    {
+        InvokeAnswer::Accepted => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::ACCEPTED;
+            r
+        }
+        InvokeAnswer::Proxied { status, headers, body } => {
+            let mut r = Response::new(Body::from(body));
+            *r.status_mut() = status;
+            for (k, v) in headers {
+                r.headers_mut().insert(k, v);
+            }
+            r
+        }
+        InvokeAnswer::Error(status, code, message) => {
+            let mut r = json_response(status, &serde_json::json!({"Type": "User", "message": message}));
+            r.headers_mut()
+                .insert("x-amzn-errortype", HeaderValue::from_static(code));
+            r
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! End to end on the local stack, over HTTP: the real handler with the real SDK adapters against
+//! dynalite (DynamoDB) and the EKS emulator. Continuations go out through `aws-sdk-lambda` to
+//! the emulator's Lambda relay, which delivers them to a Lambda Invoke endpoint this test serves
+//! with the same handler, as `cargo lambda watch` would.
+//!
+//! Needs dynalite installed by `scripts/test` (or `DYNALITE_BIN`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use eks_emulator::{Durations, Emulator, EmulatorConfig, FailNextUpdate, FaultsPatch, RelayConfigPatch};
+use eks_upgrade_orchestrator::adapters::{dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker};
+use eks_upgrade_orchestrator::config::Config;
+use eks_upgrade_orchestrator::crash::CrashPoints;
+use eks_upgrade_orchestrator::domain::workflow::Limits;
+use eks_upgrade_orchestrator::domain::{UpgradeRecord, UpgradeStatus};
+use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
+use eks_upgrade_orchestrator::ports::{Clock, RecordStore, SystemClock};
+use local_stack::{create_table, dynamodb_client, free_port, table_spec_from_template, template_path, Dynalite};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock>;
+
+const TABLE: &str = "upgrades";
+const FUNCTION: &str = "eks-upgrade-orchestrator";
+
+struct LambdaState {
+    app: App,
+    /// How long each invocation may run (its deadline), like the function's timeout.
+    invocation_ms: AtomicI64,
+    invocations: AtomicU64,
+}
+
+struct Stack {
+    dynalite: Option<Dynalite>,
+    emulator: Emulator,
+    lambda: Arc<LambdaState>,
+    eks: aws_sdk_eks::Client,
+    /// Invokes the test's Lambda endpoint directly, as `cargo lambda invoke` does.
+    direct: aws_sdk_lambda::Client,
+}
+
+async fn invoke_endpoint(
+    State(state): State<Arc<LambdaState>>,
+    Path(function): Path<String>,
+    body: Bytes,
+) -> axum::response::Response {
+    let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    assert_eq!(function, FUNCTION);
+    let n = state.invocations.fetch_add(1, Ordering::SeqCst);
+    let invocation = Invocation {
+        request_id: format!("local-{n}-{}", uuid::Uuid::new_v4()),
+        deadline_ms: SystemClock.now_ms() + state.invocation_ms.load(Ordering::SeqCst),
+    };
+    match state.app.handle(&payload, &invocation).await {
+        Ok(answer) => (StatusCode::OK, Json(answer)).into_response(),
+        Err(error) => {
+            let diagnostic: lambda_runtime::Diagnostic = error.into();
+            (
+                StatusCode::OK,
+                [("x-amz-function-error", "Unhandled")],
+                Json(json!({ "errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message })),
+            )
+                .into_response()
+        }
+    }
+}
+
+struct Options {
+    clusters: Vec<(&'static str, &'static str)>,
+    update_ms: u64,
+    invocation_secs: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            clusters: vec![("devel", "1.30")],
+            update_ms: 2_000,
+            invocation_secs: 120,
+        }
+    }
+}
+
+fn test_config() -> Config {
+    Config {
+        table_name: TABLE.into(),
+        function_name: FUNCTION.into(),
+        limits: Limits {
+            poll_interval_secs: 1,
+            max_attempt_secs: 600,
+            max_invocations: 100,
+            retention_secs: 86400,
+            stale_after_secs: 1,
+        },
+        safety_margin_secs: 1,
+        invocation_budget_secs: None,
+    }
+}
+
+impl Stack {
+    async fn start(options: Options) -> Self {
+        let dynalite = Dynalite::start(&local_stack::dynalite_bin(), free_port(), None)
+            .await
+            .expect("dynalite (installed by scripts/test into .local/node)");
+        let dynamodb = dynamodb_client(&dynalite.endpoint).await;
+        create_table(&dynamodb, TABLE, &table_spec_from_template(&template_path()).unwrap())
+            .await
+            .unwrap();
+
+        let emulator = Emulator::start(EmulatorConfig {
+            port: 0,
+            durations: Durations {
+                cluster_update_ms: options.update_ms,
+                ..Durations::default()
+            },
+            rng_seed: Some(7),
+            ..EmulatorConfig::default()
+        })
+        .await
+        .expect("emulator");
+        let clusters: Vec<Value> = options
+            .clusters
+            .iter()
+            .map(|(name, version)| json!({ "name": name, "version": version }))
+            .collect();
+        emulator
+            .seed_json(&json!({ "clusters": clusters }).to_string())
+            .expect("seed");
+
+        let sdk = |endpoint: String| async move {
+            aws_config::from_env()
+                .endpoint_url(endpoint)
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_eks::config::Credentials::new(
+                    "local", "local", None, None, "test",
+                ))
+                .load()
+                .await
+        };
+        let eks = aws_sdk_eks::Client::new(&sdk(emulator.url()).await);
+        let lambda_client = aws_sdk_lambda::Client::new(&sdk(emulator.url()).await);
+        let app = Orchestrator {
+            eks: EksAdapter::new(eks.clone()),
+            store: DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk(dynalite.endpoint.clone()).await),
+                TABLE,
+            ),
+            invoker: LambdaInvoker::new(lambda_client, FUNCTION),
+            clock: SystemClock,
+            config: test_config(),
+            crash_points: CrashPoints::none(),
+        };
+        let lambda = Arc::new(LambdaState {
+            app,
+            invocation_ms: AtomicI64::new(options.invocation_secs * 1000),
+            invocations: AtomicU64::new(0),
+        });
+        let router = Router::new()
+            .route("/2015-03-31/functions/{name}/invocations", post(invoke_endpoint))
+            .with_state(lambda.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let lambda_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        emulator
+            .set_relay(RelayConfigPatch {
+                forward_url: Some(lambda_url.clone()),
+                ..Default::default()
+            })
+            .expect("relay");
+        let direct = aws_sdk_lambda::Client::new(&sdk(lambda_url).await);
+        Self {
+            dynalite: Some(dynalite),
+            emulator,
+            lambda,
+            direct,
+            eks,
+        }
+    }
+
+    /// What `cargo lambda invoke` does: a synchronous Invoke; Ok(answer) or Err(error answer).
+    async fn invoke(&self, event: Value) -> Result<Value, Value> {
+        let out = self
+            .direct
+            .invoke()
+            .function_name(FUNCTION)
+            .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+            .send()
+            .await
+            .expect("the Invoke endpoint answers");
+        let answer: Value = serde_json::from_slice(out.payload().expect("a payload").as_ref()).expect("JSON");
+        match out.function_error() {
+            Some(e) if !e.is_empty() => Err(answer),
+            _ => Ok(answer),
+        }
+    }
+
+    async fn record(&self, cluster: &str, request_id: &str) -> Option<UpgradeRecord> {
+        self.lambda
+            .app
+            .store
+            .get(cluster, request_id)
+            .await
+            .expect("dynalite answers")
+    }
+
+    /// Waits for a condition on the stored record (the function runs in the background).
+    async fn wait_for(
+        &self,
+        cluster: &str,
+        request_id: &str,
+        what: &str,
+        condition: impl Fn(&UpgradeRecord) -> bool,
+    ) -> UpgradeRecord {
+        let start = Instant::now();
+        loop {
+            if let Some(record) = self.record(cluster, request_id).await {
+                if condition(&record) {
+                    return record;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(90),
+                    "waited 90 s for {what}: {record:#?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends sweeps until one resumes something (the record must go stale first).
+    async fn sweep_until_resumed(&self) -> Value {
+        let start = Instant::now();
+        loop {
+            let sweep = self.invoke(json!({ "sweep": {} })).await.expect("sweep");
+            if !sweep["resumed"].as_array().expect("resumed").is_empty() {
+                return sweep;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no sweep resumed anything in 60 s: {sweep}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn wait_finished(&self, cluster: &str, request_id: &str) -> UpgradeRecord {
+        self.wait_for(cluster, request_id, "the upgrade to finish", |r| r.is_finished())
+            .await
+    }
+
+    fn updates_created(&self, cluster: &str) -> u64 {
+        self.emulator.cluster_stats(cluster).cluster_version_updates_created
+    }
+
+    async fn cluster_version(&self, cluster: &str) -> String {
+        let out = self.eks.describe_cluster().name(cluster).send().await.unwrap();
+        out.cluster().unwrap().version().unwrap().to_owned()
+    }
+
+    async fn stop(mut self) {
+        if let Some(dynalite) = self.dynalite.take() {
+            dynalite.stop().await;
+        }
+        self.emulator.shutdown().await;
+    }
+}
+
+fn upgrade(cluster: &str, version: &str) -> Value {
+    json!({ "cluster": cluster, "targetVersion": version })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_upgrade_runs_to_successful() {
+    let stack = Stack::start(Options::default()).await;
+    let answer = stack.invoke(upgrade("devel", "1.31")).await.expect("handled");
+
+    assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
+    let record = stack.record("devel", "to-1.31").await.unwrap();
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert_eq!(answer["updateId"], json!(record.update_id));
+    assert_eq!(stack.updates_created("devel"), 1);
+    assert_eq!(stack.cluster_version("devel").await, "1.31");
+    let stats = stack.emulator.cluster_stats("devel");
+    assert_eq!(stats.client_request_tokens.len(), 1);
+    assert_eq!(stats.client_request_tokens[0].token, record.client_request_token);
+    assert_eq!(stats.client_request_tokens[0].update_id, record.update_id);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_event_twice_and_ten_at_once_make_one_update() {
+    let stack = Stack::start(Options {
+        clusters: vec![("twice", "1.30"), ("burst", "1.30")],
+        ..Options::default()
+    })
+    .await;
+
+    let first = stack.invoke(upgrade("twice", "1.31")).await.unwrap();
+    let second = stack.invoke(upgrade("twice", "1.31")).await.unwrap();
+    assert_eq!(first["updateId"], second["updateId"]);
+    assert_eq!(stack.updates_created("twice"), 1);
+    assert_eq!(stack.emulator.cluster_stats("twice").update_cluster_version_calls, 1);
+
+    let answers = futures::future::join_all((0..10).map(|_| stack.invoke(upgrade("burst", "1.31")))).await;
+    for answer in &answers {
+        assert!(answer.is_ok(), "{answer:?}");
+    }
+    let record = stack.wait_finished("burst", "to-1.31").await;
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert_eq!(stack.updates_created("burst"), 1, "ten events, one update");
+    let tokens = stack.emulator.cluster_stats("burst").client_request_tokens;
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].token, record.client_request_token);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_update_call_and_write_resumes_with_the_same_update() {
+    let stack = Stack::start(Options {
+        invocation_secs: 3,
+        ..Options::default()
+    })
+    .await;
+    stack.lambda.app.crash_points.arm("after:UpdateClusterVersion");
+    let crashed = stack
+        .invoke(upgrade("devel", "1.31"))
+        .await
+        .expect_err("the invocation dies");
+    assert_eq!(crashed["errorType"], "InjectedCrash");
+    let stranded = stack.record("devel", "to-1.31").await.unwrap();
+    assert_eq!(stranded.update_id, None, "the update id never reached the table");
+    assert_eq!(stack.updates_created("devel"), 1, "but EKS started the update");
+
+    // Once the dead invocation's lease is over and its heartbeat stale, the sweep resumes it.
+    let resumed = stack.sweep_until_resumed().await;
+    assert_eq!(
+        resumed["resumed"],
+        json!([{ "cluster": "devel", "requestId": "to-1.31" }])
+    );
+    let record = stack.wait_finished("devel", "to-1.31").await;
+
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert_eq!(record.client_request_token, stranded.client_request_token);
+    let tokens = stack.emulator.cluster_stats("devel").client_request_tokens;
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(tokens[0].calls, 2, "sent twice with the same token");
+    assert_eq!(
+        record.update_id, tokens[0].update_id,
+        "and EKS gave back the same update"
+    );
+    assert_eq!(stack.updates_created("devel"), 1);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_in_progress_to_our_target_is_adopted() {
+    let stack = Stack::start(Options {
+        update_ms: 3_000,
+        ..Options::default()
+    })
+    .await;
+    let theirs = stack
+        .eks
+        .update_cluster_version()
+        .name("devel")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap();
+    let theirs = theirs.update().unwrap().id().unwrap().to_owned();
+
+    let answer = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
+    let record = stack.record("devel", "to-1.31").await.unwrap();
+    assert!(record.adopted);
+    assert_eq!(record.update_id.as_deref(), Some(theirs.as_str()));
+    assert_eq!(stack.updates_created("devel"), 1, "none of ours");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_update_is_recorded_with_its_errors() {
+    let stack = Stack::start(Options::default()).await;
+    let rule: FailNextUpdate =
+        serde_json::from_value(json!({ "cluster": "devel", "errorCodes": ["NodeCreationFailure"] })).unwrap();
+    stack.emulator.fail_next_update(rule).unwrap();
+    let answer = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+
+    assert_eq!(answer["status"], "FAILED", "{answer}");
+    let record = stack.record("devel", "to-1.31").await.unwrap();
+    assert_eq!(record.eks_errors.len(), 1);
+    assert_eq!(record.eks_errors[0].error_code, "NodeCreationFailure");
+    assert!(record.message.as_deref().unwrap().contains("NodeCreationFailure"));
+    assert_eq!(stack.cluster_version("devel").await, "1.30");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_percent_throttling_and_5xx_still_end_successful_with_one_update() {
+    let stack = Stack::start(Options::default()).await;
+    let patch: FaultsPatch = serde_json::from_value(json!({ "throttleRate": 0.3, "errorRate": 0.3 })).unwrap();
+    stack.emulator.set_faults(patch).unwrap();
+    let answer = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+
+    assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
+    assert_eq!(stack.updates_created("devel"), 1);
+    let stats = stack.emulator.stats();
+    println!(
+        "faults injected: {} throttled, {} server errors, of {} EKS requests; record faults: {}",
+        stats.requests.throttled,
+        stats.requests.server_errors,
+        stats.requests.total,
+        stack.record("devel", "to-1.31").await.unwrap().faults
+    );
+    assert!(
+        stats.requests.throttled + stats.requests.server_errors > 0,
+        "faults were injected"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuations_carry_the_tracking_across_invocations() {
+    // Invocations of 3 s, polls of 1 s with a 1 s margin: an update of 6 s needs a chain.
+    let stack = Stack::start(Options {
+        update_ms: 6_000,
+        invocation_secs: 3,
+        ..Options::default()
+    })
+    .await;
+    let first = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    assert_eq!(first["status"], "IN_PROGRESS", "{first}");
+    assert!(first["outcome"].as_str().unwrap().contains("new invocation"), "{first}");
+
+    let record = stack.wait_finished("devel", "to-1.31").await;
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert!(record.invocations >= 2, "{record:?}");
+    assert_eq!(stack.updates_created("devel"), 1);
+    let relay = stack.emulator.stats().relay;
+    assert!(relay.delivered >= 1, "{relay:?}");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_continuation_is_resumed_by_the_sweep() {
+    let stack = Stack::start(Options {
+        update_ms: 5_000,
+        invocation_secs: 3,
+        ..Options::default()
+    })
+    .await;
+    stack.emulator.drop_next_event_invokes(1);
+    let first = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    assert_eq!(first["status"], "IN_PROGRESS", "{first}");
+    assert!(stack.emulator.wait_relay_idle(Duration::from_secs(10)).await);
+    assert_eq!(stack.emulator.stats().relay.dropped_injected, 1);
+    let stalled = stack.record("devel", "to-1.31").await.unwrap();
+    assert!(stalled.handoff.is_some() && !stalled.is_finished());
+
+    let sweep = stack.sweep_until_resumed().await;
+    assert_eq!(
+        sweep["resumed"],
+        json!([{ "cluster": "devel", "requestId": "to-1.31" }]),
+        "{sweep}"
+    );
+    let record = stack.wait_finished("devel", "to-1.31").await;
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert_eq!(stack.updates_created("devel"), 1);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_insights_then_force() {
+    let stack = Stack::start(Options::default()).await;
+    stack
+        .emulator
+        .set_blocking_insights("devel", Some("1.31"), true)
+        .unwrap();
+    let blocked = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    assert_eq!(blocked["status"], "BLOCKED", "{blocked}");
+    assert!(blocked["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Upgrade readiness issues detected."));
+    assert_eq!(stack.updates_created("devel"), 0);
+
+    let forced = stack
+        .invoke(json!({ "cluster": "devel", "targetVersion": "1.31", "force": true }))
+        .await
+        .unwrap();
+    assert_eq!(forced["status"], "SUCCEEDED", "{forced}");
+    assert_eq!(stack.updates_created("devel"), 1);
+    assert_eq!(stack.cluster_version("devel").await, "1.31");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_writes_nothing_over_the_wire() {
+    let stack = Stack::start(Options::default()).await;
+    let refused = stack
+        .invoke(json!({ "cluster": "devel", "targetVersion": "01.30" }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused["errorType"], "InvalidEvent");
+    assert!(
+        refused["errorMessage"].as_str().unwrap().contains("targetVersion"),
+        "{refused}"
+    );
+    let status = stack.invoke(json!({ "status": { "cluster": "devel" } })).await.unwrap();
+    assert_eq!(status["records"], json!([]));
+    assert_eq!(stack.emulator.stats().requests.total, 0, "no EKS call");
+    stack.stop().await;
+}
