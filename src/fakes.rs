@@ -3,6 +3,7 @@
 //! it sent, and a clock that jumps instead of sleeping. Each call yields to the scheduler first,
 //! so invocations run with `join!` really interleave.
 
+use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
 use crate::domain::{
     ClusterView, Continuation, EksFailure, EksUpdateError, FailureKind, KubeVersion, UpdateState, UpdateView,
     UpgradeRecord,
@@ -46,6 +47,12 @@ pub struct FakeEksState {
     pub calls: Vec<String>,
     pub update_cluster_version_calls: usize,
     pub next_id: usize,
+    /// What the survey calls answer (DescribeClusterVersions offers 1.28 to 1.36 when empty).
+    pub offered: Vec<OfferedVersion>,
+    pub nodegroups: Vec<NodegroupView>,
+    pub addons: Vec<AddonView>,
+    pub addon_catalog: Vec<(String, Vec<AddonVersionOption>)>,
+    pub insights: Vec<InsightView>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -286,6 +293,52 @@ impl Eks for FakeEks {
             .filter(|u| u.cluster == cluster)
             .map(|u| u.id.clone())
             .collect())
+    }
+
+    async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {
+        let s = self.enter("DescribeClusterVersions").await?;
+        if !s.offered.is_empty() {
+            return Ok(s.offered.clone());
+        }
+        Ok((28..=36)
+            .map(|minor| OfferedVersion {
+                version: KubeVersion::new(1, minor),
+                status: if minor >= 34 {
+                    "STANDARD_SUPPORT"
+                } else {
+                    "EXTENDED_SUPPORT"
+                }
+                .to_owned(),
+                default: minor == 34,
+            })
+            .collect())
+    }
+
+    async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
+        let s = self.enter("ListNodegroups").await?;
+        s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(s.nodegroups.clone())
+    }
+
+    async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
+        let s = self.enter("ListAddons").await?;
+        s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(s.addons.clone())
+    }
+
+    async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
+        let s = self.enter("DescribeAddonVersions").await?;
+        Ok(s.addon_catalog
+            .iter()
+            .find(|(name, _)| name == addon)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default())
+    }
+
+    async fn upgrade_insights(&self, cluster: &str) -> Result<Vec<InsightView>, EksFailure> {
+        let s = self.enter("ListInsights").await?;
+        s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(s.insights.clone())
     }
 }
 

@@ -4,6 +4,8 @@
 
 use crate::config::Config;
 use crate::crash::{CrashPoints, InjectedCrash};
+use crate::domain::eks::Survey;
+use crate::domain::plan::{make_plan, PlanError, TargetVersion};
 use crate::domain::workflow::{self, Claim, EksCall, Next, Observation};
 use crate::domain::{
     decode_event, Continuation, EksFailure, InboundEvent, InvalidEvent, StatusQuery, UpdateState, UpdateView,
@@ -58,6 +60,10 @@ pub enum HandlerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Crashed(#[from] InjectedCrash),
+    #[error("no plan: {0}")]
+    Plan(PlanError),
+    #[error("EKS: {0}")]
+    Eks(EksFailure),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -67,6 +73,9 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::ConflictingRequest { .. } => "ConflictingRequest",
             HandlerError::Store(_) => "StoreUnavailable",
             HandlerError::Crashed(_) => "InjectedCrash",
+            HandlerError::Plan(_) => "PlanRefused",
+            HandlerError::Eks(e) if e.kind == crate::domain::FailureKind::NotFound => "ClusterNotFound",
+            HandlerError::Eks(_) => "EksUnavailable",
         };
         Self {
             error_type: error_type.to_owned(),
@@ -143,6 +152,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
         };
         let event = decode_event(payload).inspect_err(|e| warn!(error = %e, "event refused"))?;
         let answer = match event {
+            InboundEvent::Upgrade(request) if request.dry_run => self.dry_run(&request).await?,
             InboundEvent::Upgrade(request) => to_json(&self.upgrade(request, invocation).await?),
             InboundEvent::Continuation(continuation) => self.resume(continuation, invocation).await?,
             InboundEvent::Status(query) => self.status(query).await?,
@@ -154,8 +164,19 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
     /// An upgrade request: the record is created (with its token) before anything else, or the
     /// existing one is taken up.
     pub async fn upgrade(&self, request: UpgradeRequest, invocation: &Invocation) -> Result<Summary, HandlerError> {
+        let target = match request.target_version {
+            TargetVersion::Exact(version) => version,
+            TargetVersion::Latest => {
+                return Err(HandlerError::InvalidEvent(InvalidEvent {
+                    field: "targetVersion".into(),
+                    problem: "\"latest\" is planned by dry runs (\"dryRun\": true) but not yet run; \
+                              name the version, one minor above the cluster's"
+                        .into(),
+                }))
+            }
+        };
         let now = self.clock.now_secs();
-        let fresh = UpgradeRecord::new(&request, new_token(), now);
+        let fresh = UpgradeRecord::new(&request, target, new_token(), now);
         let record = match self.store.insert_new(&fresh).await? {
             Inserted::Created => {
                 info!(cluster = %fresh.cluster, request_id = %fresh.request_id, target = %fresh.target_version,
@@ -164,7 +185,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
             }
             Inserted::AlreadyExists(existing) => {
                 let existing = *existing;
-                if existing.target_version != request.target_version {
+                if existing.target_version != target {
                     return Err(HandlerError::ConflictingRequest {
                         cluster: existing.cluster,
                         request_id: existing.request_id,
@@ -357,6 +378,41 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
             }
         }
         Ok(running)
+    }
+
+    /// A dry run: the plan from read-only EKS calls; nothing is written, in EKS or in the table.
+    pub async fn dry_run(&self, request: &UpgradeRequest) -> Result<Value, HandlerError> {
+        let cluster = request.cluster.as_str();
+        let survey = self.survey(cluster).await.map_err(HandlerError::Eks)?;
+        let plan = make_plan(cluster, request.target_version, request.force, &survey).map_err(HandlerError::Plan)?;
+        info!(
+            cluster,
+            hops = plan.hops.len(),
+            blockers = plan.blockers.len(),
+            "dry run planned"
+        );
+        Ok(json!({
+            "dryRun": true,
+            "plan": plan,
+            "outcome": "planned only: nothing was changed in EKS or in the table",
+        }))
+    }
+
+    /// Everything a plan is made from, by read-only calls.
+    async fn survey(&self, cluster: &str) -> Result<Survey, EksFailure> {
+        let mut addon_versions = Vec::new();
+        let addons = self.eks.addons(cluster).await?;
+        for addon in &addons {
+            addon_versions.push((addon.name.clone(), self.eks.addon_versions(&addon.name).await?));
+        }
+        Ok(Survey {
+            cluster: self.eks.describe_cluster(cluster).await?,
+            versions: self.eks.describe_cluster_versions().await?,
+            nodegroups: self.eks.nodegroups(cluster).await?,
+            addons,
+            addon_versions,
+            insights: self.eks.upgrade_insights(cluster).await?,
+        })
     }
 
     /// The status query: the stored records, as they are.

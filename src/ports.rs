@@ -1,6 +1,7 @@
 //! The small traits between the workflow's driver and the outside world. Adapters over the AWS
 //! SDK live in [`crate::adapters`]; in-memory ones for tests in [`crate::fakes`].
 
+use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
 use crate::domain::{ClusterView, Continuation, EksFailure, KubeVersion, UpdateView, UpgradeRecord};
 use std::future::Future;
 
@@ -24,6 +25,21 @@ pub trait Eks: Send + Sync {
 
     /// The ids of the cluster's updates (all pages), newest first as EKS lists them.
     fn list_updates(&self, cluster: &str) -> impl Future<Output = Result<Vec<String>, EksFailure>> + Send;
+
+    /// The Kubernetes versions EKS offers (DescribeClusterVersions, all pages).
+    fn describe_cluster_versions(&self) -> impl Future<Output = Result<Vec<OfferedVersion>, EksFailure>> + Send;
+
+    /// The cluster's managed node groups (ListNodegroups, then DescribeNodegroup on each).
+    fn nodegroups(&self, cluster: &str) -> impl Future<Output = Result<Vec<NodegroupView>, EksFailure>> + Send;
+
+    /// The cluster's installed add-ons (ListAddons, then DescribeAddon on each).
+    fn addons(&self, cluster: &str) -> impl Future<Output = Result<Vec<AddonView>, EksFailure>> + Send;
+
+    /// The versions of an add-on and what each runs on (DescribeAddonVersions, all pages).
+    fn addon_versions(&self, addon: &str) -> impl Future<Output = Result<Vec<AddonVersionOption>, EksFailure>> + Send;
+
+    /// The cluster's upgrade-readiness insights (ListInsights, all pages).
+    fn upgrade_insights(&self, cluster: &str) -> impl Future<Output = Result<Vec<InsightView>, EksFailure>> + Send;
 }
 
 /// A store failure: the table is unreachable, throttled, or answered something unexpected.

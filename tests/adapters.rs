@@ -18,6 +18,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use eks_upgrade_orchestrator::adapters::dynamodb::DynamoStore;
 use eks_upgrade_orchestrator::adapters::eks::EksAdapter;
 use eks_upgrade_orchestrator::adapters::lambda::LambdaInvoker;
+use eks_upgrade_orchestrator::domain::plan::TargetVersion;
 use eks_upgrade_orchestrator::domain::{
     ClusterName, Continuation, FailureKind, KubeVersion, RequestId, UpdateState, UpgradeRecord, UpgradeRequest,
 };
@@ -193,11 +194,12 @@ async fn describe_update_reads_status_and_errors() {
 fn record() -> UpgradeRecord {
     let request = UpgradeRequest {
         cluster: ClusterName::parse("devel").unwrap(),
-        target_version: KubeVersion::new(1, 31),
+        target_version: TargetVersion::Exact(KubeVersion::new(1, 31)),
+        dry_run: false,
         force: false,
         request_id: None,
     };
-    UpgradeRecord::new(&request, TOKEN.into(), 1_790_000_000)
+    UpgradeRecord::new(&request, KubeVersion::new(1, 31), TOKEN.into(), 1_790_000_000)
 }
 
 #[tokio::test]

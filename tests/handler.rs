@@ -614,3 +614,77 @@ fn deadline_from_lambda_or_from_cargo_lambda_watch() {
         now + 600_000
     );
 }
+
+#[tokio::test]
+async fn dry_run_plans_every_hop_and_changes_nothing() {
+    use eks_upgrade_orchestrator::domain::eks::{AddonVersionOption, AddonView, NodegroupView};
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    {
+        let mut s = eks.lock();
+        s.nodegroups = vec![
+            NodegroupView {
+                name: "ng-a".into(),
+                version: Some(KubeVersion::new(1, 30)),
+                status: "ACTIVE".into(),
+            },
+            NodegroupView {
+                name: "ng-b".into(),
+                version: Some(KubeVersion::new(1, 29)),
+                status: "ACTIVE".into(),
+            },
+        ];
+        s.addons = vec![AddonView {
+            name: "kube-proxy".into(),
+            version: "v1.30.3-eksbuild.2".into(),
+            status: "ACTIVE".into(),
+        }];
+        s.addon_catalog = vec![(
+            "kube-proxy".into(),
+            (30..=33)
+                .map(|m| AddonVersionOption {
+                    version: format!("v1.{m}.3-eksbuild.2"),
+                    compatible: vec![(KubeVersion::new(1, m), true)],
+                })
+                .collect(),
+        )];
+    }
+    let h = Harness::new(eks);
+    let answer = h
+        .send_ok(json!({ "cluster": "devel", "targetVersion": "1.33", "dryRun": true }))
+        .await;
+
+    let plan = &answer["plan"];
+    assert_eq!(answer["dryRun"], true);
+    assert_eq!(plan["fromVersion"], "1.30");
+    assert_eq!(plan["targetVersion"], "1.33");
+    let hops = plan["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3);
+    assert_eq!(hops[2]["addons"][0]["to"], "v1.33.3-eksbuild.2");
+    assert_eq!(hops[0]["nodegroups"].as_array().unwrap().len(), 2);
+    assert_eq!(plan["nodeGroupsFirst"][0]["name"], "ng-b");
+    assert_eq!(plan["blockers"], json!([]));
+    assert!(h.app.store.all().is_empty(), "nothing written");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+
+    let latest = h
+        .send_ok(json!({ "cluster": "devel", "targetVersion": "latest", "dryRun": true }))
+        .await;
+    assert_eq!(latest["plan"]["targetVersion"], "1.36");
+    assert!(latest["plan"]["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b.as_str().unwrap().contains("kube-proxy")));
+
+    let down = h
+        .send(json!({ "cluster": "devel", "targetVersion": "1.29", "dryRun": true }))
+        .await
+        .unwrap_err();
+    assert!(matches!(down, HandlerError::Plan(_)), "{down}");
+    let latest_run = h
+        .send(json!({ "cluster": "devel", "targetVersion": "latest" }))
+        .await
+        .unwrap_err();
+    assert!(latest_run.to_string().contains("targetVersion"), "{latest_run}");
+    assert!(h.app.store.all().is_empty());
+}

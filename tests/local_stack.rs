@@ -74,6 +74,8 @@ async fn invoke_endpoint(
 
 struct Options {
     clusters: Vec<(&'static str, &'static str)>,
+    /// A seed file of the emulator, instead of `clusters`.
+    seed_file: Option<&'static str>,
     update_ms: u64,
     invocation_secs: i64,
 }
@@ -82,6 +84,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             clusters: vec![("devel", "1.30")],
+            seed_file: None,
             update_ms: 2_000,
             invocation_secs: 120,
         }
@@ -130,9 +133,11 @@ impl Stack {
             .iter()
             .map(|(name, version)| json!({ "name": name, "version": version }))
             .collect();
-        emulator
-            .seed_json(&json!({ "clusters": clusters }).to_string())
-            .expect("seed");
+        let seed = match options.seed_file {
+            Some(path) => std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).expect("seed file"),
+            None => json!({ "clusters": clusters }).to_string(),
+        };
+        emulator.seed_json(&seed).expect("seed");
 
         let sdk = |endpoint: String| async move {
             aws_config::from_env()
@@ -515,5 +520,55 @@ async fn bad_input_writes_nothing_over_the_wire() {
     let status = stack.invoke(json!({ "status": { "cluster": "devel" } })).await.unwrap();
     assert_eq!(status["records"], json!([]));
     assert_eq!(stack.emulator.stats().requests.total, 0, "no EKS call");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_plans_three_hops_with_add_ons_and_node_groups_and_changes_nothing() {
+    let stack = Stack::start(Options {
+        seed_file: Some("crates/eks-emulator/seeds/demo.json"),
+        ..Options::default()
+    })
+    .await;
+    let answer = stack
+        .invoke(json!({ "cluster": "demo", "targetVersion": "1.33", "dryRun": true }))
+        .await;
+    let answer = answer.unwrap_or_else(|e| panic!("{e}: {:?}", stack.emulator.stats().requests));
+
+    let plan = &answer["plan"];
+    let hops = plan["hops"].as_array().unwrap();
+    assert_eq!(
+        hops.iter().map(|h| h["to"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["1.31", "1.32", "1.33"],
+        "{plan}"
+    );
+    for hop in hops {
+        assert_eq!(hop["nodegroups"][0]["name"], "ng-1", "{hop}");
+        let addons: Vec<&str> = hop["addons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(addons.len(), 3, "{hop}");
+    }
+    assert!(
+        hops[0]["addons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["to"].is_string()),
+        "add-ons move: {plan}"
+    );
+    assert_eq!(plan["blockers"], json!([]), "{plan}");
+    assert_eq!(
+        stack.emulator.cluster_stats("demo").updates_created,
+        0,
+        "nothing changed in EKS"
+    );
+    assert_eq!(
+        stack.invoke(json!({ "status": { "cluster": "demo" } })).await.unwrap()["records"],
+        json!([])
+    );
     stack.stop().await;
 }

@@ -26,6 +26,10 @@ fn samples_decode() {
         panic!()
     };
     assert!(forced.force);
+    let InboundEvent::Upgrade(dry) = sample("dry-run.json") else {
+        panic!()
+    };
+    assert!(dry.dry_run);
     assert!(matches!(sample("continuation.json"), InboundEvent::Continuation(_)));
     assert!(matches!(sample("status.json"), InboundEvent::Status(_)));
     assert!(matches!(sample("sweep.json"), InboundEvent::Sweep(_)));

@@ -1,11 +1,12 @@
 //! [`Eks`] over `aws-sdk-eks`.
 
 use super::sdk_failure;
+use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
 use crate::domain::{ClusterView, EksFailure, EksUpdateError, FailureKind, KubeVersion, UpdateState, UpdateView};
 use crate::ports::Eks;
 use aws_sdk_eks::config::http::HttpResponse;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_eks::types::{Update, UpdateParamType, UpdateStatus};
+use aws_sdk_eks::types::{Category, InsightsFilter, Update, UpdateParamType, UpdateStatus};
 
 #[derive(Debug, Clone)]
 pub struct EksAdapter {
@@ -85,6 +86,187 @@ impl Eks for EksAdapter {
             match out.next_token() {
                 Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
                 _ => return Ok(ids),
+            }
+        }
+    }
+
+    async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {
+        let mut offered = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_cluster_versions()
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            for info in out.cluster_versions() {
+                if let Some(version) = info.cluster_version().and_then(|v| v.parse().ok()) {
+                    offered.push(OfferedVersion {
+                        version,
+                        status: info.version_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                        default: info.default_version(),
+                    });
+                }
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(offered),
+            }
+        }
+    }
+
+    async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
+        let mut names = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_nodegroups()
+                .cluster_name(cluster)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            names.extend(out.nodegroups().iter().cloned());
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        let mut nodegroups = Vec::new();
+        for name in names {
+            let out = self
+                .client
+                .describe_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(&name)
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            let ng = out.nodegroup();
+            nodegroups.push(NodegroupView {
+                version: ng.and_then(|n| n.version()).and_then(|v| v.parse().ok()),
+                status: ng
+                    .and_then(|n| n.status())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                name,
+            });
+        }
+        Ok(nodegroups)
+    }
+
+    async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
+        let mut names = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_addons()
+                .cluster_name(cluster)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            names.extend(out.addons().iter().cloned());
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        let mut addons = Vec::new();
+        for name in names {
+            let out = self
+                .client
+                .describe_addon()
+                .cluster_name(cluster)
+                .addon_name(&name)
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            let addon = out.addon();
+            addons.push(AddonView {
+                version: addon.and_then(|a| a.addon_version()).unwrap_or_default().to_owned(),
+                status: addon
+                    .and_then(|a| a.status())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                name,
+            });
+        }
+        Ok(addons)
+    }
+
+    async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
+        let mut options = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_addon_versions()
+                .addon_name(addon)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            for info in out.addons().iter().filter(|a| a.addon_name() == Some(addon)) {
+                for version in info.addon_versions() {
+                    options.push(AddonVersionOption {
+                        version: version.addon_version().unwrap_or_default().to_owned(),
+                        compatible: version
+                            .compatibilities()
+                            .iter()
+                            .filter_map(|c| {
+                                let k = c.cluster_version()?.parse::<KubeVersion>().ok()?;
+                                Some((k, c.default_version()))
+                            })
+                            .collect(),
+                    });
+                }
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(options),
+            }
+        }
+    }
+
+    async fn upgrade_insights(&self, cluster: &str) -> Result<Vec<InsightView>, EksFailure> {
+        let mut insights = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_insights()
+                .cluster_name(cluster)
+                .filter(InsightsFilter::builder().categories(Category::UpgradeReadiness).build())
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| failure(&e))?;
+            for insight in out.insights() {
+                insights.push(InsightView {
+                    name: insight.name().unwrap_or_default().to_owned(),
+                    category: insight.category().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+                    kubernetes_version: insight.kubernetes_version().map(str::to_owned),
+                    status: insight
+                        .insight_status()
+                        .and_then(|s| s.status())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    reason: insight
+                        .insight_status()
+                        .and_then(|s| s.reason())
+                        .or(insight.description())
+                        .unwrap_or_default()
+                        .to_owned(),
+                });
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(insights),
             }
         }
     }

@@ -82,3 +82,60 @@ impl std::fmt::Display for EksFailure {
         }
     }
 }
+
+/// A Kubernetes version EKS offers (DescribeClusterVersions), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedVersion {
+    pub version: KubeVersion,
+    /// STANDARD_SUPPORT, EXTENDED_SUPPORT, UNSUPPORTED.
+    pub status: String,
+    pub default: bool,
+}
+
+/// A managed node group (DescribeNodegroup), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodegroupView {
+    pub name: String,
+    pub version: Option<KubeVersion>,
+    pub status: String,
+}
+
+/// An installed EKS add-on (DescribeAddon), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddonView {
+    pub name: String,
+    pub version: String,
+    pub status: String,
+}
+
+/// One version of an add-on and the Kubernetes versions it runs on (DescribeAddonVersions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddonVersionOption {
+    pub version: String,
+    /// (Kubernetes version, whether this is the default add-on version for it).
+    pub compatible: Vec<(KubeVersion, bool)>,
+}
+
+/// An upgrade insight (ListInsights), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsightView {
+    pub name: String,
+    /// UPGRADE_READINESS, MISCONFIGURATION, ...
+    pub category: String,
+    pub kubernetes_version: Option<String>,
+    /// PASSING, WARNING, ERROR, UNKNOWN.
+    pub status: String,
+    pub reason: String,
+}
+
+/// Everything a plan is made from: read-only answers, safe to ask again at any time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
+    pub cluster: ClusterView,
+    pub versions: Vec<OfferedVersion>,
+    pub nodegroups: Vec<NodegroupView>,
+    pub addons: Vec<AddonView>,
+    /// Add-on name to its versions.
+    pub addon_versions: Vec<(String, Vec<AddonVersionOption>)>,
+    pub insights: Vec<InsightView>,
+}

@@ -9,7 +9,7 @@
 //!
 //! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
 
-use super::version::KubeVersion;
+use super::plan::TargetVersion;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -74,7 +74,7 @@ impl RequestId {
 
     /// The request id of a request that names none: one record per cluster and target, so a
     /// duplicate delivery of the same schedule converges on the same record and update.
-    pub fn for_target(version: KubeVersion) -> Self {
+    pub fn for_target(version: TargetVersion) -> Self {
         Self(format!("to-{version}"))
     }
 
@@ -112,7 +112,11 @@ impl<'de> Deserialize<'de> for RequestId {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpgradeRequest {
     pub cluster: ClusterName,
-    pub target_version: KubeVersion,
+    /// A version, or `latest` (the newest in standard support; dry runs only for now).
+    pub target_version: TargetVersion,
+    /// Return the plan (hops, add-ons, node groups, gates) and change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
     /// Passed to EKS: proceed although upgrade-readiness insights report blocking issues.
     #[serde(default)]
     pub force: bool,
@@ -276,6 +280,7 @@ fn json_kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::version::KubeVersion;
     use serde_json::json;
 
     fn err(payload: Value) -> InvalidEvent {
@@ -289,7 +294,7 @@ mod tests {
             panic!()
         };
         assert_eq!(request.cluster.as_str(), "devel");
-        assert_eq!(request.target_version, KubeVersion::new(1, 31));
+        assert_eq!(request.target_version, TargetVersion::Exact(KubeVersion::new(1, 31)));
         assert!(!request.force);
         assert_eq!(request.request_id().as_str(), "to-1.31");
     }

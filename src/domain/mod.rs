@@ -2,8 +2,10 @@
 
 pub mod eks;
 pub mod event;
+pub mod plan;
 pub mod record;
 pub mod version;
+pub mod window;
 pub mod workflow;
 
 pub use eks::{ClusterView, EksFailure, FailureKind, UpdateState, UpdateView};

@@ -140,14 +140,14 @@ pub struct UpgradeRecord {
 
 impl UpgradeRecord {
     /// A new PENDING record. `token` must be unique to this request (a UUID v4).
-    pub fn new(request: &UpgradeRequest, token: String, now: i64) -> Self {
+    pub fn new(request: &UpgradeRequest, target_version: KubeVersion, token: String, now: i64) -> Self {
         Self {
             cluster: request.cluster.as_str().to_owned(),
             request_id: request.request_id().as_str().to_owned(),
             client_request_token: token,
             status: UpgradeStatus::Pending,
             step: Step::InspectCluster,
-            target_version: request.target_version,
+            target_version,
             from_version: None,
             force: request.force,
             update_id: None,
@@ -173,7 +173,7 @@ impl UpgradeRecord {
             history: vec![HistoryEntry {
                 at: now,
                 status: UpgradeStatus::Pending,
-                note: format!("upgrade to {} requested", request.target_version),
+                note: format!("upgrade to {target_version} requested"),
             }],
         }
     }

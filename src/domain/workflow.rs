@@ -493,7 +493,9 @@ pub fn release(record: &UpgradeRecord, now: i64) -> UpgradeRecord {
 /// A BLOCKED request sent again starts a new attempt, with the new request's `force` and a new
 /// token (EKS refused the old one, so no update carries it). Anything else is left as it is.
 pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, now: i64) -> Option<UpgradeRecord> {
-    if record.status != UpgradeStatus::Blocked || request.target_version != record.target_version {
+    if record.status != UpgradeStatus::Blocked
+        || request.target_version != crate::domain::plan::TargetVersion::Exact(record.target_version)
+    {
         return None;
     }
     let mut r = record.clone();
@@ -547,14 +549,20 @@ mod tests {
     fn request(force: bool) -> UpgradeRequest {
         UpgradeRequest {
             cluster: ClusterName::parse("devel").unwrap(),
-            target_version: KubeVersion::new(1, 31),
+            target_version: crate::domain::plan::TargetVersion::Exact(KubeVersion::new(1, 31)),
+            dry_run: false,
             force,
             request_id: Some(RequestId::parse("r1").unwrap()),
         }
     }
 
     fn record_at(step: Step) -> UpgradeRecord {
-        let mut r = UpgradeRecord::new(&request(false), "token-0000-0000-0000-0000-000000000000".into(), NOW);
+        let mut r = UpgradeRecord::new(
+            &request(false),
+            KubeVersion::new(1, 31),
+            "token-0000-0000-0000-0000-000000000000".into(),
+            NOW,
+        );
         r.step = step;
         match step {
             Step::TrackUpdate => {
@@ -1054,7 +1062,7 @@ mod tests {
         assert_eq!(reopened.expires_at, None);
 
         let mut other_target = request(true);
-        other_target.target_version = KubeVersion::new(1, 32);
+        other_target.target_version = crate::domain::plan::TargetVersion::Exact(KubeVersion::new(1, 32));
         assert_eq!(reopen(&blocked, &other_target, "t".into(), NOW), None);
         assert_eq!(
             reopen(&record_at(Step::TrackUpdate), &request(true), "t".into(), NOW),
