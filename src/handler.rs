@@ -313,6 +313,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
             match transition.next {
                 Next::Now => continue,
                 Next::Stop => break,
+                Next::Park => return self.park(record).await,
                 Next::After(secs) => {
                     let wait_ms = secs.max(0) * 1000;
                     if self.clock.now_ms() + wait_ms + margin_ms <= invocation.deadline_ms {
@@ -324,6 +325,23 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
             }
         }
         Ok(Summary::of(&record, "finished"))
+    }
+
+    /// Lets go of a record parked until its maintenance window opens: no continuation; the
+    /// sweep wakes it then.
+    async fn park(&self, record: UpgradeRecord) -> Result<Summary, HandlerError> {
+        let released = workflow::release(&record, self.clock.now_secs());
+        let Some(parked) = self.write(&record, released).await? else {
+            return self
+                .current(&record, "lost the record to another invocation; stopped")
+                .await;
+        };
+        info!(cluster = %parked.cluster, request_id = %parked.request_id, wait_until = ?parked.wait_until,
+              message = ?parked.message, "parked until the maintenance window opens");
+        Ok(Summary::of(
+            &parked,
+            "parked until the maintenance window opens; the sweep wakes it",
+        ))
     }
 
     /// Writes the handoff, then sends the continuation. If the send fails, the record's heartbeat

@@ -198,6 +198,8 @@ fn record() -> UpgradeRecord {
         dry_run: false,
         force: false,
         request_id: None,
+        maintenance_window: None,
+        exclusions: Default::default(),
     };
     UpgradeRecord::new(&request, KubeVersion::new(1, 31), TOKEN.into(), 1_790_000_000)
 }
@@ -302,4 +304,24 @@ async fn continuation_is_an_asynchronous_invoke_of_itself() {
     let client = mock_client!(aws_sdk_lambda, [&synchronous]);
     let err = LambdaInvoker::new(client, "f").send(&continuation).await.unwrap_err();
     assert!(err.0.contains("expected 202"), "{err}");
+}
+
+#[tokio::test]
+async fn a_record_with_a_window_round_trips_through_dynamodb_items() {
+    let request: UpgradeRequest = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/events/upgrade-request-window.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut parked = UpgradeRecord::new(&request, KubeVersion::new(1, 31), TOKEN.into(), 1_790_000_000);
+    parked.wait_until = Some(1_790_100_000);
+    let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        serde_dynamo::to_item(&parked).unwrap();
+    assert!(item.contains_key("maintenanceWindow") && item.contains_key("exclusions"));
+    let back: UpgradeRecord = serde_dynamo::from_item(item).unwrap();
+    assert_eq!(back, parked);
+    assert!(back.maintenance_window.is_some());
 }

@@ -688,3 +688,61 @@ async fn dry_run_plans_every_hop_and_changes_nothing() {
     assert!(latest_run.to_string().contains("targetVersion"), "{latest_run}");
     assert!(h.app.store.all().is_empty());
 }
+
+#[tokio::test]
+async fn outside_the_window_it_parks_and_the_sweep_wakes_it_when_the_window_opens() {
+    // T0 is 14:13:20 UTC; the window opens daily at 16:30 for two hours.
+    let opens = T0 + 8200;
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    let request = json!({
+        "cluster": "devel", "targetVersion": "1.31",
+        "maintenanceWindow": { "start": "16:30", "durationMinutes": 120, "timeZone": "UTC" }
+    });
+    let parked = h.send_ok(request.clone()).await;
+    assert_eq!(parked["status"], "WAITING_FOR_WINDOW", "{parked}");
+    assert!(parked["outcome"].as_str().unwrap().contains("parked"), "{parked}");
+    let record = h.record("to-1.31");
+    assert_eq!(record.wait_until, Some(opens));
+    assert_eq!(record.lease_owner, None);
+    assert!(h.app.invoker.take().is_empty(), "no busy re-invoking while parked");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+
+    // A sweep before the window opens leaves it parked.
+    h.app.clock.advance_secs(3600);
+    assert_eq!(h.send_ok(json!({ "sweep": {} })).await["resumed"], json!([]));
+    // The same request again while parked: checked again, parked again, nothing started.
+    assert_eq!(h.send_ok(request).await["status"], "WAITING_FOR_WINDOW");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+
+    h.app.clock.advance_secs(opens - T0 - 3600);
+    let sweep = h.send_ok(json!({ "sweep": {} })).await;
+    assert_eq!(
+        sweep["resumed"],
+        json!([{ "cluster": "devel", "requestId": "to-1.31" }]),
+        "{sweep}"
+    );
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert!(record.update_started_at.unwrap() >= opens);
+    let statuses: Vec<_> = record.history.iter().map(|e| e.status).collect();
+    assert!(statuses.contains(&UpgradeStatus::WaitingForWindow), "{statuses:?}");
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_window_is_refused_naming_the_field() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    let err = h
+        .send(json!({
+            "cluster": "devel", "targetVersion": "1.31",
+            "maintenanceWindow": { "start": "25:00", "durationMinutes": 120 }
+        }))
+        .await
+        .unwrap_err();
+    let HandlerError::InvalidEvent(invalid) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(invalid.field, "maintenanceWindow.start", "{err}");
+    assert!(h.app.store.all().is_empty());
+}

@@ -101,6 +101,7 @@ fn test_config() -> Config {
             max_invocations: 100,
             retention_secs: 86400,
             stale_after_secs: 1,
+            hop_estimate_secs: 60,
         },
         safety_margin_secs: 1,
         invocation_budget_secs: None,

@@ -26,6 +26,11 @@ fn samples_decode() {
         panic!()
     };
     assert!(forced.force);
+    let InboundEvent::Upgrade(windowed) = sample("upgrade-request-window.json") else {
+        panic!()
+    };
+    assert!(windowed.maintenance_window.is_some());
+    assert_eq!(windowed.exclusions.len(), 1);
     let InboundEvent::Upgrade(dry) = sample("dry-run.json") else {
         panic!()
     };

@@ -10,6 +10,7 @@
 //! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
 
 use super::plan::TargetVersion;
+use super::window::{Exclusions, MaintenanceWindow};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -123,6 +124,12 @@ pub struct UpgradeRequest {
     /// Defaults to `to-<targetVersion>`.
     #[serde(default)]
     pub request_id: Option<RequestId>,
+    /// A control-plane update starts only inside this window, with time left to finish.
+    #[serde(default)]
+    pub maintenance_window: Option<MaintenanceWindow>,
+    /// Periods in which nothing starts, window or not.
+    #[serde(default)]
+    pub exclusions: Exclusions,
 }
 
 impl UpgradeRequest {

@@ -2,6 +2,7 @@
 
 use super::event::UpgradeRequest;
 use super::version::KubeVersion;
+use super::window::{Exclusions, MaintenanceWindow};
 use serde::{Deserialize, Serialize};
 
 /// What an operator sees: where the upgrade stands.
@@ -20,11 +21,14 @@ pub enum UpgradeStatus {
     Blocked,
     /// The chain of invocations passed its bound; the sweep leaves it alone.
     TimedOut,
+    /// Outside the maintenance window (or in an exclusion): parked until `waitUntil`, when the
+    /// sweep wakes it. No invocation runs meanwhile.
+    WaitingForWindow,
 }
 
 impl UpgradeStatus {
     pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Pending | Self::InProgress)
+        !matches!(self, Self::Pending | Self::InProgress | Self::WaitingForWindow)
     }
 }
 
@@ -136,6 +140,17 @@ pub struct UpgradeRecord {
     pub expires_at: Option<i64>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_window: Option<MaintenanceWindow>,
+    #[serde(default, skip_serializing_if = "no_exclusions")]
+    pub exclusions: Exclusions,
+    /// While WAITING_FOR_WINDOW: when the window next opens long enough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_until: Option<i64>,
+}
+
+fn no_exclusions(exclusions: &Exclusions) -> bool {
+    exclusions.is_empty()
 }
 
 impl UpgradeRecord {
@@ -170,6 +185,9 @@ impl UpgradeRecord {
             handoff: None,
             sweep_bucket: Some(RESUMABLE.to_owned()),
             expires_at: None,
+            maintenance_window: request.maintenance_window.clone(),
+            exclusions: request.exclusions.clone(),
+            wait_until: None,
             history: vec![HistoryEntry {
                 at: now,
                 status: UpgradeStatus::Pending,

@@ -26,6 +26,7 @@ use super::eks::{ClusterView, EksFailure, FailureKind, UpdateState, UpdateView};
 use super::event::UpgradeRequest;
 use super::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use super::version::KubeVersion;
+use super::window::{self, Decision};
 
 /// Bounds and pacing, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub struct Limits {
     pub retention_secs: i64,
     /// The sweep resumes an unfinished record whose heartbeat is older than this.
     pub stale_after_secs: i64,
+    /// How long a control-plane hop is assumed to take: it starts only if the maintenance window
+    /// has that long left.
+    pub hop_estimate_secs: i64,
 }
 
 impl Default for Limits {
@@ -50,6 +54,7 @@ impl Default for Limits {
             max_invocations: 100,
             retention_secs: 90 * 86400,
             stale_after_secs: 300,
+            hop_estimate_secs: window::DEFAULT_HOP_ESTIMATE_SECS,
         }
     }
 }
@@ -101,6 +106,9 @@ pub enum Next {
     After(i64),
     /// The record is finished.
     Stop,
+    /// Parked until `waitUntil` (outside the maintenance window): no continuation; the sweep
+    /// wakes it.
+    Park,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -314,10 +322,30 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
     }
     match cluster.status.as_str() {
         "ACTIVE" => {
-            // The token is already stored: from here a crash resumes by sending it again.
-            r.step = Step::StartUpdate;
-            r.message = None;
-            Next::Now
+            let decision = window::can_start(
+                r.maintenance_window.as_ref(),
+                &r.exclusions,
+                now,
+                limits.hop_estimate_secs,
+            );
+            match decision {
+                Decision::Go => {
+                    // The token is already stored: from here a crash resumes by sending it again.
+                    r.step = Step::StartUpdate;
+                    r.message = None;
+                    r.wait_until = None;
+                    Next::Now
+                }
+                Decision::Wait {
+                    until: Some(until),
+                    reason,
+                } => {
+                    r.wait_until = Some(until);
+                    set_status(r, UpgradeStatus::WaitingForWindow, reason, now);
+                    Next::Park
+                }
+                Decision::Wait { until: None, reason } => finish(r, UpgradeStatus::Blocked, reason, now, limits),
+            }
         }
         "UPDATING" => {
             r.step = Step::FindUpdateInProgress;
@@ -448,6 +476,18 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
     let mut r = record.clone();
     r.updated_at = now;
     r.heartbeat_at = now;
+    if r.status == UpgradeStatus::WaitingForWindow {
+        // The wait does not count against the chain bound: the attempt starts when it wakes.
+        r.attempt_started_at = now;
+        r.invocations = 0;
+        r.wait_until = None;
+        set_status(
+            &mut r,
+            UpgradeStatus::Pending,
+            "woken to check the maintenance window".into(),
+            now,
+        );
+    }
     if r.invocations >= limits.max_invocations || now - r.attempt_started_at > limits.max_attempt_secs {
         let note = format!(
             "gave up after {} invocations over {} (bounds: {} invocations, {}){}",
@@ -501,6 +541,8 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
     let mut r = record.clone();
     r.client_request_token = token;
     r.force = request.force;
+    r.maintenance_window = request.maintenance_window.clone();
+    r.exclusions = request.exclusions.clone();
     r.step = Step::InspectCluster;
     r.attempt_started_at = now;
     r.invocations = 0;
@@ -517,6 +559,10 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
 /// Whether the sweep should resume the record: unfinished, no live lease, and no sign of life
 /// for `stale_after_secs` (a dropped continuation, a crash, a throttled invoke).
 pub fn is_stale(record: &UpgradeRecord, now: i64, limits: &Limits) -> bool {
+    if record.status == UpgradeStatus::WaitingForWindow {
+        // Parked: due when its window opens, not before.
+        return record.lease_until <= now && record.wait_until.is_some_and(|t| t <= now);
+    }
     !record.is_finished() && record.lease_until <= now && record.heartbeat_at <= now - limits.stale_after_secs
 }
 
@@ -553,6 +599,8 @@ mod tests {
             dry_run: false,
             force,
             request_id: Some(RequestId::parse("r1").unwrap()),
+            maintenance_window: None,
+            exclusions: Default::default(),
         }
     }
 
@@ -1087,6 +1135,64 @@ mod tests {
             !is_stale(&resumed, NOW + 1000, &limits),
             "a resumed record is fresh again"
         );
+    }
+
+    fn window(json: serde_json::Value) -> crate::domain::window::MaintenanceWindow {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_maintenance_window_decides_when_the_update_starts() {
+        // NOW + 10 is 14:13:30 UTC.
+        let mut r = record_at(Step::InspectCluster);
+        r.maintenance_window = Some(window(serde_json::json!({ "start": "16:30", "durationMinutes": 120 })));
+        let t = step(&r, Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))));
+        assert_eq!(
+            (t.record.status, t.record.step, t.next),
+            (UpgradeStatus::WaitingForWindow, Step::InspectCluster, Next::Park)
+        );
+        assert_eq!(t.record.wait_until, Some(NOW + 8200));
+        assert!(
+            t.record.message.as_deref().unwrap().contains("window"),
+            "{:?}",
+            t.record.message
+        );
+        assert!(
+            !is_stale(&t.record, NOW + 8199, &limits()),
+            "not due before the window opens"
+        );
+        assert!(is_stale(&t.record, NOW + 8200, &limits()));
+
+        // Open, but only 30 minutes left of it: less than the 45-minute estimate.
+        r.maintenance_window = Some(window(serde_json::json!({ "start": "13:45", "durationMinutes": 60 })));
+        let t = step(&r, Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))));
+        assert_eq!(t.record.status, UpgradeStatus::WaitingForWindow);
+
+        // Open with time to spare.
+        r.maintenance_window = Some(window(serde_json::json!({ "start": "14:00", "durationMinutes": 120 })));
+        let t = step(&r, Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))));
+        assert_eq!((t.record.step, t.next), (Step::StartUpdate, Next::Now));
+
+        // A window shorter than a hop can never fit one: an operator must change it.
+        r.maintenance_window = Some(window(serde_json::json!({ "start": "16:30", "durationMinutes": 30 })));
+        let t = step(&r, Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))));
+        assert_eq!(t.record.status, UpgradeStatus::Blocked, "{:?}", t.record.message);
+    }
+
+    #[test]
+    fn waking_a_parked_record_starts_a_new_attempt() {
+        let mut r = record_at(Step::InspectCluster);
+        r.status = UpgradeStatus::WaitingForWindow;
+        r.wait_until = Some(NOW + 86_400);
+        r.invocations = 7;
+        let Claim::Claimed(woken) = claim(&r, "inv", NOW + 87_000, NOW + 86_400, &limits()) else {
+            panic!()
+        };
+        assert_eq!(
+            (woken.status, woken.invocations, woken.attempt_started_at),
+            (UpgradeStatus::Pending, 1, NOW + 86_400)
+        );
+        assert_eq!(woken.wait_until, None);
     }
 
     mod properties {
