@@ -19,6 +19,9 @@ pub struct Config {
     /// long even if the deadline is further away. Unset on AWS; the local demo sets it to show
     /// continuations without waiting 15 minutes.
     pub invocation_budget_secs: Option<i64>,
+    /// `ADDON_RESOLVE_CONFLICTS`: how UpdateAddon treats configuration changed on the cluster
+    /// (PRESERVE, OVERWRITE or NONE; default PRESERVE).
+    pub addon_resolve_conflicts: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +75,15 @@ impl Config {
             )?,
             limits,
             safety_margin_secs: number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
+            addon_resolve_conflicts: match lookup("ADDON_RESOLVE_CONFLICTS").filter(|v| !v.trim().is_empty()) {
+                None => "PRESERVE".to_owned(),
+                Some(v) if ["PRESERVE", "OVERWRITE", "NONE"].contains(&v.trim()) => v.trim().to_owned(),
+                Some(v) => {
+                    return Err(ConfigError(format!(
+                        "ADDON_RESOLVE_CONFLICTS is {v:?}: expected PRESERVE, OVERWRITE or NONE"
+                    )))
+                }
+            },
             invocation_budget_secs: match lookup("INVOCATION_BUDGET_SECONDS").filter(|v| !v.trim().is_empty()) {
                 None => None,
                 Some(_) => Some(number("INVOCATION_BUDGET_SECONDS", 0, 5, 900)?),

@@ -5,7 +5,7 @@
 
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
 use crate::domain::{
-    ClusterView, Continuation, EksFailure, EksUpdateError, FailureKind, KubeVersion, UpdateState, UpdateView,
+    ClusterView, Continuation, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
     UpgradeRecord,
 };
 use crate::ports::{Clock, Eks, Inserted, InvokeError, RecordStore, Replaced, SelfInvoker, StoreError};
@@ -29,6 +29,8 @@ pub struct FakeUpdate {
     /// The clientRequestToken that created it (none for a foreign update).
     pub token: Option<String>,
     pub force: bool,
+    /// The node group or add-on it updates (none for the control plane).
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +55,8 @@ pub struct FakeEksState {
     pub addons: Vec<AddonView>,
     pub addon_catalog: Vec<(String, Vec<AddonVersionOption>)>,
     pub insights: Vec<InsightView>,
+    /// UpdateClusterVersion answers this (once) instead of starting an update.
+    pub update_refusal: Option<EksFailure>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -100,12 +104,46 @@ impl FakeEks {
                 errors: Vec::new(),
                 token: None,
                 force: false,
+                target: None,
             },
         );
         if let Some(c) = s.clusters.get_mut(cluster) {
             c.0 = "UPDATING".to_owned();
         }
         id
+    }
+
+    fn start_item_update(
+        &self,
+        cluster: &str,
+        kind: &str,
+        target: &str,
+        version: &str,
+        token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let mut s = self.lock();
+        if let Some(existing) = s.updates.values().find(|u| u.token.as_deref() == Some(token)) {
+            return Ok(Self::view(existing));
+        }
+        s.next_id += 1;
+        let id = format!("item-update-{:04}", s.next_id);
+        let update = FakeUpdate {
+            id: id.clone(),
+            cluster: cluster.to_owned(),
+            kind: kind.to_owned(),
+            version: Some(version.to_owned()),
+            state: UpdateState::InProgress,
+            polls_left: s.update_polls,
+            outcome: UpdateState::Successful,
+            errors: Vec::new(),
+            token: Some(token.to_owned()),
+            force,
+            target: Some(target.to_owned()),
+        };
+        let view = Self::view(&update);
+        s.updates.insert(id, update);
+        Ok(view)
     }
 
     /// Updates created with a clientRequestToken (ours), as EKS would count them.
@@ -174,6 +212,9 @@ impl Eks for FakeEks {
     ) -> Result<UpdateView, EksFailure> {
         let mut s = self.enter("UpdateClusterVersion").await?;
         s.update_cluster_version_calls += 1;
+        if let Some(refusal) = s.update_refusal.take() {
+            return Err(refusal);
+        }
         let current = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?.1;
         if let Some(existing) = s.updates.values().find(|u| u.token.as_deref() == Some(token)) {
             if existing.version.as_deref() != Some(version.to_string().as_str()) || existing.force != force {
@@ -196,6 +237,22 @@ impl Eks for FakeEks {
                 format!(
                     "Cannot VersionUpdate because cluster {cluster} currently has update {} in progress",
                     running.id
+                ),
+            ));
+        }
+        let behind: Vec<&str> = s
+            .nodegroups
+            .iter()
+            .filter(|n| n.version.is_some_and(|v| v < current))
+            .map(|n| n.name.as_str())
+            .collect();
+        if !behind.is_empty() {
+            return Err(EksFailure::new(
+                FailureKind::InvalidParameter,
+                "InvalidParameterException",
+                format!(
+                    "Nodegroups {} must be updated to match cluster version {current} before updating cluster version.",
+                    behind.join(", ")
                 ),
             ));
         }
@@ -228,6 +285,7 @@ impl Eks for FakeEks {
             errors,
             token: Some(token.to_owned()),
             force,
+            target: None,
         };
         let view = Self::view(&update);
         s.updates.insert(id, update);
@@ -263,6 +321,25 @@ impl Eks for FakeEks {
         }
         let view = Self::view(update);
         let (kind, version, state) = (update.kind.clone(), update.version.clone(), update.state.clone());
+        let target = update.target.clone();
+        if state == UpdateState::Successful {
+            match (kind.as_str(), &target, &version) {
+                ("AddonUpdate", Some(name), Some(v)) => {
+                    if let Some(a) = s.addons.iter_mut().find(|a| &a.name == name) {
+                        a.version = v.clone();
+                    }
+                }
+                ("VersionUpdate", Some(name), Some(v)) => {
+                    if let Some(n) = s.nodegroups.iter_mut().find(|n| &n.name == name) {
+                        n.version = v.parse().ok();
+                    }
+                }
+                _ => {}
+            }
+        }
+        if target.is_some() {
+            return Ok(view);
+        }
         if state != UpdateState::InProgress {
             if let Some(c) = s.clusters.get_mut(cluster) {
                 c.0 = "ACTIVE".to_owned();
@@ -290,9 +367,53 @@ impl Eks for FakeEks {
         }
         Ok(s.updates
             .values()
-            .filter(|u| u.cluster == cluster)
+            .filter(|u| u.cluster == cluster && u.target.is_none())
             .map(|u| u.id.clone())
             .collect())
+    }
+
+    async fn update_addon(
+        &self,
+        cluster: &str,
+        addon: &str,
+        version: &str,
+        token: &str,
+        _resolve_conflicts: &str,
+    ) -> Result<UpdateView, EksFailure> {
+        let s = self.enter("UpdateAddon").await?;
+        drop(s);
+        self.start_item_update(cluster, "AddonUpdate", addon, version, token, false)
+    }
+
+    async fn update_nodegroup_version(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+        version: &str,
+        token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let s = self.enter("UpdateNodegroupVersion").await?;
+        let control_plane = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?.1;
+        if version.parse::<KubeVersion>().map_or(true, |v| v > control_plane) {
+            return Err(EksFailure::new(
+                FailureKind::InvalidParameter,
+                "InvalidParameterException",
+                format!("Requested Nodegroup version {version} is invalid; the cluster is at {control_plane}"),
+            ));
+        }
+        drop(s);
+        self.start_item_update(cluster, "VersionUpdate", nodegroup, version, token, force)
+    }
+
+    async fn describe_item_update(
+        &self,
+        cluster: &str,
+        _kind: ItemKind,
+        _name: &str,
+        update_id: &str,
+    ) -> Result<UpdateView, EksFailure> {
+        self.describe_update(cluster, update_id).await
     }
 
     async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {

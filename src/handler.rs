@@ -7,8 +7,9 @@ use crate::crash::{CrashPoints, InjectedCrash};
 use crate::domain::eks::Survey;
 use crate::domain::plan::{make_plan, PlanError, TargetVersion};
 use crate::domain::workflow::{self, Claim, EksCall, Next, Observation};
+use crate::domain::RequestId;
 use crate::domain::{
-    decode_event, Continuation, EksFailure, InboundEvent, InvalidEvent, StatusQuery, UpdateState, UpdateView,
+    decode_event, Continuation, EksFailure, InboundEvent, InvalidEvent, ItemKind, StatusQuery, UpdateState, UpdateView,
     UpgradeRecord, UpgradeRequest,
 };
 use crate::ports::{Clock, Eks, Inserted, RecordStore, Replaced, SelfInvoker, StoreError};
@@ -164,15 +165,23 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
     /// An upgrade request: the record is created (with its token) before anything else, or the
     /// existing one is taken up.
     pub async fn upgrade(&self, request: UpgradeRequest, invocation: &Invocation) -> Result<Summary, HandlerError> {
+        let mut request = request;
         let target = match request.target_version {
             TargetVersion::Exact(version) => version,
             TargetVersion::Latest => {
-                return Err(HandlerError::InvalidEvent(InvalidEvent {
-                    field: "targetVersion".into(),
-                    problem: "\"latest\" is planned by dry runs (\"dryRun\": true) but not yet run; \
-                              name the version, one minor above the cluster's"
-                        .into(),
-                }))
+                // Resolved once, when the request comes: the record names the version.
+                let offered = self.eks.describe_cluster_versions().await.map_err(HandlerError::Eks)?;
+                let latest = offered
+                    .iter()
+                    .filter(|v| v.status == "STANDARD_SUPPORT")
+                    .map(|v| v.version)
+                    .max();
+                let latest = latest
+                    .ok_or_else(|| HandlerError::Plan(PlanError("EKS lists no version in standard support".into())))?;
+                if request.request_id.is_none() {
+                    request.request_id = Some(RequestId::for_target(TargetVersion::Exact(latest)));
+                }
+                latest
             }
         };
         let now = self.clock.now_secs();
@@ -383,6 +392,31 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
             EksCall::FindUpdatesInProgress => Observation::UpdatesInProgress(self.updates_in_progress(cluster).await),
             EksCall::DescribeUpdate { update_id } => {
                 Observation::Update(self.eks.describe_update(cluster, &update_id).await)
+            }
+            EksCall::Survey => Observation::Surveyed(self.survey(cluster).await),
+            EksCall::StartItem {
+                kind,
+                name,
+                version,
+                token,
+                force,
+            } => {
+                info!(cluster, ?kind, name, version, client_request_token = %token, "starting an update");
+                let started = match kind {
+                    ItemKind::Addon => {
+                        let conflicts = &self.config.addon_resolve_conflicts;
+                        self.eks.update_addon(cluster, &name, &version, &token, conflicts).await
+                    }
+                    ItemKind::Nodegroup => {
+                        self.eks
+                            .update_nodegroup_version(cluster, &name, &version, &token, force)
+                            .await
+                    }
+                };
+                Observation::ItemStarted(started)
+            }
+            EksCall::DescribeItemUpdate { kind, name, update_id } => {
+                Observation::ItemUpdate(self.eks.describe_item_update(cluster, kind, &name, &update_id).await)
             }
         }
     }

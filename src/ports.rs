@@ -2,7 +2,7 @@
 //! SDK live in [`crate::adapters`]; in-memory ones for tests in [`crate::fakes`].
 
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
-use crate::domain::{ClusterView, Continuation, EksFailure, KubeVersion, UpdateView, UpgradeRecord};
+use crate::domain::{ClusterView, Continuation, EksFailure, ItemKind, KubeVersion, UpdateView, UpgradeRecord};
 use std::future::Future;
 
 /// The EKS calls the workflow makes.
@@ -25,6 +25,35 @@ pub trait Eks: Send + Sync {
 
     /// The ids of the cluster's updates (all pages), newest first as EKS lists them.
     fn list_updates(&self, cluster: &str) -> impl Future<Output = Result<Vec<String>, EksFailure>> + Send;
+
+    /// UpdateAddon to `version` with `client_request_token`.
+    fn update_addon(
+        &self,
+        cluster: &str,
+        addon: &str,
+        version: &str,
+        client_request_token: &str,
+        resolve_conflicts: &str,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
+    /// UpdateNodegroupVersion to Kubernetes `version` with `client_request_token`.
+    fn update_nodegroup_version(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+        version: &str,
+        client_request_token: &str,
+        force: bool,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
+    /// DescribeUpdate of an add-on's or node group's update.
+    fn describe_item_update(
+        &self,
+        cluster: &str,
+        kind: ItemKind,
+        name: &str,
+        update_id: &str,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
 
     /// The Kubernetes versions EKS offers (DescribeClusterVersions, all pages).
     fn describe_cluster_versions(&self) -> impl Future<Output = Result<Vec<OfferedVersion>, EksFailure>> + Send;

@@ -37,6 +37,7 @@ impl Harness {
                     limits,
                     safety_margin_secs: 45,
                     invocation_budget_secs: None,
+                    addon_resolve_conflicts: "PRESERVE".into(),
                 },
                 crash_points: CrashPoints::none(),
             },
@@ -278,17 +279,33 @@ async fn resource_in_use_after_update_call_waits_for_the_other_update() {
 
 #[tokio::test]
 async fn invalid_parameter_fails_with_the_eks_message() {
-    let h = Harness::new(FakeEks::with_cluster("devel", "1.29", 1));
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    let refusal = "unsupported Kubernetes version";
+    eks.lock().update_refusal = Some(EksFailure::new(
+        FailureKind::InvalidParameter,
+        "InvalidParameterException",
+        refusal,
+    ));
+    let h = Harness::new(eks);
     let answer = h.send_ok(request("1.31")).await;
 
     assert_eq!(answer["status"], "FAILED");
     let record = h.record("to-1.31");
     assert_eq!(record.status, UpgradeStatus::Failed);
-    assert_eq!(
-        record.message.as_deref(),
-        Some("Unsupported Kubernetes minor version update from 1.29 to 1.31")
-    );
+    assert_eq!(record.message.as_deref(), Some(refusal));
     assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
+}
+
+#[tokio::test]
+async fn a_version_eks_does_not_offer_fails_clearly() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.35", 1));
+    let answer = h.send_ok(request("1.40")).await;
+    assert_eq!(answer["status"], "FAILED");
+    assert!(
+        answer["message"].as_str().unwrap().contains("not a version EKS offers"),
+        "{answer}"
+    );
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
 }
 
 #[tokio::test]
@@ -681,12 +698,23 @@ async fn dry_run_plans_every_hop_and_changes_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(down, HandlerError::Plan(_)), "{down}");
-    let latest_run = h
-        .send(json!({ "cluster": "devel", "targetVersion": "latest" }))
-        .await
-        .unwrap_err();
-    assert!(latest_run.to_string().contains("targetVersion"), "{latest_run}");
     assert!(h.app.store.all().is_empty());
+
+    // A real run to "latest" names the version in the record, and stops where the plan's gate
+    // says: kube-proxy has no version for 1.34.
+    let latest_run = h
+        .send_ok(json!({ "cluster": "devel", "targetVersion": "latest" }))
+        .await;
+    h.deliver_continuations().await;
+    assert_eq!(latest_run["requestId"], "to-1.36", "{latest_run}");
+    let record = h.record("to-1.36");
+    assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
+    assert!(
+        record.message.as_deref().unwrap().contains("kube-proxy"),
+        "{:?}",
+        record.message
+    );
+    assert_eq!(h.app.eks.cluster_version("devel"), KubeVersion::new(1, 33));
 }
 
 #[tokio::test]
@@ -745,4 +773,162 @@ async fn an_invalid_window_is_refused_naming_the_field() {
     };
     assert_eq!(invalid.field, "maintenanceWindow.start", "{err}");
     assert!(h.app.store.all().is_empty());
+}
+
+/// A cluster at 1.30 with kube-proxy (a version per Kubernetes minor) and two node groups.
+fn fleet_cluster(ng_b_version: &str) -> FakeEks {
+    use eks_upgrade_orchestrator::domain::eks::{AddonVersionOption, AddonView, NodegroupView};
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    {
+        let mut s = eks.lock();
+        s.nodegroups = vec![
+            NodegroupView {
+                name: "ng-a".into(),
+                version: Some(KubeVersion::new(1, 30)),
+                status: "ACTIVE".into(),
+            },
+            NodegroupView {
+                name: "ng-b".into(),
+                version: ng_b_version.parse().ok(),
+                status: "ACTIVE".into(),
+            },
+        ];
+        s.addons = vec![AddonView {
+            name: "kube-proxy".into(),
+            version: "v1.30.3-eksbuild.2".into(),
+            status: "ACTIVE".into(),
+        }];
+        s.addon_catalog = vec![(
+            "kube-proxy".into(),
+            (30..=33)
+                .map(|m| AddonVersionOption {
+                    version: format!("v1.{m}.3-eksbuild.2"),
+                    compatible: vec![(KubeVersion::new(1, m), true)],
+                })
+                .collect(),
+        )];
+    }
+    eks
+}
+
+fn fleet_versions(h: &Harness) -> (KubeVersion, String, Vec<Option<KubeVersion>>) {
+    let s = h.app.eks.lock();
+    (
+        s.clusters["devel"].1,
+        s.addons[0].version.clone(),
+        s.nodegroups.iter().map(|n| n.version).collect(),
+    )
+}
+
+fn count_updates(h: &Harness) -> (usize, usize, usize) {
+    let s = h.app.eks.lock();
+    let of = |kind: &str, item: bool| {
+        s.updates
+            .values()
+            .filter(|u| u.token.is_some() && u.kind == kind && u.target.is_some() == item)
+            .count()
+    };
+    (
+        of("VersionUpdate", false),
+        of("AddonUpdate", true),
+        of("VersionUpdate", true),
+    )
+}
+
+#[tokio::test]
+async fn three_hops_with_add_ons_and_node_groups() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    let answer = h.send_ok(request("1.33")).await;
+    h.deliver_continuations().await;
+
+    let record = h.record("to-1.33");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{answer} {:?}", record.message);
+    let k = KubeVersion::new;
+    assert_eq!(
+        fleet_versions(&h),
+        (
+            k(1, 33),
+            "v1.33.3-eksbuild.2".to_string(),
+            vec![Some(k(1, 33)), Some(k(1, 33))]
+        )
+    );
+    // Three control-plane updates, three add-on updates, two node groups times three hops.
+    assert_eq!(count_updates(&h), (3, 3, 6));
+    assert_eq!(record.control_plane_updates.len(), 3);
+    assert!(
+        record.message.as_deref().unwrap().contains("from 1.30 to 1.33"),
+        "{:?}",
+        record.message
+    );
+    // Each step had its own token, all different.
+    let mut tokens: Vec<_> = record.items.iter().map(|i| i.client_request_token.clone()).collect();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 9);
+    // Within a hop: control plane, then add-ons, then node groups.
+    let calls = h.app.eks.lock().calls.clone();
+    let order: Vec<&str> = calls
+        .iter()
+        .map(String::as_str)
+        .filter(|c| ["UpdateClusterVersion", "UpdateAddon", "UpdateNodegroupVersion"].contains(c))
+        .collect();
+    assert_eq!(
+        order[..4],
+        [
+            "UpdateClusterVersion",
+            "UpdateAddon",
+            "UpdateNodegroupVersion",
+            "UpdateNodegroupVersion"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn node_groups_behind_at_the_start_are_upgraded_first() {
+    let h = Harness::new(fleet_cluster("1.29"));
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    let first = &record.items[0];
+    assert_eq!((first.name.as_str(), first.version.as_str()), ("ng-b", "1.30"));
+    assert_eq!(count_updates(&h), (1, 1, 3));
+    let k = KubeVersion::new;
+    assert_eq!(fleet_versions(&h).2, vec![Some(k(1, 31)), Some(k(1, 31))]);
+}
+
+#[tokio::test]
+async fn a_crash_at_every_step_boundary_resumes_without_a_duplicate_update() {
+    for point in [
+        "after:DescribeCluster",
+        "after:Survey",
+        "after:UpdateClusterVersion",
+        "after:DescribeUpdate",
+        "after:UpdateAddon",
+        "after:UpdateNodegroupVersion",
+        "after:DescribeItemUpdate",
+        "before:continuation",
+    ] {
+        let h = Harness::new(fleet_cluster("1.30"));
+        if point == "before:continuation" {
+            // Updates long enough that the first invocation hands off.
+            h.app.eks.lock().update_polls = 40;
+        }
+        h.app.crash_points.arm(point);
+        let crashed = h.send(request("1.32")).await;
+        assert!(matches!(crashed, Err(HandlerError::Crashed(_))), "{point}: {crashed:?}");
+        // Resume as the sweep does once the dead invocation's lease ran out, until done.
+        for _ in 0..20 {
+            h.app.clock.advance_secs(900 + 300);
+            h.send_ok(json!({ "sweep": {} })).await;
+            h.deliver_continuations().await;
+            if h.record("to-1.32").is_finished() {
+                break;
+            }
+        }
+        let record = h.record("to-1.32");
+        assert_eq!(record.status, UpgradeStatus::Succeeded, "{point}: {:?}", record.message);
+        assert_eq!(count_updates(&h), (2, 2, 4), "{point}: no duplicate update");
+    }
 }

@@ -105,6 +105,7 @@ fn test_config() -> Config {
         },
         safety_margin_secs: 1,
         invocation_budget_secs: None,
+        addon_resolve_conflicts: "PRESERVE".into(),
     }
 }
 
@@ -122,6 +123,8 @@ impl Stack {
             port: 0,
             durations: Durations {
                 cluster_update_ms: options.update_ms,
+                nodegroup_update_ms: options.update_ms,
+                addon_update_ms: options.update_ms,
                 ..Durations::default()
             },
             rng_seed: Some(7),
@@ -490,10 +493,12 @@ async fn blocking_insights_then_force() {
         .unwrap();
     let blocked = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
     assert_eq!(blocked["status"], "BLOCKED", "{blocked}");
-    assert!(blocked["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("Upgrade readiness issues detected."));
+    // The preflight reads the ERROR insight (ListInsights) and blocks before asking EKS.
+    let message = blocked["message"].as_str().unwrap();
+    assert!(
+        message.contains("upgrade insights") && message.contains("\"force\": true"),
+        "{message}"
+    );
     assert_eq!(stack.updates_created("devel"), 0);
 
     let forced = stack
@@ -571,5 +576,47 @@ async fn a_dry_run_plans_three_hops_with_add_ons_and_node_groups_and_changes_not
         stack.invoke(json!({ "status": { "cluster": "demo" } })).await.unwrap()["records"],
         json!([])
     );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hops_with_add_ons_and_node_groups_on_the_emulator() {
+    let stack = Stack::start(Options {
+        seed_file: Some("crates/eks-emulator/seeds/demo.json"),
+        update_ms: 1_000,
+        ..Options::default()
+    })
+    .await;
+    let answer = stack.invoke(upgrade("demo", "1.33")).await.unwrap();
+    let record = stack.wait_finished("demo", "to-1.33").await;
+
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{answer} {:?}", record.message);
+    assert_eq!(stack.cluster_version("demo").await, "1.33");
+    let stats = stack.emulator.cluster_stats("demo");
+    assert_eq!(stats.cluster_version_updates_created, 3);
+    assert_eq!(stats.nodegroup_updates_created, 3, "ng-1 once per hop");
+    let addon_items = record
+        .items
+        .iter()
+        .filter(|i| i.kind == eks_upgrade_orchestrator::domain::ItemKind::Addon)
+        .count();
+    assert_eq!(stats.addon_updates_created as usize, addon_items);
+    // Every token EKS saw was stored in the record first, and each produced one update.
+    let stored: Vec<String> = record.items.iter().map(|i| i.client_request_token.clone()).collect();
+    for token in &stats.client_request_tokens {
+        assert!(token.update_id.is_some(), "{token:?}");
+        if token.operation != "UpdateClusterVersion" {
+            assert!(stored.contains(&token.token), "{token:?} not in the record");
+        }
+    }
+    let nodegroup = stack
+        .eks
+        .describe_nodegroup()
+        .cluster_name("demo")
+        .nodegroup_name("ng-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nodegroup.nodegroup().unwrap().version(), Some("1.33"));
     stack.stop().await;
 }

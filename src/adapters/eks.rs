@@ -2,11 +2,13 @@
 
 use super::sdk_failure;
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
-use crate::domain::{ClusterView, EksFailure, EksUpdateError, FailureKind, KubeVersion, UpdateState, UpdateView};
+use crate::domain::{
+    ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
+};
 use crate::ports::Eks;
 use aws_sdk_eks::config::http::HttpResponse;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_eks::types::{Category, InsightsFilter, Update, UpdateParamType, UpdateStatus};
+use aws_sdk_eks::types::{Category, InsightsFilter, ResolveConflicts, Update, UpdateParamType, UpdateStatus};
 
 #[derive(Debug, Clone)]
 pub struct EksAdapter {
@@ -88,6 +90,66 @@ impl Eks for EksAdapter {
                 _ => return Ok(ids),
             }
         }
+    }
+
+    async fn update_addon(
+        &self,
+        cluster: &str,
+        addon: &str,
+        version: &str,
+        client_request_token: &str,
+        resolve_conflicts: &str,
+    ) -> Result<UpdateView, EksFailure> {
+        let out = self
+            .client
+            .update_addon()
+            .cluster_name(cluster)
+            .addon_name(addon)
+            .addon_version(version)
+            .client_request_token(client_request_token)
+            .resolve_conflicts(ResolveConflicts::from(resolve_conflicts))
+            .send()
+            .await
+            .map_err(|e| failure(&e))?;
+        update_view(out.update())
+    }
+
+    async fn update_nodegroup_version(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+        version: &str,
+        client_request_token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let out = self
+            .client
+            .update_nodegroup_version()
+            .cluster_name(cluster)
+            .nodegroup_name(nodegroup)
+            .version(version)
+            .client_request_token(client_request_token)
+            .force(force)
+            .send()
+            .await
+            .map_err(|e| failure(&e))?;
+        update_view(out.update())
+    }
+
+    async fn describe_item_update(
+        &self,
+        cluster: &str,
+        kind: ItemKind,
+        name: &str,
+        update_id: &str,
+    ) -> Result<UpdateView, EksFailure> {
+        let request = self.client.describe_update().name(cluster).update_id(update_id);
+        let request = match kind {
+            ItemKind::Addon => request.addon_name(name),
+            ItemKind::Nodegroup => request.nodegroup_name(name),
+        };
+        let out = request.send().await.map_err(|e| failure(&e))?;
+        update_view(out.update())
     }
 
     async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {

@@ -13,5 +13,5 @@ pub use event::{
     decode_event, ClusterName, Continuation, InboundEvent, InvalidEvent, RequestId, StatusQuery, SweepRequest,
     UpgradeRequest,
 };
-pub use record::{EksUpdateError, HistoryEntry, Step, UpgradeRecord, UpgradeStatus};
+pub use record::{EksUpdateError, HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 pub use version::KubeVersion;

@@ -42,7 +42,7 @@ impl<'de> Deserialize<'de> for TargetVersion {
 }
 
 /// One gate of a hop's preflight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GateResult {
     pub gate: String,
@@ -51,7 +51,7 @@ pub struct GateResult {
 }
 
 /// What happens to one add-on in a hop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AddonStep {
     pub name: String,
@@ -63,7 +63,7 @@ pub struct AddonStep {
 }
 
 /// A managed node group update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodegroupStep {
     pub name: String,
@@ -73,7 +73,7 @@ pub struct NodegroupStep {
 }
 
 /// One minor version: gates, control plane, add-ons, node groups, in that order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hop {
     pub from: KubeVersion,
@@ -83,7 +83,7 @@ pub struct Hop {
     pub nodegroups: Vec<NodegroupStep>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradePlan {
     pub cluster: String,

@@ -42,6 +42,10 @@ pub enum Step {
     /// UpdateClusterVersion with the stored token. Reaching this step again after a crash sends
     /// the same token, so EKS hands back the same update instead of starting another.
     StartUpdate,
+    /// Read-only survey (versions, node groups, add-ons, insights) and the plan; the hop's gates.
+    Preflight,
+    /// The hop's add-on and node-group updates (`items`), one at a time.
+    RunItems,
     /// EKS said another update is in progress: ListUpdates and DescribeUpdate to find it.
     FindUpdateInProgress,
     /// Someone else's update (`awaitedUpdateId`) must end before ours can start.
@@ -60,6 +64,47 @@ pub struct EksUpdateError {
     pub error_message: String,
     #[serde(default)]
     pub resource_ids: Vec<String>,
+}
+
+/// What an add-on or node-group step changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ItemKind {
+    Addon,
+    Nodegroup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ItemStatus {
+    Planned,
+    InProgress,
+    Succeeded,
+    /// The add-on or node group went away before its update started.
+    Skipped,
+}
+
+/// An add-on or node-group update of a hop, with its own clientRequestToken, written to the
+/// record before the update is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkItem {
+    pub kind: ItemKind,
+    pub name: String,
+    /// The add-on version, or the node group's Kubernetes version, it goes to.
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The hop (Kubernetes version) the item belongs to.
+    pub hop: KubeVersion,
+    pub client_request_token: String,
+    pub status: ItemStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
 }
 
 /// One line of the record's history: a status change and when it happened.
@@ -147,6 +192,18 @@ pub struct UpgradeRecord {
     /// While WAITING_FOR_WINDOW: when the window next opens long enough.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_until: Option<i64>,
+    /// The control-plane hop under way (its version); `clientRequestToken` is that hop's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_version: Option<KubeVersion>,
+    /// The ids of the control-plane updates done, one per hop.
+    #[serde(default)]
+    pub control_plane_updates: Vec<String>,
+    /// Add-on and node-group updates, each with its token and state.
+    #[serde(default)]
+    pub items: Vec<WorkItem>,
+    /// The latest plan (made at each hop's preflight), for the status query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<super::plan::UpgradePlan>,
 }
 
 fn no_exclusions(exclusions: &Exclusions) -> bool {
@@ -188,6 +245,10 @@ impl UpgradeRecord {
             maintenance_window: request.maintenance_window.clone(),
             exclusions: request.exclusions.clone(),
             wait_until: None,
+            hop_version: None,
+            control_plane_updates: Vec::new(),
+            items: Vec::new(),
+            plan: None,
             history: vec![HistoryEntry {
                 at: now,
                 status: UpgradeStatus::Pending,

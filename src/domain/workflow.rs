@@ -22,9 +22,11 @@
 //!  past the chain bound (time or invocations): TIMED_OUT
 //! ```
 
-use super::eks::{ClusterView, EksFailure, FailureKind, UpdateState, UpdateView};
+use super::eks::{ClusterView, EksFailure, FailureKind, Survey, UpdateState, UpdateView};
 use super::event::UpgradeRequest;
+use super::plan::{make_plan, TargetVersion};
 use super::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
+use super::record::{ItemKind, ItemStatus, WorkItem};
 use super::version::KubeVersion;
 use super::window::{self, Decision};
 
@@ -73,6 +75,22 @@ pub enum EksCall {
     DescribeUpdate {
         update_id: String,
     },
+    /// Read-only: versions offered, node groups, add-ons and their versions, insights.
+    Survey,
+    /// UpdateAddon or UpdateNodegroupVersion with the item's token.
+    StartItem {
+        kind: ItemKind,
+        name: String,
+        version: String,
+        token: String,
+        force: bool,
+    },
+    /// DescribeUpdate with the add-on's or node group's name.
+    DescribeItemUpdate {
+        kind: ItemKind,
+        name: String,
+        update_id: String,
+    },
 }
 
 impl EksCall {
@@ -83,6 +101,15 @@ impl EksCall {
             Self::UpdateClusterVersion { .. } => "UpdateClusterVersion",
             Self::FindUpdatesInProgress => "FindUpdatesInProgress",
             Self::DescribeUpdate { .. } => "DescribeUpdate",
+            Self::Survey => "Survey",
+            Self::StartItem {
+                kind: ItemKind::Addon, ..
+            } => "UpdateAddon",
+            Self::StartItem {
+                kind: ItemKind::Nodegroup,
+                ..
+            } => "UpdateNodegroupVersion",
+            Self::DescribeItemUpdate { .. } => "DescribeItemUpdate",
         }
     }
 }
@@ -94,6 +121,9 @@ pub enum Observation {
     UpdateStarted(Result<UpdateView, EksFailure>),
     UpdatesInProgress(Result<Vec<UpdateView>, EksFailure>),
     Update(Result<UpdateView, EksFailure>),
+    Surveyed(Result<Survey, EksFailure>),
+    ItemStarted(Result<UpdateView, EksFailure>),
+    ItemUpdate(Result<UpdateView, EksFailure>),
 }
 
 /// When the driver goes on.
@@ -124,8 +154,37 @@ pub fn next_call(record: &UpgradeRecord) -> Option<EksCall> {
     }
     match record.step {
         Step::InspectCluster => Some(EksCall::DescribeCluster),
+        Step::Preflight => Some(EksCall::Survey),
+        Step::RunItems => record
+            .items
+            .iter()
+            .find(|i| i.status == ItemStatus::InProgress)
+            .map_or_else(
+                || {
+                    record
+                        .items
+                        .iter()
+                        .find(|i| i.status == ItemStatus::Planned)
+                        .map(|i| EksCall::StartItem {
+                            kind: i.kind,
+                            name: i.name.clone(),
+                            version: i.version.clone(),
+                            token: i.client_request_token.clone(),
+                            // EKS's force on a node group ignores PodDisruptionBudget failures: only
+                            // when the request asks for it.
+                            force: record.force,
+                        })
+                },
+                |i| {
+                    Some(EksCall::DescribeItemUpdate {
+                        kind: i.kind,
+                        name: i.name.clone(),
+                        update_id: i.update_id.clone().unwrap_or_default(),
+                    })
+                },
+            ),
         Step::StartUpdate => Some(EksCall::UpdateClusterVersion {
-            version: record.target_version,
+            version: record.hop_version.unwrap_or(record.target_version),
             token: record.client_request_token.clone(),
             force: record.force,
         }),
@@ -276,6 +335,60 @@ pub fn reconcile(record: &UpgradeRecord, observed: Observation, now: i64, limits
             )
         }
 
+        (Step::Preflight, Observation::Surveyed(Ok(survey))) => preflight(&mut r, &survey, now, limits),
+
+        (Step::RunItems, Observation::ItemStarted(result)) => {
+            let Some(i) = r.items.iter().position(|i| i.status == ItemStatus::Planned) else {
+                return Transition {
+                    record: r,
+                    next: Next::Now,
+                };
+            };
+            match result {
+                Ok(update) => {
+                    let item = &mut r.items[i];
+                    item.status = ItemStatus::InProgress;
+                    item.update_id = Some(update.id.clone());
+                    item.started_at = Some(now);
+                    r.message = Some(format!("{} update {} started", item_label(&r.items[i]), update.id));
+                    item_progress(&mut r, i, &update, now, limits)
+                }
+                Err(e) => match e.kind {
+                    // Another update of that node group or add-on: try again later.
+                    FailureKind::ResourceInUse => Next::After(limits.poll_interval_secs),
+                    FailureKind::NotFound => {
+                        r.items[i].status = ItemStatus::Skipped;
+                        r.items[i].finished_at = Some(now);
+                        r.message = Some(format!("{} is gone: {}", item_label(&r.items[i]), e.message));
+                        next_item(&mut r, now, limits)
+                    }
+                    _ => {
+                        let note = format!("{}: {}", item_label(&r.items[i]), e.message);
+                        finish(&mut r, UpgradeStatus::Failed, note, now, limits)
+                    }
+                },
+            }
+        }
+        (Step::RunItems, Observation::ItemUpdate(result)) => {
+            let Some(i) = r.items.iter().position(|i| i.status == ItemStatus::InProgress) else {
+                return Transition {
+                    record: r,
+                    next: Next::Now,
+                };
+            };
+            match result {
+                Ok(update) => item_progress(&mut r, i, &update, now, limits),
+                Err(e) => {
+                    let note = format!(
+                        "EKS no longer knows the {} update: {}",
+                        item_label(&r.items[i]),
+                        e.message
+                    );
+                    finish(&mut r, UpgradeStatus::Failed, note, now, limits)
+                }
+            }
+        }
+
         // An answer to a call the step did not ask for (a step and its observation out of
         // step): change nothing, ask again.
         (_, _) => Next::Now,
@@ -294,13 +407,17 @@ fn fault_in(step: Step, observed: &Observation) -> Option<&EksFailure> {
         Observation::Cluster(Err(e))
         | Observation::UpdateStarted(Err(e))
         | Observation::UpdatesInProgress(Err(e))
-        | Observation::Update(Err(e)) => e,
+        | Observation::Update(Err(e))
+        | Observation::Surveyed(Err(e))
+        | Observation::ItemStarted(Err(e))
+        | Observation::ItemUpdate(Err(e)) => e,
         _ => return None,
     };
     let fault = match failure.kind {
         FailureKind::Transient | FailureKind::Other => true,
-        // DescribeCluster has one answer to act on: the cluster does not exist.
-        _ => step == Step::InspectCluster && failure.kind != FailureKind::NotFound,
+        // DescribeCluster has one answer to act on: the cluster does not exist; the survey
+        // only reads, so any refusal there is a fault too.
+        _ => (step == Step::InspectCluster && failure.kind != FailureKind::NotFound) || step == Step::Preflight,
     };
     fault.then_some(failure)
 }
@@ -309,6 +426,17 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
     if let Some(current) = cluster.version {
         r.from_version.get_or_insert(current);
         if current >= r.target_version {
+            if !r.control_plane_updates.is_empty() {
+                let items = r.items.iter().filter(|i| i.status == ItemStatus::Succeeded).count();
+                let note = format!(
+                    "upgraded {} from {} to {}: {} control-plane update(s), {items} add-on and node-group update(s)",
+                    r.cluster,
+                    r.from_version.unwrap_or(current),
+                    current,
+                    r.control_plane_updates.len()
+                );
+                return finish(r, UpgradeStatus::Succeeded, note, now, limits);
+            }
             let note = if current == r.target_version {
                 format!("cluster {} is already at {}; nothing to do", r.cluster, current)
             } else {
@@ -330,9 +458,7 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
             );
             match decision {
                 Decision::Go => {
-                    // The token is already stored: from here a crash resumes by sending it again.
-                    r.step = Step::StartUpdate;
-                    r.message = None;
+                    r.step = Step::Preflight;
                     r.wait_until = None;
                     Next::Now
                 }
@@ -373,7 +499,24 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
         .unwrap_or_default();
     match &update.state {
         UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
+        UpdateState::Successful if has_more_work(r) => {
+            let hop = r.hop_version.unwrap_or(r.target_version);
+            if !r.control_plane_updates.contains(&update.id) {
+                r.control_plane_updates.push(update.id.clone());
+            }
+            r.message = Some(format!("control plane at {hop} (update {}{took})", update.id));
+            r.history.push(HistoryEntry {
+                at: now,
+                status: r.status,
+                note: format!("control plane at {hop}: update {} Successful{took}", update.id),
+            });
+            r.update_started_at = None;
+            next_item(r, now, limits)
+        }
         UpdateState::Successful => {
+            if !r.control_plane_updates.contains(&update.id) {
+                r.control_plane_updates.push(update.id.clone());
+            }
             let from = r.from_version.map(|v| format!(" from {v}")).unwrap_or_default();
             let note = format!(
                 "update {} Successful: {}{from} to {}{took}",
@@ -390,6 +533,211 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
             finish(r, UpgradeStatus::Cancelled, note, now, limits)
         }
     }
+}
+
+/// After a control-plane hop: add-ons and node groups of the hop, or the next hop.
+fn has_more_work(r: &UpgradeRecord) -> bool {
+    r.items.iter().any(|i| i.status == ItemStatus::Planned) || r.hop_version.is_some_and(|h| h < r.target_version)
+}
+
+fn item_label(item: &WorkItem) -> String {
+    match item.kind {
+        ItemKind::Addon => format!("add-on {} to {}", item.name, item.version),
+        ItemKind::Nodegroup => format!("node group {} to {}", item.name, item.version),
+    }
+}
+
+/// A deterministic clientRequestToken for a step, derived from the hop's token: the same step
+/// always gets the same token, so a resumed step sends EKS the token it sent before.
+pub fn derived_token(base: &str, what: &str) -> String {
+    let namespace = uuid::Uuid::parse_str(base).unwrap_or(uuid::Uuid::NAMESPACE_OID);
+    uuid::Uuid::new_v5(&namespace, what.as_bytes()).to_string()
+}
+
+/// The preflight of a hop: plan from the survey, node groups first if behind, the gates, then
+/// the control-plane update with the hop's token, and the hop's add-on and node-group items.
+fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) -> Next {
+    let current = match survey.cluster.version {
+        Some(v) if survey.cluster.status == "ACTIVE" => v,
+        _ => {
+            // Not ACTIVE any more (someone else's update?): look again.
+            r.step = Step::InspectCluster;
+            return Next::After(limits.poll_interval_secs);
+        }
+    };
+    if current >= r.target_version {
+        r.step = Step::InspectCluster;
+        return Next::Now;
+    }
+    let plan = match make_plan(&r.cluster, TargetVersion::Exact(r.target_version), r.force, survey) {
+        Ok(plan) => plan,
+        Err(e) => return finish(r, UpgradeStatus::Failed, e.0, now, limits),
+    };
+    r.plan = Some(plan.clone());
+    let base = r.client_request_token.clone();
+    if !plan.node_groups_first.is_empty() {
+        for ng in &plan.node_groups_first {
+            add_item(
+                r,
+                ItemKind::Nodegroup,
+                &ng.name,
+                &ng.to.to_string(),
+                ng.from.map(|v| v.to_string()),
+                current,
+                &base,
+            );
+        }
+        r.message = Some(format!(
+            "node groups behind the control plane go first: {}",
+            plan.node_groups_first
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return next_item(r, now, limits);
+    }
+    let Some(hop) = plan.hops.first() else {
+        r.step = Step::InspectCluster;
+        return Next::Now;
+    };
+    let failed: Vec<String> = hop
+        .gates
+        .iter()
+        .filter(|g| !g.passed)
+        .map(|g| format!("{}: {}", g.gate, g.detail))
+        .collect();
+    if !failed.is_empty() {
+        let note = format!("hop {} to {} blocked: {}", hop.from, hop.to, failed.join("; "));
+        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+    }
+    // Each hop has its own token; the first hop's is the one written when the request came.
+    if r.hop_version.is_some_and(|h| h != hop.to) {
+        r.client_request_token = derived_token(&base, &format!("control-plane:{}", hop.to));
+    }
+    r.hop_version = Some(hop.to);
+    let token = r.client_request_token.clone();
+    for addon in &hop.addons {
+        if let Some(to) = &addon.to {
+            add_item(
+                r,
+                ItemKind::Addon,
+                &addon.name,
+                to,
+                Some(addon.from.clone()),
+                hop.to,
+                &token,
+            );
+        }
+    }
+    for ng in &hop.nodegroups {
+        add_item(
+            r,
+            ItemKind::Nodegroup,
+            &ng.name,
+            &ng.to.to_string(),
+            ng.from.map(|v| v.to_string()),
+            hop.to,
+            &token,
+        );
+    }
+    // The tokens are stored with this write: from here a crash resumes by sending them again.
+    r.step = Step::StartUpdate;
+    r.message = None;
+    Next::Now
+}
+
+fn add_item(
+    r: &mut UpgradeRecord,
+    kind: ItemKind,
+    name: &str,
+    version: &str,
+    from: Option<String>,
+    hop: KubeVersion,
+    base: &str,
+) {
+    let exists = r
+        .items
+        .iter()
+        .any(|i| i.kind == kind && i.name == name && i.version == version);
+    if !exists {
+        let what = format!("{kind:?}:{name}:{version}");
+        r.items.push(WorkItem {
+            kind,
+            name: name.to_owned(),
+            version: version.to_owned(),
+            from,
+            hop,
+            client_request_token: derived_token(base, &what),
+            status: ItemStatus::Planned,
+            update_id: None,
+            started_at: None,
+            finished_at: None,
+        });
+    }
+}
+
+/// Tracks item `i`'s update.
+fn item_progress(r: &mut UpgradeRecord, i: usize, update: &UpdateView, now: i64, limits: &Limits) -> Next {
+    let label = item_label(&r.items[i]);
+    match &update.state {
+        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
+        UpdateState::Successful => {
+            r.items[i].status = ItemStatus::Succeeded;
+            r.items[i].finished_at = Some(now);
+            let took = r.items[i]
+                .started_at
+                .map(|s| human_duration(now - s))
+                .unwrap_or_default();
+            r.history.push(HistoryEntry {
+                at: now,
+                status: r.status,
+                note: format!("{label}: Successful in {took}"),
+            });
+            next_item(r, now, limits)
+        }
+        UpdateState::Failed | UpdateState::Cancelled => {
+            r.eks_errors = update.errors.clone();
+            let state = if update.state == UpdateState::Failed {
+                "Failed"
+            } else {
+                "Cancelled"
+            };
+            let note = format!("{label}: update {} {state}: {}", update.id, describe_errors(update));
+            let status = if update.state == UpdateState::Failed {
+                UpgradeStatus::Failed
+            } else {
+                UpgradeStatus::Cancelled
+            };
+            finish(r, status, note, now, limits)
+        }
+    }
+}
+
+/// The next planned item, inside the window; none left: back to the cluster for the next hop.
+fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
+    if r.items.iter().any(|i| i.status == ItemStatus::Planned) {
+        r.step = Step::RunItems;
+        if r.status == UpgradeStatus::Pending && r.update_id.is_some() {
+            set_status(r, UpgradeStatus::InProgress, "add-ons and node groups".into(), now);
+        }
+        // A step starts only inside the maintenance window.
+        if let Decision::Wait { until, reason } =
+            window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, 1)
+        {
+            return match until {
+                Some(until) => {
+                    r.wait_until = Some(until);
+                    set_status(r, UpgradeStatus::WaitingForWindow, reason, now);
+                    Next::Park
+                }
+                None => finish(r, UpgradeStatus::Blocked, reason, now, limits),
+            };
+        }
+        return Next::Now;
+    }
+    r.step = Step::InspectCluster;
+    Next::Now
 }
 
 fn describe_errors(update: &UpdateView) -> String {
@@ -687,13 +1035,13 @@ mod tests {
     }
 
     #[test]
-    fn active_cluster_below_target_goes_to_start_update() {
+    fn active_cluster_below_target_goes_to_preflight() {
         let t = step(
             &record_at(Step::InspectCluster),
             Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))),
         );
         assert_eq!(t.next, Next::Now);
-        assert_eq!(t.record.step, Step::StartUpdate);
+        assert_eq!(t.record.step, Step::Preflight);
         assert_eq!(t.record.status, UpgradeStatus::Pending);
         assert_eq!(t.record.from_version, Some(KubeVersion::new(1, 30)));
         assert_eq!(t.record.heartbeat_at, NOW + 10);
@@ -1171,7 +1519,7 @@ mod tests {
         // Open with time to spare.
         r.maintenance_window = Some(window(serde_json::json!({ "start": "14:00", "durationMinutes": 120 })));
         let t = step(&r, Observation::Cluster(Ok(cluster("ACTIVE", "1.30"))));
-        assert_eq!((t.record.step, t.next), (Step::StartUpdate, Next::Now));
+        assert_eq!((t.record.step, t.next), (Step::Preflight, Next::Now));
 
         // A window shorter than a hop can never fit one: an operator must change it.
         r.maintenance_window = Some(window(serde_json::json!({ "start": "16:30", "durationMinutes": 30 })));
