@@ -22,6 +22,8 @@ pub struct Config {
     /// `ADDON_RESOLVE_CONFLICTS`: how UpdateAddon treats configuration changed on the cluster
     /// (PRESERVE, OVERWRITE or NONE; default PRESERVE).
     pub addon_resolve_conflicts: String,
+    /// `EVENT_BUS_NAME` (optional): the EventBridge bus notifications go to; unset, none are sent.
+    pub event_bus_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +77,9 @@ impl Config {
             )?,
             limits,
             safety_margin_secs: number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
+            event_bus_name: lookup("EVENT_BUS_NAME")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
             addon_resolve_conflicts: match lookup("ADDON_RESOLVE_CONFLICTS").filter(|v| !v.trim().is_empty()) {
                 None => "PRESERVE".to_owned(),
                 Some(v) if ["PRESERVE", "OVERWRITE", "NONE"].contains(&v.trim()) => v.trim().to_owned(),

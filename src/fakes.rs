@@ -4,11 +4,14 @@
 //! so invocations run with `join!` really interleave.
 
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
+use crate::domain::notify::Notification;
 use crate::domain::{
     ClusterView, Continuation, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
     UpgradeRecord,
 };
-use crate::ports::{Clock, Eks, Inserted, InvokeError, RecordStore, Replaced, SelfInvoker, StoreError};
+use crate::ports::{
+    Clock, Eks, Inserted, InvokeError, Notifier, NotifyError, RecordStore, Replaced, SelfInvoker, StoreError,
+};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -592,6 +595,35 @@ impl SelfInvoker for RecordingInvoker {
             return Err(InvokeError("TooManyRequestsException: Rate exceeded".to_owned()));
         }
         self.sent.lock().expect("lock").push(continuation.clone());
+        Ok(())
+    }
+}
+
+/// Keeps what it published; fails while `failing` is set.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingNotifier {
+    pub published: Arc<Mutex<Vec<Notification>>>,
+    pub failing: Arc<AtomicBool>,
+}
+
+impl RecordingNotifier {
+    pub fn all(&self) -> Vec<Notification> {
+        self.published.lock().expect("lock").clone()
+    }
+}
+
+impl Notifier for RecordingNotifier {
+    async fn publish(&self, notifications: &[Notification]) -> Result<(), NotifyError> {
+        tokio::task::yield_now().await;
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(NotifyError(
+                "AccessDeniedException: not authorized to perform events:PutEvents".into(),
+            ));
+        }
+        self.published
+            .lock()
+            .expect("lock")
+            .extend(notifications.iter().cloned());
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::crash::{CrashPoints, InjectedCrash};
 use crate::domain::eks::Survey;
+use crate::domain::notify;
 use crate::domain::plan::{make_plan, PlanError, TargetVersion};
 use crate::domain::workflow::{self, Claim, EksCall, Next, Observation};
 use crate::domain::RequestId;
@@ -12,7 +13,7 @@ use crate::domain::{
     decode_event, Continuation, EksFailure, InboundEvent, InvalidEvent, ItemKind, StatusQuery, UpdateState, UpdateView,
     UpgradeRecord, UpgradeRequest,
 };
-use crate::ports::{Clock, Eks, Inserted, RecordStore, Replaced, SelfInvoker, StoreError};
+use crate::ports::{Clock, Eks, Inserted, Notifier, RecordStore, Replaced, SelfInvoker, StoreError};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -122,11 +123,12 @@ impl Summary {
 }
 
 /// The function: the ports, the configuration, and the handling of each event.
-pub struct Orchestrator<E, S, I, C> {
+pub struct Orchestrator<E, S, I, C, N> {
     pub eks: E,
     pub store: S,
     pub invoker: I,
     pub clock: C,
+    pub notifier: N,
     pub config: Config,
     /// Test hook, empty in production: see [`crate::crash`].
     pub crash_points: CrashPoints,
@@ -136,7 +138,7 @@ pub struct Orchestrator<E, S, I, C> {
 /// leaves the record to whoever won.
 const CLAIM_ATTEMPTS: usize = 5;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> {
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator<E, S, I, C, N> {
     /// Handles one invocation's payload.
     pub async fn handle(&self, payload: &Value, invocation: &Invocation) -> Result<Value, HandlerError> {
         let budgeted;
@@ -525,10 +527,31 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock> Orchestrator<E, S, I, C> 
         current: &UpgradeRecord,
         mut next: UpgradeRecord,
     ) -> Result<Option<UpgradeRecord>, StoreError> {
+        notify::queue(current, &mut next);
         next.revision = current.revision + 1;
         match self.store.replace(&next, current.revision).await? {
-            Replaced::Done => Ok(Some(next)),
+            Replaced::Done if next.outbox.is_empty() => Ok(Some(next)),
+            Replaced::Done => Ok(Some(self.publish(next).await?)),
             Replaced::Conflict => Ok(None),
+        }
+    }
+
+    /// Publishes the outbox of a written record, then empties it (conditionally). If either
+    /// fails, the notifications stay and go out with the next change: never lost, and never
+    /// a reason to fail the upgrade.
+    async fn publish(&self, record: UpgradeRecord) -> Result<UpgradeRecord, StoreError> {
+        if let Err(e) = self.notifier.publish(&record.outbox).await {
+            warn!(cluster = %record.cluster, request_id = %record.request_id, error = %e,
+                  pending = record.outbox.len(), "notifications not published; kept for the next change");
+            return Ok(record);
+        }
+        let mut sent = record.clone();
+        sent.outbox.clear();
+        sent.revision = record.revision + 1;
+        match self.store.replace(&sent, record.revision).await? {
+            Replaced::Done => Ok(sent),
+            // Someone else wrote meanwhile: they hold the record now (and will publish again).
+            Replaced::Conflict => Ok(record),
         }
     }
 

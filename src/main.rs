@@ -1,6 +1,8 @@
 //! The Lambda function's entry point: tracing, the SDK clients (built once), the handler.
 
-use eks_upgrade_orchestrator::adapters::{dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker};
+use eks_upgrade_orchestrator::adapters::{
+    dynamodb::DynamoStore, eks::EksAdapter, eventbridge::EventBridgeNotifier, lambda::LambdaInvoker,
+};
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::{CrashPoints, CRASH_AT_VAR};
 use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
@@ -19,6 +21,7 @@ async fn main() -> Result<(), Error> {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
         invoker: LambdaInvoker::new(aws_sdk_lambda::Client::new(&aws), &config.function_name),
         clock: SystemClock,
+        notifier: EventBridgeNotifier::new(aws_sdk_eventbridge::Client::new(&aws), config.event_bus_name.clone()),
         config,
         crash_points: CrashPoints::from_env(),
     };

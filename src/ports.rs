@@ -2,6 +2,7 @@
 //! SDK live in [`crate::adapters`]; in-memory ones for tests in [`crate::fakes`].
 
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
+use crate::domain::notify::Notification;
 use crate::domain::{ClusterView, Continuation, EksFailure, ItemKind, KubeVersion, UpdateView, UpgradeRecord};
 use std::future::Future;
 
@@ -129,6 +130,16 @@ pub struct InvokeError(pub String);
 /// Sends the function a continuation, asynchronously (InvocationType Event).
 pub trait SelfInvoker: Send + Sync {
     fn send(&self, continuation: &Continuation) -> impl Future<Output = Result<(), InvokeError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("notifications: {0}")]
+pub struct NotifyError(pub String);
+
+/// Publishes notifications (EventBridge PutEvents). A failure never fails the upgrade: the
+/// notifications stay in the record's outbox and go out with the next change.
+pub trait Notifier: Send + Sync {
+    fn publish(&self, notifications: &[Notification]) -> impl Future<Output = Result<(), NotifyError>> + Send;
 }
 
 /// Wall-clock time and waiting, so tests can run hours of polling in no time.

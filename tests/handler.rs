@@ -7,7 +7,7 @@ use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::{
     EksFailure, EksUpdateError, FailureKind, KubeVersion, Step, UpdateState, UpgradeStatus,
 };
-use eks_upgrade_orchestrator::fakes::{FakeEks, ManualClock, MemoryStore, RecordingInvoker};
+use eks_upgrade_orchestrator::fakes::{FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier};
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 const T0: i64 = 1_790_000_000;
 
 struct Harness {
-    app: Orchestrator<FakeEks, MemoryStore, RecordingInvoker, ManualClock>,
+    app: Orchestrator<FakeEks, MemoryStore, RecordingInvoker, ManualClock, RecordingNotifier>,
     invocations: std::sync::atomic::AtomicUsize,
 }
 
@@ -31,6 +31,7 @@ impl Harness {
                 store: MemoryStore::default(),
                 invoker: RecordingInvoker::default(),
                 clock: ManualClock::at(T0),
+                notifier: RecordingNotifier::default(),
                 config: Config {
                     table_name: "upgrades".into(),
                     function_name: "orchestrator".into(),
@@ -38,6 +39,7 @@ impl Harness {
                     safety_margin_secs: 45,
                     invocation_budget_secs: None,
                     addon_resolve_conflicts: "PRESERVE".into(),
+                    event_bus_name: None,
                 },
                 crash_points: CrashPoints::none(),
             },
@@ -931,4 +933,113 @@ async fn a_crash_at_every_step_boundary_resumes_without_a_duplicate_update() {
         assert_eq!(record.status, UpgradeStatus::Succeeded, "{point}: {:?}", record.message);
         assert_eq!(count_updates(&h), (2, 2, 4), "{point}: no duplicate update");
     }
+}
+
+fn detail_types(h: &Harness) -> Vec<String> {
+    h.app.notifier.all().iter().map(|n| n.detail_type.clone()).collect()
+}
+
+#[tokio::test]
+async fn notifications_are_emitted_once_per_event_in_order() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    h.send_ok(request("1.31")).await;
+    assert_eq!(
+        detail_types(&h),
+        [
+            "EKS Upgrade Planned",
+            "EKS Upgrade Step Started",
+            "EKS Upgrade Step Succeeded",
+            "EKS Upgrade Ended"
+        ]
+    );
+    let published = h.app.notifier.all();
+    let ids: Vec<&str> = published.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "devel/to-1.31/1",
+            "devel/to-1.31/2",
+            "devel/to-1.31/3",
+            "devel/to-1.31/4"
+        ]
+    );
+    let ended = &published[3].detail;
+    assert_eq!(
+        (ended["status"].as_str(), ended["notificationId"].as_str()),
+        (Some("SUCCEEDED"), Some("devel/to-1.31/4"))
+    );
+    assert_eq!(published[1].detail["step"], "CONTROL_PLANE");
+    assert!(
+        h.record("to-1.31").outbox.is_empty(),
+        "published, so the outbox is empty"
+    );
+
+    // The same request again changes nothing, so says nothing.
+    h.send_ok(request("1.31")).await;
+    assert_eq!(h.app.notifier.all().len(), 4);
+}
+
+#[tokio::test]
+async fn a_multi_hop_upgrade_notifies_each_step() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    h.send_ok(request("1.32")).await;
+    h.deliver_continuations().await;
+    let types = detail_types(&h);
+    let count = |t: &str| types.iter().filter(|x| x.as_str() == t).count();
+    // Per hop: a plan, then control plane, one add-on and two node groups, each started and done.
+    assert_eq!(count("EKS Upgrade Planned"), 2, "{types:?}");
+    assert_eq!(count("EKS Upgrade Step Started"), 8, "{types:?}");
+    assert_eq!(count("EKS Upgrade Step Succeeded"), 8, "{types:?}");
+    assert_eq!(types.last().map(String::as_str), Some("EKS Upgrade Ended"));
+    assert_eq!(count("EKS Upgrade Ended"), 1);
+    let ids: Vec<String> = h.app.notifier.all().iter().map(|n| n.id.clone()).collect();
+    let expected: Vec<String> = (1..=ids.len()).map(|n| format!("devel/to-1.32/{n}")).collect();
+    assert_eq!(ids, expected, "numbered in order, none twice");
+}
+
+#[tokio::test]
+async fn blocked_and_parked_upgrades_say_so() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    eks.lock().blocking_insights.push("devel".into());
+    let h = Harness::new(eks);
+    h.send_ok(request("1.31")).await;
+    assert_eq!(detail_types(&h).last().map(String::as_str), Some("EKS Upgrade Blocked"));
+
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1));
+    h.send_ok(json!({
+        "cluster": "devel", "targetVersion": "1.31",
+        "maintenanceWindow": { "start": "16:30", "durationMinutes": 120 }
+    }))
+    .await;
+    let parked = h.app.notifier.all().pop().unwrap();
+    assert_eq!(parked.detail_type, "EKS Upgrade Parked");
+    assert_eq!(parked.detail["waitUntil"], T0 + 8200);
+}
+
+#[tokio::test]
+async fn a_failing_event_bus_never_fails_the_upgrade_and_loses_nothing() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 60));
+    h.app.notifier.failing.store(true, Ordering::SeqCst);
+    let first = h.send_ok(request("1.31")).await;
+    assert_eq!(first["status"], "IN_PROGRESS");
+    assert!(h.app.notifier.all().is_empty());
+    assert_eq!(
+        h.record("to-1.31").outbox.len(),
+        2,
+        "kept in the record: planned, started"
+    );
+
+    h.app.notifier.failing.store(false, Ordering::SeqCst);
+    h.deliver_continuations().await;
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+    assert_eq!(
+        detail_types(&h),
+        [
+            "EKS Upgrade Planned",
+            "EKS Upgrade Step Started",
+            "EKS Upgrade Step Succeeded",
+            "EKS Upgrade Ended"
+        ]
+    );
+    assert!(h.record("to-1.31").outbox.is_empty());
 }

@@ -17,6 +17,7 @@ use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::{UpgradeRecord, UpgradeStatus};
+use eks_upgrade_orchestrator::fakes::RecordingNotifier;
 use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
 use eks_upgrade_orchestrator::ports::{Clock, RecordStore, SystemClock};
 use local_stack::{create_table, dynamodb_client, free_port, table_spec_from_template, template_path, Dynalite};
@@ -25,7 +26,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock>;
+type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock, RecordingNotifier>;
 
 const TABLE: &str = "upgrades";
 const FUNCTION: &str = "eks-upgrade-orchestrator";
@@ -106,6 +107,7 @@ fn test_config() -> Config {
         safety_margin_secs: 1,
         invocation_budget_secs: None,
         addon_resolve_conflicts: "PRESERVE".into(),
+        event_bus_name: None,
     }
 }
 
@@ -163,6 +165,7 @@ impl Stack {
             ),
             invoker: LambdaInvoker::new(lambda_client, FUNCTION),
             clock: SystemClock,
+            notifier: RecordingNotifier::default(),
             config: test_config(),
             crash_points: CrashPoints::none(),
         };

@@ -4,6 +4,7 @@
 
 pub mod dynamodb;
 pub mod eks;
+pub mod eventbridge;
 pub mod lambda;
 
 use aws_sdk_eks::config::http::HttpResponse;

@@ -2,6 +2,7 @@
 
 pub mod eks;
 pub mod event;
+pub mod notify;
 pub mod plan;
 pub mod record;
 pub mod version;

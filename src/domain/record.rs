@@ -204,6 +204,12 @@ pub struct UpgradeRecord {
     /// The latest plan (made at each hop's preflight), for the status query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<super::plan::UpgradePlan>,
+    /// Notifications written with the change that made them, not yet published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<super::notify::Notification>,
+    /// Notifications made so far (numbers their ids).
+    #[serde(default)]
+    pub notifications: u32,
 }
 
 fn no_exclusions(exclusions: &Exclusions) -> bool {
@@ -249,6 +255,8 @@ impl UpgradeRecord {
             control_plane_updates: Vec::new(),
             items: Vec::new(),
             plan: None,
+            outbox: Vec::new(),
+            notifications: 0,
             history: vec![HistoryEntry {
                 at: now,
                 status: UpgradeStatus::Pending,
