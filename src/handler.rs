@@ -445,9 +445,18 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator
             blockers = plan.blockers.len(),
             "dry run planned"
         );
+        let now = self.clock.now_secs();
+        let window = request.maintenance_window.as_ref();
+        let next_opening =
+            crate::domain::window::next_opening(window, &request.exclusions, now, self.config.limits.hop_estimate_secs);
         Ok(json!({
             "dryRun": true,
             "plan": plan,
+            "window": {
+                "window": window.map(|w| w.describe()),
+                "openNow": next_opening == Some(now),
+                "nextOpening": next_opening,
+            },
             "outcome": "planned only: nothing was changed in EKS or in the table",
         }))
     }

@@ -325,10 +325,7 @@ async fn invalid_state_blocks_then_force_overrides() {
         .unwrap()
         .starts_with("Upgrade readiness issues detected."));
     assert!(record.message.as_deref().unwrap().contains("\"force\": true"));
-    assert!(
-        record.sweep_bucket.is_none(),
-        "the sweep does not retry a blocked upgrade"
-    );
+    assert_eq!(record.wait_until, Some(T0 + 3600), "the sweep checks again in an hour");
     let blocked_token = record.client_request_token.clone();
 
     // The same request again tries again (the insights may have cleared); still blocked here.
@@ -1042,4 +1039,74 @@ async fn a_failing_event_bus_never_fails_the_upgrade_and_loses_nothing() {
         ]
     );
     assert!(h.record("to-1.31").outbox.is_empty());
+}
+
+#[tokio::test]
+async fn the_sweep_picks_a_blocked_upgrade_up_once_the_reason_is_gone() {
+    use eks_upgrade_orchestrator::domain::eks::InsightView;
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    eks.lock().insights = vec![InsightView {
+        name: "Deprecated APIs removed in Kubernetes v1.31".into(),
+        category: "UPGRADE_READINESS".into(),
+        kubernetes_version: Some("1.31".into()),
+        status: "ERROR".into(),
+        reason: "flowcontrol.apiserver.k8s.io/v1beta3 in use".into(),
+    }];
+    let h = Harness::new(eks);
+    let blocked = h.send_ok(request("1.31")).await;
+    assert_eq!(blocked["status"], "BLOCKED", "{blocked}");
+    assert!(
+        blocked["message"].as_str().unwrap().contains("flowcontrol"),
+        "{blocked}"
+    );
+    assert_eq!(
+        h.app.eks.update_cluster_version_calls(),
+        0,
+        "the gate blocked before EKS was asked"
+    );
+
+    // Still blocked an hour later: the sweep looks, the gate still fails, nothing is started.
+    h.app.clock.advance_secs(3600);
+    assert_eq!(
+        h.send_ok(json!({ "sweep": {} })).await["resumed"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    h.deliver_continuations().await;
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Blocked);
+    assert_eq!(
+        h.send_ok(json!({ "sweep": {} })).await["resumed"],
+        json!([]),
+        "not before the next hour"
+    );
+
+    // The team fixed the deprecated API use; the next check goes ahead.
+    h.app.eks.lock().insights[0].status = "PASSING".into();
+    h.app.clock.advance_secs(3600);
+    h.send_ok(json!({ "sweep": {} })).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+    assert!(record.expires_at.is_some());
+}
+
+#[tokio::test]
+async fn a_dry_run_tells_when_the_window_next_opens() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1));
+    let answer = h
+        .send_ok(json!({
+            "cluster": "devel", "targetVersion": "1.31", "dryRun": true,
+            "maintenanceWindow": { "start": "16:30", "durationMinutes": 120 }
+        }))
+        .await;
+    assert_eq!(answer["window"]["openNow"], false);
+    assert_eq!(answer["window"]["nextOpening"], T0 + 8200);
+    let open = h
+        .send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "dryRun": true }))
+        .await;
+    assert_eq!(open["window"]["openNow"], true);
+    assert!(h.app.store.all().is_empty());
 }

@@ -103,6 +103,7 @@ fn test_config() -> Config {
             retention_secs: 86400,
             stale_after_secs: 1,
             hop_estimate_secs: 60,
+            blocked_recheck_secs: 3600,
         },
         safety_margin_secs: 1,
         invocation_budget_secs: None,

@@ -46,6 +46,9 @@ pub struct Limits {
     /// How long a control-plane hop is assumed to take: it starts only if the maintenance window
     /// has that long left.
     pub hop_estimate_secs: i64,
+    /// A BLOCKED upgrade is checked again by the sweep this long after it blocked (0: never;
+    /// only a new request then).
+    pub blocked_recheck_secs: i64,
 }
 
 impl Default for Limits {
@@ -57,6 +60,7 @@ impl Default for Limits {
             retention_secs: 90 * 86400,
             stale_after_secs: 300,
             hop_estimate_secs: window::DEFAULT_HOP_ESTIMATE_SECS,
+            blocked_recheck_secs: 3600,
         }
     }
 }
@@ -792,7 +796,20 @@ fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, 
     r.lease_owner = None;
     r.lease_until = 0;
     r.expires_at = Some(now + limits.retention_secs);
+    if status == UpgradeStatus::Blocked && limits.blocked_recheck_secs > 0 {
+        // Parked, not over: the sweep looks again later, once the reason may be gone.
+        r.sweep_bucket = Some(RESUMABLE.to_owned());
+        r.wait_until = Some(now + limits.blocked_recheck_secs);
+        r.expires_at = None;
+    }
     Next::Stop
+}
+
+/// A BLOCKED record the sweep may check again now.
+fn recheck_due(record: &UpgradeRecord, now: i64) -> bool {
+    record.status == UpgradeStatus::Blocked
+        && record.sweep_bucket.is_some()
+        && record.wait_until.is_some_and(|t| t <= now)
 }
 
 /// The outcome of an invocation's attempt to take a record.
@@ -810,7 +827,7 @@ pub enum Claim {
 
 /// Takes a record for the invocation `owner` until `lease_until` (epoch seconds).
 pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, limits: &Limits) -> Claim {
-    if record.is_finished() {
+    if record.is_finished() && !recheck_due(record, now) {
         return Claim::Finished;
     }
     if let Some(holder) = &record.lease_owner {
@@ -824,6 +841,20 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
     let mut r = record.clone();
     r.updated_at = now;
     r.heartbeat_at = now;
+    if recheck_due(&r, now) {
+        // Blocked a while ago: look again whether the reason is gone, as a new attempt.
+        r.attempt_started_at = now;
+        r.invocations = 0;
+        r.wait_until = None;
+        r.finished_at = None;
+        r.step = Step::InspectCluster;
+        set_status(
+            &mut r,
+            UpgradeStatus::Pending,
+            "checking again whether the block is gone".into(),
+            now,
+        );
+    }
     if r.status == UpgradeStatus::WaitingForWindow {
         // The wait does not count against the chain bound: the attempt starts when it wakes.
         r.attempt_started_at = now;
@@ -907,6 +938,9 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
 /// Whether the sweep should resume the record: unfinished, no live lease, and no sign of life
 /// for `stale_after_secs` (a dropped continuation, a crash, a throttled invoke).
 pub fn is_stale(record: &UpgradeRecord, now: i64, limits: &Limits) -> bool {
+    if record.status == UpgradeStatus::Blocked {
+        return record.lease_until <= now && recheck_due(record, now);
+    }
     if record.status == UpgradeStatus::WaitingForWindow {
         // Parked: due when its window opens, not before.
         return record.lease_until <= now && record.wait_until.is_some_and(|t| t <= now);
@@ -1196,7 +1230,8 @@ mod tests {
         );
         assert_eq!(t.record.status, UpgradeStatus::Blocked);
         assert!(t.record.message.as_deref().unwrap().contains("\"force\": true"));
-        assert_eq!(t.record.sweep_bucket, None);
+        assert_eq!(t.record.sweep_bucket.as_deref(), Some(RESUMABLE), "checked again later");
+        assert_eq!(t.record.wait_until, Some(NOW + 10 + limits().blocked_recheck_secs));
 
         let mut forced = r.clone();
         forced.force = true;
@@ -1614,7 +1649,11 @@ mod tests {
                         prop_assert_eq!(&t.record, &before);
                         prop_assert_eq!(t.next, Next::Stop);
                     }
-                    if t.record.is_finished() {
+                    if t.record.status == UpgradeStatus::Blocked {
+                        // Checked again later by the sweep; never expires while blocked.
+                        prop_assert!(t.record.sweep_bucket.is_some() && t.record.expires_at.is_none());
+                        prop_assert!(t.record.wait_until.is_some());
+                    } else if t.record.is_finished() {
                         prop_assert_eq!(t.next, Next::Stop);
                         prop_assert_eq!(t.record.step, Step::Done);
                         prop_assert!(t.record.sweep_bucket.is_none() && t.record.expires_at.is_some());
