@@ -274,7 +274,8 @@ pub fn reconcile(record: &UpgradeRecord, observed: Observation, now: i64, limits
         },
 
         (Step::FindUpdateInProgress, Observation::UpdatesInProgress(Ok(updates))) => {
-            let target = r.target_version.to_string();
+            // The version this hop goes to (the target itself on the last hop).
+            let target = r.hop_version.unwrap_or(r.target_version).to_string();
             let ours = updates.iter().find(|u| {
                 u.state == UpdateState::InProgress
                     && u.kind == "VersionUpdate"
@@ -618,6 +619,11 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
     // Each hop has its own token; the first hop's is the one written when the request came.
     if r.hop_version.is_some_and(|h| h != hop.to) {
         r.client_request_token = derived_token(&base, &format!("control-plane:{}", hop.to));
+    }
+    if r.hop_version != Some(hop.to) {
+        // The chain bound counts per hop: a long multi-hop upgrade is not cut short.
+        r.attempt_started_at = now;
+        r.invocations = r.invocations.min(1);
     }
     r.hop_version = Some(hop.to);
     let token = r.client_request_token.clone();
@@ -1576,6 +1582,77 @@ mod tests {
             (UpgradeStatus::Pending, 1, NOW + 86_400)
         );
         assert_eq!(woken.wait_until, None);
+    }
+
+    fn survey_at(version: &str) -> Survey {
+        Survey {
+            cluster: cluster("ACTIVE", version),
+            versions: (28..=36)
+                .map(|m| crate::domain::eks::OfferedVersion {
+                    version: KubeVersion::new(1, m),
+                    status: "STANDARD_SUPPORT".into(),
+                    default: false,
+                })
+                .collect(),
+            nodegroups: vec![crate::domain::eks::NodegroupView {
+                name: "ng-1".into(),
+                version: Some(version.parse().unwrap()),
+                status: "ACTIVE".into(),
+            }],
+            addons: vec![],
+            addon_versions: vec![],
+            insights: vec![],
+        }
+    }
+
+    #[test]
+    fn preflight_starts_the_next_hop_with_its_own_token_and_items() {
+        let mut r = record_at(Step::Preflight);
+        r.target_version = KubeVersion::new(1, 33);
+        let t = step(&r, Observation::Surveyed(Ok(survey_at("1.30"))));
+        assert_eq!((t.record.step, t.next), (Step::StartUpdate, Next::Now));
+        assert_eq!(t.record.hop_version, Some(KubeVersion::new(1, 31)));
+        assert_eq!(
+            t.record.client_request_token, r.client_request_token,
+            "the first hop keeps the request's token"
+        );
+        assert!(
+            matches!(next_call(&t.record), Some(EksCall::UpdateClusterVersion { version, .. }) if version == KubeVersion::new(1, 31))
+        );
+        assert_eq!(t.record.items.len(), 1);
+        assert_eq!(
+            (t.record.items[0].name.as_str(), t.record.items[0].version.as_str()),
+            ("ng-1", "1.31")
+        );
+        assert!(t.record.plan.as_ref().is_some_and(|p| p.hops.len() == 3));
+
+        // The next hop gets a token of its own, the same one however often it is planned.
+        let mut second = t.record.clone();
+        second.step = Step::Preflight;
+        let a = step(&second, Observation::Surveyed(Ok(survey_at("1.31"))));
+        let b = step(&second, Observation::Surveyed(Ok(survey_at("1.31"))));
+        assert_eq!(a.record.hop_version, Some(KubeVersion::new(1, 32)));
+        assert_ne!(a.record.client_request_token, t.record.client_request_token);
+        assert_eq!(a.record.client_request_token, b.record.client_request_token);
+        assert_eq!(
+            a.record.items[1].client_request_token,
+            b.record.items[1].client_request_token
+        );
+
+        // A hop's in-progress update to that hop's version is adopted.
+        let mut finding = a.record.clone();
+        finding.step = Step::FindUpdateInProgress;
+        let adopted = step(
+            &finding,
+            Observation::UpdatesInProgress(Ok(vec![update(
+                "u-9",
+                UpdateState::InProgress,
+                "VersionUpdate",
+                Some("1.32"),
+            )])),
+        );
+        assert_eq!(adopted.record.update_id.as_deref(), Some("u-9"));
+        assert!(adopted.record.adopted);
     }
 
     mod properties {
