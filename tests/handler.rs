@@ -1110,3 +1110,30 @@ async fn a_dry_run_tells_when_the_window_next_opens() {
     assert_eq!(open["window"]["openNow"], true);
     assert!(h.app.store.all().is_empty());
 }
+
+#[tokio::test]
+async fn node_groups_update_side_by_side_when_configured() {
+    let limits = Limits {
+        nodegroup_parallelism: 2,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(fleet_cluster("1.30"), limits);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+    assert_eq!(count_updates(&h), (1, 1, 2));
+    // Both node-group updates were asked for before either was described.
+    let calls = h.app.eks.lock().calls.clone();
+    let first_ng = calls.iter().position(|c| c == "UpdateNodegroupVersion").unwrap();
+    assert_eq!(calls[first_ng + 1], "UpdateNodegroupVersion", "{calls:?}");
+}
+
+#[tokio::test]
+async fn node_groups_update_one_at_a_time_by_default() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    h.send_ok(request("1.31")).await;
+    let calls = h.app.eks.lock().calls.clone();
+    let first_ng = calls.iter().position(|c| c == "UpdateNodegroupVersion").unwrap();
+    assert_ne!(calls[first_ng + 1], "UpdateNodegroupVersion", "{calls:?}");
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+}

@@ -104,6 +104,7 @@ fn test_config() -> Config {
             stale_after_secs: 1,
             hop_estimate_secs: 60,
             blocked_recheck_secs: 3600,
+            nodegroup_parallelism: 1,
         },
         safety_margin_secs: 1,
         invocation_budget_secs: None,

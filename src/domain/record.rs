@@ -210,6 +210,13 @@ pub struct UpgradeRecord {
     /// Notifications made so far (numbers their ids).
     #[serde(default)]
     pub notifications: u32,
+    /// How many node groups update at once (from configuration, at each hop's preflight).
+    #[serde(default = "one")]
+    pub nodegroup_parallelism: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn no_exclusions(exclusions: &Exclusions) -> bool {
@@ -257,6 +264,7 @@ impl UpgradeRecord {
             plan: None,
             outbox: Vec::new(),
             notifications: 0,
+            nodegroup_parallelism: 1,
             history: vec![HistoryEntry {
                 at: now,
                 status: UpgradeStatus::Pending,

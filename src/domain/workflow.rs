@@ -49,6 +49,8 @@ pub struct Limits {
     /// A BLOCKED upgrade is checked again by the sweep this long after it blocked (0: never;
     /// only a new request then).
     pub blocked_recheck_secs: i64,
+    /// How many managed node groups update at once.
+    pub nodegroup_parallelism: u32,
 }
 
 impl Default for Limits {
@@ -61,6 +63,7 @@ impl Default for Limits {
             stale_after_secs: 300,
             hop_estimate_secs: window::DEFAULT_HOP_ESTIMATE_SECS,
             blocked_recheck_secs: 3600,
+            nodegroup_parallelism: 1,
         }
     }
 }
@@ -159,34 +162,26 @@ pub fn next_call(record: &UpgradeRecord) -> Option<EksCall> {
     match record.step {
         Step::InspectCluster => Some(EksCall::DescribeCluster),
         Step::Preflight => Some(EksCall::Survey),
-        Step::RunItems => record
-            .items
-            .iter()
-            .find(|i| i.status == ItemStatus::InProgress)
-            .map_or_else(
-                || {
-                    record
-                        .items
-                        .iter()
-                        .find(|i| i.status == ItemStatus::Planned)
-                        .map(|i| EksCall::StartItem {
-                            kind: i.kind,
-                            name: i.name.clone(),
-                            version: i.version.clone(),
-                            token: i.client_request_token.clone(),
-                            // EKS's force on a node group ignores PodDisruptionBudget failures: only
-                            // when the request asks for it.
-                            force: record.force,
-                        })
-                },
-                |i| {
-                    Some(EksCall::DescribeItemUpdate {
-                        kind: i.kind,
-                        name: i.name.clone(),
-                        update_id: i.update_id.clone().unwrap_or_default(),
-                    })
-                },
-            ),
+        Step::RunItems => match (
+            next_startable(record),
+            record.items.iter().find(|i| i.status == ItemStatus::InProgress),
+        ) {
+            (Some(i), _) => Some(EksCall::StartItem {
+                kind: i.kind,
+                name: i.name.clone(),
+                version: i.version.clone(),
+                token: i.client_request_token.clone(),
+                // EKS's force on a node group ignores PodDisruptionBudget failures: only when
+                // the request asks for it.
+                force: record.force,
+            }),
+            (None, Some(i)) => Some(EksCall::DescribeItemUpdate {
+                kind: i.kind,
+                name: i.name.clone(),
+                update_id: i.update_id.clone().unwrap_or_default(),
+            }),
+            (None, None) => None,
+        },
         Step::StartUpdate => Some(EksCall::UpdateClusterVersion {
             version: record.hop_version.unwrap_or(record.target_version),
             token: record.client_request_token.clone(),
@@ -356,7 +351,11 @@ pub fn reconcile(record: &UpgradeRecord, observed: Observation, now: i64, limits
                     item.update_id = Some(update.id.clone());
                     item.started_at = Some(now);
                     r.message = Some(format!("{} update {} started", item_label(&r.items[i]), update.id));
-                    item_progress(&mut r, i, &update, now, limits)
+                    match item_progress(&mut r, i, &update, now, limits) {
+                        // More node groups may start side by side.
+                        Next::After(_) if next_startable(&r).is_some() => Next::Now,
+                        other => other,
+                    }
                 }
                 Err(e) => match e.kind {
                     // Another update of that node group or add-on: try again later.
@@ -540,9 +539,28 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
     }
 }
 
+/// The planned item that may start now: the next one when nothing runs, or the next node group
+/// while fewer than `nodegroupParallelism` node groups (and nothing else) run.
+fn next_startable(record: &UpgradeRecord) -> Option<&WorkItem> {
+    let planned = record.items.iter().find(|i| i.status == ItemStatus::Planned)?;
+    let running: Vec<&WorkItem> = record
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::InProgress)
+        .collect();
+    let room = running.is_empty()
+        || (planned.kind == ItemKind::Nodegroup
+            && running.iter().all(|i| i.kind == ItemKind::Nodegroup)
+            && running.len() < record.nodegroup_parallelism.max(1) as usize);
+    room.then_some(planned)
+}
+
 /// After a control-plane hop: add-ons and node groups of the hop, or the next hop.
 fn has_more_work(r: &UpgradeRecord) -> bool {
-    r.items.iter().any(|i| i.status == ItemStatus::Planned) || r.hop_version.is_some_and(|h| h < r.target_version)
+    r.items
+        .iter()
+        .any(|i| matches!(i.status, ItemStatus::Planned | ItemStatus::InProgress))
+        || r.hop_version.is_some_and(|h| h < r.target_version)
 }
 
 fn item_label(item: &WorkItem) -> String {
@@ -580,6 +598,7 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
     };
     r.plan = Some(plan.clone());
     let base = r.client_request_token.clone();
+    r.nodegroup_parallelism = limits.nodegroup_parallelism;
     if !plan.node_groups_first.is_empty() {
         for ng in &plan.node_groups_first {
             add_item(
@@ -626,6 +645,7 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         r.invocations = r.invocations.min(1);
     }
     r.hop_version = Some(hop.to);
+    r.nodegroup_parallelism = limits.nodegroup_parallelism;
     let token = r.client_request_token.clone();
     for addon in &hop.addons {
         if let Some(to) = &addon.to {
@@ -726,6 +746,11 @@ fn item_progress(r: &mut UpgradeRecord, i: usize, update: &UpdateView, now: i64,
 
 /// The next planned item, inside the window; none left: back to the cluster for the next hop.
 fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
+    if r.items.iter().any(|i| i.status == ItemStatus::InProgress) {
+        // Node groups still updating side by side: follow them.
+        r.step = Step::RunItems;
+        return Next::Now;
+    }
     if r.items.iter().any(|i| i.status == ItemStatus::Planned) {
         r.step = Step::RunItems;
         if r.status == UpgradeStatus::Pending && r.update_id.is_some() {
