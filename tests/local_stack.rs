@@ -77,6 +77,8 @@ struct Options {
     clusters: Vec<(&'static str, &'static str)>,
     /// A seed file of the emulator, instead of `clusters`.
     seed_file: Option<&'static str>,
+    /// A seed document, instead of `clusters` or `seed_file`.
+    seed: Option<String>,
     update_ms: u64,
     invocation_secs: i64,
 }
@@ -86,6 +88,7 @@ impl Default for Options {
         Self {
             clusters: vec![("devel", "1.30")],
             seed_file: None,
+            seed: None,
             update_ms: 2_000,
             invocation_secs: 120,
         }
@@ -141,9 +144,14 @@ impl Stack {
             .iter()
             .map(|(name, version)| json!({ "name": name, "version": version }))
             .collect();
-        let seed = match options.seed_file {
-            Some(path) => std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).expect("seed file"),
-            None => json!({ "clusters": clusters }).to_string(),
+        let seed = match (options.seed, options.seed_file) {
+            (Some(seed), _) => seed,
+            (None, path) => match path {
+                Some(path) => {
+                    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).expect("seed file")
+                }
+                None => json!({ "clusters": clusters }).to_string(),
+            },
         };
         emulator.seed_json(&seed).expect("seed");
 
@@ -244,6 +252,25 @@ impl Stack {
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends sweeps until one resumes the record or it finished on its own.
+    async fn sweep_until_resumed_or_finished(&self, cluster: &str, request_id: &str) {
+        let start = Instant::now();
+        loop {
+            if self.record(cluster, request_id).await.is_some_and(|r| r.is_finished()) {
+                return;
+            }
+            let sweep = self.invoke(json!({ "sweep": {} })).await.expect("sweep");
+            if !sweep["resumed"].as_array().expect("resumed").is_empty() {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "nothing resumed in 90 s: {sweep}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -587,7 +614,7 @@ async fn a_dry_run_plans_three_hops_with_add_ons_and_node_groups_and_changes_not
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hops_with_add_ons_and_node_groups_on_the_emulator() {
     let stack = Stack::start(Options {
-        seed_file: Some("crates/eks-emulator/seeds/demo.json"),
+        seed: Some(demo_seed_with_a_lagging_node_group()),
         update_ms: 1_000,
         ..Options::default()
     })
@@ -599,7 +626,10 @@ async fn three_hops_with_add_ons_and_node_groups_on_the_emulator() {
     assert_eq!(stack.cluster_version("demo").await, "1.33");
     let stats = stack.emulator.cluster_stats("demo");
     assert_eq!(stats.cluster_version_updates_created, 3);
-    assert_eq!(stats.nodegroup_updates_created, 3, "ng-1 once per hop");
+    assert_eq!(
+        stats.nodegroup_updates_created, 7,
+        "ng-2 to 1.30 first, then both once per hop"
+    );
     let addon_items = record
         .items
         .iter()
@@ -624,4 +654,74 @@ async fn three_hops_with_add_ons_and_node_groups_on_the_emulator() {
         .unwrap();
     assert_eq!(nodegroup.nodegroup().unwrap().version(), Some("1.33"));
     stack.stop().await;
+}
+
+/// The demo seed (cluster `demo` at 1.30, add-ons, node group `ng-1`) plus `ng-2`, still at 1.29.
+fn demo_seed_with_a_lagging_node_group() -> String {
+    let path = format!("{}/crates/eks-emulator/seeds/demo.json", env!("CARGO_MANIFEST_DIR"));
+    let mut seed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let groups = seed["clusters"][0]["nodegroups"].as_array_mut().unwrap();
+    let mut lagging = groups[0].clone();
+    lagging["name"] = json!("ng-2");
+    lagging["version"] = json!("1.29");
+    lagging.as_object_mut().unwrap().remove("releaseVersion");
+    groups.push(lagging);
+    seed.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_each_step_boundary_of_a_multi_hop_upgrade_adds_no_update() {
+    let mut report = Vec::new();
+    for point in [
+        "after:Survey",
+        "after:UpdateClusterVersion",
+        "after:UpdateAddon",
+        "after:UpdateNodegroupVersion",
+        "after:DescribeItemUpdate",
+        "before:continuation",
+    ] {
+        let stack = Stack::start(Options {
+            seed_file: Some("crates/eks-emulator/seeds/demo.json"),
+            update_ms: 1_500,
+            invocation_secs: 4,
+            ..Options::default()
+        })
+        .await;
+        stack.lambda.app.crash_points.arm(point);
+        let first = stack.invoke(upgrade("demo", "1.32")).await;
+        // The crash may hit the first invocation or a continuation the relay delivered.
+        let record = loop {
+            let record = stack
+                .record("demo", "to-1.32")
+                .await
+                .expect("written before any EKS call");
+            if record.is_finished() {
+                break record;
+            }
+            stack.sweep_until_resumed_or_finished("demo", "to-1.32").await;
+        };
+        assert_eq!(
+            record.status,
+            UpgradeStatus::Succeeded,
+            "{point}: {first:?} {:?}",
+            record.message
+        );
+        let stats = stack.emulator.cluster_stats("demo");
+        let items = record.items.len() as u64;
+        assert_eq!(stats.cluster_version_updates_created, 2, "{point}");
+        assert_eq!(
+            stats.nodegroup_updates_created + stats.addon_updates_created,
+            items,
+            "{point}: one update per step"
+        );
+        for token in &stats.client_request_tokens {
+            assert!(token.update_id.is_some(), "{point}: {token:?}");
+        }
+        assert_eq!(stack.cluster_version("demo").await, "1.32");
+        report.push(format!(
+            "{point}: 2 control-plane + {items} add-on/node-group updates, no duplicate"
+        ));
+        stack.stop().await;
+    }
+    println!("{}", report.join("\n"));
 }
