@@ -1,0 +1,127 @@
+//! Least privilege, checked: the function's IAM statements in `template.yaml` name no `*`
+//! action, and every resource is this stack's table (and its index), its failure queue, its
+//! event bus, the function itself, or the account's EKS clusters, node groups and add-ons. The
+//! only `*` resource is for the two catalogue look-ups that support no resource-level
+//! permissions.
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(format!("{}/template.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+fn list(node: &Yaml) -> Vec<String> {
+    match node {
+        Yaml::String(s) => vec![s.clone()],
+        Yaml::Array(items) => items.iter().flat_map(list).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Resources the function may name (intrinsic functions' tags are dropped by the parser:
+/// `!GetAtt UpgradesTable.Arn` reads as `UpgradesTable.Arn`).
+const ALLOWED_RESOURCES: &[&str] = &[
+    "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/*",
+    "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:nodegroup/*/*/*",
+    "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:addon/*/*/*",
+    "UpgradesTable.Arn",
+    "${UpgradesTable.Arn}/index/resumable",
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}",
+    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}",
+    "FailedInvocations.Arn",
+];
+
+const CATALOGUE_ACTIONS: &[&str] = &["eks:DescribeClusterVersions", "eks:DescribeAddonVersions"];
+
+#[test]
+fn the_function_role_is_least_privilege() {
+    let template = template();
+    let function = &template["Resources"]["Orchestrator"]["Properties"];
+    let policies = function["Policies"].as_vec().expect("inline policies");
+    let mut statements = 0;
+    for policy in policies {
+        assert!(
+            policy.as_str().is_none(),
+            "no managed or SAM policy templates, only explicit statements: {policy:?}"
+        );
+        for statement in policy["Statement"].as_vec().expect("statements") {
+            statements += 1;
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            let actions = list(&statement["Action"]);
+            let resources = list(&statement["Resource"]);
+            assert!(!actions.is_empty() && !resources.is_empty(), "{statement:?}");
+            for action in &actions {
+                assert!(!action.contains('*'), "wildcard action {action}");
+                assert!(
+                    ["eks:", "dynamodb:", "lambda:", "events:", "sqs:"]
+                        .iter()
+                        .any(|p| action.starts_with(p)),
+                    "unexpected service in {action}"
+                );
+            }
+            for resource in &resources {
+                if resource == "*" {
+                    assert!(
+                        actions.iter().all(|a| CATALOGUE_ACTIONS.contains(&a.as_str())),
+                        "\"*\" is only for {CATALOGUE_ACTIONS:?}, not {actions:?}"
+                    );
+                } else {
+                    assert!(
+                        ALLOWED_RESOURCES.contains(&resource.as_str()),
+                        "resource wider than the stack's: {resource}"
+                    );
+                }
+            }
+            if actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                for action in &actions {
+                    assert!(
+                        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"].contains(&action.as_str()),
+                        "the function needs no {action}"
+                    );
+                }
+            }
+            if actions.iter().any(|a| a == "lambda:InvokeFunction") {
+                assert_eq!(
+                    resources,
+                    ["arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}"],
+                    "it may invoke itself only"
+                );
+            }
+        }
+    }
+    assert!(statements >= 5);
+    assert_eq!(
+        function["FunctionName"].as_str(),
+        Some("FunctionName"),
+        "an explicit name, so the policy can name it"
+    );
+}
+
+#[test]
+fn a_wildcard_would_be_caught() {
+    // The checks above must be able to fail: the same rules on a too-wide statement.
+    let wide = YamlLoader::load_from_str("Action: ['dynamodb:*']\nResource: ['*']")
+        .unwrap()
+        .remove(0);
+    let actions = list(&wide["Action"]);
+    assert!(actions.iter().any(|a| a.contains('*')));
+    assert!(!ALLOWED_RESOURCES.contains(&"arn:aws:dynamodb:us-east-1:123456789012:table/*"));
+}
+
+#[test]
+fn the_function_is_bounded_and_async_failures_are_kept() {
+    let template = template();
+    let function = &template["Resources"]["Orchestrator"]["Properties"];
+    assert_eq!(function["RecursiveLoop"].as_str(), Some("Allow"));
+    assert_eq!(function["EventInvokeConfig"]["MaximumRetryAttempts"].as_i64(), Some(0));
+    assert_eq!(
+        function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"].as_str(),
+        Some("SQS")
+    );
+    assert_eq!(function["Architectures"][0].as_str(), Some("arm64"));
+    assert_eq!(
+        (function["MemorySize"].as_i64(), function["Timeout"].as_i64()),
+        (Some(128), Some(900))
+    );
+}
