@@ -67,6 +67,17 @@ impl Config {
             max_invocations: number("MAX_INVOCATIONS", defaults.max_invocations as i64, 1, 10_000)? as u32,
             retention_secs: number("RECORD_RETENTION_DAYS", defaults.retention_secs / 86400, 1, 3650)? * 86400,
             stale_after_secs: number("STALE_AFTER_SECONDS", defaults.stale_after_secs, 1, 86400)?,
+            enrollment_tag: lookup("ENROLLMENT_TAG")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| defaults.enrollment_tag.clone()),
+            allowed_clusters: lookup("ALLOWED_CLUSTERS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
             nodegroup_parallelism: number("NODEGROUP_PARALLELISM", 1, 1, 20)? as u32,
             blocked_recheck_secs: number("BLOCKED_RECHECK_SECONDS", defaults.blocked_recheck_secs, 0, 30 * 86400)?,
             hop_estimate_secs: number("HOP_ESTIMATE_MINUTES", defaults.hop_estimate_secs / 60, 1, 720)? * 60,

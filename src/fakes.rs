@@ -58,6 +58,8 @@ pub struct FakeEksState {
     pub addons: Vec<AddonView>,
     pub addon_catalog: Vec<(String, Vec<AddonVersionOption>)>,
     pub insights: Vec<InsightView>,
+    /// Clusters without the enrollment tag (every other cluster carries it).
+    pub unenrolled: Vec<String>,
     /// UpdateClusterVersion answers this (once) instead of starting an update.
     pub update_refusal: Option<EksFailure>,
 }
@@ -203,6 +205,15 @@ impl Eks for FakeEks {
             status: status.clone(),
             version: Some(*version),
             platform_version: Some("eks.1".to_owned()),
+            tags: if s.unenrolled.iter().any(|c| c == cluster) {
+                Default::default()
+            } else {
+                [(
+                    crate::domain::workflow::DEFAULT_ENROLLMENT_TAG.to_owned(),
+                    "true".to_owned(),
+                )]
+                .into()
+            },
         })
     }
 

@@ -64,6 +64,8 @@ pub enum HandlerError {
     Crashed(#[from] InjectedCrash),
     #[error("no plan: {0}")]
     Plan(PlanError),
+    #[error("{0}")]
+    NotEnrolled(String),
     #[error("EKS: {0}")]
     Eks(EksFailure),
 }
@@ -76,6 +78,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Store(_) => "StoreUnavailable",
             HandlerError::Crashed(_) => "InjectedCrash",
             HandlerError::Plan(_) => "PlanRefused",
+            HandlerError::NotEnrolled(_) => "NotEnrolled",
             HandlerError::Eks(e) if e.kind == crate::domain::FailureKind::NotFound => "ClusterNotFound",
             HandlerError::Eks(_) => "EksUnavailable",
         };
@@ -186,6 +189,16 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator
                 latest
             }
         };
+        // Only enrolled clusters: a stray or forged schedule is refused here, with nothing
+        // written. (If EKS can't answer now, the preflight checks again before any change.)
+        let name = request.cluster.as_str();
+        if let Ok(cluster) = self.eks.describe_cluster(name).await {
+            if !self.config.limits.admits(name, &cluster) {
+                let reason = self.config.limits.not_enrolled(name);
+                warn!(cluster = name, request_id = %request.request_id(), "refused: {reason}");
+                return Err(HandlerError::NotEnrolled(reason));
+            }
+        }
         let now = self.clock.now_secs();
         let fresh = UpgradeRecord::new(&request, target, new_token(), now);
         let record = match self.store.insert_new(&fresh).await? {
@@ -451,6 +464,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator
             crate::domain::window::next_opening(window, &request.exclusions, now, self.config.limits.hop_estimate_secs);
         Ok(json!({
             "dryRun": true,
+            "enrolled": self.config.limits.admits(cluster, &survey.cluster),
             "plan": plan,
             "window": {
                 "window": window.map(|w| w.describe()),

@@ -481,7 +481,9 @@ async fn faults_delay_but_do_not_fail_the_upgrade() {
     let answer = h.send_ok(request("1.31")).await;
     assert_eq!(answer["status"], "SUCCEEDED");
     let record = h.record("to-1.31");
-    assert_eq!(record.faults, 4);
+    // The first fault met the enrollment check at request time (which lets the preflight check
+    // again); the workflow met the other three.
+    assert_eq!(record.faults, 3);
     assert!(record.last_error.as_deref().unwrap().contains("Exception"));
     assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
 }
@@ -492,9 +494,10 @@ async fn table_unreachable_writes_nothing_and_reports_it() {
     h.app.store.unavailable.store(true, Ordering::SeqCst);
     let err = h.send(request("1.31")).await.unwrap_err();
     assert!(matches!(err, HandlerError::Store(_)));
-    assert!(
-        h.app.eks.lock().calls.is_empty(),
-        "no EKS call without the token stored first"
+    assert_eq!(
+        h.app.eks.lock().calls,
+        ["DescribeCluster"],
+        "only the enrollment check's read: no EKS change without the token stored first"
     );
 }
 
@@ -1136,4 +1139,48 @@ async fn node_groups_update_one_at_a_time_by_default() {
     let first_ng = calls.iter().position(|c| c == "UpdateNodegroupVersion").unwrap();
     assert_ne!(calls[first_ng + 1], "UpdateNodegroupVersion", "{calls:?}");
     assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn a_cluster_that_did_not_opt_in_is_refused_and_nothing_is_written() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    eks.lock().unenrolled.push("devel".into());
+    let h = Harness::new(eks);
+    let err = h.send(request("1.31")).await.unwrap_err();
+    assert!(matches!(&err, HandlerError::NotEnrolled(_)), "{err}");
+    assert!(err.to_string().contains("upgrade-orchestrator/enabled=true"), "{err}");
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, "NotEnrolled");
+    assert!(h.app.store.all().is_empty());
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+
+    // A dry run still plans (it changes nothing) and says so.
+    let dry = h
+        .send_ok(json!({ "cluster": "devel", "targetVersion": "1.31", "dryRun": true }))
+        .await;
+    assert_eq!(dry["enrolled"], false);
+
+    // Listed in ALLOWED_CLUSTERS, it may be upgraded without the tag.
+    let limits = Limits {
+        allowed_clusters: vec!["devel".into()],
+        ..Limits::default()
+    };
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    eks.lock().unenrolled.push("devel".into());
+    let h = Harness::with_limits(eks, limits);
+    assert_eq!(h.send_ok(request("1.31")).await["status"], "SUCCEEDED");
+}
+
+#[tokio::test]
+async fn a_cluster_taken_out_of_enrollment_mid_upgrade_is_not_touched_again() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    h.app.eks.lock().update_polls = 40;
+    h.send_ok(request("1.32")).await;
+    // The first hop runs; then the tag is removed.
+    h.app.eks.lock().unenrolled.push("devel".into());
+    h.deliver_continuations().await;
+    let record = h.record("to-1.32");
+    assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
+    assert!(record.message.as_deref().unwrap().contains("not enrolled"));
+    assert_eq!(count_updates(&h).0, 1, "the second hop never started");
 }

@@ -108,6 +108,7 @@ fn test_config() -> Config {
             hop_estimate_secs: 60,
             blocked_recheck_secs: 3600,
             nodegroup_parallelism: 1,
+            ..Limits::default()
         },
         safety_margin_secs: 1,
         invocation_budget_secs: None,
@@ -142,7 +143,7 @@ impl Stack {
         let clusters: Vec<Value> = options
             .clusters
             .iter()
-            .map(|(name, version)| json!({ "name": name, "version": version }))
+            .map(|(name, version)| json!({ "name": name, "version": version, "tags": { "upgrade-orchestrator/enabled": "true" } }))
             .collect();
         let seed = match (options.seed, options.seed_file) {
             (Some(seed), _) => seed,

@@ -37,6 +37,10 @@ impl Eks for EksAdapter {
             status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
             version: cluster.version().and_then(|v| v.parse::<KubeVersion>().ok()),
             platform_version: cluster.platform_version().map(str::to_owned),
+            tags: cluster
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
         })
     }
 

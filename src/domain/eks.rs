@@ -5,12 +5,13 @@ use super::record::EksUpdateError;
 use super::version::KubeVersion;
 
 /// DescribeCluster, reduced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterView {
     /// ACTIVE, UPDATING, CREATING, DELETING, FAILED, PENDING (kept as text: EKS may add more).
     pub status: String,
     pub version: Option<KubeVersion>,
     pub platform_version: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// The status of an EKS update.

@@ -391,6 +391,7 @@ mod tests {
                 status: "ACTIVE".into(),
                 version: Some(v("1.30")),
                 platform_version: Some("eks.5".into()),
+                tags: Default::default(),
             },
             versions,
             nodegroups: vec![

@@ -51,6 +51,32 @@ pub struct Limits {
     pub blocked_recheck_secs: i64,
     /// How many managed node groups update at once.
     pub nodegroup_parallelism: u32,
+    /// Clusters opt in: the tag `<enrollment_tag>=true` on the cluster ...
+    pub enrollment_tag: String,
+    /// ... or their name in this list.
+    pub allowed_clusters: Vec<String>,
+}
+
+/// The tag that enrolls a cluster, unless configured otherwise (`ENROLLMENT_TAG`).
+pub const DEFAULT_ENROLLMENT_TAG: &str = "upgrade-orchestrator/enabled";
+
+impl Limits {
+    /// Whether the cluster opted in to upgrades by this function.
+    pub fn admits(&self, name: &str, cluster: &ClusterView) -> bool {
+        self.allowed_clusters.iter().any(|c| c == name)
+            || cluster
+                .tags
+                .get(&self.enrollment_tag)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    /// Why a cluster is refused, for operators.
+    pub fn not_enrolled(&self, name: &str) -> String {
+        format!(
+            "cluster {name} is not enrolled for upgrades: tag it {}=true, or list it in ALLOWED_CLUSTERS",
+            self.enrollment_tag
+        )
+    }
 }
 
 impl Default for Limits {
@@ -64,6 +90,8 @@ impl Default for Limits {
             hop_estimate_secs: window::DEFAULT_HOP_ESTIMATE_SECS,
             blocked_recheck_secs: 3600,
             nodegroup_parallelism: 1,
+            enrollment_tag: DEFAULT_ENROLLMENT_TAG.to_owned(),
+            allowed_clusters: Vec::new(),
         }
     }
 }
@@ -592,6 +620,11 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         r.step = Step::InspectCluster;
         return Next::Now;
     }
+    if !limits.admits(&r.cluster, &survey.cluster) {
+        // Checked before every hop: a cluster taken out of enrollment is not touched again.
+        let note = limits.not_enrolled(&r.cluster);
+        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+    }
     let plan = match make_plan(&r.cluster, TargetVersion::Exact(r.target_version), r.force, survey) {
         Ok(plan) => plan,
         Err(e) => return finish(r, UpgradeStatus::Failed, e.0, now, limits),
@@ -1042,6 +1075,7 @@ mod tests {
             status: status.into(),
             version: Some(version.parse().unwrap()),
             platform_version: Some("eks.5".into()),
+            tags: [(DEFAULT_ENROLLMENT_TAG.to_owned(), "true".to_owned())].into(),
         }
     }
 
