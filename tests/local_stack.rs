@@ -40,6 +40,8 @@ struct LambdaState {
 
 struct Stack {
     dynalite: Option<Dynalite>,
+    /// Where dynalite keeps its data, when it must survive a restart.
+    dynalite_dir: Option<std::path::PathBuf>,
     emulator: Emulator,
     lambda: Arc<LambdaState>,
     eks: aws_sdk_eks::Client,
@@ -81,6 +83,8 @@ struct Options {
     seed: Option<String>,
     update_ms: u64,
     invocation_secs: i64,
+    /// Keep dynalite's data in a folder, so it can be stopped and started again.
+    persistent_table: bool,
 }
 
 impl Default for Options {
@@ -89,6 +93,7 @@ impl Default for Options {
             clusters: vec![("devel", "1.30")],
             seed_file: None,
             seed: None,
+            persistent_table: false,
             update_ms: 2_000,
             invocation_secs: 120,
         }
@@ -119,7 +124,12 @@ fn test_config() -> Config {
 
 impl Stack {
     async fn start(options: Options) -> Self {
-        let dynalite = Dynalite::start(&local_stack::dynalite_bin(), free_port(), None)
+        let dynalite_dir = options.persistent_table.then(|| {
+            let dir = std::env::temp_dir().join(format!("eks-upgrade-dynalite-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            dir
+        });
+        let dynalite = Dynalite::start(&local_stack::dynalite_bin(), free_port(), dynalite_dir.as_deref())
             .await
             .expect("dynalite (installed by scripts/test into .local/node)");
         let dynamodb = dynamodb_client(&dynalite.endpoint).await;
@@ -200,6 +210,7 @@ impl Stack {
         let direct = aws_sdk_lambda::Client::new(&sdk(lambda_url).await);
         Self {
             dynalite: Some(dynalite),
+            dynalite_dir,
             emulator,
             lambda,
             direct,
@@ -305,9 +316,30 @@ impl Stack {
         out.cluster().unwrap().version().unwrap().to_owned()
     }
 
+    /// DynamoDB goes away (the process stops; its data folder stays).
+    async fn stop_table(&mut self) -> u16 {
+        let dynalite = self.dynalite.take().expect("running");
+        let port = dynalite.port;
+        dynalite.stop().await;
+        port
+    }
+
+    /// DynamoDB comes back on the same port and data folder.
+    async fn start_table(&mut self, port: u16) {
+        let dir = self.dynalite_dir.clone().expect("a persistent table");
+        self.dynalite = Some(
+            Dynalite::start(&local_stack::dynalite_bin(), port, Some(&dir))
+                .await
+                .expect("restart"),
+        );
+    }
+
     async fn stop(mut self) {
         if let Some(dynalite) = self.dynalite.take() {
             dynalite.stop().await;
+        }
+        if let Some(dir) = self.dynalite_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
         self.emulator.shutdown().await;
     }
@@ -671,7 +703,7 @@ fn demo_seed_with_a_lagging_node_group() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_at_each_step_boundary_of_a_multi_hop_upgrade_adds_no_update() {
+async fn report_a_crash_at_each_step_boundary_of_a_multi_hop_upgrade_adds_no_update() {
     let mut report = Vec::new();
     for point in [
         "after:Survey",
@@ -725,4 +757,139 @@ async fn a_crash_at_each_step_boundary_of_a_multi_hop_upgrade_adds_no_update() {
         stack.stop().await;
     }
     println!("{}", report.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load and faults. Each prints its report (run with --nocapture to see it). LOAD_CLUSTERS sets
+// the fleet size of the second one (200 by default; larger runs: LOAD_CLUSTERS=1000).
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_fifty_identical_events_at_once_make_one_update() {
+    let stack = Stack::start(Options::default()).await;
+    let answers = futures::future::join_all((0..50).map(|_| stack.invoke(upgrade("devel", "1.31")))).await;
+    let errors = answers.iter().filter(|a| a.is_err()).count();
+    let record = stack.wait_finished("devel", "to-1.31").await;
+    let stats = stack.emulator.cluster_stats("devel");
+    println!(
+        "report: 50 events, {} answered without error, {} update(s) created, {} UpdateClusterVersion call(s), status {:?}",
+        50 - errors,
+        stats.cluster_version_updates_created,
+        stats.update_cluster_version_calls,
+        record.status
+    );
+    assert_eq!(errors, 0, "{answers:?}");
+    assert_eq!(stats.cluster_version_updates_created, 1);
+    assert_eq!(stats.client_request_tokens.len(), 1);
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_a_fleet_upgraded_together_under_throttling_and_5xx_ends_successful_with_one_update_each() {
+    let fleet: usize = std::env::var("LOAD_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let names: Vec<&'static str> = (0..fleet)
+        .map(|i| &*Box::leak(format!("c{i:04}").into_boxed_str()))
+        .collect();
+    let stack = Stack::start(Options {
+        clusters: names.iter().map(|n| (*n, "1.30")).collect(),
+        update_ms: 2_000,
+        invocation_secs: 300,
+        ..Options::default()
+    })
+    .await;
+    let patch: FaultsPatch = serde_json::from_value(json!({ "throttleRate": 0.3, "errorRate": 0.3 })).unwrap();
+    stack.emulator.set_faults(patch).unwrap();
+    let started = Instant::now();
+    let answers = futures::future::join_all(names.iter().map(|n| stack.invoke(upgrade(n, "1.31")))).await;
+    let mut records = Vec::new();
+    for name in &names {
+        records.push(stack.wait_finished(name, "to-1.31").await);
+    }
+    let stats = stack.emulator.stats();
+    let updates: u64 = names
+        .iter()
+        .map(|n| stack.emulator.cluster_stats(n).cluster_version_updates_created)
+        .sum();
+    let duplicates = names
+        .iter()
+        .filter(|n| stack.emulator.cluster_stats(n).cluster_version_updates_created > 1)
+        .count();
+    let lost = records.iter().filter(|r| r.status != UpgradeStatus::Succeeded).count();
+    let workflow_retries: u32 = records.iter().map(|r| r.faults).sum();
+    println!(
+        "report: {fleet} clusters, {} events answered without error, {updates} updates, {duplicates} duplicates, \
+         {lost} lost or unfinished, {} EKS requests of which {} throttled and {} 5xx, {workflow_retries} retries \
+         by the workflow after the SDK's, all done in {:.1?}",
+        answers.iter().filter(|a| a.is_ok()).count(),
+        stats.requests.total,
+        stats.requests.throttled,
+        stats.requests.server_errors,
+        started.elapsed()
+    );
+    assert!(
+        answers.iter().all(|a| a.is_ok()),
+        "every invocation answers without error"
+    );
+    assert_eq!(updates, fleet as u64);
+    assert_eq!((duplicates, lost), (0, 0));
+    assert!(
+        stats.requests.throttled > 0 && stats.requests.server_errors > 0,
+        "faults were injected"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_dynamodb_gone_mid_upgrade_delays_it_and_no_change_goes_out_without_its_token_stored() {
+    let mut stack = Stack::start(Options {
+        update_ms: 6_000,
+        invocation_secs: 3,
+        persistent_table: true,
+        ..Options::default()
+    })
+    .await;
+    let first = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    assert_eq!(first["status"], "IN_PROGRESS", "{first}");
+
+    // The table goes away while the continuation is on its way: that invocation fails.
+    let port = stack.stop_table().await;
+    assert!(stack.emulator.wait_relay_idle(Duration::from_secs(60)).await);
+    let relay = stack.emulator.stats().relay;
+    stack.start_table(port).await;
+
+    stack.sweep_until_resumed_or_finished("devel", "to-1.31").await;
+    let record = stack.wait_finished("devel", "to-1.31").await;
+    let stats = stack.emulator.cluster_stats("devel");
+    let stored: Vec<&str> = std::iter::once(record.client_request_token.as_str())
+        .chain(record.items.iter().map(|i| i.client_request_token.as_str()))
+        .collect();
+    let unstored: Vec<&str> = stats
+        .client_request_tokens
+        .iter()
+        .map(|t| t.token.as_str())
+        .filter(|t| !stored.contains(t))
+        .collect();
+    println!(
+        "report: table down for a continuation ({} function error(s), {} dropped by the relay); \
+         {} update(s); {} token(s) seen by EKS, {} not in the table; status {:?} after {} invocation(s)",
+        relay.function_errors,
+        relay.dropped,
+        stats.cluster_version_updates_created,
+        stats.client_request_tokens.len(),
+        unstored.len(),
+        record.status,
+        record.invocations
+    );
+    assert_eq!(record.status, UpgradeStatus::Succeeded);
+    assert_eq!(stats.cluster_version_updates_created, 1);
+    assert!(
+        unstored.is_empty(),
+        "every token EKS saw was stored first: {unstored:?}"
+    );
+    assert!(relay.function_errors >= 1, "the outage was felt: {relay:?}");
+    stack.stop().await;
 }
