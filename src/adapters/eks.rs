@@ -77,23 +77,8 @@ impl Eks for EksAdapter {
     }
 
     async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {
-        let mut ids = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_updates()
-                .name(cluster)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| failure(&e))?;
-            ids.extend(out.update_ids().iter().cloned());
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(ids),
-            }
-        }
+        let pages = self.client.list_updates().name(cluster).into_paginator().items().send();
+        pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))
     }
 
     async fn update_addon(
@@ -157,50 +142,29 @@ impl Eks for EksAdapter {
     }
 
     async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {
-        let mut offered = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .describe_cluster_versions()
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| failure(&e))?;
-            for info in out.cluster_versions() {
-                if let Some(version) = info.cluster_version().and_then(|v| v.parse().ok()) {
-                    offered.push(OfferedVersion {
-                        version,
-                        status: info.version_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                        default: info.default_version(),
-                    });
-                }
-            }
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(offered),
-            }
-        }
+        let pages = self.client.describe_cluster_versions().into_paginator().items().send();
+        let versions = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
+        Ok(versions
+            .iter()
+            .filter_map(|info| {
+                Some(OfferedVersion {
+                    version: info.cluster_version()?.parse().ok()?,
+                    status: info.version_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    default: info.default_version(),
+                })
+            })
+            .collect())
     }
 
     async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
-        let mut names = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_nodegroups()
-                .cluster_name(cluster)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| failure(&e))?;
-            names.extend(out.nodegroups().iter().cloned());
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => break,
-            }
-        }
+        let pages = self
+            .client
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send();
+        let names = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
         let mut nodegroups = Vec::new();
         for name in names {
             let out = self
@@ -225,23 +189,14 @@ impl Eks for EksAdapter {
     }
 
     async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
-        let mut names = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_addons()
-                .cluster_name(cluster)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| failure(&e))?;
-            names.extend(out.addons().iter().cloned());
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => break,
-            }
-        }
+        let pages = self
+            .client
+            .list_addons()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send();
+        let names = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
         let mut addons = Vec::new();
         for name in names {
             let out = self
@@ -266,75 +221,66 @@ impl Eks for EksAdapter {
     }
 
     async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
-        let mut options = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .describe_addon_versions()
-                .addon_name(addon)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| failure(&e))?;
-            for info in out.addons().iter().filter(|a| a.addon_name() == Some(addon)) {
-                for version in info.addon_versions() {
-                    options.push(AddonVersionOption {
-                        version: version.addon_version().unwrap_or_default().to_owned(),
-                        compatible: version
-                            .compatibilities()
-                            .iter()
-                            .filter_map(|c| {
-                                let k = c.cluster_version()?.parse::<KubeVersion>().ok()?;
-                                Some((k, c.default_version()))
-                            })
-                            .collect(),
-                    });
-                }
-            }
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(options),
-            }
-        }
+        let pages = self
+            .client
+            .describe_addon_versions()
+            .addon_name(addon)
+            .into_paginator()
+            .items()
+            .send();
+        let infos = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
+        let compatible = |version: &aws_sdk_eks::types::AddonVersionInfo| {
+            version
+                .compatibilities()
+                .iter()
+                .filter_map(|c| Some((c.cluster_version()?.parse::<KubeVersion>().ok()?, c.default_version())))
+                .collect()
+        };
+        Ok(infos
+            .iter()
+            .filter(|info| info.addon_name() == Some(addon))
+            .flat_map(|info| info.addon_versions())
+            .map(|version| AddonVersionOption {
+                version: version.addon_version().unwrap_or_default().to_owned(),
+                compatible: compatible(version),
+            })
+            .collect())
     }
 
     async fn upgrade_insights(&self, cluster: &str) -> Result<Vec<InsightView>, EksFailure> {
-        let mut insights = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_insights()
-                .cluster_name(cluster)
-                .filter(InsightsFilter::builder().categories(Category::UpgradeReadiness).build())
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| failure(&e))?;
-            for insight in out.insights() {
-                insights.push(InsightView {
+        let upgrade_readiness = InsightsFilter::builder().categories(Category::UpgradeReadiness).build();
+        let pages = self
+            .client
+            .list_insights()
+            .cluster_name(cluster)
+            .filter(upgrade_readiness)
+            .into_paginator();
+        let insights = pages
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| failure(&e))?;
+        Ok(insights
+            .iter()
+            .map(|insight| {
+                let status = insight.insight_status();
+                InsightView {
                     name: insight.name().unwrap_or_default().to_owned(),
                     category: insight.category().map(|c| c.as_str().to_owned()).unwrap_or_default(),
                     kubernetes_version: insight.kubernetes_version().map(str::to_owned),
-                    status: insight
-                        .insight_status()
+                    status: status
                         .and_then(|s| s.status())
                         .map(|s| s.as_str().to_owned())
                         .unwrap_or_default(),
-                    reason: insight
-                        .insight_status()
+                    reason: status
                         .and_then(|s| s.reason())
                         .or(insight.description())
                         .unwrap_or_default()
                         .to_owned(),
-                });
-            }
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(insights),
-            }
-        }
+                }
+            })
+            .collect())
     }
 }
 
