@@ -28,6 +28,17 @@ enum Command {
         #[arg(long, default_value_os_t = local_stack::template_path())]
         template: PathBuf,
     },
+    /// Print one upgrade record as JSON.
+    Show {
+        #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
+        endpoint: String,
+        #[arg(long, env = "UPGRADES_TABLE")]
+        table: String,
+        #[arg(long)]
+        cluster: String,
+        #[arg(long)]
+        request_id: String,
+    },
     /// Print each change of an upgrade record until it finishes; exit 0 if it SUCCEEDED.
     Watch {
         #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
@@ -52,6 +63,12 @@ async fn main() {
             table,
             template,
         } => create(&endpoint, &table, &template).await,
+        Command::Show {
+            endpoint,
+            table,
+            cluster,
+            request_id,
+        } => show(&endpoint, &table, &cluster, &request_id).await,
         Command::Watch {
             endpoint,
             table,
@@ -85,6 +102,25 @@ fn seconds(d: Duration) -> String {
     } else {
         format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
     }
+}
+
+async fn show(endpoint: &str, table: &str, cluster: &str, request_id: &str) -> Result<i32, Error> {
+    let client = dynamodb_client(endpoint).await;
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("cluster", AttributeValue::S(cluster.to_owned()))
+        .key("requestId", AttributeValue::S(request_id.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await?;
+    let Some(item) = out.item else {
+        eprintln!("no record {cluster}/{request_id}");
+        return Ok(1);
+    };
+    let record: UpgradeRecord = serde_dynamo::from_item(item)?;
+    println!("{}", serde_json::to_string(&record)?);
+    Ok(0)
 }
 
 /// The status as stored (`IN_PROGRESS`).

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""A minimal Lambda service on loopback, for the benchmarks (scripts/bench).
+
+It serves the Lambda Runtime API that a function binary polls (AWS_LAMBDA_RUNTIME_API) and the
+Invoke API (POST /2015-03-31/functions/NAME/invocations), whose payloads join the same queue of
+events: a function that invokes itself is served by the same process, as a warm Lambda
+instance would be. Standard library only.
+
+  bench_lambda.py cold-start BIN RUNS EVENT_JSON   -> JSON: cold-start times and RSS
+  bench_lambda.py run BIN EVENT_JSON UNTIL_CMD     -> JSON: invocations, billed time, peak RSS
+     (serves events until UNTIL_CMD, run every second, exits 0)
+
+Timing: from just before the process is started to the moment its first response reaches the
+Runtime API. Peak RSS: VmHWM of the function's process, read before it is stopped.
+"""
+
+import http.server
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+
+class Service:
+    def __init__(self):
+        self.events = queue.Queue()
+        self.lock = threading.Lock()
+        self.responses = []  # (request_id, time, is_error, body)
+        self.started = {}  # request_id -> time handed to the function
+        self.busy_seconds = 0.0
+        self.invocations = 0
+        self.responded = threading.Event()
+
+    def handler(self):
+        service = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, code, body=b"", headers=None):
+                self.send_response(code)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def body(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def do_GET(self):
+                if self.path.endswith("/runtime/invocation/next"):
+                    payload = service.events.get()
+                    request_id = str(uuid.uuid4())
+                    with service.lock:
+                        service.started[request_id] = time.perf_counter()
+                        service.invocations += 1
+                    deadline = int(time.time() * 1000) + 900_000
+                    self.reply(200, payload, {
+                        "Lambda-Runtime-Aws-Request-Id": request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(deadline),
+                        "Lambda-Runtime-Invoked-Function-Arn":
+                            "arn:aws:lambda:us-east-1:123456789012:function:eks-upgrade-orchestrator",
+                        "Content-Type": "application/json",
+                    })
+                else:
+                    self.reply(404)
+
+            def do_POST(self):
+                body = self.body()
+                parts = self.path.strip("/").split("/")
+                if "runtime" in parts and "invocation" in parts:
+                    request_id = parts[parts.index("invocation") + 1]
+                    now = time.perf_counter()
+                    with service.lock:
+                        started = service.started.pop(request_id, now)
+                        service.busy_seconds += now - started
+                        service.responses.append((request_id, now, parts[-1] == "error", body))
+                    service.responded.set()
+                    self.reply(202, b"{}")
+                elif parts[-1] == "invocations" and "functions" in parts:
+                    service.events.put(body)
+                    self.reply(202, b"", {"x-amzn-RequestId": str(uuid.uuid4())})
+                elif "init" in parts:
+                    service.responses.append(("init", time.perf_counter(), True, body))
+                    service.responded.set()
+                    self.reply(202, b"{}")
+                else:
+                    self.reply(404)
+
+        return Handler
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a function stopped mid-poll resets its connection: expected here
+
+
+def serve():
+    service = Service()
+    server = QuietServer(("127.0.0.1", 0), service.handler())
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return service, server
+
+
+def peak_rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def start(binary, server):
+    env = dict(os.environ)
+    env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
+    # Continuations come back to this service's Invoke API.
+    env["AWS_ENDPOINT_URL_LAMBDA"] = f"http://127.0.0.1:{server.server_address[1]}"
+    env.setdefault("AWS_LAMBDA_FUNCTION_NAME", "eks-upgrade-orchestrator")
+    env.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+    env.setdefault("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def cold_start(binary, runs, event):
+    times, rss = [], []
+    for _ in range(runs):
+        service, server = serve()
+        service.events.put(event.encode())
+        t0 = time.perf_counter()
+        process = start(binary, server)
+        if not service.responded.wait(30):
+            process.kill()
+            raise SystemExit(f"{binary} did not answer within 30 s")
+        request_id, t1, is_error, body = service.responses[0]
+        if is_error:
+            process.kill()
+            raise SystemExit(f"{binary} answered an error: {body[:300]!r}")
+        times.append((t1 - t0) * 1000)
+        rss.append(peak_rss_kib(process.pid))
+        process.kill()
+        process.wait()
+        server.shutdown()
+    times.sort()
+    return {
+        "runs": runs,
+        "median_ms": round(statistics.median(times), 2),
+        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2),
+        "min_ms": round(times[0], 2),
+        "peak_rss_kib_median": statistics.median([r for r in rss if r is not None]),
+    }
+
+
+def run(binary, event, until_cmd):
+    service, server = serve()
+    service.events.put(event.encode())
+    t0 = time.perf_counter()
+    process = start(binary, server)
+    peak = 0
+    while subprocess.call(until_cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
+        peak = max(peak, peak_rss_kib(process.pid) or 0)
+        if process.poll() is not None:
+            raise SystemExit("the function exited")
+        time.sleep(1)
+    peak = max(peak, peak_rss_kib(process.pid) or 0)
+    process.kill()
+    process.wait()
+    server.shutdown()
+    return {
+        "invocations": service.invocations,
+        "busy_seconds": round(service.busy_seconds, 2),
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "peak_rss_kib": peak,
+        "errors": sum(1 for r in service.responses if r[2]),
+    }
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "cold-start":
+        print(json.dumps(cold_start(sys.argv[2], int(sys.argv[3]), sys.argv[4])))
+    elif mode == "run":
+        print(json.dumps(run(sys.argv[2], sys.argv[3], sys.argv[4])))
+    else:
+        raise SystemExit(__doc__)
