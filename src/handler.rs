@@ -186,6 +186,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator
                 if request.request_id.is_none() {
                     request.request_id = Some(RequestId::for_target(TargetVersion::Exact(latest)));
                 }
+                // From here the request names that version (so a blocked one can be reopened).
+                request.target_version = TargetVersion::Exact(latest);
                 latest
             }
         };

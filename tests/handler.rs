@@ -717,6 +717,15 @@ async fn dry_run_plans_every_hop_and_changes_nothing() {
         record.message
     );
     assert_eq!(h.app.eks.cluster_version("devel"), KubeVersion::new(1, 33));
+    // The same "latest" request again reopens the blocked record (still blocked here).
+    let again = h
+        .send_ok(json!({ "cluster": "devel", "targetVersion": "latest" }))
+        .await;
+    assert_eq!(again["requestId"], "to-1.36");
+    assert_eq!(
+        h.record("to-1.36").attempt_started_at,
+        h.app.clock.now_ms.load(Ordering::SeqCst) / 1000
+    );
 }
 
 #[tokio::test]

@@ -986,6 +986,7 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
     r.force = request.force;
     r.maintenance_window = request.maintenance_window.clone();
     r.exclusions = request.exclusions.clone();
+    r.wait_until = None;
     r.step = Step::InspectCluster;
     r.attempt_started_at = now;
     r.invocations = 0;
