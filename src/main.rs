@@ -1,7 +1,12 @@
-//! The Lambda function's entry point: tracing, the SDK clients (built once), the handler.
+//! The Lambda function's entry point: tracing, the SDK clients (built once, on first use), the
+//! handler.
 
 use eks_upgrade_orchestrator::adapters::{
-    dynamodb::DynamoStore, eks::EksAdapter, eventbridge::EventBridgeNotifier, lambda::LambdaInvoker,
+    aws::{AwsConfig, TrustRoots},
+    dynamodb::DynamoStore,
+    eks::EksAdapter,
+    eventbridge::EventBridgeNotifier,
+    lambda::LambdaInvoker,
 };
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::{CrashPoints, CRASH_AT_VAR};
@@ -15,13 +20,17 @@ async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON; level from AWS_LAMBDA_LOG_LEVEL or RUST_LOG.
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    // Loaded, and each client built, when an invocation first needs it: see adapters::aws.
+    let aws = AwsConfig::new(TrustRoots::from_env()?);
     let orchestrator = Orchestrator {
-        eks: EksAdapter::new(aws_sdk_eks::Client::new(&aws)),
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name),
-        invoker: LambdaInvoker::new(aws_sdk_lambda::Client::new(&aws), &config.function_name),
+        eks: EksAdapter::new(aws.lazy(aws_sdk_eks::Client::new)),
+        store: DynamoStore::new(aws.lazy(aws_sdk_dynamodb::Client::new), &config.table_name),
+        invoker: LambdaInvoker::new(aws.lazy(aws_sdk_lambda::Client::new), &config.function_name),
         clock: SystemClock,
-        notifier: EventBridgeNotifier::new(aws_sdk_eventbridge::Client::new(&aws), config.event_bus_name.clone()),
+        notifier: EventBridgeNotifier::new(
+            aws.lazy(aws_sdk_eventbridge::Client::new),
+            config.event_bus_name.clone(),
+        ),
         config,
         crash_points: CrashPoints::from_env(),
     };

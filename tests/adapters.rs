@@ -325,3 +325,31 @@ async fn a_record_with_a_window_round_trips_through_dynamodb_items() {
     assert_eq!(back, parked);
     assert!(back.maintenance_window.is_some());
 }
+
+/// `TLS_TRUST_ROOTS=amazon`: the HTTPS client with only Amazon Trust Services' roots parses its
+/// bundled certificates when its connector is built (a bad certificate would panic there) and
+/// then serves calls like the default one; here over plain HTTP to the emulator.
+#[tokio::test]
+async fn the_amazon_roots_http_client_serves_calls() {
+    use eks_upgrade_orchestrator::adapters::aws::{AwsConfig, TrustRoots};
+    let emulator = eks_emulator::Emulator::start(eks_emulator::EmulatorConfig {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let aws = AwsConfig::new(TrustRoots::AmazonTrustServices);
+    let config = aws_sdk_eks::config::Builder::from(aws.get().await)
+        .endpoint_url(emulator.url())
+        .region(aws_sdk_eks::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_eks::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
+        .build();
+    let clusters = aws_sdk_eks::Client::from_conf(config)
+        .list_clusters()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clusters.clusters(), &[] as &[String]);
+}

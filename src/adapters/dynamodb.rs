@@ -8,6 +8,7 @@
 //! Every write is conditional; nothing here depends on transactions, TTL expiry or
 //! ReturnValuesOnConditionCheckFailure, which dynalite lacks.
 
+use super::aws::LazyClient;
 use super::sdk_failure;
 use crate::domain::record::RESUMABLE;
 use crate::domain::UpgradeRecord;
@@ -19,14 +20,14 @@ pub const RESUMABLE_INDEX: &str = "resumable";
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
+    client: LazyClient<aws_sdk_dynamodb::Client>,
     table: String,
 }
 
 impl DynamoStore {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<LazyClient<aws_sdk_dynamodb::Client>>, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             table: table.into(),
         }
     }
@@ -57,6 +58,8 @@ impl RecordStore for DynamoStore {
     async fn insert_new(&self, record: &UpgradeRecord) -> Result<Inserted, StoreError> {
         let result = self
             .client
+            .get()
+            .await
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(record)?))
@@ -82,6 +85,8 @@ impl RecordStore for DynamoStore {
     async fn get(&self, cluster: &str, request_id: &str) -> Result<Option<UpgradeRecord>, StoreError> {
         let out = self
             .client
+            .get()
+            .await
             .get_item()
             .table_name(&self.table)
             .key("cluster", AttributeValue::S(cluster.to_owned()))
@@ -96,6 +101,8 @@ impl RecordStore for DynamoStore {
     async fn replace(&self, record: &UpgradeRecord, expected_revision: u64) -> Result<Replaced, StoreError> {
         let result = self
             .client
+            .get()
+            .await
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(record)?))
@@ -122,6 +129,8 @@ impl RecordStore for DynamoStore {
         loop {
             let out = self
                 .client
+                .get()
+                .await
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("#cluster = :cluster")
@@ -148,6 +157,8 @@ impl RecordStore for DynamoStore {
         loop {
             let out = self
                 .client
+                .get()
+                .await
                 .query()
                 .table_name(&self.table)
                 .index_name(RESUMABLE_INDEX)

@@ -1,5 +1,6 @@
 //! [`Eks`] over `aws-sdk-eks`.
 
+use super::aws::LazyClient;
 use super::sdk_failure;
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
 use crate::domain::{
@@ -12,12 +13,12 @@ use aws_sdk_eks::types::{Category, InsightsFilter, ResolveConflicts, Update, Upd
 
 #[derive(Debug, Clone)]
 pub struct EksAdapter {
-    client: aws_sdk_eks::Client,
+    client: LazyClient<aws_sdk_eks::Client>,
 }
 
 impl EksAdapter {
-    pub fn new(client: aws_sdk_eks::Client) -> Self {
-        Self { client }
+    pub fn new(client: impl Into<LazyClient<aws_sdk_eks::Client>>) -> Self {
+        Self { client: client.into() }
     }
 }
 
@@ -25,6 +26,8 @@ impl Eks for EksAdapter {
     async fn describe_cluster(&self, cluster: &str) -> Result<ClusterView, EksFailure> {
         let out = self
             .client
+            .get()
+            .await
             .describe_cluster()
             .name(cluster)
             .send()
@@ -53,6 +56,8 @@ impl Eks for EksAdapter {
     ) -> Result<UpdateView, EksFailure> {
         let out = self
             .client
+            .get()
+            .await
             .update_cluster_version()
             .name(cluster)
             .version(version.to_string())
@@ -67,6 +72,8 @@ impl Eks for EksAdapter {
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
         let out = self
             .client
+            .get()
+            .await
             .describe_update()
             .name(cluster)
             .update_id(update_id)
@@ -77,7 +84,15 @@ impl Eks for EksAdapter {
     }
 
     async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {
-        let pages = self.client.list_updates().name(cluster).into_paginator().items().send();
+        let pages = self
+            .client
+            .get()
+            .await
+            .list_updates()
+            .name(cluster)
+            .into_paginator()
+            .items()
+            .send();
         pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))
     }
 
@@ -91,6 +106,8 @@ impl Eks for EksAdapter {
     ) -> Result<UpdateView, EksFailure> {
         let out = self
             .client
+            .get()
+            .await
             .update_addon()
             .cluster_name(cluster)
             .addon_name(addon)
@@ -113,6 +130,8 @@ impl Eks for EksAdapter {
     ) -> Result<UpdateView, EksFailure> {
         let out = self
             .client
+            .get()
+            .await
             .update_nodegroup_version()
             .cluster_name(cluster)
             .nodegroup_name(nodegroup)
@@ -132,7 +151,13 @@ impl Eks for EksAdapter {
         name: &str,
         update_id: &str,
     ) -> Result<UpdateView, EksFailure> {
-        let request = self.client.describe_update().name(cluster).update_id(update_id);
+        let request = self
+            .client
+            .get()
+            .await
+            .describe_update()
+            .name(cluster)
+            .update_id(update_id);
         let request = match kind {
             ItemKind::Addon => request.addon_name(name),
             ItemKind::Nodegroup => request.nodegroup_name(name),
@@ -142,7 +167,14 @@ impl Eks for EksAdapter {
     }
 
     async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {
-        let pages = self.client.describe_cluster_versions().into_paginator().items().send();
+        let pages = self
+            .client
+            .get()
+            .await
+            .describe_cluster_versions()
+            .into_paginator()
+            .items()
+            .send();
         let versions = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
         Ok(versions
             .iter()
@@ -159,6 +191,8 @@ impl Eks for EksAdapter {
     async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
         let pages = self
             .client
+            .get()
+            .await
             .list_nodegroups()
             .cluster_name(cluster)
             .into_paginator()
@@ -169,6 +203,8 @@ impl Eks for EksAdapter {
         for name in names {
             let out = self
                 .client
+                .get()
+                .await
                 .describe_nodegroup()
                 .cluster_name(cluster)
                 .nodegroup_name(&name)
@@ -191,6 +227,8 @@ impl Eks for EksAdapter {
     async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
         let pages = self
             .client
+            .get()
+            .await
             .list_addons()
             .cluster_name(cluster)
             .into_paginator()
@@ -201,6 +239,8 @@ impl Eks for EksAdapter {
         for name in names {
             let out = self
                 .client
+                .get()
+                .await
                 .describe_addon()
                 .cluster_name(cluster)
                 .addon_name(&name)
@@ -223,6 +263,8 @@ impl Eks for EksAdapter {
     async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
         let pages = self
             .client
+            .get()
+            .await
             .describe_addon_versions()
             .addon_name(addon)
             .into_paginator()
@@ -251,6 +293,8 @@ impl Eks for EksAdapter {
         let upgrade_readiness = InsightsFilter::builder().categories(Category::UpgradeReadiness).build();
         let pages = self
             .client
+            .get()
+            .await
             .list_insights()
             .cluster_name(cluster)
             .filter(upgrade_readiness)

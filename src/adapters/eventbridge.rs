@@ -1,5 +1,6 @@
 //! [`Notifier`] over `aws-sdk-eventbridge`: PutEvents to the configured bus.
 
+use super::aws::LazyClient;
 use super::sdk_failure;
 use crate::domain::notify::{Notification, SOURCE};
 use crate::ports::{Notifier, NotifyError};
@@ -7,14 +8,17 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 #[derive(Debug, Clone)]
 pub struct EventBridgeNotifier {
-    client: aws_sdk_eventbridge::Client,
+    client: LazyClient<aws_sdk_eventbridge::Client>,
     /// `None`: notifications are off (`EVENT_BUS_NAME` unset).
     bus: Option<String>,
 }
 
 impl EventBridgeNotifier {
-    pub fn new(client: aws_sdk_eventbridge::Client, bus: Option<String>) -> Self {
-        Self { client, bus }
+    pub fn new(client: impl Into<LazyClient<aws_sdk_eventbridge::Client>>, bus: Option<String>) -> Self {
+        Self {
+            client: client.into(),
+            bus,
+        }
     }
 }
 
@@ -38,6 +42,8 @@ impl Notifier for EventBridgeNotifier {
                 .collect();
             let out = self
                 .client
+                .get()
+                .await
                 .put_events()
                 .set_entries(Some(entries))
                 .send()

@@ -1,5 +1,6 @@
 //! [`SelfInvoker`] over `aws-sdk-lambda`: an asynchronous Invoke of the function itself.
 
+use super::aws::LazyClient;
 use super::sdk_failure;
 use crate::domain::Continuation;
 use crate::ports::{InvokeError, SelfInvoker};
@@ -9,14 +10,14 @@ use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct LambdaInvoker {
-    client: aws_sdk_lambda::Client,
+    client: LazyClient<aws_sdk_lambda::Client>,
     function_name: String,
 }
 
 impl LambdaInvoker {
-    pub fn new(client: aws_sdk_lambda::Client, function_name: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<LazyClient<aws_sdk_lambda::Client>>, function_name: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             function_name: function_name.into(),
         }
     }
@@ -27,6 +28,8 @@ impl SelfInvoker for LambdaInvoker {
         let payload = json!({ "continuation": continuation });
         let out = self
             .client
+            .get()
+            .await
             .invoke()
             .function_name(&self.function_name)
             .invocation_type(InvocationType::Event)

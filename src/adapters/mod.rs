@@ -1,7 +1,9 @@
-//! The ports over the AWS SDK. Clients are built once, in `main`, from `aws_config`; endpoints
-//! follow the standard `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_DYNAMODB` and
-//! `AWS_ENDPOINT_URL_LAMBDA` variables, so the same binary runs against AWS or the local stack.
+//! The ports over the AWS SDK. Clients are built once, on first use, from `aws_config` (see
+//! [`aws`]); endpoints follow the standard `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_DYNAMODB`
+//! and `AWS_ENDPOINT_URL_LAMBDA` variables, so the same binary runs against AWS or the local
+//! stack.
 
+pub mod aws;
 pub mod dynamodb;
 pub mod eks;
 pub mod eventbridge;
