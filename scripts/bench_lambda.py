@@ -6,9 +6,14 @@ Invoke API (POST /2015-03-31/functions/NAME/invocations), whose payloads join th
 events: a function that invokes itself is served by the same process, as a warm Lambda
 instance would be. Standard library only.
 
-  bench_lambda.py cold-start BIN RUNS EVENT_JSON   -> JSON: cold-start times and RSS
+  bench_lambda.py cold-start BIN RUNS EVENT_JSON [refused]  -> JSON: cold-start times and RSS
+     ("refused": the event is one the function must answer with an error)
+  bench_lambda.py instructions BIN EVENT_JSON [refused]      -> JSON: instructions to the first answer
+     (under valgrind's callgrind: a count that does not depend on the machine's load)
   bench_lambda.py run BIN EVENT_JSON UNTIL_CMD     -> JSON: invocations, billed time, peak RSS
      (serves events until UNTIL_CMD, run every second, exits 0)
+  bench_lambda.py fleet BIN INSTANCES EVENTS_FILE UNTIL_CMD   -> the same, for one event per line
+     of EVENTS_FILE served by INSTANCES copies of the function at once (peak RSS: the largest)
 
 Timing: from just before the process is started to the moment its first response reaches the
 Runtime API. Peak RSS: VmHWM of the function's process, read before it is stopped.
@@ -18,9 +23,11 @@ import http.server
 import json
 import os
 import queue
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -35,6 +42,7 @@ class Service:
         self.busy_seconds = 0.0
         self.invocations = 0
         self.responded = threading.Event()
+        self.handling = []  # seconds from each event handed out to its answer
 
     def handler(self):
         service = self
@@ -85,6 +93,7 @@ class Service:
                         started = service.started.pop(request_id, now)
                         service.busy_seconds += now - started
                         service.responses.append((request_id, now, parts[-1] == "error", body))
+                        service.handling.append(now - started)
                     service.responded.set()
                     self.reply(202, b"{}")
                 elif parts[-1] == "invocations" and "functions" in parts:
@@ -124,7 +133,7 @@ def peak_rss_kib(pid):
     return None
 
 
-def start(binary, server):
+def start(binary, server, wrapper=()):
     env = dict(os.environ)
     env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
     # Continuations come back to this service's Invoke API.
@@ -132,25 +141,39 @@ def start(binary, server):
     env.setdefault("AWS_LAMBDA_FUNCTION_NAME", "eks-upgrade-orchestrator")
     env.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
     env.setdefault("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-    return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([*wrapper, binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def cold_start(binary, runs, event):
-    times, rss = [], []
+def first_answer(service, process, binary, refused):
+    if not service.responded.wait(120):
+        process.kill()
+        raise SystemExit(f"{binary} did not answer within 120 s")
+    request_id, t1, is_error, body = service.responses[0]
+    if is_error != refused:
+        process.kill()
+        raise SystemExit(f"{binary} answered {'an error' if is_error else 'without an error'}: {body[:300]!r}")
+    return t1
+
+
+def cold_start(binary, runs, event, refused=False):
+    """Also serves the event a second time, warm, to tell the event's own work (its calls) from
+    the start-up: `warm_median_ms` is from the second event handed out to its answer."""
+    times, warm, rss = [], [], []
     for _ in range(runs):
         service, server = serve()
         service.events.put(event.encode())
+        service.events.put(event.encode())
         t0 = time.perf_counter()
         process = start(binary, server)
-        if not service.responded.wait(30):
-            process.kill()
-            raise SystemExit(f"{binary} did not answer within 30 s")
-        request_id, t1, is_error, body = service.responses[0]
-        if is_error:
-            process.kill()
-            raise SystemExit(f"{binary} answered an error: {body[:300]!r}")
+        t1 = first_answer(service, process, binary, refused)
         times.append((t1 - t0) * 1000)
         rss.append(peak_rss_kib(process.pid))
+        deadline = time.perf_counter() + 30
+        while len(service.handling) < 2 and time.perf_counter() < deadline:
+            time.sleep(0.001)
+        if len(service.handling) < 2:
+            raise SystemExit(f"{binary} did not answer a second event")
+        warm.append(service.handling[1] * 1000)
         process.kill()
         process.wait()
         server.shutdown()
@@ -160,29 +183,52 @@ def cold_start(binary, runs, event):
         "median_ms": round(statistics.median(times), 2),
         "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2),
         "min_ms": round(times[0], 2),
+        "warm_median_ms": round(statistics.median(warm), 2),
         "peak_rss_kib_median": statistics.median([r for r in rss if r is not None]),
     }
 
 
-def run(binary, event, until_cmd):
+def instructions(binary, event, refused=False):
     service, server = serve()
     service.events.put(event.encode())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        process = start(binary, server, ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"))
+        first_answer(service, process, binary, refused)
+        process.send_signal(signal.SIGTERM)  # callgrind writes its counts as the process ends
+        process.wait()
+        server.shutdown()
+        with open(out) as counts:
+            total = next(int(line.split()[1]) for line in counts if line.startswith(("summary:", "totals:")))
+    return {"instructions": total}
+
+
+def run(binary, events, until_cmd, instances=1):
+    """Serves `events` to `instances` copies of the function (each a Lambda instance: one
+    invocation at a time) until `until_cmd` exits 0."""
+    service, server = serve()
+    for event in events:
+        service.events.put(event.encode())
     t0 = time.perf_counter()
-    process = start(binary, server)
+    processes = [start(binary, server) for _ in range(instances)]
     peak = 0
     while subprocess.call(until_cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
-        peak = max(peak, peak_rss_kib(process.pid) or 0)
-        if process.poll() is not None:
-            raise SystemExit("the function exited")
+        for process in processes:
+            peak = max(peak, peak_rss_kib(process.pid) or 0)
+            if process.poll() is not None:
+                raise SystemExit("the function exited")
         time.sleep(1)
-    peak = max(peak, peak_rss_kib(process.pid) or 0)
-    process.kill()
-    process.wait()
+    wall = time.perf_counter() - t0
+    for process in processes:
+        peak = max(peak, peak_rss_kib(process.pid) or 0)
+        process.kill()
+        process.wait()
     server.shutdown()
     return {
+        "instances": instances,
         "invocations": service.invocations,
         "busy_seconds": round(service.busy_seconds, 2),
-        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "wall_seconds": round(wall, 2),
         "peak_rss_kib": peak,
         "errors": sum(1 for r in service.responses if r[2]),
     }
@@ -191,8 +237,14 @@ def run(binary, event, until_cmd):
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "cold-start":
-        print(json.dumps(cold_start(sys.argv[2], int(sys.argv[3]), sys.argv[4])))
+        print(json.dumps(cold_start(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:] == ["refused"])))
+    elif mode == "instructions":
+        print(json.dumps(instructions(sys.argv[2], sys.argv[3], sys.argv[4:] == ["refused"])))
     elif mode == "run":
-        print(json.dumps(run(sys.argv[2], sys.argv[3], sys.argv[4])))
+        print(json.dumps(run(sys.argv[2], [sys.argv[3]], sys.argv[4])))
+    elif mode == "fleet":
+        with open(sys.argv[4]) as lines:
+            events = [line.strip() for line in lines if line.strip()]
+        print(json.dumps(run(sys.argv[2], events, sys.argv[5], instances=int(sys.argv[3]))))
     else:
         raise SystemExit(__doc__)

@@ -11,6 +11,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 CFN_LINT_VERSION="1.58.0"
 CARGO_LAMBDA_VERSION="1.9.2"
 DYNALITE_VERSION="4.0.0"
+ZIGLANG_VERSION="0.17.1"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
@@ -47,4 +48,14 @@ ensure_dynalite() {
     npm install --silent --no-audit --no-fund --prefix "$NODE_PREFIX" "dynalite@$DYNALITE_VERSION" >/dev/null
   fi
   DYNALITE="$NODE_PREFIX/node_modules/.bin/dynalite"
+}
+
+# For arm64 builds with `cargo lambda build --arm64`: zig (from PyPI, as the linker) and the Rust
+# standard library for aarch64. Only the benchmarks need them; the tests build for the host.
+ensure_zig() {
+  ensure_python_tools
+  "$VENV/bin/python" -m pip show ziglang 2>/dev/null | grep -q "^Version: $ZIGLANG_VERSION\$" ||
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "ziglang==$ZIGLANG_VERSION"
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
+    rustup target add aarch64-unknown-linux-gnu
 }

@@ -39,6 +39,16 @@ enum Command {
         #[arg(long)]
         request_id: String,
     },
+    /// Count the table's records by status (one JSON line); exit 0 once at least `--expect`
+    /// of them SUCCEEDED, 2 before. For the fleet benchmark.
+    Tally {
+        #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
+        endpoint: String,
+        #[arg(long, env = "UPGRADES_TABLE")]
+        table: String,
+        #[arg(long, default_value_t = 1)]
+        expect: usize,
+    },
     /// Print each change of an upgrade record until it finishes; exit 0 if it SUCCEEDED.
     Watch {
         #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
@@ -69,6 +79,11 @@ async fn main() {
             cluster,
             request_id,
         } => show(&endpoint, &table, &cluster, &request_id).await,
+        Command::Tally {
+            endpoint,
+            table,
+            expect,
+        } => tally(&endpoint, &table, expect).await,
         Command::Watch {
             endpoint,
             table,
@@ -121,6 +136,32 @@ async fn show(endpoint: &str, table: &str, cluster: &str, request_id: &str) -> R
     let record: UpgradeRecord = serde_dynamo::from_item(item)?;
     println!("{}", serde_json::to_string(&record)?);
     Ok(0)
+}
+
+async fn tally(endpoint: &str, table: &str, expect: usize) -> Result<i32, Error> {
+    let client = dynamodb_client(endpoint).await;
+    let mut pages = client
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send();
+    let (mut by_status, mut records, mut invocations, mut writes) = (std::collections::BTreeMap::new(), 0, 0, 0);
+    while let Some(item) = pages.next().await {
+        let record: UpgradeRecord = serde_dynamo::from_item(item?)?;
+        *by_status.entry(status_name(record.status)).or_insert(0usize) += 1;
+        records += 1;
+        invocations += u64::from(record.invocations);
+        // Every write of a record bumps its revision, from 0 at the first put.
+        writes += record.revision + 1;
+    }
+    let succeeded = by_status.get("SUCCEEDED").copied().unwrap_or(0);
+    println!(
+        "{}",
+        serde_json::json!({ "records": records, "byStatus": by_status, "invocations": invocations, "writes": writes })
+    );
+    Ok(if succeeded >= expect { 0 } else { 2 })
 }
 
 /// The status as stored (`IN_PROGRESS`).
