@@ -653,6 +653,40 @@ impl State {
         self.clusters.get_mut(name).ok_or_else(|| ApiError::no_cluster(name))
     }
 
+    /// The answer to a request whose token was seen before with the same parameters: the update
+    /// that request created, as EKS returns it again.
+    fn replay_update(&mut self, name: &str, op: &str, token: Option<&str>, hit: TokenEntry) -> Result<Value, ApiError> {
+        let id = hit.update_id.unwrap_or_default();
+        let view = self
+            .update_by_id(name, &id)
+            .map(|u| u.view())
+            .ok_or_else(|| ApiError::no_update(name, &id))?;
+        self.record_token_update(name, op, token, &id);
+        Ok(json!({"update": view}))
+    }
+
+    /// Keeps a new update's token (with its request's fingerprint) for later replays.
+    fn remember_update_token(
+        &mut self,
+        name: &str,
+        op: &str,
+        token: Option<&str>,
+        fingerprint: String,
+        update_id: &str,
+    ) -> Result<(), ApiError> {
+        if let Some(t) = token {
+            self.cluster_mut(name)?.tokens.insert(
+                t.to_string(),
+                TokenEntry {
+                    fingerprint,
+                    update_id: Some(update_id.to_owned()),
+                },
+            );
+            self.record_token_update(name, op, token, update_id);
+        }
+        Ok(())
+    }
+
     /// Looks a token up in the cluster's token table.
     fn idempotent_hit(
         &self,
@@ -1464,13 +1498,7 @@ impl State {
         let timeout = req.rollback_config.as_ref().and_then(|r| r.timeout_minutes);
         let fingerprint = json!([op, version, force, timeout]).to_string();
         if let Some(hit) = self.idempotent_hit(c, token, &fingerprint)? {
-            let id = hit.update_id.unwrap_or_default();
-            let u = self
-                .update_by_id(name, &id)
-                .ok_or_else(|| ApiError::no_update(name, &id))?;
-            let view = u.view();
-            self.record_token_update(name, op, token, &id);
-            return Ok(json!({"update": view}));
+            return self.replay_update(name, op, token, hit);
         }
         if let Some(u) = c.in_progress_cp_update() {
             return Err(ApiError::in_use(format!(
@@ -1552,16 +1580,7 @@ impl State {
         ];
         let duration = self.durations.cluster_update_ms;
         let u = self.add_update(name, Target::Cluster, kind, params, duration, effect, now);
-        if let Some(t) = token {
-            self.cluster_mut(name)?.tokens.insert(
-                t.to_string(),
-                TokenEntry {
-                    fingerprint,
-                    update_id: Some(u.id.clone()),
-                },
-            );
-            self.record_token_update(name, op, token, &u.id);
-        }
+        self.remember_update_token(name, op, token, fingerprint, &u.id)?;
         Ok(json!({"update": u.view()}))
     }
 
@@ -1807,13 +1826,7 @@ impl State {
             .idempotent_hit(c, token, &fingerprint)
             .map_err(|e| e.nodegroup(ng_name))?
         {
-            let id = hit.update_id.unwrap_or_default();
-            let view = self
-                .update_by_id(name, &id)
-                .map(|u| u.view())
-                .ok_or_else(|| ApiError::no_update(name, &id))?;
-            self.record_token_update(name, op, token, &id);
-            return Ok(json!({"update": view}));
+            return self.replay_update(name, op, token, hit);
         }
         let target = Target::Nodegroup(ng_name.to_string());
         if let Some(u) = c.in_progress_update_of(&target) {
@@ -1879,16 +1892,7 @@ impl State {
         };
         let duration = self.durations.nodegroup_update_ms;
         let u = self.add_update(name, target, "VersionUpdate", params, duration, effect, now);
-        if let Some(t) = token {
-            self.cluster_mut(name)?.tokens.insert(
-                t.to_string(),
-                TokenEntry {
-                    fingerprint,
-                    update_id: Some(u.id.clone()),
-                },
-            );
-            self.record_token_update(name, op, token, &u.id);
-        }
+        self.remember_update_token(name, op, token, fingerprint, &u.id)?;
         Ok(json!({"update": u.view()}))
     }
 
@@ -2006,13 +2010,7 @@ impl State {
             .idempotent_hit(c, token, &fingerprint)
             .map_err(|e| e.addon(addon))?
         {
-            let id = hit.update_id.unwrap_or_default();
-            let view = self
-                .update_by_id(name, &id)
-                .map(|u| u.view())
-                .ok_or_else(|| ApiError::no_update(name, &id))?;
-            self.record_token_update(name, op, token, &id);
-            return Ok(json!({"update": view}));
+            return self.replay_update(name, op, token, hit);
         }
         let target = Target::Addon(addon.to_string());
         if let Some(u) = c.in_progress_update_of(&target) {
@@ -2067,16 +2065,7 @@ impl State {
         };
         let duration = self.durations.addon_update_ms;
         let u = self.add_update(name, target, "AddonUpdate", params, duration, effect, now);
-        if let Some(t) = token {
-            self.cluster_mut(name)?.tokens.insert(
-                t.to_string(),
-                TokenEntry {
-                    fingerprint,
-                    update_id: Some(u.id.clone()),
-                },
-            );
-            self.record_token_update(name, op, token, &u.id);
-        }
+        self.remember_update_token(name, op, token, fingerprint, &u.id)?;
         Ok(json!({"update": u.view()}))
     }
 
