@@ -105,6 +105,10 @@ pub struct WorkItem {
     pub started_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
+    /// When its update was last described, while node groups update side by side: they are
+    /// polled in turn, least recently first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polled_at: Option<i64>,
 }
 
 /// One line of the record's history: a status change and when it happened.

@@ -190,10 +190,7 @@ pub fn next_call(record: &UpgradeRecord) -> Option<EksCall> {
     match record.step {
         Step::InspectCluster => Some(EksCall::DescribeCluster),
         Step::Preflight => Some(EksCall::Survey),
-        Step::RunItems => match (
-            next_startable(record),
-            record.items.iter().find(|i| i.status == ItemStatus::InProgress),
-        ) {
+        Step::RunItems => match (next_startable(record), item_to_poll(record).map(|i| &record.items[i])) {
             (Some(i), _) => Some(EksCall::StartItem {
                 kind: i.kind,
                 name: i.name.clone(),
@@ -402,14 +399,20 @@ pub fn reconcile(record: &UpgradeRecord, observed: Observation, now: i64, limits
             }
         }
         (Step::RunItems, Observation::ItemUpdate(result)) => {
-            let Some(i) = r.items.iter().position(|i| i.status == ItemStatus::InProgress) else {
+            // The item next_call chose to describe, from the same record.
+            let Some(i) = item_to_poll(&r) else {
                 return Transition {
                     record: r,
                     next: Next::Now,
                 };
             };
             match result {
-                Ok(update) => item_progress(&mut r, i, &update, now, limits),
+                Ok(update) => {
+                    if r.items.iter().filter(|i| i.status == ItemStatus::InProgress).count() > 1 {
+                        r.items[i].polled_at = Some(now);
+                    }
+                    item_progress(&mut r, i, &update, now, limits)
+                }
                 Err(e) => {
                     let note = format!(
                         "EKS no longer knows the {} update: {}",
@@ -583,6 +586,18 @@ fn next_startable(record: &UpgradeRecord) -> Option<&WorkItem> {
     room.then_some(planned)
 }
 
+/// The running item whose update to describe next: the least recently described, so that node
+/// groups updating side by side are each followed in turn (a single one is simply followed).
+fn item_to_poll(record: &UpgradeRecord) -> Option<usize> {
+    record
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.status == ItemStatus::InProgress)
+        .min_by_key(|(index, i)| (i.polled_at.unwrap_or(0), *index))
+        .map(|(index, _)| index)
+}
+
 /// After a control-plane hop: add-ons and node groups of the hop, or the next hop.
 fn has_more_work(r: &UpgradeRecord) -> bool {
     r.items
@@ -736,6 +751,7 @@ fn add_item(
             update_id: None,
             started_at: None,
             finished_at: None,
+            polled_at: None,
         });
     }
 }
@@ -1663,6 +1679,45 @@ mod tests {
             addon_versions: vec![],
             insights: vec![],
         }
+    }
+
+    #[test]
+    fn node_groups_running_side_by_side_are_each_polled_in_turn() {
+        let mut r = record_at(Step::RunItems);
+        r.status = UpgradeStatus::InProgress;
+        for (name, id) in [("ng-a", "u-a"), ("ng-b", "u-b")] {
+            add_item(
+                &mut r,
+                ItemKind::Nodegroup,
+                name,
+                "1.31",
+                None,
+                KubeVersion::new(1, 31),
+                "base",
+            );
+            let item = r.items.last_mut().unwrap();
+            item.status = ItemStatus::InProgress;
+            item.update_id = Some(id.into());
+        }
+        let polled = |r: &UpgradeRecord| match next_call(r) {
+            Some(EksCall::DescribeItemUpdate { update_id, .. }) => update_id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(polled(&r), "u-a");
+        let r = step(
+            &r,
+            Observation::ItemUpdate(Ok(update("u-a", UpdateState::InProgress, "VersionUpdate", None))),
+        )
+        .record;
+        assert_eq!(polled(&r), "u-b", "the other node group is described next");
+        // ng-b ends first: it is ng-b that is marked, and ng-a is still followed.
+        let t = step(
+            &r,
+            Observation::ItemUpdate(Ok(update("u-b", UpdateState::Successful, "VersionUpdate", None))),
+        );
+        assert_eq!(t.record.items[1].status, ItemStatus::Succeeded);
+        assert_eq!(t.record.items[0].status, ItemStatus::InProgress);
+        assert_eq!(polled(&t.record), "u-a");
     }
 
     #[test]
