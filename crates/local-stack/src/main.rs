@@ -17,23 +17,28 @@ struct Cli {
     command: Command,
 }
 
+/// Where the upgrades table is: every subcommand takes these.
+#[derive(clap::Args)]
+struct TableArgs {
+    #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
+    endpoint: String,
+    #[arg(long, env = "UPGRADES_TABLE")]
+    table: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create the upgrades table as template.yaml defines it (does nothing if it exists).
     CreateTable {
-        #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
-        endpoint: String,
-        #[arg(long, env = "UPGRADES_TABLE")]
-        table: String,
+        #[command(flatten)]
+        at: TableArgs,
         #[arg(long, default_value_os_t = local_stack::template_path())]
         template: PathBuf,
     },
     /// Print one upgrade record as JSON.
     Show {
-        #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
-        endpoint: String,
-        #[arg(long, env = "UPGRADES_TABLE")]
-        table: String,
+        #[command(flatten)]
+        at: TableArgs,
         #[arg(long)]
         cluster: String,
         #[arg(long)]
@@ -42,19 +47,15 @@ enum Command {
     /// Count the table's records by status (one JSON line); exit 0 once at least `--expect`
     /// of them SUCCEEDED, 2 before. For the fleet benchmark.
     Tally {
-        #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
-        endpoint: String,
-        #[arg(long, env = "UPGRADES_TABLE")]
-        table: String,
+        #[command(flatten)]
+        at: TableArgs,
         #[arg(long, default_value_t = 1)]
         expect: usize,
     },
     /// Print each change of an upgrade record until it finishes; exit 0 if it SUCCEEDED.
     Watch {
-        #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
-        endpoint: String,
-        #[arg(long, env = "UPGRADES_TABLE")]
-        table: String,
+        #[command(flatten)]
+        at: TableArgs,
         #[arg(long)]
         cluster: String,
         #[arg(long)]
@@ -68,29 +69,28 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let result = match Cli::parse().command {
-        Command::CreateTable {
-            endpoint,
-            table,
-            template,
-        } => create(&endpoint, &table, &template).await,
+        Command::CreateTable { at, template } => create(&at.endpoint, &at.table, &template).await,
         Command::Show {
-            endpoint,
-            table,
+            at,
             cluster,
             request_id,
-        } => show(&endpoint, &table, &cluster, &request_id).await,
-        Command::Tally {
-            endpoint,
-            table,
-            expect,
-        } => tally(&endpoint, &table, expect).await,
+        } => show(&at.endpoint, &at.table, &cluster, &request_id).await,
+        Command::Tally { at, expect } => tally(&at.endpoint, &at.table, expect).await,
         Command::Watch {
-            endpoint,
-            table,
+            at,
             cluster,
             request_id,
             timeout,
-        } => watch(&endpoint, &table, &cluster, &request_id, Duration::from_secs(timeout)).await,
+        } => {
+            watch(
+                &at.endpoint,
+                &at.table,
+                &cluster,
+                &request_id,
+                Duration::from_secs(timeout),
+            )
+            .await
+        }
     };
     match result {
         Ok(code) => std::process::exit(code),
