@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use clap::{Parser, Subcommand};
 use eks_upgrade_orchestrator::domain::{UpgradeRecord, UpgradeStatus};
 use local_stack::{create_table, dynamodb_client, table_spec_from_template, Error};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -119,8 +120,13 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-async fn show(endpoint: &str, table: &str, cluster: &str, request_id: &str) -> Result<i32, Error> {
-    let client = dynamodb_client(endpoint).await;
+/// One upgrade record's item, read consistently; `None` if there is none.
+async fn read_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    cluster: &str,
+    request_id: &str,
+) -> Result<Option<HashMap<String, AttributeValue>>, aws_sdk_dynamodb::Error> {
     let out = client
         .get_item()
         .table_name(table)
@@ -129,7 +135,12 @@ async fn show(endpoint: &str, table: &str, cluster: &str, request_id: &str) -> R
         .consistent_read(true)
         .send()
         .await?;
-    let Some(item) = out.item else {
+    Ok(out.item)
+}
+
+async fn show(endpoint: &str, table: &str, cluster: &str, request_id: &str) -> Result<i32, Error> {
+    let client = dynamodb_client(endpoint).await;
+    let Some(item) = read_item(&client, table, cluster, request_id).await? else {
         eprintln!("no record {cluster}/{request_id}");
         return Ok(1);
     };
@@ -179,15 +190,8 @@ async fn watch(endpoint: &str, table: &str, cluster: &str, request_id: &str, tim
     let start = Instant::now();
     let (mut shown_history, mut shown_invocations, mut shown_update) = (0, 0, None);
     loop {
-        let out = client
-            .get_item()
-            .table_name(table)
-            .key("cluster", AttributeValue::S(cluster.to_owned()))
-            .key("requestId", AttributeValue::S(request_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await;
-        if let Ok(Some(item)) = out.map(|o| o.item) {
+        // The table may be briefly unreachable (the fault runs stop it): keep watching.
+        if let Ok(Some(item)) = read_item(&client, table, cluster, request_id).await {
             let record: UpgradeRecord = serde_dynamo::from_item(item)?;
             let offset = |at: i64| format!("+{:>4}s", at - record.created_at);
             if shown_history == 0 {
