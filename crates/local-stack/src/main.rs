@@ -1,15 +1,19 @@
-//! `local-stack`: the local stack's helper commands, used by `scripts/demo`.
+//! `local-stack`: the local stack's helper commands, so the project's scripts are bash around
+//! the project's own binaries.
 //!
 //! - `create-table`: creates the upgrades table in dynalite from `template.yaml`;
-//! - `watch`: follows one upgrade record and prints each change as it happens.
+//! - `show`, `tally`, `watch`: one record, the table by status, one record followed;
+//! - `cluster`, `counts`, `emulator`: the emulated cluster, what EKS (the emulator) counted, and
+//!   any answer of the emulator's admin API;
+//! - `reply`, `json-get`: the function's answers and other JSON, read for a script.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+mod look;
+mod records;
+
 use clap::{Parser, Subcommand};
-use eks_upgrade_orchestrator::domain::{UpgradeRecord, UpgradeStatus};
 use local_stack::{create_table, dynamodb_client, table_spec_from_template, Error};
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(about = "Helpers for the local stack (dynalite, EKS emulator, cargo lambda watch)")]
@@ -18,13 +22,20 @@ struct Cli {
     command: Command,
 }
 
-/// Where the upgrades table is: every subcommand takes these.
+/// Where the upgrades table is: every subcommand on records takes these.
 #[derive(clap::Args)]
 struct TableArgs {
     #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
     endpoint: String,
     #[arg(long, env = "UPGRADES_TABLE")]
     table: String,
+}
+
+/// Where the EKS emulator is.
+#[derive(clap::Args)]
+struct EksArgs {
+    #[arg(long = "eks-endpoint", env = "AWS_ENDPOINT_URL_EKS")]
+    endpoint: String,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +76,33 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         timeout: u64,
     },
+    /// One line on a cluster, read with DescribeCluster: its version, status and platform.
+    Cluster {
+        #[command(flatten)]
+        at: EksArgs,
+        name: String,
+    },
+    /// What the emulator counted for a cluster (updates created, update calls) and how many
+    /// continuations its relay delivered. Exit 0 if the control-plane updates created equal
+    /// `--expect-control-plane` (when given), 1 otherwise.
+    Counts {
+        #[command(flatten)]
+        at: EksArgs,
+        cluster: String,
+        #[arg(long)]
+        expect_control_plane: Option<u64>,
+    },
+    /// Print the JSON the EKS emulator's admin API answers at `path` (e.g. `/_emulator/stats`).
+    Emulator {
+        #[command(flatten)]
+        at: EksArgs,
+        path: String,
+    },
+    /// Read the function's JSON answer on stdin and print it in a line per record.
+    Reply,
+    /// Read JSON on stdin and print the values at dotted paths (`records.0.status`), one per
+    /// line; exit 1 if a path is missing.
+    JsonGet { paths: Vec<String> },
 }
 
 #[tokio::main]
@@ -75,23 +113,26 @@ async fn main() {
             at,
             cluster,
             request_id,
-        } => show(&at.endpoint, &at.table, &cluster, &request_id).await,
-        Command::Tally { at, expect } => tally(&at.endpoint, &at.table, expect).await,
+        } => records::show(&at.endpoint, &at.table, &cluster, &request_id).await,
+        Command::Tally { at, expect } => records::tally(&at.endpoint, &at.table, expect).await,
         Command::Watch {
             at,
             cluster,
             request_id,
             timeout,
         } => {
-            watch(
-                &at.endpoint,
-                &at.table,
-                &cluster,
-                &request_id,
-                Duration::from_secs(timeout),
-            )
-            .await
+            let timeout = Duration::from_secs(timeout);
+            records::watch(&at.endpoint, &at.table, &cluster, &request_id, timeout).await
         }
+        Command::Cluster { at, name } => look::cluster(&at.endpoint, &name).await,
+        Command::Counts {
+            at,
+            cluster,
+            expect_control_plane,
+        } => look::counts(&at.endpoint, &cluster, expect_control_plane),
+        Command::Emulator { at, path } => look::emulator(&at.endpoint, &path),
+        Command::Reply => look::reply(),
+        Command::JsonGet { paths } => look::json_get(&paths),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -109,152 +150,4 @@ async fn create(endpoint: &str, table: &str, template: &std::path::Path) -> Resu
     let what = if created { "created" } else { "already there" };
     println!("table {table}: {what} (keys cluster/requestId, index resumable, as in template.yaml)");
     Ok(0)
-}
-
-fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 60.0 {
-        format!("{s:.1}s")
-    } else {
-        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
-    }
-}
-
-/// One upgrade record's item, read consistently; `None` if there is none.
-async fn read_item(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    cluster: &str,
-    request_id: &str,
-) -> Result<Option<HashMap<String, AttributeValue>>, aws_sdk_dynamodb::Error> {
-    let out = client
-        .get_item()
-        .table_name(table)
-        .key("cluster", AttributeValue::S(cluster.to_owned()))
-        .key("requestId", AttributeValue::S(request_id.to_owned()))
-        .consistent_read(true)
-        .send()
-        .await?;
-    Ok(out.item)
-}
-
-async fn show(endpoint: &str, table: &str, cluster: &str, request_id: &str) -> Result<i32, Error> {
-    let client = dynamodb_client(endpoint).await;
-    let Some(item) = read_item(&client, table, cluster, request_id).await? else {
-        eprintln!("no record {cluster}/{request_id}");
-        return Ok(1);
-    };
-    let record: UpgradeRecord = serde_dynamo::from_item(item)?;
-    println!("{}", serde_json::to_string(&record)?);
-    Ok(0)
-}
-
-async fn tally(endpoint: &str, table: &str, expect: usize) -> Result<i32, Error> {
-    let client = dynamodb_client(endpoint).await;
-    let mut pages = client
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .into_paginator()
-        .items()
-        .send();
-    let (mut by_status, mut records, mut invocations, mut writes) = (std::collections::BTreeMap::new(), 0, 0, 0);
-    while let Some(item) = pages.next().await {
-        let record: UpgradeRecord = serde_dynamo::from_item(item?)?;
-        *by_status.entry(status_name(record.status)).or_insert(0usize) += 1;
-        records += 1;
-        invocations += u64::from(record.invocations);
-        // Every write of a record bumps its revision, from 0 at the first put.
-        writes += record.revision + 1;
-    }
-    let succeeded = by_status.get("SUCCEEDED").copied().unwrap_or(0);
-    println!(
-        "{}",
-        serde_json::json!({ "records": records, "byStatus": by_status, "invocations": invocations, "writes": writes })
-    );
-    Ok(if succeeded >= expect { 0 } else { 2 })
-}
-
-/// The status as stored (`IN_PROGRESS`).
-fn status_name(status: UpgradeStatus) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// Prints the record's history (every status change, with its time) and each new invocation
-/// that takes it up, as they appear; returns once the record is finished.
-async fn watch(endpoint: &str, table: &str, cluster: &str, request_id: &str, timeout: Duration) -> Result<i32, Error> {
-    let client = dynamodb_client(endpoint).await;
-    let start = Instant::now();
-    let (mut shown_history, mut shown_invocations, mut shown_update) = (0, 0, None);
-    loop {
-        // The table may be briefly unreachable (the fault runs stop it): keep watching.
-        if let Ok(Some(item)) = read_item(&client, table, cluster, request_id).await {
-            let record: UpgradeRecord = serde_dynamo::from_item(item)?;
-            let offset = |at: i64| format!("+{:>4}s", at - record.created_at);
-            if shown_history == 0 {
-                println!(
-                    "  {}  clientRequestToken {} (stored before any EKS call)",
-                    offset(record.created_at),
-                    record.client_request_token
-                );
-            }
-            for (i, entry) in record.history.iter().enumerate().skip(shown_history) {
-                let took = match i.checked_sub(1).and_then(|p| record.history.get(p)) {
-                    Some(previous) => format!("  ({} for {}s)", status_name(previous.status), entry.at - previous.at),
-                    None => String::new(),
-                };
-                println!(
-                    "  {}  {:<12} {}{took}",
-                    offset(entry.at),
-                    status_name(entry.status),
-                    entry.note
-                );
-            }
-            shown_history = record.history.len();
-            if record.update_id.is_some() && shown_update != record.update_id {
-                shown_update = record.update_id.clone();
-                let how = if record.adopted { "adopted" } else { "ours" };
-                println!(
-                    "  {}  update id {} ({how}); tracked with DescribeUpdate",
-                    offset(record.updated_at),
-                    record.update_id.as_deref().unwrap_or_default()
-                );
-            }
-            if record.invocations > shown_invocations {
-                if record.invocations > 1 {
-                    println!(
-                        "  {}  invocation {} of the function carries on (a continuation it sent itself)",
-                        offset(record.heartbeat_at),
-                        record.invocations
-                    );
-                }
-                shown_invocations = record.invocations;
-            }
-            if record.is_finished() {
-                println!(
-                    "  {} after {}: {}",
-                    status_name(record.status),
-                    seconds(start.elapsed()),
-                    record.message.as_deref().unwrap_or_default()
-                );
-                println!(
-                    "  ({} invocation(s) of the function worked on it; {} fault(s) met)",
-                    record.invocations, record.faults
-                );
-                return Ok(if record.status == UpgradeStatus::Succeeded {
-                    0
-                } else {
-                    1
-                });
-            }
-        }
-        if start.elapsed() > timeout {
-            eprintln!("gave up watching after {}", seconds(timeout));
-            return Ok(2);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

@@ -1,0 +1,170 @@
+//! Looking at the emulated EKS and at JSON answers, for scripts: what used to be inline Python.
+
+use local_stack::Error;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// The parts of the emulator's `GET /_emulator/stats` read here (its README documents it).
+#[derive(Debug, Default, Deserialize)]
+struct Stats {
+    #[serde(default)]
+    clusters: BTreeMap<String, ClusterCounts>,
+    #[serde(default)]
+    relay: RelayCounts,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct ClusterCounts {
+    cluster_version_updates_created: u64,
+    update_cluster_version_calls: u64,
+    addon_updates_created: u64,
+    nodegroup_updates_created: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RelayCounts {
+    delivered: u64,
+}
+
+/// DescribeCluster through the SDK, as the function does, against `endpoint`.
+pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
+    let config = aws_config::from_env()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_eks::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "local-stack",
+        ))
+        .load()
+        .await;
+    let out = aws_sdk_eks::Client::new(&config)
+        .describe_cluster()
+        .name(name)
+        .send()
+        .await
+        .map_err(|e| format!("DescribeCluster {name}: {}", aws_sdk_eks::error::DisplayErrorContext(e)))?;
+    let cluster = out.cluster().ok_or("DescribeCluster answered without a cluster")?;
+    println!(
+        "   cluster {name}: Kubernetes {}, {}, platform {}",
+        cluster.version().unwrap_or("?"),
+        cluster.status().map(|s| s.as_str()).unwrap_or("?"),
+        cluster.platform_version().unwrap_or("?")
+    );
+    Ok(0)
+}
+
+fn admin(endpoint: &str, path: &str) -> Result<ureq::Body, Error> {
+    let url = format!("{}/{}", endpoint.trim_end_matches('/'), path.trim_start_matches('/'));
+    Ok(ureq::get(&url).call()?.into_body())
+}
+
+/// The emulator's admin API's answer at `path`, printed as is.
+pub fn emulator(endpoint: &str, path: &str) -> Result<i32, Error> {
+    println!("{}", admin(endpoint, path)?.read_to_string()?);
+    Ok(0)
+}
+
+/// The emulator's counts for `cluster`, from its admin API.
+pub fn counts(endpoint: &str, cluster: &str, expect_control_plane: Option<u64>) -> Result<i32, Error> {
+    let stats: Stats = admin(endpoint, "/_emulator/stats")?.read_json()?;
+    let c = stats.clusters.get(cluster).cloned().unwrap_or_default();
+    println!(
+        "   EKS (emulator) counted {} control-plane update(s) from {} UpdateClusterVersion call(s),",
+        c.cluster_version_updates_created, c.update_cluster_version_calls
+    );
+    println!(
+        "   {} add-on update(s) and {} node-group update(s);",
+        c.addon_updates_created, c.nodegroup_updates_created
+    );
+    println!(
+        "   the relay delivered {} continuation(s) of the function to itself.",
+        stats.relay.delivered
+    );
+    Ok(match expect_control_plane {
+        Some(n) if n != c.cluster_version_updates_created => 1,
+        _ => 0,
+    })
+}
+
+fn stdin_json() -> Result<Value, Error> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text)?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// The function's answer: a summary line, or a line per record of a status query.
+pub fn reply() -> Result<i32, Error> {
+    let answer = stdin_json()?;
+    let text = |v: &Value, k: &str| match &v[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    };
+    match answer.get("records").and_then(Value::as_array) {
+        Some(records) => {
+            for r in records {
+                println!(
+                    "   {} {}: {}, update {}, token {}",
+                    text(r, "cluster"),
+                    text(r, "requestId"),
+                    text(r, "status"),
+                    text(r, "updateId"),
+                    text(r, "clientRequestToken")
+                );
+            }
+        }
+        None => println!(
+            "   status {}, updateId {}, outcome: {}",
+            text(&answer, "status"),
+            text(&answer, "updateId"),
+            text(&answer, "outcome")
+        ),
+    }
+    Ok(0)
+}
+
+/// The value at a dotted path: object keys and array indexes (`records.0.status`).
+fn at_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .filter(|p| !p.is_empty())
+        .try_fold(value, |v, part| match v {
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?),
+            _ => v.get(part),
+        })
+}
+
+pub fn json_get(paths: &[String]) -> Result<i32, Error> {
+    let value = stdin_json()?;
+    for path in paths {
+        match at_path(&value, path) {
+            Some(Value::String(s)) => println!("{s}"),
+            Some(other) => println!("{other}"),
+            None => {
+                eprintln!("no value at {path}");
+                return Ok(1);
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_reach_into_objects_and_arrays() {
+        let v = serde_json::json!({"records": [{"status": "SUCCEEDED"}], "relay": {"delivered": 2}});
+        assert_eq!(at_path(&v, "records.0.status"), Some(&Value::from("SUCCEEDED")));
+        assert_eq!(at_path(&v, "relay.delivered"), Some(&Value::from(2)));
+        assert_eq!(at_path(&v, "records.1"), None);
+        assert_eq!(at_path(&v, "nothing"), None);
+    }
+}
