@@ -102,15 +102,7 @@ async fn route(shared: &Arc<Shared>, method: &Method, segs: &[String], raw: &Byt
             shared.reset(r.apply_startup_seed);
             json!({"reset": true, "appliedStartupSeed": r.apply_startup_seed})
         }
-        ("POST", ["seed"]) => {
-            let text =
-                std::str::from_utf8(raw).map_err(|_| bad_box(400, "SerializationException", "body is not UTF-8"))?;
-            let seed = Seed::from_json(text).map_err(|e| bad_box(400, "InvalidParameterException", e.0))?;
-            shared
-                .seed(&seed)
-                .map_err(|e| bad_box(400, "InvalidParameterException", e.0))?;
-            json!({"seeded": seed.clusters.iter().map(|c| c.name.clone()).collect::<Vec<_>>()})
-        }
+        ("POST", ["seed"]) => seed(shared, raw)?,
         ("GET", ["faults"]) => serde_json::to_value(shared.faults()).unwrap_or_default(),
         ("POST", ["faults"]) => {
             let p: FaultsPatch = parse(raw)?;
@@ -156,16 +148,7 @@ async fn route(shared: &Arc<Shared>, method: &Method, segs: &[String], raw: &Byt
             shared.relay.drop_next(r.count);
             json!({"dropNextEvents": r.count})
         }
-        ("POST", ["relay", "wait-idle"]) => {
-            let r: WaitIdleReq = parse(raw)?;
-            let timeout = Duration::from_millis(r.timeout_ms.unwrap_or(10_000));
-            let idle = shared.relay.wait_idle(timeout).await;
-            let stats = serde_json::to_value(shared.relay.stats()).unwrap_or_default();
-            if !idle {
-                return Err(Box::new(json_response(408, &json!({"idle": false, "relay": stats}))));
-            }
-            json!({"idle": true, "relay": stats})
-        }
+        ("POST", ["relay", "wait-idle"]) => wait_idle(shared, raw).await?,
         _ => {
             return Err(bad_box(
                 404,
@@ -174,4 +157,26 @@ async fn route(shared: &Arc<Shared>, method: &Method, segs: &[String], raw: &Byt
             ))
         }
     })
+}
+
+/// `POST /_emulator/seed`: applies a seed document.
+fn seed(shared: &Arc<Shared>, raw: &Bytes) -> Result<Value, Box<Response>> {
+    let text = std::str::from_utf8(raw).map_err(|_| bad_box(400, "SerializationException", "body is not UTF-8"))?;
+    let seed = Seed::from_json(text).map_err(|e| bad_box(400, "InvalidParameterException", e.0))?;
+    shared
+        .seed(&seed)
+        .map_err(|e| bad_box(400, "InvalidParameterException", e.0))?;
+    Ok(json!({"seeded": seed.clusters.iter().map(|c| c.name.clone()).collect::<Vec<_>>()}))
+}
+
+/// `POST /_emulator/relay/wait-idle`: 200 once the relay is idle, 408 on timeout.
+async fn wait_idle(shared: &Arc<Shared>, raw: &Bytes) -> Result<Value, Box<Response>> {
+    let r: WaitIdleReq = parse(raw)?;
+    let timeout = Duration::from_millis(r.timeout_ms.unwrap_or(10_000));
+    let idle = shared.relay.wait_idle(timeout).await;
+    let stats = serde_json::to_value(shared.relay.stats()).unwrap_or_default();
+    if !idle {
+        return Err(Box::new(json_response(408, &json!({"idle": false, "relay": stats}))));
+    }
+    Ok(json!({"idle": true, "relay": stats}))
 }

@@ -28,21 +28,21 @@ pub mod catalog;
 mod eks;
 mod error;
 mod faults;
+mod model;
 mod relay;
 mod seed;
 mod server;
-mod state;
 mod stats;
 mod util;
 
 pub use faults::{Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, UpdateErrorDetail, UpdateKind};
-pub use relay::{RelayConfig, RelayConfigPatch};
+pub use relay::{DroppedInvocation, RelayConfig, RelayConfigPatch, RelayFunctionStats, RelayStats};
 pub use seed::{
     AddonCatalogEntry, AddonCatalogVersion, DateValue, ScalingConfig, Seed, SeedAddon, SeedCluster, SeedError,
     SeedInsight, SeedNodegroup, SeedVersion,
 };
 pub use server::{Emulator, EmulatorConfig, StartError};
-pub use stats::{ClusterStats, DroppedInvocation, RelayFunctionStats, RelayStats, RequestStats, Stats, TokenStat};
+pub use stats::{ClusterStats, RequestStats, Stats, TokenStat};
 
 /// The InvalidStateException message EKS gives when upgrade insights block an update.
-pub const INSIGHTS_BLOCKING_MESSAGE: &str = state::INSIGHTS_BLOCKING_MESSAGE;
+pub const INSIGHTS_BLOCKING_MESSAGE: &str = model::INSIGHTS_BLOCKING_MESSAGE;

@@ -9,16 +9,15 @@ use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
-use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::ApiError;
 use crate::faults::{Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch};
-use crate::relay::{InvokeAnswer, Relay, RelayConfig, RelayConfigPatch};
+use crate::model::{State, StateInit};
+use crate::relay::{Relay, RelayConfig, RelayConfigPatch};
 use crate::seed::{Seed, SeedError};
-use crate::state::{State, StateInit};
 use crate::stats::{ClusterStats, Stats};
 use crate::util::{now_secs, percent_decode};
 
@@ -198,7 +197,7 @@ impl Shared {
         let mut st = self.state.lock().unwrap();
         let now = now_secs();
         st.advance(now);
-        let mut v = st.dump(now);
+        let mut v = crate::eks::render::state(&st.dump(now));
         v["relay"] = serde_json::to_value(self.relay.config()).unwrap_or_default();
         v
     }
@@ -463,8 +462,8 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
                 (&method, segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice())
             {
                 (
-                    invoke(
-                        &shared,
+                    crate::relay::http::handle(
+                        &shared.relay,
                         &segs[2],
                         &raw_segs[2],
                         query.as_deref(),
@@ -504,40 +503,4 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         started.elapsed().as_millis()
     );
     resp
-}
-
-async fn invoke(
-    shared: &Arc<Shared>,
-    function: &str,
-    raw_function: &str,
-    query: Option<&str>,
-    headers: &axum::http::HeaderMap,
-    body: Bytes,
-    request_id: &str,
-) -> Response {
-    match shared
-        .relay
-        .invoke(function, raw_function, query, headers, body, request_id)
-        .await
-    {
-        InvokeAnswer::Accepted => {
-            let mut r = Response::new(Body::empty());
-            *r.status_mut() = StatusCode::ACCEPTED;
-            r
-        }
-        InvokeAnswer::Proxied { status, headers, body } => {
-            let mut r = Response::new(Body::from(body));
-            *r.status_mut() = status;
-            for (k, v) in headers {
-                r.headers_mut().insert(k, v);
-            }
-            r
-        }
-        InvokeAnswer::Error(status, code, message) => {
-            let mut r = json_response(status, &serde_json::json!({"Type": "User", "message": message}));
-            r.headers_mut()
-                .insert("x-amzn-errortype", HeaderValue::from_static(code));
-            r
-        }
-    }
 }

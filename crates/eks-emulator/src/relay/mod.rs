@@ -1,10 +1,19 @@
-//! Local relay for Lambda Invoke: `POST /2015-03-31/functions/{name}/invocations`.
+//! The Lambda relay — not part of the EKS emulation. It serves the Lambda Invoke route,
+//! `POST /2015-03-31/functions/{name}/invocations`, on the emulator's port so that code
+//! under test can self-invoke asynchronously without AWS.
 //!
 //! `X-Amz-Invocation-Type: Event` is answered 202 at once and delivered in the
 //! background to the configured Lambda endpoint (e.g. `cargo lambda watch`), in order
 //! per function (one queue and one worker per function name), with bounded retries and
 //! exponential backoff on connection errors, 429, 5xx and function errors. Anything
 //! else (RequestResponse, no header) is proxied synchronously.
+//!
+//! Settings: [`config`]; counters: [`stats`]; the HTTP answer: [`http`]. EKS faults never
+//! apply here.
+
+mod config;
+pub(crate) mod http;
+mod stats;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,88 +24,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::stats::{DroppedInvocation, RelayFunctionStats, RelayStats};
-
-/// Relay settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RelayConfig {
-    /// Base URL of the Lambda endpoint to deliver to, e.g. "http://127.0.0.1:9000"
-    /// (`cargo lambda watch`). None: Invoke answers ResourceNotFoundException.
-    pub forward_url: Option<String>,
-    /// Retries after the first attempt of an Event delivery (default 3).
-    pub max_retries: u32,
-    /// First backoff in milliseconds, doubled per retry, capped at 10 s (default 200).
-    pub backoff_ms: u64,
-    /// Timeout of one attempt in milliseconds (default 900000, Lambda's 15 minutes).
-    pub timeout_ms: u64,
-}
-
-impl Default for RelayConfig {
-    fn default() -> Self {
-        RelayConfig {
-            forward_url: None,
-            max_retries: 3,
-            backoff_ms: 200,
-            timeout_ms: 900_000,
-        }
-    }
-}
-
-impl RelayConfig {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if let Some(u) = &self.forward_url {
-            let uri: hyper::Uri = u.parse().map_err(|e| format!("forwardUrl {u:?} is not a URL: {e}"))?;
-            if uri.scheme_str() != Some("http") || uri.host().is_none() {
-                return Err(format!(
-                    "forwardUrl {u:?} must be an http:// URL with a host (https is not supported)"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies the fields set in `patch`.
-    pub fn apply(&mut self, p: &RelayConfigPatch) {
-        if let Some(u) = &p.forward_url {
-            self.forward_url = if u.is_empty() { None } else { Some(u.clone()) };
-        }
-        if let Some(v) = p.max_retries {
-            self.max_retries = v;
-        }
-        if let Some(v) = p.backoff_ms {
-            self.backoff_ms = v;
-        }
-        if let Some(v) = p.timeout_ms {
-            self.timeout_ms = v;
-        }
-    }
-}
-
-/// A partial change of [`RelayConfig`]; `forwardUrl: ""` turns forwarding off.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RelayConfigPatch {
-    /// See [`RelayConfig::forward_url`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forward_url: Option<String>,
-    /// See [`RelayConfig::max_retries`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_retries: Option<u32>,
-    /// See [`RelayConfig::backoff_ms`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff_ms: Option<u64>,
-    /// See [`RelayConfig::timeout_ms`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
-    /// Drop the next N Event invocations (answered 202, never delivered).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drop_next_events: Option<u64>,
-}
+pub use config::{RelayConfig, RelayConfigPatch};
+pub use stats::{DroppedInvocation, RelayFunctionStats, RelayStats};
 
 struct Job {
     function: String,
@@ -260,7 +192,7 @@ impl Relay {
             Some(q) if !q.is_empty() => format!("/2015-03-31/functions/{raw_function}/invocations?{q}"),
             _ => format!("/2015-03-31/functions/{raw_function}/invocations"),
         };
-        let mut pass: Vec<(HeaderName, HeaderValue)> = headers
+        let pass: Vec<(HeaderName, HeaderValue)> = headers
             .iter()
             .filter(|(k, _)| PASS_REQUEST_HEADERS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -271,78 +203,98 @@ impl Relay {
                 headers: vec![],
                 body: Bytes::new(),
             },
-            "Event" => {
-                if self.config().forward_url.is_none() {
-                    return Self::not_configured(function);
-                }
-                let injected = {
-                    let mut c = self.inner.counters.lock().unwrap();
-                    c.accepted += 1;
-                    c.by_function.entry(function.to_string()).or_default().accepted += 1;
-                    if c.drop_next_events > 0 {
-                        c.drop_next_events -= 1;
-                        true
-                    } else {
-                        false
-                    }
-                };
-                if injected {
-                    self.record_drop(
-                        function,
-                        request_id,
-                        "dropped on purpose (drop-next switch)".into(),
-                        0,
-                        true,
-                    );
-                    return InvokeAnswer::Accepted;
-                }
-                pass.push((
-                    HeaderName::from_static("x-amz-invocation-type"),
-                    HeaderValue::from_static("RequestResponse"),
-                ));
-                let job = Job {
-                    function: function.to_string(),
-                    path,
-                    headers: pass,
-                    body,
-                    request_id: request_id.to_string(),
-                };
-                self.inner.pending.send_modify(|p| *p += 1);
-                self.enqueue(job);
-                InvokeAnswer::Accepted
+            "Event" => self.invoke_event(function, path, pass, body, request_id),
+            _ => self.invoke_sync(function, &invocation_type, &path, pass, body).await,
+        }
+    }
+
+    /// An Event invocation: counted, then queued (or dropped by the drop-next switch).
+    fn invoke_event(
+        &self,
+        function: &str,
+        path: String,
+        mut pass: Vec<(HeaderName, HeaderValue)>,
+        body: Bytes,
+        request_id: &str,
+    ) -> InvokeAnswer {
+        if self.config().forward_url.is_none() {
+            return Self::not_configured(function);
+        }
+        let injected = {
+            let mut c = self.inner.counters.lock().unwrap();
+            c.accepted += 1;
+            c.by_function.entry(function.to_string()).or_default().accepted += 1;
+            if c.drop_next_events > 0 {
+                c.drop_next_events -= 1;
+                true
+            } else {
+                false
             }
-            _ => {
-                let Some(base) = self.config().forward_url else {
-                    return Self::not_configured(function);
-                };
-                pass.push((
-                    HeaderName::from_static("x-amz-invocation-type"),
-                    HeaderValue::from_str(&invocation_type).unwrap_or(HeaderValue::from_static("RequestResponse")),
-                ));
-                self.count(function, |c, f| {
-                    c.sync_invocations += 1;
-                    f.sync_invocations += 1;
-                });
-                let timeout = Duration::from_millis(self.config().timeout_ms);
-                match self.send(&base, &path, &pass, body, timeout).await {
-                    Ok((status, headers, body)) => InvokeAnswer::Proxied {
-                        status,
-                        headers: headers
-                            .iter()
-                            .filter(|(k, _)| PASS_RESPONSE_HEADERS.contains(&k.as_str()))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                        body,
-                    },
-                    Err(e) => {
-                        self.count(function, |c, _| c.sync_failures += 1);
-                        InvokeAnswer::Error(
-                            502,
-                            "ServiceException",
-                            format!("eks-emulator relay could not reach {base}: {e}"),
-                        )
-                    }
-                }
+        };
+        if injected {
+            self.record_drop(
+                function,
+                request_id,
+                "dropped on purpose (drop-next switch)".into(),
+                0,
+                true,
+            );
+            return InvokeAnswer::Accepted;
+        }
+        pass.push((
+            HeaderName::from_static("x-amz-invocation-type"),
+            HeaderValue::from_static("RequestResponse"),
+        ));
+        let job = Job {
+            function: function.to_string(),
+            path,
+            headers: pass,
+            body,
+            request_id: request_id.to_string(),
+        };
+        self.inner.pending.send_modify(|p| *p += 1);
+        self.enqueue(job);
+        InvokeAnswer::Accepted
+    }
+
+    /// A RequestResponse invocation, proxied to the target.
+    async fn invoke_sync(
+        &self,
+        function: &str,
+        invocation_type: &str,
+        path: &str,
+        mut pass: Vec<(HeaderName, HeaderValue)>,
+        body: Bytes,
+    ) -> InvokeAnswer {
+        let Some(base) = self.config().forward_url else {
+            return Self::not_configured(function);
+        };
+        pass.push((
+            HeaderName::from_static("x-amz-invocation-type"),
+            HeaderValue::from_str(invocation_type).unwrap_or(HeaderValue::from_static("RequestResponse")),
+        ));
+        self.count(function, |c, f| {
+            c.sync_invocations += 1;
+            f.sync_invocations += 1;
+        });
+        let timeout = Duration::from_millis(self.config().timeout_ms);
+        match self.send(&base, path, &pass, body, timeout).await {
+            Ok((status, headers, body)) => InvokeAnswer::Proxied {
+                status,
+                headers: headers
+                    .iter()
+                    .filter(|(k, _)| PASS_RESPONSE_HEADERS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                body,
+            },
+            Err(e) => {
+                self.count(function, |c, _| c.sync_failures += 1);
+                InvokeAnswer::Error(
+                    502,
+                    "ServiceException",
+                    format!("eks-emulator relay could not reach {base}: {e}"),
+                )
             }
         }
     }
@@ -393,34 +345,7 @@ impl Relay {
                     f.retried += 1;
                 });
             }
-            let timeout = Duration::from_millis(cfg.timeout_ms);
-            let outcome = match self
-                .send(&base, &job.path, &job.headers, job.body.clone(), timeout)
-                .await
-            {
-                Err(e) => Outcome::Retry(format!("cannot reach {base}: {e}")),
-                Ok((status, headers, _)) => {
-                    if status.is_success() && headers.contains_key("x-amz-function-error") {
-                        self.count(&job.function, |c, f| {
-                            c.function_errors += 1;
-                            f.function_errors += 1;
-                        });
-                        Outcome::Retry(format!(
-                            "function error ({})",
-                            headers
-                                .get("x-amz-function-error")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("Unhandled")
-                        ))
-                    } else if status.is_success() {
-                        Outcome::Delivered
-                    } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                        Outcome::Retry(format!("target answered {status}"))
-                    } else {
-                        Outcome::Fatal(format!("target answered {status}"))
-                    }
-                }
-            };
+            let outcome = self.attempt(&job, &base, Duration::from_millis(cfg.timeout_ms)).await;
             match outcome {
                 Outcome::Delivered => {
                     tracing::info!(function = %job.function, request_id = %job.request_id, attempt, "relay delivered an Event invocation");
@@ -456,6 +381,36 @@ impl Relay {
                     return;
                 }
             }
+        }
+    }
+
+    /// One delivery attempt of an Event invocation and what to do next.
+    async fn attempt(&self, job: &Job, base: &str, timeout: Duration) -> Outcome {
+        let (status, headers) = match self
+            .send(base, &job.path, &job.headers, job.body.clone(), timeout)
+            .await
+        {
+            Err(e) => return Outcome::Retry(format!("cannot reach {base}: {e}")),
+            Ok((status, headers, _)) => (status, headers),
+        };
+        if status.is_success() && headers.contains_key("x-amz-function-error") {
+            self.count(&job.function, |c, f| {
+                c.function_errors += 1;
+                f.function_errors += 1;
+            });
+            Outcome::Retry(format!(
+                "function error ({})",
+                headers
+                    .get("x-amz-function-error")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("Unhandled")
+            ))
+        } else if status.is_success() {
+            Outcome::Delivered
+        } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            Outcome::Retry(format!("target answered {status}"))
+        } else {
+            Outcome::Fatal(format!("target answered {status}"))
         }
     }
 

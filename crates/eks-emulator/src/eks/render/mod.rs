@@ -1,0 +1,581 @@
+//! The JSON of EKS answers: the one place where the model's typed values become EKS's
+//! shapes (member names, constant members, derived endpoints). Timestamps are epoch
+//! seconds as JSON numbers. [`state`] renders the admin API's state dump with the same
+//! views.
+
+mod state;
+
+pub(crate) use state::state;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::faults::UpdateErrorDetail;
+use crate::model::{
+    AddonOut, AddonStatus, AddonVersions, Cancellation, ClusterOut, ClusterStatus, Insight, InsightCategory,
+    InsightStatus, NodegroupOut, NodegroupStatus, Page, Update, UpdateParamType, UpdateStatus, UpdateType, VersionInfo,
+    VersionStatus,
+};
+use crate::seed::ScalingConfig;
+
+const CA_DATA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lJRW11bGF0b3IwREFOQmdrcWhraUc5dzBCQVFzRkFEQVZNUk13RVFZRFZRUUQKRXdwcmRXSmxjbTVsZEdWek1CNFhEVEkyTVRFd01UQXdNREF3TUZvWERUTTJNVEF5T1RBd01EQXdNRm93RlRFVApNQkVHQTFVRUF4TUthM1ZpWlhKdVpYUmxjekFlRncwPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+const LOG_TYPES: [&str; 5] = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+
+fn to_json(v: impl Serialize) -> Value {
+    serde_json::to_value(v).expect("answers serialize to JSON")
+}
+
+/// `{key: value}`.
+fn wrap(key: &str, v: impl Serialize) -> Value {
+    let mut o = Map::new();
+    o.insert(key.into(), to_json(v));
+    Value::Object(o)
+}
+
+/// `{key: [items], "nextToken": ...}` (no `nextToken` on the last page).
+pub(crate) fn page<T: Serialize>(key: &str, page: Page<T>) -> Value {
+    let mut o = Map::new();
+    o.insert(key.into(), to_json(page.items));
+    if let Some(n) = page.next_token {
+        o.insert("nextToken".into(), Value::String(n));
+    }
+    Value::Object(o)
+}
+
+// ---------------------------------------------------------------- shared members
+
+/// `health` of clusters, node groups and add-ons (no issues are emulated).
+#[derive(Serialize)]
+struct Health {
+    issues: [(); 0],
+}
+
+const HEALTHY: Health = Health { issues: [] };
+
+// ---------------------------------------------------------------- clusters
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClusterView<'a> {
+    name: &'a str,
+    arn: &'a str,
+    created_at: f64,
+    version: &'a str,
+    endpoint: String,
+    role_arn: &'a str,
+    resources_vpc_config: VpcView<'a>,
+    kubernetes_network_config: NetworkView,
+    logging: LoggingView,
+    identity: IdentityView,
+    status: ClusterStatus,
+    certificate_authority: CaView,
+    platform_version: &'a str,
+    tags: &'a BTreeMap<String, String>,
+    health: Health,
+    access_config: AccessView,
+    upgrade_policy: UpgradePolicyView<'a>,
+    deletion_protection: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_request_token: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VpcView<'a> {
+    subnet_ids: &'a [String],
+    security_group_ids: &'a [String],
+    cluster_security_group_id: String,
+    vpc_id: String,
+    endpoint_public_access: bool,
+    endpoint_private_access: bool,
+    public_access_cidrs: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NetworkView {
+    service_ipv4_cidr: &'static str,
+    ip_family: &'static str,
+    elastic_load_balancing: Enabled,
+}
+
+#[derive(Serialize)]
+struct Enabled {
+    enabled: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoggingView {
+    cluster_logging: [LogSetup; 1],
+}
+
+#[derive(Serialize)]
+struct LogSetup {
+    types: [&'static str; 5],
+    enabled: bool,
+}
+
+#[derive(Serialize)]
+struct IdentityView {
+    oidc: OidcView,
+}
+
+#[derive(Serialize)]
+struct OidcView {
+    issuer: String,
+}
+
+#[derive(Serialize)]
+struct CaView {
+    data: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccessView {
+    authentication_mode: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UpgradePolicyView<'a> {
+    support_type: &'a str,
+}
+
+fn cluster_view<'a>(out: &ClusterOut<'a>) -> ClusterView<'a> {
+    let c = out.cluster;
+    let short = c.uid.replace('-', "");
+    let hexid = short.to_uppercase();
+    let region = out.region;
+    ClusterView {
+        name: &c.name,
+        arn: &c.arn,
+        created_at: c.created_at,
+        version: &c.version,
+        endpoint: format!("https://{hexid}.gr7.{region}.eks.amazonaws.com"),
+        role_arn: &c.role_arn,
+        resources_vpc_config: VpcView {
+            subnet_ids: &c.vpc.subnet_ids,
+            security_group_ids: &c.vpc.security_group_ids,
+            cluster_security_group_id: format!("sg-{}", &short[..17]),
+            vpc_id: format!("vpc-{}", &short[15..32]),
+            endpoint_public_access: c.vpc.endpoint_public_access,
+            endpoint_private_access: c.vpc.endpoint_private_access,
+            public_access_cidrs: &c.vpc.public_access_cidrs,
+        },
+        kubernetes_network_config: NetworkView {
+            service_ipv4_cidr: "10.100.0.0/16",
+            ip_family: "ipv4",
+            elastic_load_balancing: Enabled { enabled: false },
+        },
+        logging: LoggingView {
+            cluster_logging: [LogSetup {
+                types: LOG_TYPES,
+                enabled: false,
+            }],
+        },
+        identity: IdentityView {
+            oidc: OidcView {
+                issuer: format!("https://oidc.eks.{region}.amazonaws.com/id/{hexid}"),
+            },
+        },
+        status: out.status,
+        certificate_authority: CaView { data: CA_DATA },
+        platform_version: &c.platform_version,
+        tags: &c.tags,
+        health: HEALTHY,
+        access_config: AccessView {
+            authentication_mode: "API_AND_CONFIG_MAP",
+        },
+        upgrade_policy: UpgradePolicyView {
+            support_type: &c.support_type,
+        },
+        deletion_protection: false,
+        client_request_token: c.client_request_token.as_deref(),
+    }
+}
+
+/// `{"cluster": ...}`.
+pub(crate) fn cluster(out: &ClusterOut) -> Value {
+    wrap("cluster", cluster_view(out))
+}
+
+// ---------------------------------------------------------------- node groups
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NodegroupView<'a> {
+    nodegroup_name: &'a str,
+    nodegroup_arn: &'a str,
+    cluster_name: &'a str,
+    version: &'a str,
+    release_version: &'a str,
+    created_at: f64,
+    modified_at: f64,
+    status: &'a NodegroupStatus,
+    capacity_type: &'a str,
+    scaling_config: ScalingConfig,
+    instance_types: &'a [String],
+    subnets: &'a [String],
+    ami_type: &'a str,
+    node_role: &'a str,
+    labels: &'a BTreeMap<String, String>,
+    resources: ResourcesView<'a>,
+    disk_size: i64,
+    health: Health,
+    update_config: UpdateConfigView,
+    tags: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourcesView<'a> {
+    auto_scaling_groups: [AsgView<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct AsgView<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateConfigView {
+    max_unavailable: u32,
+}
+
+fn nodegroup_view<'a>(out: &'a NodegroupOut<'a>) -> NodegroupView<'a> {
+    let ng = out.nodegroup;
+    NodegroupView {
+        nodegroup_name: &ng.name,
+        nodegroup_arn: &ng.arn,
+        cluster_name: out.cluster,
+        version: &ng.version,
+        release_version: &ng.release_version,
+        created_at: ng.created_at,
+        modified_at: ng.modified_at,
+        status: &out.status,
+        capacity_type: &ng.capacity_type,
+        scaling_config: ng.scaling,
+        instance_types: &ng.instance_types,
+        subnets: &ng.subnets,
+        ami_type: &ng.ami_type,
+        node_role: &ng.node_role,
+        labels: &ng.labels,
+        resources: ResourcesView {
+            auto_scaling_groups: [AsgView { name: &ng.asg }],
+        },
+        disk_size: ng.disk_size,
+        health: HEALTHY,
+        update_config: UpdateConfigView { max_unavailable: 1 },
+        tags: &ng.tags,
+    }
+}
+
+/// `{"nodegroup": ...}`.
+pub(crate) fn nodegroup(out: &NodegroupOut) -> Value {
+    wrap("nodegroup", nodegroup_view(out))
+}
+
+// ---------------------------------------------------------------- add-ons
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AddonView<'a> {
+    addon_name: &'a str,
+    cluster_name: &'a str,
+    status: &'a AddonStatus,
+    addon_version: &'a str,
+    health: Health,
+    addon_arn: &'a str,
+    created_at: f64,
+    modified_at: f64,
+    tags: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    configuration_values: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account_role_arn: Option<&'a str>,
+}
+
+fn addon_view<'a>(out: &'a AddonOut<'a>) -> AddonView<'a> {
+    let a = out.addon;
+    AddonView {
+        addon_name: &a.name,
+        cluster_name: out.cluster,
+        status: &out.status,
+        addon_version: &a.version,
+        health: HEALTHY,
+        addon_arn: &a.arn,
+        created_at: a.created_at,
+        modified_at: a.modified_at,
+        tags: &a.tags,
+        configuration_values: a.configuration_values.as_deref(),
+        service_account_role_arn: a.service_account_role_arn.as_deref(),
+    }
+}
+
+/// `{"addon": ...}`.
+pub(crate) fn addon(out: &AddonOut) -> Value {
+    wrap("addon", addon_view(out))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AddonInfoView<'a> {
+    addon_name: &'a str,
+    #[serde(rename = "type")]
+    addon_type: &'a str,
+    addon_versions: Vec<AddonVersionView<'a>>,
+    publisher: &'a str,
+    owner: &'a str,
+    default_namespace: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AddonVersionView<'a> {
+    addon_version: &'a str,
+    architecture: [&'static str; 2],
+    compute_types: [&'static str; 3],
+    compatibilities: Vec<CompatibilityView<'a>>,
+    requires_configuration: bool,
+    requires_iam_permissions: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompatibilityView<'a> {
+    cluster_version: &'a str,
+    platform_versions: [&'static str; 1],
+    default_version: bool,
+}
+
+fn addon_info_view<'a>(a: &'a AddonVersions<'a>) -> AddonInfoView<'a> {
+    AddonInfoView {
+        addon_name: a.name,
+        addon_type: &a.addon_type,
+        addon_versions: a
+            .versions
+            .iter()
+            .map(|v| AddonVersionView {
+                addon_version: v.version,
+                architecture: ["amd64", "arm64"],
+                compute_types: ["ec2", "auto", "hybrid"],
+                compatibilities: v
+                    .compatibilities
+                    .iter()
+                    .map(|c| CompatibilityView {
+                        cluster_version: c.cluster_version,
+                        platform_versions: ["*"],
+                        default_version: c.default_version,
+                    })
+                    .collect(),
+                requires_configuration: false,
+                requires_iam_permissions: v.requires_iam_permissions,
+            })
+            .collect(),
+        publisher: &a.publisher,
+        owner: &a.owner,
+        default_namespace: "kube-system",
+    }
+}
+
+/// DescribeAddonVersions: `{"addons": [...], "nextToken": ...}`.
+pub(crate) fn addon_versions(p: Page<AddonVersions>) -> Value {
+    let Page { items, next_token } = p;
+    let items: Vec<AddonInfoView> = items.iter().map(addon_info_view).collect();
+    page("addons", Page { items, next_token })
+}
+
+// ---------------------------------------------------------------- updates
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateView<'a> {
+    id: &'a str,
+    status: UpdateStatus,
+    #[serde(rename = "type")]
+    kind: UpdateType,
+    params: Vec<ParamView<'a>>,
+    created_at: f64,
+    errors: Vec<ErrorView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancellation: Option<CancellationView<'a>>,
+}
+
+#[derive(Serialize)]
+struct ParamView<'a> {
+    #[serde(rename = "type")]
+    kind: UpdateParamType,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorView<'a> {
+    error_code: &'a str,
+    error_message: &'a str,
+    resource_ids: &'a [String],
+}
+
+#[derive(Serialize)]
+struct CancellationView<'a> {
+    status: UpdateStatus,
+    reason: &'a str,
+}
+
+fn update_view(u: &Update) -> UpdateView<'_> {
+    UpdateView {
+        id: &u.id,
+        status: u.status,
+        kind: u.kind,
+        params: u
+            .params
+            .iter()
+            .map(|p| ParamView {
+                kind: p.kind,
+                value: &p.value,
+            })
+            .collect(),
+        created_at: u.created_at,
+        errors: u.errors.iter().map(error_view).collect(),
+        cancellation: u
+            .cancellation
+            .as_ref()
+            .map(|Cancellation { status, reason }| CancellationView {
+                status: *status,
+                reason,
+            }),
+    }
+}
+
+fn error_view(e: &UpdateErrorDetail) -> ErrorView<'_> {
+    ErrorView {
+        error_code: &e.error_code,
+        error_message: &e.error_message,
+        resource_ids: &e.resource_ids,
+    }
+}
+
+/// `{"update": ...}`.
+pub(crate) fn update(u: &Update) -> Value {
+    wrap("update", update_view(u))
+}
+
+// ---------------------------------------------------------------- insights
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InsightView<'a> {
+    id: &'a str,
+    name: &'a str,
+    category: InsightCategory,
+    kubernetes_version: &'a str,
+    last_refresh_time: f64,
+    last_transition_time: f64,
+    description: &'a str,
+    insight_status: InsightStatusView<'a>,
+}
+
+#[derive(Serialize)]
+struct InsightStatusView<'a> {
+    status: InsightStatus,
+    reason: &'a str,
+}
+
+fn insight_view(i: &Insight) -> InsightView<'_> {
+    InsightView {
+        id: &i.id,
+        name: &i.name,
+        category: i.category,
+        kubernetes_version: &i.kubernetes_version,
+        last_refresh_time: i.last_refresh,
+        last_transition_time: i.last_transition,
+        description: &i.description,
+        insight_status: InsightStatusView {
+            status: i.status,
+            reason: &i.reason,
+        },
+    }
+}
+
+/// ListInsights: `{"insights": [...], "nextToken": ...}`.
+pub(crate) fn insights(p: Page<Insight>) -> Value {
+    let Page { items, next_token } = p;
+    let items: Vec<InsightView> = items.iter().map(insight_view).collect();
+    page("insights", Page { items, next_token })
+}
+
+// ---------------------------------------------------------------- versions
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionView<'a> {
+    cluster_version: &'a str,
+    cluster_type: &'static str,
+    default_platform_version: &'a str,
+    default_version: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_of_standard_support_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_of_extended_support_date: Option<f64>,
+    status: &'static str,
+    version_status: VersionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kubernetes_patch_version: Option<&'a str>,
+}
+
+fn version_view(v: &VersionInfo) -> VersionView<'_> {
+    VersionView {
+        cluster_version: &v.version,
+        cluster_type: "eks",
+        default_platform_version: &v.platform_version,
+        default_version: v.default,
+        release_date: v.release_date,
+        end_of_standard_support_date: v.end_of_standard,
+        end_of_extended_support_date: v.end_of_extended,
+        status: v.status.support_status(),
+        version_status: v.status,
+        kubernetes_patch_version: v.patch.as_deref(),
+    }
+}
+
+/// DescribeClusterVersions: `{"clusterVersions": [...], "nextToken": ...}`.
+pub(crate) fn cluster_versions(p: Page<&VersionInfo>) -> Value {
+    page(
+        "clusterVersions",
+        Page {
+            items: p.items.into_iter().map(version_view).collect(),
+            next_token: p.next_token,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_carry_next_token_only_when_more() {
+        let last = Page {
+            items: vec!["a".to_string()],
+            next_token: None,
+        };
+        assert_eq!(page("clusters", last), serde_json::json!({"clusters": ["a"]}));
+        let more = Page {
+            items: vec![1, 2],
+            next_token: Some("x".into()),
+        };
+        assert_eq!(page("n", more), serde_json::json!({"n": [1, 2], "nextToken": "x"}));
+    }
+
+    #[test]
+    fn health_has_no_issues() {
+        assert_eq!(to_json(HEALTHY), serde_json::json!({"issues": []}));
+    }
+}

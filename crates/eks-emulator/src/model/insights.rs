@@ -1,0 +1,192 @@
+//! Insights: the seeded or injected ones of a cluster plus the UPGRADE_READINESS checks
+//! generated for its next minor version (ListInsights). ERROR insights of category
+//! UPGRADE_READINESS block UpdateClusterVersion to their version.
+
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::util::{next_minor, stable_id};
+
+use super::clusters::Cluster;
+use super::{paginate, Page, State};
+
+eks_enum! {
+    /// Status of an insight.
+    InsightStatus {
+        Passing = "PASSING",
+        Warning = "WARNING",
+        Error = "ERROR",
+        Unknown = "UNKNOWN",
+    }
+}
+
+impl InsightStatus {
+    /// ListInsights lists ERROR first, then WARNING, UNKNOWN, PASSING.
+    fn rank(self) -> u8 {
+        match self {
+            InsightStatus::Error => 0,
+            InsightStatus::Warning => 1,
+            InsightStatus::Unknown => 2,
+            InsightStatus::Passing => 3,
+        }
+    }
+}
+
+eks_enum! {
+    /// Category of an insight.
+    InsightCategory {
+        UpgradeReadiness = "UPGRADE_READINESS",
+        Misconfiguration = "MISCONFIGURATION",
+        RollbackReadiness = "ROLLBACK_READINESS",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Insight {
+    pub id: String,
+    pub name: String,
+    pub category: InsightCategory,
+    pub kubernetes_version: String,
+    pub status: InsightStatus,
+    pub reason: String,
+    pub description: String,
+    pub last_refresh: f64,
+    pub last_transition: f64,
+}
+
+impl Insight {
+    /// Whether this insight blocks an update to `version` (unless forced).
+    pub(super) fn blocks(&self, version: &str) -> bool {
+        self.category == InsightCategory::UpgradeReadiness
+            && self.status == InsightStatus::Error
+            && self.kubernetes_version == version
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InsightsFilterReq {
+    categories: Option<Vec<String>>,
+    kubernetes_versions: Option<Vec<String>>,
+    statuses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListInsightsReq {
+    filter: Option<InsightsFilterReq>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+/// Whether a filter list (absent or empty: anything) admits `value`.
+fn admits(filter: &Option<Vec<String>>, value: &str) -> bool {
+    filter
+        .as_ref()
+        .is_none_or(|v| v.is_empty() || v.iter().any(|f| f == value))
+}
+
+/// A generated check: (name, status, reason, description).
+type Check = (String, InsightStatus, String, String);
+
+/// The UPGRADE_READINESS checks EKS runs for the next minor `next`; never ERROR.
+fn readiness_checks(state: &State, c: &Cluster, next: &str) -> Vec<Check> {
+    let behind: Vec<&str> = c
+        .nodegroups
+        .values()
+        .filter(|n| n.version != c.version)
+        .map(|n| n.name.as_str())
+        .collect();
+    let incompatible: Vec<&str> = c
+        .addons
+        .values()
+        .filter(|a| !state.addon_compatible(&a.name, &a.version, next))
+        .map(|a| a.name.as_str())
+        .collect();
+    let passing_if = |ok: bool| {
+        if ok {
+            InsightStatus::Passing
+        } else {
+            InsightStatus::Warning
+        }
+    };
+    vec![
+        (
+            "Kubelet version skew".into(),
+            passing_if(behind.is_empty()),
+            if behind.is_empty() {
+                "Node kubelet versions match the control plane version.".to_string()
+            } else {
+                format!("Node groups {} run a kubelet older than the control plane.", behind.join(", "))
+            },
+            "Checks for kubelet versions of worker nodes in the cluster to see if an upgrade would cause noncompliance with supported Kubernetes kubelet version skew policy.".into(),
+        ),
+        (
+            "Amazon EKS add-on version compatibility".into(),
+            passing_if(incompatible.is_empty()),
+            if incompatible.is_empty() {
+                "All installed add-on versions are compatible with the next Kubernetes version.".to_string()
+            } else {
+                format!("Add-ons {} are not compatible with Kubernetes {next}; update them after the control plane.", incompatible.join(", "))
+            },
+            "Checks version of installed EKS add-ons to ensure they are compatible with the next version of Kubernetes.".into(),
+        ),
+        (
+            "Cluster health issues".into(),
+            InsightStatus::Passing,
+            "No cluster health issues detected.".into(),
+            "Checks for any cluster health issues that prevent successful upgrade to the next Kubernetes version on EKS.".into(),
+        ),
+        (
+            format!("Deprecated APIs removed in Kubernetes v{next}"),
+            InsightStatus::Passing,
+            "No deprecated API usage detected within the last 30 days.".into(),
+            format!("Checks for usage of deprecated APIs that are scheduled for removal in Kubernetes v{next}."),
+        ),
+    ]
+}
+
+impl State {
+    /// The insights of a cluster as of `now` (refreshed now): its own plus the generated
+    /// checks for the next minor (when the version table has it) that it does not
+    /// override; ERROR first, then by name.
+    pub(super) fn insights_of(&self, c: &Cluster, now: f64) -> Vec<Insight> {
+        let mut all = c.insights.clone();
+        if let Some(next) = next_minor(&c.version).filter(|n| self.version_info(n).is_some()) {
+            for (name, status, reason, description) in readiness_checks(self, c, &next) {
+                if all.iter().any(|i| i.name == name && i.kubernetes_version == next) {
+                    continue;
+                }
+                all.push(Insight {
+                    id: stable_id(&format!("{}/{name}/{next}", c.name)),
+                    name,
+                    category: InsightCategory::UpgradeReadiness,
+                    kubernetes_version: next.clone(),
+                    status,
+                    reason,
+                    description,
+                    last_refresh: now,
+                    last_transition: c.created_at,
+                });
+            }
+        }
+        for i in &mut all {
+            i.last_refresh = now.max(i.last_refresh);
+        }
+        all.sort_by(|a, b| a.status.rank().cmp(&b.status.rank()).then_with(|| a.name.cmp(&b.name)));
+        all
+    }
+
+    pub(crate) fn list_insights(&self, name: &str, req: ListInsightsReq, now: f64) -> Result<Page<Insight>, ApiError> {
+        let c = self.cluster(name)?;
+        let f = req.filter.unwrap_or_default();
+        let items: Vec<Insight> = self
+            .insights_of(c, now)
+            .into_iter()
+            .filter(|i| admits(&f.categories, i.category.as_str()))
+            .filter(|i| admits(&f.kubernetes_versions, &i.kubernetes_version))
+            .filter(|i| admits(&f.statuses, i.status.as_str()))
+            .collect();
+        paginate(items, req.max_results, req.next_token.as_deref())
+    }
+}

@@ -1,0 +1,407 @@
+//! Managed node groups: CreateNodegroup, DescribeNodegroup, ListNodegroups and the rules
+//! of UpdateNodegroupVersion.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::seed::ScalingConfig;
+
+use super::clusters::{Cluster, ClusterStatus};
+use super::updates::{ClientToken, Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
+use super::versions::cmp_versions;
+use super::{paginate, Page, State};
+
+eks_enum_open! {
+    /// Status of a node group.
+    NodegroupStatus {
+        Creating = "CREATING",
+        Active = "ACTIVE",
+        Updating = "UPDATING",
+        Deleting = "DELETING",
+        CreateFailed = "CREATE_FAILED",
+        DeleteFailed = "DELETE_FAILED",
+        Degraded = "DEGRADED",
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Nodegroup {
+    pub name: String,
+    pub arn: String,
+    pub version: String,
+    pub release_version: String,
+    pub created_at: f64,
+    pub modified_at: f64,
+    pub status: NodegroupStatus,
+    pub(super) ready_at: Option<f64>,
+    pub instance_types: Vec<String>,
+    pub scaling: ScalingConfig,
+    pub subnets: Vec<String>,
+    pub node_role: String,
+    pub ami_type: String,
+    pub capacity_type: String,
+    pub disk_size: i64,
+    pub labels: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    /// Name of the Auto Scaling group.
+    pub asg: String,
+}
+
+/// A node-group update's effect.
+#[derive(Debug, Clone)]
+pub(crate) struct NodegroupChange {
+    version: String,
+    release_version: String,
+}
+
+/// A node group as DescribeNodegroup (and CreateNodegroup) shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct NodegroupOut<'a> {
+    pub cluster: &'a str,
+    pub nodegroup: &'a Nodegroup,
+    /// The status as seen now (UPDATING while an update runs on an ACTIVE node group).
+    pub status: NodegroupStatus,
+}
+
+// ---------------------------------------------------------------- requests
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateNodegroupReq {
+    nodegroup_name: Option<String>,
+    scaling_config: Option<ScalingReq>,
+    disk_size: Option<i64>,
+    subnets: Option<Vec<String>>,
+    instance_types: Option<Vec<String>>,
+    ami_type: Option<String>,
+    node_role: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    tags: Option<BTreeMap<String, String>>,
+    client_request_token: Option<String>,
+    capacity_type: Option<String>,
+    version: Option<String>,
+    release_version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ScalingReq {
+    min_size: Option<i64>,
+    max_size: Option<i64>,
+    desired_size: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateNodegroupVersionReq {
+    version: Option<String>,
+    release_version: Option<String>,
+    launch_template: Option<Value>,
+    force: Option<bool>,
+    client_request_token: Option<String>,
+}
+
+// ---------------------------------------------------------------- the node group
+
+impl Nodegroup {
+    /// Finishes the creation if it is due at `now`.
+    pub(super) fn settle(&mut self, now: f64) {
+        if self.ready_at.is_some_and(|t| t <= now) {
+            self.ready_at = None;
+            self.status = NodegroupStatus::Active;
+        }
+    }
+
+    /// Makes a pending creation due at `now` at the latest.
+    pub(super) fn hurry(&mut self, now: f64) {
+        self.ready_at = self.ready_at.map(|t| t.min(now));
+    }
+
+    pub(super) fn apply(&mut self, change: NodegroupChange, at: f64) {
+        self.version = change.version;
+        self.release_version = change.release_version;
+        self.modified_at = at;
+    }
+}
+
+impl Cluster {
+    pub(super) fn nodegroup_out<'a>(&'a self, ng: &'a Nodegroup) -> NodegroupOut<'a> {
+        let updating = self
+            .in_progress_update_of(&Target::Nodegroup(ng.name.clone()))
+            .is_some();
+        let status = match &ng.status {
+            NodegroupStatus::Active if updating => NodegroupStatus::Updating,
+            s => s.clone(),
+        };
+        NodegroupOut {
+            cluster: &self.name,
+            nodegroup: ng,
+            status,
+        }
+    }
+}
+
+/// A node-group version newer than the cluster's, or unreadable, is refused.
+fn check_not_newer(version: &str, c: &Cluster, ng_name: &str) -> Result<(), ApiError> {
+    match cmp_versions(version, &c.version) {
+        Some(Ordering::Greater) => Err(ApiError::invalid_parameter(format!(
+            "Nodegroup version {version} cannot be newer than the cluster version {}.",
+            c.version
+        ))
+        .cluster(&c.name)
+        .nodegroup(ng_name)),
+        None => Err(ApiError::invalid_parameter("unsupported Kubernetes version")
+            .cluster(&c.name)
+            .nodegroup(ng_name)),
+        _ => Ok(()),
+    }
+}
+
+impl State {
+    /// A node group with the emulator's defaults (ACTIVE, t3.medium, 1/3/2 nodes).
+    pub(super) fn new_nodegroup(
+        &self,
+        c: &Cluster,
+        name: &str,
+        version: &str,
+        release_version: Option<String>,
+        now: f64,
+    ) -> Nodegroup {
+        let uid = uuid::Uuid::new_v4().to_string();
+        Nodegroup {
+            name: name.to_string(),
+            arn: format!(
+                "arn:aws:eks:{}:{}:nodegroup/{}/{name}/{uid}",
+                self.region, self.account_id, c.name
+            ),
+            version: version.to_string(),
+            release_version: release_version.unwrap_or_else(|| self.latest_release(version)),
+            created_at: now,
+            modified_at: now,
+            status: NodegroupStatus::Active,
+            ready_at: None,
+            instance_types: vec!["t3.medium".into()],
+            scaling: ScalingConfig {
+                min_size: 1,
+                max_size: 3,
+                desired_size: 2,
+            },
+            subnets: c.vpc.subnet_ids.clone(),
+            node_role: format!("arn:aws:iam::{}:role/eks-node-role", self.account_id),
+            ami_type: "AL2023_x86_64_STANDARD".into(),
+            capacity_type: "ON_DEMAND".into(),
+            disk_size: 20,
+            labels: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            asg: format!("eks-{name}-{uid}"),
+        }
+    }
+
+    // ------------------------------------------------------------ operations
+
+    pub(crate) fn create_nodegroup(
+        &mut self,
+        name: &str,
+        req: CreateNodegroupReq,
+        now: f64,
+    ) -> Result<NodegroupOut<'_>, ApiError> {
+        let c = self.cluster(name)?;
+        let ng_name = req.nodegroup_name.clone().ok_or_else(|| {
+            ApiError::invalid_parameter("The request must contain the parameter nodegroupName.").cluster(name)
+        })?;
+        let fingerprint = format!(
+            "CreateNodegroup {ng_name} {:?}",
+            (
+                &req.version,
+                &req.release_version,
+                &req.subnets,
+                &req.node_role,
+                &req.instance_types,
+                &req.labels,
+                &req.tags
+            )
+        );
+        let t = ClientToken::new("CreateNodegroup", req.client_request_token.as_deref(), fingerprint);
+        t.check_length().map_err(|e| e.cluster(name))?;
+        if c.tokens.check(&t, name)?.is_some() && c.nodegroups.contains_key(&ng_name) {
+            let c = self.cluster(name)?;
+            return Ok(c.nodegroup_out(&c.nodegroups[&ng_name]));
+        }
+        if c.nodegroups.contains_key(&ng_name) {
+            return Err(ApiError::in_use(format!(
+                "NodeGroup already exists with name {ng_name} and cluster name {name}"
+            ))
+            .cluster(name)
+            .nodegroup(&ng_name));
+        }
+        if c.status != ClusterStatus::Active {
+            return Err(ApiError::invalid_request(format!("Cluster '{name}' is not in ACTIVE status")).cluster(name));
+        }
+        let ng = self.nodegroup_from_request(c, &ng_name, &req, now)?;
+        let c = self.cluster_mut(name)?;
+        c.nodegroups.insert(ng_name.clone(), ng);
+        c.tokens.remember(&t, None);
+        let c = self.cluster(name)?;
+        Ok(c.nodegroup_out(&c.nodegroups[&ng_name]))
+    }
+
+    /// The CREATING node group a valid CreateNodegroup request describes.
+    fn nodegroup_from_request(
+        &self,
+        c: &Cluster,
+        ng_name: &str,
+        req: &CreateNodegroupReq,
+        now: f64,
+    ) -> Result<Nodegroup, ApiError> {
+        let missing = |field: &str| {
+            ApiError::invalid_parameter(format!("The request must contain the parameter {field}."))
+                .cluster(&c.name)
+                .nodegroup(ng_name)
+        };
+        let subnets = req
+            .subnets
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| missing("subnets"))?;
+        let role = req.node_role.clone().ok_or_else(|| missing("nodeRole"))?;
+        let version = req.version.clone().unwrap_or_else(|| c.version.clone());
+        check_not_newer(&version, c, ng_name)?;
+        let mut ng = self.new_nodegroup(c, ng_name, &version, req.release_version.clone(), now);
+        ng.subnets = subnets;
+        ng.node_role = role;
+        if let Some(t) = &req.instance_types {
+            ng.instance_types = t.clone();
+        }
+        if let Some(s) = &req.scaling_config {
+            ng.scaling = ScalingConfig {
+                min_size: s.min_size.unwrap_or(1),
+                max_size: s.max_size.unwrap_or(2),
+                desired_size: s.desired_size.unwrap_or(s.min_size.unwrap_or(1)),
+            };
+        }
+        if let Some(a) = &req.ami_type {
+            ng.ami_type = a.clone();
+        }
+        if let Some(a) = &req.capacity_type {
+            ng.capacity_type = a.clone();
+        }
+        if let Some(d) = req.disk_size {
+            ng.disk_size = d;
+        }
+        if let Some(l) = &req.labels {
+            ng.labels = l.clone();
+        }
+        if let Some(t) = &req.tags {
+            ng.tags = t.clone();
+        }
+        ng.status = NodegroupStatus::Creating;
+        ng.ready_at = Some(State::after_ms(now, self.durations.create_ms));
+        Ok(ng)
+    }
+
+    pub(crate) fn describe_nodegroup(&self, name: &str, ng: &str) -> Result<NodegroupOut<'_>, ApiError> {
+        let c = self.cluster(name)?;
+        let n = c.nodegroups.get(ng).ok_or_else(|| ApiError::no_nodegroup(name, ng))?;
+        Ok(c.nodegroup_out(n))
+    }
+
+    pub(crate) fn list_nodegroups(
+        &self,
+        name: &str,
+        max: Option<i64>,
+        next: Option<&str>,
+    ) -> Result<Page<String>, ApiError> {
+        let c = self.cluster(name)?;
+        paginate(c.nodegroups.keys().cloned().collect(), max, next)
+    }
+
+    pub(crate) fn update_nodegroup_version(
+        &mut self,
+        name: &str,
+        ng_name: &str,
+        req: UpdateNodegroupVersionReq,
+        now: f64,
+    ) -> Result<Update, ApiError> {
+        const OP: &str = "UpdateNodegroupVersion";
+        let c = self.cluster(name)?;
+        c.nodegroups
+            .get(ng_name)
+            .ok_or_else(|| ApiError::no_nodegroup(name, ng_name))?;
+        let fingerprint = json!([
+            OP,
+            ng_name,
+            req.version,
+            req.release_version,
+            req.launch_template,
+            req.force.unwrap_or(false)
+        ])
+        .to_string();
+        let t = ClientToken::new(OP, req.client_request_token.as_deref(), fingerprint);
+        let target = Target::Nodegroup(ng_name.to_string());
+        if let Some(u) = self.replayed_update(name, &target, &t)? {
+            return Ok(u);
+        }
+        let change = self.plan_nodegroup_update(self.cluster(name)?, ng_name, &req)?;
+        let params = vec![
+            UpdateParam::new(UpdateParamType::Version, change.version.clone()),
+            UpdateParam::new(UpdateParamType::ReleaseVersion, change.release_version.clone()),
+        ];
+        let new = NewUpdate {
+            target,
+            kind: UpdateType::VersionUpdate,
+            params,
+            duration_ms: self.durations.nodegroup_update_ms,
+            effect: Effect::Nodegroup(change),
+        };
+        self.start_update(name, &t, new, now)
+    }
+
+    /// The rules of UpdateNodegroupVersion, in EKS's order; the change it would make
+    /// (no version: the cluster's, with the latest release version).
+    fn plan_nodegroup_update(
+        &self,
+        c: &Cluster,
+        ng_name: &str,
+        req: &UpdateNodegroupVersionReq,
+    ) -> Result<NodegroupChange, ApiError> {
+        let ng = &c.nodegroups[ng_name];
+        let scoped = |e: ApiError| e.cluster(&c.name).nodegroup(ng_name);
+        if let Some(u) = c.in_progress_update_of(&Target::Nodegroup(ng_name.to_string())) {
+            return Err(scoped(ApiError::in_use(format!(
+                "Cannot VersionUpdate because nodegroup {ng_name} currently has update {} in progress",
+                u.id
+            ))));
+        }
+        if !matches!(ng.status, NodegroupStatus::Active | NodegroupStatus::Degraded) {
+            return Err(scoped(ApiError::in_use(format!(
+                "Nodegroup {ng_name} is currently in {} status",
+                ng.status
+            ))));
+        }
+        let version = req.version.clone().unwrap_or_else(|| c.version.clone());
+        check_not_newer(&version, c, ng_name)?;
+        if cmp_versions(&version, &ng.version) == Some(Ordering::Less) {
+            return Err(scoped(ApiError::invalid_parameter(format!(
+                "Nodegroup {ng_name} cannot be downgraded from version {} to {version}.",
+                ng.version
+            ))));
+        }
+        let release_version = match &req.release_version {
+            Some(r) if !r.starts_with(&format!("{version}.")) => {
+                return Err(scoped(ApiError::invalid_parameter(format!(
+                    "Requested release version {r} is not valid for kubernetes version {version}."
+                ))))
+            }
+            Some(r) => r.clone(),
+            None => self.latest_release(&version),
+        };
+        Ok(NodegroupChange {
+            version,
+            release_version,
+        })
+    }
+}

@@ -1,0 +1,596 @@
+//! Updates: the [`Update`] type and its lifecycle (created, completed when due or on
+//! demand, described, listed, cancelled), and the clientRequestToken bookkeeping that
+//! every update-creating operation shares: the length check, the idempotent hit, the
+//! replay, remembering a token, the token-mismatch error and the token stats.
+//!
+//! An update-creating operation (UpdateClusterVersion, UpdateNodegroupVersion,
+//! UpdateAddon) calls [`State::replayed_update`] first, then checks its own rules, then
+//! calls [`State::start_update`] with a [`NewUpdate`].
+
+use std::collections::HashMap;
+
+use crate::error::ApiError;
+use crate::faults::{default_error_message, UpdateErrorDetail, UpdateKind};
+use crate::stats::TokenStat;
+use crate::util::round_ms;
+
+use super::addons::AddonChange;
+use super::clusters::{Cluster, VersionChange};
+use super::nodegroups::NodegroupChange;
+use super::{paginate, Page, State};
+
+eks_enum! {
+    /// Status of an update.
+    UpdateStatus {
+        InProgress = "InProgress",
+        Failed = "Failed",
+        Cancelled = "Cancelled",
+        Successful = "Successful",
+    }
+}
+
+eks_enum! {
+    /// Type of an update.
+    UpdateType {
+        VersionUpdate = "VersionUpdate",
+        VersionRollback = "VersionRollback",
+        AddonUpdate = "AddonUpdate",
+    }
+}
+
+eks_enum! {
+    /// Type of an update parameter.
+    UpdateParamType {
+        Version = "Version",
+        PlatformVersion = "PlatformVersion",
+        ReleaseVersion = "ReleaseVersion",
+        AddonVersion = "AddonVersion",
+        ResolveConflicts = "ResolveConflicts",
+        ConfigurationValues = "ConfigurationValues",
+        ServiceAccountRoleArn = "ServiceAccountRoleArn",
+    }
+}
+
+/// One `{type, value}` of an update's `params`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct UpdateParam {
+    pub kind: UpdateParamType,
+    pub value: String,
+}
+
+impl UpdateParam {
+    pub(super) fn new(kind: UpdateParamType, value: impl Into<String>) -> Self {
+        UpdateParam {
+            kind,
+            value: value.into(),
+        }
+    }
+}
+
+/// What an update changes: the control plane, a node group or an add-on.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Target {
+    Cluster,
+    Nodegroup(String),
+    Addon(String),
+}
+
+impl Target {
+    fn kind(&self) -> UpdateKind {
+        match self {
+            Target::Cluster => UpdateKind::Cluster,
+            Target::Nodegroup(_) => UpdateKind::Nodegroup,
+            Target::Addon(_) => UpdateKind::Addon,
+        }
+    }
+
+    /// The updated resource's name.
+    fn resource<'a>(&'a self, cluster: &'a str) -> &'a str {
+        match self {
+            Target::Cluster => cluster,
+            Target::Nodegroup(n) | Target::Addon(n) => n,
+        }
+    }
+
+    /// Names the node group or add-on in an error about this target.
+    pub(super) fn scope(&self, e: ApiError) -> ApiError {
+        match self {
+            Target::Cluster => e,
+            Target::Nodegroup(n) => e.nodegroup(n),
+            Target::Addon(a) => e.addon(a),
+        }
+    }
+}
+
+/// What a successful update applies; each resource module applies its own.
+#[derive(Debug, Clone)]
+pub(super) enum Effect {
+    Cluster(VersionChange),
+    Nodegroup(NodegroupChange),
+    Addon(AddonChange),
+}
+
+/// The `cancellation` of a cancelled update.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cancellation {
+    pub status: UpdateStatus,
+    pub reason: String,
+}
+
+/// An update of a cluster, node group or add-on.
+#[derive(Debug, Clone)]
+pub(crate) struct Update {
+    pub id: String,
+    pub target: Target,
+    pub kind: UpdateType,
+    pub status: UpdateStatus,
+    pub params: Vec<UpdateParam>,
+    pub created_at: f64,
+    pub ends_at: f64,
+    pub errors: Vec<UpdateErrorDetail>,
+    /// The errors it will end Failed with (from a fail-next-update rule).
+    planned_errors: Option<Vec<UpdateErrorDetail>>,
+    effect: Effect,
+    pub cancellation: Option<Cancellation>,
+}
+
+impl Update {
+    pub(super) fn in_progress(&self) -> bool {
+        self.status == UpdateStatus::InProgress
+    }
+}
+
+/// A new update, as an update-creating operation asks for it once its rules passed.
+pub(super) struct NewUpdate {
+    pub target: Target,
+    pub kind: UpdateType,
+    pub params: Vec<UpdateParam>,
+    pub duration_ms: u64,
+    pub effect: Effect,
+}
+
+impl Cluster {
+    pub(super) fn in_progress_cp_update(&self) -> Option<&Update> {
+        self.in_progress_update_of(&Target::Cluster)
+    }
+
+    pub(super) fn in_progress_update_of(&self, target: &Target) -> Option<&Update> {
+        self.updates.iter().find(|u| u.in_progress() && &u.target == target)
+    }
+}
+
+// ---------------------------------------------------------------- clientRequestToken
+
+/// A request's clientRequestToken and what identifies the request ("fingerprint": its
+/// parameters without the token).
+pub(super) struct ClientToken<'a> {
+    pub operation: &'static str,
+    pub token: Option<&'a str>,
+    pub fingerprint: String,
+}
+
+impl<'a> ClientToken<'a> {
+    pub(super) fn new(operation: &'static str, token: Option<&'a str>, fingerprint: String) -> Self {
+        ClientToken {
+            operation,
+            token,
+            fingerprint,
+        }
+    }
+
+    /// EKS's length constraint (33 to 126 characters).
+    pub(super) fn check_length(&self) -> Result<(), ApiError> {
+        if let Some(t) = self.token {
+            let n = t.chars().count();
+            if !(33..=126).contains(&n) {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Value '{t}' at 'clientRequestToken' failed to satisfy constraint: Member must have length between 33 and 126"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A token seen before: the request's fingerprint and what it produced (an update id,
+/// or a cluster name for CreateCluster; None when the request names what it creates).
+#[derive(Debug, Clone)]
+pub(super) struct TokenEntry {
+    fingerprint: String,
+    pub produced: Option<String>,
+}
+
+/// The tokens of successful requests.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TokenTable(HashMap<String, TokenEntry>);
+
+impl TokenTable {
+    /// The entry of a token seen before with the same parameters; the token-mismatch
+    /// error (about `cluster`) if it came with other parameters.
+    pub(super) fn check(&self, t: &ClientToken, cluster: &str) -> Result<Option<TokenEntry>, ApiError> {
+        let Some(token) = t.token else { return Ok(None) };
+        match self.0.get(token) {
+            None => Ok(None),
+            Some(e) if e.fingerprint == t.fingerprint => Ok(Some(e.clone())),
+            Some(_) => Err(ApiError::invalid_parameter(format!(
+                "Client request token {token} was already used with different request parameters."
+            ))
+            .cluster(cluster)),
+        }
+    }
+
+    /// Keeps a successful request's token for later retries.
+    pub(super) fn remember(&mut self, t: &ClientToken, produced: Option<String>) {
+        if let Some(token) = t.token {
+            self.0.insert(
+                token.to_string(),
+                TokenEntry {
+                    fingerprint: t.fingerprint.clone(),
+                    produced,
+                },
+            );
+        }
+    }
+}
+
+impl State {
+    /// Counts an update call and its token (called for every request received).
+    pub(crate) fn record_update_call(&mut self, cluster: &str, op: &str, token: Option<&str>) {
+        let s = self.cluster_stats(cluster);
+        match op {
+            "UpdateClusterVersion" => s.update_cluster_version_calls += 1,
+            "UpdateNodegroupVersion" => s.update_nodegroup_version_calls += 1,
+            "UpdateAddon" => s.update_addon_calls += 1,
+            _ => {}
+        }
+        if let Some(t) = token {
+            match s
+                .client_request_tokens
+                .iter_mut()
+                .find(|e| e.token == t && e.operation == op)
+            {
+                Some(e) => e.calls += 1,
+                None => s.client_request_tokens.push(TokenStat {
+                    token: t.to_string(),
+                    operation: op.to_string(),
+                    update_id: None,
+                    calls: 1,
+                }),
+            }
+        }
+    }
+
+    /// Notes in the token stats which update a token produced.
+    fn record_token_update(&mut self, cluster: &str, t: &ClientToken, id: &str) {
+        if let Some(token) = t.token {
+            let s = self.cluster_stats(cluster);
+            if let Some(e) = s
+                .client_request_tokens
+                .iter_mut()
+                .find(|e| e.token == token && e.operation == t.operation)
+            {
+                e.update_id = Some(id.to_string());
+            }
+        }
+    }
+
+    /// The token check every update-creating operation starts with (after finding what
+    /// it updates): the length check, then, for a token seen before with the same
+    /// parameters, the update that request created (also once it finished). Errors name
+    /// the cluster and the target.
+    pub(super) fn replayed_update(
+        &mut self,
+        cluster: &str,
+        target: &Target,
+        t: &ClientToken,
+    ) -> Result<Option<Update>, ApiError> {
+        t.check_length().map_err(|e| target.scope(e.cluster(cluster)))?;
+        let hit = self
+            .cluster(cluster)?
+            .tokens
+            .check(t, cluster)
+            .map_err(|e| target.scope(e))?;
+        let Some(hit) = hit else { return Ok(None) };
+        let id = hit.produced.unwrap_or_default();
+        let u = self
+            .update_by_id(cluster, &id)
+            .cloned()
+            .ok_or_else(|| ApiError::no_update(cluster, &id))?;
+        self.record_token_update(cluster, t, &id);
+        Ok(Some(u))
+    }
+
+    /// Creates the update an operation asked for and remembers its token.
+    pub(super) fn start_update(
+        &mut self,
+        cluster: &str,
+        t: &ClientToken,
+        new: NewUpdate,
+        now: f64,
+    ) -> Result<Update, ApiError> {
+        let u = self.add_update(cluster, new, now);
+        if t.token.is_some() {
+            self.cluster_mut(cluster)?.tokens.remember(t, Some(u.id.clone()));
+            self.record_token_update(cluster, t, &u.id);
+        }
+        Ok(u)
+    }
+
+    // ------------------------------------------------------------ lifecycle
+
+    /// Creates an update: consumes a matching fail-next rule and counts the effect.
+    fn add_update(&mut self, cluster: &str, new: NewUpdate, now: f64) -> Update {
+        let kind = new.target.kind();
+        let u = Update {
+            id: uuid::Uuid::new_v4().to_string(),
+            planned_errors: self.take_planned_errors(cluster, &new.target),
+            target: new.target,
+            kind: new.kind,
+            status: UpdateStatus::InProgress,
+            params: new.params,
+            created_at: now,
+            ends_at: round_ms(now + new.duration_ms as f64 / 1000.0),
+            errors: Vec::new(),
+            effect: new.effect,
+            cancellation: None,
+        };
+        let s = self.cluster_stats(cluster);
+        s.updates_created += 1;
+        match kind {
+            UpdateKind::Cluster => s.cluster_version_updates_created += 1,
+            UpdateKind::Nodegroup => s.nodegroup_updates_created += 1,
+            _ => s.addon_updates_created += 1,
+        }
+        if let Some(c) = self.clusters.get_mut(cluster) {
+            c.updates.push(u.clone());
+        }
+        u
+    }
+
+    /// The errors of the first fail-next-update rule matching an update of `target`
+    /// (the rule is consumed).
+    fn take_planned_errors(&mut self, cluster: &str, target: &Target) -> Option<Vec<UpdateErrorDetail>> {
+        let resource = target.resource(cluster);
+        let pos = self.faults.fail_next_updates.iter().position(|r| {
+            r.cluster == cluster
+                && (r.kind == UpdateKind::Any || r.kind == target.kind())
+                && r.name.as_ref().is_none_or(|n| n == resource)
+        })?;
+        let r = self.faults.fail_next_updates.remove(pos);
+        let mut errors: Vec<UpdateErrorDetail> = r
+            .error_codes
+            .iter()
+            .map(|code| UpdateErrorDetail {
+                error_code: code.clone(),
+                error_message: r
+                    .error_message
+                    .clone()
+                    .unwrap_or_else(|| default_error_message(code, resource)),
+                resource_ids: r.resource_ids.clone().unwrap_or_else(|| vec![resource.to_string()]),
+            })
+            .collect();
+        errors.extend(r.errors.iter().cloned());
+        if errors.is_empty() {
+            errors.push(UpdateErrorDetail {
+                error_code: "Unknown".into(),
+                error_message: default_error_message("Unknown", resource),
+                resource_ids: vec![resource.to_string()],
+            });
+        }
+        Some(errors)
+    }
+
+    /// Completes the in-progress updates that ended by `now`, in the order they ended.
+    pub(super) fn complete_due_updates(&mut self, now: f64) {
+        let mut due: Vec<(f64, String, usize)> = Vec::new();
+        for (name, c) in &self.clusters {
+            for (i, u) in c.updates.iter().enumerate() {
+                if u.in_progress() && u.ends_at <= now {
+                    due.push((u.ends_at, name.clone(), i));
+                }
+            }
+        }
+        due.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (at, name, i) in due {
+            if let Some(c) = self.clusters.get_mut(&name) {
+                c.complete_update(i, at);
+            }
+        }
+    }
+
+    /// Makes every in-progress update (and creation/deletion) due now and applies it.
+    /// Returns the ids of the updates that finished.
+    pub(crate) fn finish_all(&mut self, cluster: Option<&str>, now: f64) -> Vec<String> {
+        let mut ids = Vec::new();
+        for (name, c) in self.clusters.iter_mut() {
+            if cluster.is_some_and(|n| n != name) {
+                continue;
+            }
+            for u in c.updates.iter_mut().filter(|u| u.in_progress()) {
+                u.ends_at = u.ends_at.min(now);
+                ids.push(u.id.clone());
+            }
+            c.hurry(now);
+        }
+        self.advance(now);
+        ids
+    }
+
+    fn update_by_id(&self, cluster: &str, id: &str) -> Option<&Update> {
+        self.clusters.get(cluster)?.updates.iter().find(|u| u.id == id)
+    }
+
+    // ------------------------------------------------------------ operations
+
+    pub(crate) fn describe_update(
+        &self,
+        name: &str,
+        id: &str,
+        nodegroup: Option<&str>,
+        addon: Option<&str>,
+    ) -> Result<Update, ApiError> {
+        let c = self.cluster(name)?;
+        let u = c.updates.iter().find(|u| u.id == id).filter(|u| match &u.target {
+            Target::Cluster => nodegroup.is_none() && addon.is_none(),
+            Target::Nodegroup(n) => nodegroup == Some(n.as_str()),
+            Target::Addon(a) => addon == Some(a.as_str()),
+        });
+        match u {
+            Some(u) => Ok(u.clone()),
+            None => {
+                let mut e = ApiError::no_update(name, id);
+                if let Some(n) = nodegroup {
+                    e = e.nodegroup(n);
+                }
+                if let Some(a) = addon {
+                    e = e.addon(a);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn list_updates(
+        &self,
+        name: &str,
+        nodegroup: Option<&str>,
+        addon: Option<&str>,
+        max: Option<i64>,
+        next: Option<&str>,
+    ) -> Result<Page<String>, ApiError> {
+        let c = self.cluster(name)?;
+        let target = match (nodegroup, addon) {
+            (Some(n), _) => {
+                if !c.nodegroups.contains_key(n) {
+                    return Err(ApiError::no_nodegroup(name, n));
+                }
+                Target::Nodegroup(n.to_string())
+            }
+            (None, Some(a)) => {
+                if !c.addons.contains_key(a) {
+                    return Err(ApiError::no_addon(name, a));
+                }
+                Target::Addon(a.to_string())
+            }
+            (None, None) => Target::Cluster,
+        };
+        let ids: Vec<String> = c
+            .updates
+            .iter()
+            .filter(|u| u.target == target)
+            .map(|u| u.id.clone())
+            .collect();
+        paginate(ids, max, next)
+    }
+
+    /// Cancels a running VersionRollback (nothing else can be cancelled).
+    pub(crate) fn cancel_update(&mut self, name: &str, id: &str, now: f64) -> Result<Update, ApiError> {
+        let c = self.cluster_mut(name)?;
+        let u = c
+            .updates
+            .iter_mut()
+            .find(|u| u.id == id)
+            .ok_or_else(|| ApiError::no_update(name, id))?;
+        if !u.in_progress() {
+            return Err(ApiError::invalid_request(format!(
+                "Update {id} cannot be cancelled because its status is {}.",
+                u.status
+            ))
+            .cluster(name));
+        }
+        if u.kind != UpdateType::VersionRollback {
+            return Err(ApiError::invalid_request(format!(
+                "Cancellation is not supported for update type {}.",
+                u.kind
+            ))
+            .cluster(name));
+        }
+        u.status = UpdateStatus::Cancelled;
+        u.ends_at = now;
+        u.cancellation = Some(Cancellation {
+            status: UpdateStatus::Successful,
+            reason: "Cancelled by request.".into(),
+        });
+        Ok(u.clone())
+    }
+}
+
+impl Cluster {
+    /// Ends update `idx` at `at`: Failed with its planned errors, or Successful with its
+    /// effect applied by the resource it changes.
+    fn complete_update(&mut self, idx: usize, at: f64) {
+        let u = &mut self.updates[idx];
+        let target = u.target.clone();
+        if let Some(errors) = u.planned_errors.take() {
+            u.status = UpdateStatus::Failed;
+            u.errors = errors;
+            if let Target::Addon(a) = &target {
+                if let Some(a) = self.addons.get_mut(a) {
+                    a.update_failed(at);
+                }
+            }
+            return;
+        }
+        u.status = UpdateStatus::Successful;
+        match (u.effect.clone(), &target) {
+            (Effect::Cluster(change), _) => self.apply_version_change(change, at),
+            (Effect::Nodegroup(change), Target::Nodegroup(n)) => {
+                if let Some(ng) = self.nodegroups.get_mut(n) {
+                    ng.apply(change, at);
+                }
+            }
+            (Effect::Addon(change), Target::Addon(n)) => {
+                if let Some(a) = self.addons.get_mut(n) {
+                    a.apply(change, at);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::clusters::UpdateClusterVersionReq;
+    use super::super::{test_state, ClusterStatus};
+    use super::*;
+    use crate::seed::Seed;
+
+    #[test]
+    fn update_lifecycle_is_lazy() {
+        let mut s = test_state();
+        let seed = Seed::from_json(r#"{"clusters":[{"name":"c","version":"1.30"}]}"#).unwrap();
+        s.apply_seed(&seed, 100.0).unwrap();
+        let req: UpdateClusterVersionReq = serde_json::from_str(r#"{"version":"1.31"}"#).unwrap();
+        let id = s.update_cluster_version("c", req, 100.0).unwrap().id;
+        s.advance(100.5);
+        let c = s.describe_cluster("c", 100.5).unwrap();
+        assert_eq!(c.status, ClusterStatus::Updating);
+        assert_eq!(c.cluster.version, "1.30");
+        s.advance(101.0);
+        let c = s.describe_cluster("c", 101.0).unwrap();
+        assert_eq!(c.status, ClusterStatus::Active);
+        assert_eq!(c.cluster.version, "1.31");
+        let u = s.describe_update("c", &id, None, None).unwrap();
+        assert_eq!(u.status, UpdateStatus::Successful);
+    }
+
+    #[test]
+    fn tokens_replay_or_refuse() {
+        let mut table = TokenTable::default();
+        let token = "t".repeat(40);
+        let first = ClientToken::new("Op", Some(&token), "a".into());
+        assert!(table.check(&first, "c").unwrap().is_none());
+        table.remember(&first, Some("u-1".into()));
+        let hit = table.check(&first, "c").unwrap().unwrap();
+        assert_eq!(hit.produced.as_deref(), Some("u-1"));
+        let other = ClientToken::new("Op", Some(&token), "b".into());
+        let e = table.check(&other, "c").unwrap_err();
+        assert_eq!(e.code, "InvalidParameterException");
+        assert_eq!(e.cluster.as_deref(), Some("c"));
+        assert!(ClientToken::new("Op", Some("short"), String::new())
+            .check_length()
+            .is_err());
+        assert!(ClientToken::new("Op", None, String::new()).check_length().is_ok());
+    }
+}
