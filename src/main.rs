@@ -1,6 +1,9 @@
 //! The Lambda function's entry point: tracing, the SDK clients (built once, on first use), the
 //! handler.
 
+// The handler's future nests every step's future; its layout needs more than the default depth.
+#![recursion_limit = "256"]
+
 use eks_upgrade_orchestrator::adapters::{
     aws::{AwsConfig, TrustRoots},
     dynamodb::DynamoStore,
@@ -45,7 +48,7 @@ async fn main() -> Result<(), Error> {
             SystemClock.now_ms(),
         );
         tracing::debug!(request_id = %invocation.request_id, deadline_ms = invocation.deadline_ms, "invocation");
-        orchestrator.handle(&event.payload, &invocation).await
+        orchestrator.reply(&event.payload, &invocation).await
     }))
     .await
 }

@@ -18,7 +18,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use eks_upgrade_orchestrator::adapters::dynamodb::DynamoStore;
 use eks_upgrade_orchestrator::adapters::eks::EksAdapter;
 use eks_upgrade_orchestrator::adapters::lambda::LambdaInvoker;
-use eks_upgrade_orchestrator::domain::plan::TargetVersion;
+use eks_upgrade_orchestrator::domain::TargetVersion;
 use eks_upgrade_orchestrator::domain::{
     ClusterName, Continuation, FailureKind, KubeVersion, RequestId, UpdateState, UpgradeRecord, UpgradeRequest,
 };

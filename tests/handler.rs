@@ -989,6 +989,30 @@ async fn notifications_are_emitted_once_per_event_in_order() {
 }
 
 #[tokio::test]
+async fn with_notifications_off_a_change_is_one_write_and_no_outbox() {
+    let writes_for = |off: bool| async move {
+        let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+        h.app.notifier.off.store(off, Ordering::SeqCst);
+        h.send_ok(request("1.31")).await;
+        let record = h.record("to-1.31");
+        assert_eq!(record.status, UpgradeStatus::Succeeded);
+        (h.app.store.writes.load(Ordering::SeqCst), record)
+    };
+    let (writes_on, on) = writes_for(false).await;
+    let (writes_off, off) = writes_for(true).await;
+    assert_eq!(on.notifications, 4);
+    assert_eq!((off.notifications, off.outbox.len()), (0, 0), "nothing queued when off");
+    // On: each change that makes notifications is written, published, then written again
+    // without them (4 notifications over the changes of this upgrade).
+    assert!(
+        writes_off < writes_on,
+        "off: {writes_off} writes; on: {writes_on} writes"
+    );
+    // Off: one write per change: the insert, then one per revision.
+    assert_eq!(writes_off as u64, off.revision + 1);
+}
+
+#[tokio::test]
 async fn a_multi_hop_upgrade_notifies_each_step() {
     let h = Harness::new(fleet_cluster("1.30"));
     h.send_ok(request("1.32")).await;

@@ -35,6 +35,18 @@ impl DynamoStore {
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Every record a query finds, through all its pages (the SDK's paginator).
+async fn all_records(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<UpgradeRecord>, StoreError> {
+    let items = query.into_paginator().items().send();
+    let items: Vec<Item> = items
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| store_error("Query", &e))?;
+    items.into_iter().map(from_item).collect()
+}
+
 fn to_item(record: &UpgradeRecord) -> Result<Item, StoreError> {
     serde_dynamo::to_item(record).map_err(|e| StoreError(format!("cannot encode record: {e}")))
 }
@@ -124,60 +136,32 @@ impl RecordStore for DynamoStore {
     }
 
     async fn list_cluster(&self, cluster: &str) -> Result<Vec<UpgradeRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .get()
-                .await
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#cluster = :cluster")
-                .expression_attribute_names("#cluster", "cluster")
-                .expression_attribute_values(":cluster", AttributeValue::S(cluster.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error("Query", &e))?;
-            for item in out.items.unwrap_or_default() {
-                records.push(from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(records),
-            }
-        }
+        let query = self
+            .client
+            .get()
+            .await
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#cluster = :cluster")
+            .expression_attribute_names("#cluster", "cluster")
+            .expression_attribute_values(":cluster", AttributeValue::S(cluster.to_owned()))
+            .consistent_read(true);
+        all_records(query).await
     }
 
     async fn list_resumable(&self, heartbeat_before: i64) -> Result<Vec<UpgradeRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .get()
-                .await
-                .query()
-                .table_name(&self.table)
-                .index_name(RESUMABLE_INDEX)
-                .key_condition_expression("#bucket = :bucket AND #heartbeat <= :before")
-                .expression_attribute_names("#bucket", "sweepBucket")
-                .expression_attribute_names("#heartbeat", "heartbeatAt")
-                .expression_attribute_values(":bucket", AttributeValue::S(RESUMABLE.to_owned()))
-                .expression_attribute_values(":before", AttributeValue::N(heartbeat_before.to_string()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error("Query", &e))?;
-            for item in out.items.unwrap_or_default() {
-                records.push(from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(records),
-            }
-        }
+        let query = self
+            .client
+            .get()
+            .await
+            .query()
+            .table_name(&self.table)
+            .index_name(RESUMABLE_INDEX)
+            .key_condition_expression("#bucket = :bucket AND #heartbeat <= :before")
+            .expression_attribute_names("#bucket", "sweepBucket")
+            .expression_attribute_names("#heartbeat", "heartbeatAt")
+            .expression_attribute_values(":bucket", AttributeValue::S(RESUMABLE.to_owned()))
+            .expression_attribute_values(":before", AttributeValue::N(heartbeat_before.to_string()));
+        all_records(query).await
     }
 }

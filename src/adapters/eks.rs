@@ -189,22 +189,16 @@ impl Eks for EksAdapter {
     }
 
     async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
-        let pages = self
-            .client
-            .get()
-            .await
+        let client = self.client.get().await;
+        let names = client
             .list_nodegroups()
             .cluster_name(cluster)
             .into_paginator()
             .items()
             .send();
-        let names = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
-        let mut nodegroups = Vec::new();
-        for name in names {
-            let out = self
-                .client
-                .get()
-                .await
+        let names = names.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
+        describe_each(names, |name| async move {
+            let out = client
                 .describe_nodegroup()
                 .cluster_name(cluster)
                 .nodegroup_name(&name)
@@ -212,35 +206,29 @@ impl Eks for EksAdapter {
                 .await
                 .map_err(|e| failure(&e))?;
             let ng = out.nodegroup();
-            nodegroups.push(NodegroupView {
+            Ok(NodegroupView {
                 version: ng.and_then(|n| n.version()).and_then(|v| v.parse().ok()),
                 status: ng
                     .and_then(|n| n.status())
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
                 name,
-            });
-        }
-        Ok(nodegroups)
+            })
+        })
+        .await
     }
 
     async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
-        let pages = self
-            .client
-            .get()
-            .await
+        let client = self.client.get().await;
+        let names = client
             .list_addons()
             .cluster_name(cluster)
             .into_paginator()
             .items()
             .send();
-        let names = pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
-        let mut addons = Vec::new();
-        for name in names {
-            let out = self
-                .client
-                .get()
-                .await
+        let names = names.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))?;
+        describe_each(names, |name| async move {
+            let out = client
                 .describe_addon()
                 .cluster_name(cluster)
                 .addon_name(&name)
@@ -248,16 +236,16 @@ impl Eks for EksAdapter {
                 .await
                 .map_err(|e| failure(&e))?;
             let addon = out.addon();
-            addons.push(AddonView {
+            Ok(AddonView {
                 version: addon.and_then(|a| a.addon_version()).unwrap_or_default().to_owned(),
                 status: addon
                     .and_then(|a| a.status())
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
                 name,
-            });
-        }
-        Ok(addons)
+            })
+        })
+        .await
     }
 
     async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
@@ -326,6 +314,19 @@ impl Eks for EksAdapter {
             })
             .collect())
     }
+}
+
+/// Each name a list call found, described in turn (node groups, add-ons).
+async fn describe_each<T, F, Fut>(names: Vec<String>, describe: F) -> Result<Vec<T>, EksFailure>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, EksFailure>>,
+{
+    let mut described = Vec::with_capacity(names.len());
+    for name in names {
+        described.push(describe(name).await?);
+    }
+    Ok(described)
 }
 
 fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> EksFailure {

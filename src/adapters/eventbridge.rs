@@ -2,7 +2,7 @@
 
 use super::aws::LazyClient;
 use super::sdk_failure;
-use crate::domain::notify::{Notification, SOURCE};
+use crate::domain::record::outbox::{Notification, SOURCE};
 use crate::ports::{Notifier, NotifyError};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
@@ -23,6 +23,10 @@ impl EventBridgeNotifier {
 }
 
 impl Notifier for EventBridgeNotifier {
+    fn enabled(&self) -> bool {
+        self.bus.is_some()
+    }
+
     async fn publish(&self, notifications: &[Notification]) -> Result<(), NotifyError> {
         let Some(bus) = &self.bus else {
             return Ok(());

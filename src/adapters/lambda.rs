@@ -6,7 +6,6 @@ use crate::domain::Continuation;
 use crate::ports::{InvokeError, SelfInvoker};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
-use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct LambdaInvoker {
@@ -25,7 +24,7 @@ impl LambdaInvoker {
 
 impl SelfInvoker for LambdaInvoker {
     async fn send(&self, continuation: &Continuation) -> Result<(), InvokeError> {
-        let payload = json!({ "continuation": continuation });
+        let payload = continuation.to_event();
         let out = self
             .client
             .get()

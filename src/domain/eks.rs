@@ -1,8 +1,18 @@
 //! What EKS reports, reduced to what the workflow decides on. Adapters translate the SDK's
 //! types into these, so the state machine never sees an SDK type.
 
-use super::record::EksUpdateError;
 use super::version::KubeVersion;
+use serde::{Deserialize, Serialize};
+
+/// An error EKS reported on a finished update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksUpdateError {
+    pub error_code: String,
+    pub error_message: String,
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+}
 
 /// DescribeCluster, reduced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,7 +9,8 @@
 //!
 //! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
 
-use super::plan::TargetVersion;
+use super::text::shown;
+use super::version::TargetVersion;
 use super::window::{Exclusions, MaintenanceWindow};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -25,14 +26,6 @@ pub struct ClusterName(String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct RequestId(String);
-
-fn shown(text: &str) -> String {
-    let mut head: String = text.chars().take(40).collect();
-    if head.len() < text.len() {
-        head.push('…');
-    }
-    format!("{head:?}")
-}
 
 impl ClusterName {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -148,6 +141,14 @@ pub struct Continuation {
     pub cluster: ClusterName,
     pub request_id: RequestId,
     pub handoff: String,
+}
+
+impl Continuation {
+    /// The event that carries it: what the function sends itself, and what [`decode_event`]
+    /// reads back.
+    pub fn to_event(&self) -> Value {
+        serde_json::json!({ "continuation": self })
+    }
 }
 
 /// Returns the stored records of a cluster (one if `requestId` is given).

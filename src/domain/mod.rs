@@ -1,18 +1,35 @@
 //! The domain: events, records and the upgrade workflow. No I/O here.
+//!
+//! The modules form layers; each imports only from layers above it, never back:
+//!
+//! 1. [`text`], [`version`], [`window`]: leaves (quoting and durations, Kubernetes versions,
+//!    maintenance windows);
+//! 2. [`eks`]: what EKS reports, reduced (views, failures, update errors);
+//! 3. [`plan`]: the upgrade plan, made from an EKS survey;
+//! 4. [`event`]: the events the function accepts, decoded and validated;
+//! 5. [`record`]: the stored upgrade record and its notification outbox;
+//! 6. [`workflow`]: the state machine over the record.
+//!
+//! `tests/architecture.rs` checks that no module imports one below it.
 
-pub mod eks;
-pub mod event;
-pub mod notify;
-pub mod plan;
-pub mod record;
+pub mod text;
 pub mod version;
 pub mod window;
+
+pub mod eks;
+
+pub mod plan;
+
+pub mod event;
+
+pub mod record;
+
 pub mod workflow;
 
-pub use eks::{ClusterView, EksFailure, FailureKind, UpdateState, UpdateView};
+pub use eks::{ClusterView, EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
 pub use event::{
     decode_event, ClusterName, Continuation, InboundEvent, InvalidEvent, RequestId, StatusQuery, SweepRequest,
     UpgradeRequest,
 };
-pub use record::{EksUpdateError, HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
-pub use version::KubeVersion;
+pub use record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
+pub use version::{KubeVersion, TargetVersion};

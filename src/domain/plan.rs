@@ -3,43 +3,9 @@
 //! a [`Survey`] of read-only EKS answers, with no I/O, so a dry run and a real run plan alike.
 
 use super::eks::{AddonVersionOption, Survey};
-use super::version::KubeVersion;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use super::version::{KubeVersion, TargetVersion};
+use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// What a request asks for: a version, or `latest` (the newest version in standard support).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TargetVersion {
-    Exact(KubeVersion),
-    Latest,
-}
-
-impl fmt::Display for TargetVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Exact(v) => v.fmt(f),
-            Self::Latest => f.write_str("latest"),
-        }
-    }
-}
-
-impl Serialize for TargetVersion {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TargetVersion {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        if text == "latest" {
-            return Ok(Self::Latest);
-        }
-        text.parse::<KubeVersion>()
-            .map(Self::Exact)
-            .map_err(|e| serde::de::Error::custom(format!("{e}, or \"latest\"")))
-    }
-}
 
 /// One gate of a hop's preflight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,14 +89,55 @@ pub fn make_plan(
         .cluster
         .version
         .ok_or_else(|| PlanError(format!("cluster {cluster_name} reports no Kubernetes version")))?;
-    let offered: Vec<KubeVersion> = survey.versions.iter().map(|v| v.version).collect();
-    let listed = || offered.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let target = target_of(cluster_name, requested, current, survey)?;
+    let mut plan = UpgradePlan {
+        cluster: cluster_name.to_owned(),
+        requested,
+        from_version: current,
+        target_version: target,
+        node_groups_first: node_groups_behind(survey, current),
+        hops: Vec::new(),
+        blockers: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // Add-on versions as they will be when each hop starts.
+    let mut addon_versions: Vec<(String, String)> = survey
+        .addons
+        .iter()
+        .map(|a| (a.name.clone(), a.version.clone()))
+        .collect();
+    let mut from = current;
+    while from < target {
+        let hop = plan_hop(&mut plan, survey, from, force, &mut addon_versions);
+        for gate in hop.gates.iter().filter(|g| !g.passed) {
+            let line = format!("hop {} to {}: {}: {}", hop.from, hop.to, gate.gate, gate.detail);
+            plan.blockers.push(line);
+        }
+        from = hop.to;
+        plan.hops.push(hop);
+    }
+    Ok(plan)
+}
+
+fn offered_list(survey: &Survey) -> String {
+    let offered: Vec<String> = survey.versions.iter().map(|v| v.version.to_string()).collect();
+    offered.join(", ")
+}
+
+/// The version the plan goes to: the request's, if EKS offers it, or the newest in standard
+/// support for `latest`. Never below the cluster.
+fn target_of(
+    cluster_name: &str,
+    requested: TargetVersion,
+    current: KubeVersion,
+    survey: &Survey,
+) -> Result<KubeVersion, PlanError> {
     let target = match requested {
         TargetVersion::Exact(v) => {
-            if !offered.contains(&v) && v > current {
+            if !survey.versions.iter().any(|o| o.version == v) && v > current {
                 return Err(PlanError(format!(
                     "Kubernetes {v} is not a version EKS offers (it lists {})",
-                    listed()
+                    offered_list(survey)
                 )));
             }
             v
@@ -144,7 +151,7 @@ pub fn make_plan(
             .ok_or_else(|| {
                 PlanError(format!(
                     "EKS lists no version in standard support (it lists {})",
-                    listed()
+                    offered_list(survey)
                 ))
             })?,
     };
@@ -153,118 +160,115 @@ pub fn make_plan(
             "cluster {cluster_name} is at {current}; {target} would be a downgrade, which this tool does not do"
         )));
     }
+    Ok(target)
+}
 
-    let mut plan = UpgradePlan {
-        cluster: cluster_name.to_owned(),
-        requested,
-        from_version: current,
-        target_version: target,
-        node_groups_first: Vec::new(),
-        hops: Vec::new(),
-        blockers: Vec::new(),
-        warnings: Vec::new(),
-    };
-    for ng in &survey.nodegroups {
-        match ng.version {
-            Some(v) if v < current => plan.node_groups_first.push(NodegroupStep {
+/// Node groups behind the control plane: they go first, to its version.
+fn node_groups_behind(survey: &Survey, current: KubeVersion) -> Vec<NodegroupStep> {
+    survey
+        .nodegroups
+        .iter()
+        .filter_map(|ng| match ng.version {
+            Some(v) if v < current => Some(NodegroupStep {
                 name: ng.name.clone(),
                 from: Some(v),
                 to: current,
             }),
-            _ => {}
-        }
-    }
+            _ => None,
+        })
+        .collect()
+}
 
-    // Add-on versions as they will be when each hop starts.
-    let mut addon_versions: Vec<(String, String)> = survey
-        .addons
-        .iter()
-        .map(|a| (a.name.clone(), a.version.clone()))
-        .collect();
-    let mut from = current;
-    while from < target {
-        let to = from.next_minor();
-        let mut hop = Hop {
-            from,
-            to,
-            gates: Vec::new(),
-            addons: Vec::new(),
-            nodegroups: Vec::new(),
-        };
-        if !offered.contains(&to) {
-            hop.gates.push(GateResult {
-                gate: "version offered".into(),
-                passed: false,
-                detail: format!("EKS does not offer {to} (it lists {})", listed()),
-            });
-        }
-        if from == current {
-            let active = survey.cluster.status == "ACTIVE";
-            hop.gates.push(GateResult {
-                gate: "cluster ACTIVE".into(),
-                passed: active,
-                detail: format!("cluster is {}", survey.cluster.status),
-            });
-        }
-        hop.gates.push(GateResult {
-            gate: "node groups at the control plane's version".into(),
-            passed: true,
-            detail: if from == current && !plan.node_groups_first.is_empty() {
-                format!(
-                    "{} behind; upgraded to {current} first",
-                    plan.node_groups_first
-                        .iter()
-                        .map(|n| n.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                "all node groups follow each hop".into()
-            },
+/// One hop from `from` to the next minor: its gates, add-ons and node groups. `addon_versions`
+/// moves on to the versions the add-ons will run after the hop.
+fn plan_hop(
+    plan: &mut UpgradePlan,
+    survey: &Survey,
+    from: KubeVersion,
+    force: bool,
+    addon_versions: &mut [(String, String)],
+) -> Hop {
+    let to = from.next_minor();
+    let first = from == plan.from_version;
+    let mut gates = Vec::new();
+    if !survey.versions.iter().any(|o| o.version == to) {
+        gates.push(GateResult {
+            gate: "version offered".into(),
+            passed: false,
+            detail: format!("EKS does not offer {to} (it lists {})", offered_list(survey)),
         });
-        hop.gates.push(insights_gate(survey, to, force, &mut plan.warnings));
-        let mut incompatible = Vec::new();
-        for (name, version) in addon_versions.iter_mut() {
-            let options = survey
-                .addon_versions
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, o)| o.as_slice())
-                .unwrap_or_default();
-            let step = addon_step(name, version, options, to);
-            match &step.to {
-                Some(next) => *version = next.clone(),
-                None if !runs_on(options, version, to) => incompatible.push(format!("{name} ({version})")),
-                None => {}
-            }
-            hop.addons.push(step);
-        }
-        hop.gates.push(GateResult {
-            gate: "add-ons have a version for the new Kubernetes".into(),
-            passed: incompatible.is_empty(),
-            detail: if incompatible.is_empty() {
-                format!("every installed add-on has a version compatible with {to}")
-            } else {
-                format!("no version compatible with {to} for: {}", incompatible.join(", "))
-            },
-        });
-        hop.nodegroups = survey
-            .nodegroups
-            .iter()
-            .map(|ng| NodegroupStep {
-                name: ng.name.clone(),
-                from: Some(from),
-                to,
-            })
-            .collect();
-        for gate in hop.gates.iter().filter(|g| !g.passed) {
-            plan.blockers
-                .push(format!("hop {from} to {to}: {}: {}", gate.gate, gate.detail));
-        }
-        plan.hops.push(hop);
-        from = to;
     }
-    Ok(plan)
+    if first {
+        gates.push(GateResult {
+            gate: "cluster ACTIVE".into(),
+            passed: survey.cluster.status == "ACTIVE",
+            detail: format!("cluster is {}", survey.cluster.status),
+        });
+    }
+    let behind: Vec<&str> = plan.node_groups_first.iter().map(|n| n.name.as_str()).collect();
+    gates.push(GateResult {
+        gate: "node groups at the control plane's version".into(),
+        passed: true,
+        detail: if first && !behind.is_empty() {
+            format!("{} behind; upgraded to {from} first", behind.join(", "))
+        } else {
+            "all node groups follow each hop".into()
+        },
+    });
+    gates.push(insights_gate(survey, to, force, &mut plan.warnings));
+    let (addons, addons_gate) = plan_addons(survey, to, addon_versions);
+    gates.push(addons_gate);
+    let nodegroups = survey
+        .nodegroups
+        .iter()
+        .map(|ng| NodegroupStep {
+            name: ng.name.clone(),
+            from: Some(from),
+            to,
+        })
+        .collect();
+    Hop {
+        from,
+        to,
+        gates,
+        addons,
+        nodegroups,
+    }
+}
+
+/// Each add-on's move in the hop to `to`, and the gate: every add-on has a version for `to`.
+fn plan_addons(
+    survey: &Survey,
+    to: KubeVersion,
+    addon_versions: &mut [(String, String)],
+) -> (Vec<AddonStep>, GateResult) {
+    let mut steps = Vec::new();
+    let mut incompatible = Vec::new();
+    for (name, version) in addon_versions.iter_mut() {
+        let options = survey
+            .addon_versions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, o)| o.as_slice())
+            .unwrap_or_default();
+        let step = addon_step(name, version, options, to);
+        match &step.to {
+            Some(next) => *version = next.clone(),
+            None if !runs_on(options, version, to) => incompatible.push(format!("{name} ({version})")),
+            None => {}
+        }
+        steps.push(step);
+    }
+    let gate = GateResult {
+        gate: "add-ons have a version for the new Kubernetes".into(),
+        passed: incompatible.is_empty(),
+        detail: if incompatible.is_empty() {
+            format!("every installed add-on has a version compatible with {to}")
+        } else {
+            format!("no version compatible with {to} for: {}", incompatible.join(", "))
+        },
+    };
+    (steps, gate)
 }
 
 fn insights_gate(survey: &Survey, to: KubeVersion, force: bool, warnings: &mut Vec<String>) -> GateResult {

@@ -87,6 +87,40 @@ impl<'de> Deserialize<'de> for KubeVersion {
     }
 }
 
+/// What a request asks for: a version, or `latest` (the newest version in standard support).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetVersion {
+    Exact(KubeVersion),
+    Latest,
+}
+
+impl fmt::Display for TargetVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exact(v) => v.fmt(f),
+            Self::Latest => f.write_str("latest"),
+        }
+    }
+}
+
+impl Serialize for TargetVersion {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TargetVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "latest" {
+            return Ok(Self::Latest);
+        }
+        text.parse::<KubeVersion>()
+            .map(Self::Exact)
+            .map_err(|e| serde::de::Error::custom(format!("{e}, or \"latest\"")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

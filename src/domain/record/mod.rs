@@ -1,8 +1,13 @@
 //! The stored state of one upgrade request: one DynamoDB item per (cluster, request id).
 
-use super::event::UpgradeRequest;
+pub mod outbox;
+
+use super::eks::EksUpdateError;
+use super::event::{ClusterName, Continuation, RequestId, UpgradeRequest};
+use super::plan::UpgradePlan;
 use super::version::KubeVersion;
 use super::window::{Exclusions, MaintenanceWindow};
+use outbox::Notification;
 use serde::{Deserialize, Serialize};
 
 /// What an operator sees: where the upgrade stands.
@@ -54,16 +59,6 @@ pub enum Step {
     TrackUpdate,
     /// Nothing more to do.
     Done,
-}
-
-/// An error EKS reported on a finished update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EksUpdateError {
-    pub error_code: String,
-    pub error_message: String,
-    #[serde(default)]
-    pub resource_ids: Vec<String>,
 }
 
 /// What an add-on or node-group step changes.
@@ -207,10 +202,10 @@ pub struct UpgradeRecord {
     pub items: Vec<WorkItem>,
     /// The latest plan (made at each hop's preflight), for the status query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<super::plan::UpgradePlan>,
+    pub plan: Option<UpgradePlan>,
     /// Notifications written with the change that made them, not yet published.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub outbox: Vec<super::notify::Notification>,
+    pub outbox: Vec<Notification>,
     /// Notifications made so far (numbers their ids).
     #[serde(default)]
     pub notifications: u32,
@@ -279,5 +274,15 @@ impl UpgradeRecord {
 
     pub fn is_finished(&self) -> bool {
         self.status.is_terminal()
+    }
+
+    /// The continuation that hands this record on, named by `handoff`.
+    pub fn continuation(&self, handoff: String) -> Result<Continuation, String> {
+        let invalid = |e: String| format!("stored record has an invalid key: {e}");
+        Ok(Continuation {
+            cluster: ClusterName::parse(&self.cluster).map_err(invalid)?,
+            request_id: RequestId::parse(&self.request_id).map_err(invalid)?,
+            handoff,
+        })
     }
 }

@@ -7,7 +7,7 @@
 //! `cluster`, `requestId`, `status`, `targetVersion`, `fromVersion`, `message`, plus the fields
 //! named at each constant.
 
-use super::record::{ItemStatus, UpgradeRecord, UpgradeStatus};
+use super::{ItemStatus, UpgradeRecord, UpgradeStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

@@ -1,0 +1,197 @@
+//! What a record asks EKS next, and what EKS answered, paired by type: each [`Call`] variant is
+//! answered by the [`Answer`] variant of the same name, which goes to the function of the step
+//! that asked. The driver makes the call ([`next_call`]) and hands the answer to
+//! [`super::reconcile`]; an answer that does not answer the record's call changes nothing.
+
+use super::items::{item_to_poll, next_startable};
+use crate::domain::eks::{ClusterView, EksFailure, Survey, UpdateView};
+use crate::domain::record::{ItemKind, Step, UpgradeRecord};
+use crate::domain::version::KubeVersion;
+
+/// The EKS call a record's step asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// `InspectCluster`: DescribeCluster. Is it ACTIVE, and below the target?
+    DescribeCluster,
+    /// `Preflight`: read-only survey (versions offered, node groups, add-ons and their
+    /// versions, insights).
+    Survey,
+    /// `StartUpdate`: UpdateClusterVersion with the hop's stored token.
+    UpdateClusterVersion {
+        version: KubeVersion,
+        token: String,
+        force: bool,
+    },
+    /// `FindUpdateInProgress`: ListUpdates, then DescribeUpdate on each; the ones in progress.
+    FindUpdatesInProgress,
+    /// `AwaitOtherUpdate`: DescribeUpdate on someone else's update.
+    DescribeOtherUpdate { update_id: String },
+    /// `TrackUpdate`: DescribeUpdate on our control-plane update.
+    DescribeUpdate { update_id: String },
+    /// `RunItems`: UpdateAddon or UpdateNodegroupVersion with the item's token.
+    StartItem {
+        kind: ItemKind,
+        name: String,
+        version: String,
+        token: String,
+        force: bool,
+    },
+    /// `RunItems`: DescribeUpdate with the add-on's or node group's name.
+    DescribeItemUpdate {
+        kind: ItemKind,
+        name: String,
+        update_id: String,
+    },
+}
+
+/// What EKS answered to a [`Call`]: the variant of the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    DescribeCluster(Result<ClusterView, EksFailure>),
+    Survey(Result<Survey, EksFailure>),
+    UpdateClusterVersion(Result<UpdateView, EksFailure>),
+    FindUpdatesInProgress(Result<Vec<UpdateView>, EksFailure>),
+    DescribeOtherUpdate(Result<UpdateView, EksFailure>),
+    DescribeUpdate(Result<UpdateView, EksFailure>),
+    StartItem(Result<UpdateView, EksFailure>),
+    DescribeItemUpdate(Result<UpdateView, EksFailure>),
+}
+
+impl Call {
+    /// The EKS operation's name, for logs and crash points.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::DescribeCluster => "DescribeCluster",
+            Self::Survey => "Survey",
+            Self::UpdateClusterVersion { .. } => "UpdateClusterVersion",
+            Self::FindUpdatesInProgress => "FindUpdatesInProgress",
+            Self::DescribeOtherUpdate { .. } | Self::DescribeUpdate { .. } => "DescribeUpdate",
+            Self::StartItem {
+                kind: ItemKind::Addon, ..
+            } => "UpdateAddon",
+            Self::StartItem {
+                kind: ItemKind::Nodegroup,
+                ..
+            } => "UpdateNodegroupVersion",
+            Self::DescribeItemUpdate { .. } => "DescribeItemUpdate",
+        }
+    }
+}
+
+impl Answer {
+    /// Whether this is the answer to `call`.
+    pub fn answers(&self, call: &Call) -> bool {
+        matches!(
+            (call, self),
+            (Call::DescribeCluster, Answer::DescribeCluster(_))
+                | (Call::Survey, Answer::Survey(_))
+                | (Call::UpdateClusterVersion { .. }, Answer::UpdateClusterVersion(_))
+                | (Call::FindUpdatesInProgress, Answer::FindUpdatesInProgress(_))
+                | (Call::DescribeOtherUpdate { .. }, Answer::DescribeOtherUpdate(_))
+                | (Call::DescribeUpdate { .. }, Answer::DescribeUpdate(_))
+                | (Call::StartItem { .. }, Answer::StartItem(_))
+                | (Call::DescribeItemUpdate { .. }, Answer::DescribeItemUpdate(_))
+        )
+    }
+
+    /// The failure EKS answered with, if it did.
+    pub fn failure(&self) -> Option<&EksFailure> {
+        match self {
+            Self::DescribeCluster(Err(e))
+            | Self::Survey(Err(e))
+            | Self::UpdateClusterVersion(Err(e))
+            | Self::FindUpdatesInProgress(Err(e))
+            | Self::DescribeOtherUpdate(Err(e))
+            | Self::DescribeUpdate(Err(e))
+            | Self::StartItem(Err(e))
+            | Self::DescribeItemUpdate(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The call the record's step asks for; `None` once finished.
+pub fn next_call(record: &UpgradeRecord) -> Option<Call> {
+    if record.is_finished() {
+        return None;
+    }
+    match record.step {
+        Step::InspectCluster => Some(Call::DescribeCluster),
+        Step::Preflight => Some(Call::Survey),
+        Step::StartUpdate => Some(Call::UpdateClusterVersion {
+            version: record.hop_version.unwrap_or(record.target_version),
+            token: record.client_request_token.clone(),
+            force: record.force,
+        }),
+        Step::FindUpdateInProgress => Some(Call::FindUpdatesInProgress),
+        // Without an id to follow (a record edited by hand), look at the cluster again.
+        Step::AwaitOtherUpdate => Some(match &record.awaited_update_id {
+            Some(id) => Call::DescribeOtherUpdate { update_id: id.clone() },
+            None => Call::DescribeCluster,
+        }),
+        Step::TrackUpdate => Some(match &record.update_id {
+            Some(id) => Call::DescribeUpdate { update_id: id.clone() },
+            None => Call::DescribeCluster,
+        }),
+        Step::RunItems => item_call(record),
+        Step::Done => None,
+    }
+}
+
+fn item_call(record: &UpgradeRecord) -> Option<Call> {
+    if let Some(item) = next_startable(record) {
+        return Some(Call::StartItem {
+            kind: item.kind,
+            name: item.name.clone(),
+            version: item.version.clone(),
+            token: item.client_request_token.clone(),
+            // EKS's force on a node group ignores PodDisruptionBudget failures: only when the
+            // request asks for it.
+            force: record.force,
+        });
+    }
+    let item = &record.items[item_to_poll(record)?];
+    Some(Call::DescribeItemUpdate {
+        kind: item.kind,
+        name: item.name.clone(),
+        update_id: item.update_id.clone().unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::workflow::testing::*;
+    #[test]
+    fn next_call_follows_the_step() {
+        assert_eq!(next_call(&record_at(Step::InspectCluster)), Some(Call::DescribeCluster));
+        assert_eq!(
+            next_call(&record_at(Step::StartUpdate)),
+            Some(Call::UpdateClusterVersion {
+                version: KubeVersion::new(1, 31),
+                token: "token-0000-0000-0000-0000-000000000000".into(),
+                force: false
+            })
+        );
+        assert_eq!(
+            next_call(&record_at(Step::FindUpdateInProgress)),
+            Some(Call::FindUpdatesInProgress)
+        );
+        assert_eq!(
+            next_call(&record_at(Step::AwaitOtherUpdate)),
+            Some(Call::DescribeOtherUpdate {
+                update_id: "u-other".into()
+            })
+        );
+        assert_eq!(
+            next_call(&record_at(Step::TrackUpdate)),
+            Some(Call::DescribeUpdate {
+                update_id: "u-ours".into()
+            })
+        );
+        assert_eq!(next_call(&record_at(Step::Done)), None);
+        let mut finished = record_at(Step::TrackUpdate);
+        finished.status = UpgradeStatus::Succeeded;
+        assert_eq!(next_call(&finished), None);
+    }
+}

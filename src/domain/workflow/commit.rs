@@ -1,0 +1,66 @@
+//! The one place a record is made ready to be written: its revision, its timestamps, its chain
+//! counters and its notification outbox are derived here from the record as read and the record
+//! as changed, so no step has to remember them. The driver calls [`commit`] before every write.
+
+use crate::domain::record::outbox::{notifications_for, Notification};
+use crate::domain::record::{UpgradeRecord, UpgradeStatus};
+
+/// How a record is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitOptions {
+    /// Now, in epoch seconds.
+    pub now: i64,
+    /// Notifications are published (`EVENT_BUS_NAME` set): each change queues them in the
+    /// record's outbox. Off: no outbox, so no second write to empty it.
+    pub notify: bool,
+}
+
+/// `next` ready to replace `previous` (the record as read): revision + 1, `updatedAt` and
+/// `heartbeatAt` now, the chain counters, and the notifications the change makes.
+pub fn commit(previous: &UpgradeRecord, mut next: UpgradeRecord, options: CommitOptions) -> UpgradeRecord {
+    let now = options.now;
+    next.revision = previous.revision + 1;
+    next.updated_at = now;
+    next.heartbeat_at = now;
+    if starts_attempt(previous, &next) {
+        // The chain bound counts per attempt: from a reopened or woken request, and per hop, so
+        // a long multi-hop upgrade is not cut short. The invocation holding it counts as one.
+        next.attempt_started_at = now;
+        next.invocations = u32::from(next.lease_owner.is_some());
+    } else if next.lease_owner.is_some() && next.lease_owner != previous.lease_owner {
+        // A claim: one more invocation in the chain.
+        next.invocations += 1;
+    }
+    if options.notify {
+        queue(previous, &mut next);
+    }
+    next
+}
+
+/// Whether the change from `previous` to `next` begins a new attempt: a BLOCKED or parked
+/// record going again, or the next control-plane hop.
+pub fn starts_attempt(previous: &UpgradeRecord, next: &UpgradeRecord) -> bool {
+    let resumed = matches!(
+        previous.status,
+        UpgradeStatus::Blocked | UpgradeStatus::WaitingForWindow
+    ) && next.status == UpgradeStatus::Pending;
+    let next_hop = next.hop_version.is_some() && next.hop_version != previous.hop_version;
+    resumed || next_hop
+}
+
+/// Adds the notifications of the change from `old` to `new` to `new`'s outbox, numbered.
+fn queue(old: &UpgradeRecord, new: &mut UpgradeRecord) {
+    for (detail_type, detail) in notifications_for(old, new) {
+        new.notifications += 1;
+        let id = format!("{}/{}/{}", new.cluster, new.request_id, new.notifications);
+        let mut detail = detail;
+        if let Some(fields) = detail.as_object_mut() {
+            fields.insert("notificationId".into(), id.clone().into());
+        }
+        new.outbox.push(Notification {
+            id,
+            detail_type,
+            detail,
+        });
+    }
+}

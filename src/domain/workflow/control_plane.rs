@@ -1,0 +1,407 @@
+//! The control-plane update of a hop: `StartUpdate` (UpdateClusterVersion with the stored
+//! token), `FindUpdateInProgress` and `AwaitOtherUpdate` when EKS says another update runs, and
+//! `TrackUpdate` (DescribeUpdate until it ends).
+
+use super::items::next_item;
+use super::status::{describe_errors, finish, set_status};
+use super::{Limits, Next};
+use crate::domain::eks::{EksFailure, FailureKind, UpdateState, UpdateView};
+use crate::domain::record::{HistoryEntry, ItemStatus, Step, UpgradeRecord, UpgradeStatus};
+use crate::domain::text::human_duration;
+
+/// `StartUpdate`: what UpdateClusterVersion answered.
+pub(super) fn on_update_started(
+    r: &mut UpgradeRecord,
+    answer: Result<UpdateView, EksFailure>,
+    now: i64,
+    limits: &Limits,
+) -> Next {
+    let e = match answer {
+        Ok(update) => {
+            r.update_id = Some(update.id.clone());
+            r.update_started_at.get_or_insert(now);
+            r.step = Step::TrackUpdate;
+            set_status(
+                r,
+                UpgradeStatus::InProgress,
+                format!("update {} started", update.id),
+                now,
+            );
+            return track(r, &update, now, limits);
+        }
+        Err(e) => e,
+    };
+    match e.kind {
+        FailureKind::ResourceInUse => {
+            r.step = Step::FindUpdateInProgress;
+            r.message = Some(e.message);
+            Next::Now
+        }
+        FailureKind::InvalidState => {
+            let hint = if r.force {
+                ""
+            } else {
+                " Send the request again with \"force\": true to override."
+            };
+            finish(r, UpgradeStatus::Blocked, format!("{}{hint}", e.message), now, limits)
+        }
+        FailureKind::NotFound => {
+            let note = format!("cluster {} not found: {}", r.cluster, e.message);
+            finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+        // InvalidParameter: EKS will refuse again; its message says why.
+        _ => finish(r, UpgradeStatus::Failed, e.message, now, limits),
+    }
+}
+
+/// `FindUpdateInProgress`: the updates in progress, after EKS said one blocks ours.
+pub(super) fn on_updates_in_progress(
+    r: &mut UpgradeRecord,
+    answer: Result<Vec<UpdateView>, EksFailure>,
+    now: i64,
+    limits: &Limits,
+) -> Next {
+    let poll = limits.poll_interval_secs;
+    let Ok(updates) = answer else {
+        r.step = Step::InspectCluster;
+        return Next::After(poll);
+    };
+    // The version this hop goes to (the target itself on the last hop).
+    let target = r.hop_version.unwrap_or(r.target_version).to_string();
+    let ours = updates.iter().find(|u| {
+        u.state == UpdateState::InProgress && u.kind == "VersionUpdate" && u.version.as_deref() == Some(target.as_str())
+    });
+    if let Some(update) = ours {
+        // Someone else already asked for our target: track theirs, start none.
+        r.update_id = Some(update.id.clone());
+        r.adopted = true;
+        r.update_started_at.get_or_insert(now);
+        r.step = Step::TrackUpdate;
+        let note = format!("adopted update {} to {target}, already in progress", update.id);
+        set_status(r, UpgradeStatus::InProgress, note, now);
+    } else if let Some(other) = updates.iter().find(|u| u.state == UpdateState::InProgress) {
+        r.awaited_update_id = Some(other.id.clone());
+        r.step = Step::AwaitOtherUpdate;
+        r.message = Some(format!(
+            "waiting for update {} ({}) to end before starting ours",
+            other.id, other.kind
+        ));
+    } else {
+        // It ended between EKS's refusal and our look: start over.
+        r.step = Step::InspectCluster;
+    }
+    Next::After(poll)
+}
+
+/// `AwaitOtherUpdate`: someone else's update, until it ends.
+pub(super) fn on_other_update(r: &mut UpgradeRecord, answer: Result<UpdateView, EksFailure>, limits: &Limits) -> Next {
+    match answer {
+        Ok(other) if matches!(other.state, UpdateState::InProgress | UpdateState::Other(_)) => {
+            Next::After(limits.poll_interval_secs)
+        }
+        Ok(other) => {
+            r.awaited_update_id = None;
+            r.step = Step::InspectCluster;
+            r.message = Some(format!("update {} ended; trying again", other.id));
+            Next::Now
+        }
+        Err(_) => {
+            r.awaited_update_id = None;
+            r.step = Step::InspectCluster;
+            Next::Now
+        }
+    }
+}
+
+/// `TrackUpdate`: our control-plane update, until it ends.
+pub(super) fn on_update(
+    r: &mut UpgradeRecord,
+    answer: Result<UpdateView, EksFailure>,
+    now: i64,
+    limits: &Limits,
+) -> Next {
+    match answer {
+        Ok(update) => track(r, &update, now, limits),
+        Err(e) => {
+            let id = r.update_id.clone().unwrap_or_default();
+            let note = format!("EKS no longer knows update {id}: {}", e.message);
+            finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+    }
+}
+
+fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) -> Next {
+    r.eks_errors = update.errors.clone();
+    let took = r
+        .update_started_at
+        .map(|start| format!(" in {}", human_duration(now - start)))
+        .unwrap_or_default();
+    match &update.state {
+        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
+        UpdateState::Successful if has_more_work(r) => {
+            let hop = r.hop_version.unwrap_or(r.target_version);
+            if !r.control_plane_updates.contains(&update.id) {
+                r.control_plane_updates.push(update.id.clone());
+            }
+            r.message = Some(format!("control plane at {hop} (update {}{took})", update.id));
+            r.history.push(HistoryEntry {
+                at: now,
+                status: r.status,
+                note: format!("control plane at {hop}: update {} Successful{took}", update.id),
+            });
+            r.update_started_at = None;
+            next_item(r, now, limits)
+        }
+        UpdateState::Successful => {
+            if !r.control_plane_updates.contains(&update.id) {
+                r.control_plane_updates.push(update.id.clone());
+            }
+            let from = r.from_version.map(|v| format!(" from {v}")).unwrap_or_default();
+            let note = format!(
+                "update {} Successful: {}{from} to {}{took}",
+                update.id, r.cluster, r.target_version
+            );
+            finish(r, UpgradeStatus::Succeeded, note, now, limits)
+        }
+        UpdateState::Failed => {
+            let note = format!("update {} Failed{took}: {}", update.id, describe_errors(update));
+            finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+        UpdateState::Cancelled => {
+            let note = format!("update {} Cancelled{took}: {}", update.id, describe_errors(update));
+            finish(r, UpgradeStatus::Cancelled, note, now, limits)
+        }
+    }
+}
+
+/// After a control-plane hop: add-ons and node groups of the hop, or the next hop.
+fn has_more_work(r: &UpgradeRecord) -> bool {
+    r.items
+        .iter()
+        .any(|i| matches!(i.status, ItemStatus::Planned | ItemStatus::InProgress))
+        || r.hop_version.is_some_and(|h| h < r.target_version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::workflow::testing::*;
+    #[test]
+    fn started_update_is_tracked() {
+        let r = record_at(Step::StartUpdate);
+        let t = step(
+            &r,
+            Answer::UpdateClusterVersion(Ok(update(
+                "u-1",
+                UpdateState::InProgress,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!(t.next, Next::After(30));
+        assert_eq!(t.record.status, UpgradeStatus::InProgress);
+        assert_eq!(t.record.step, Step::TrackUpdate);
+        assert_eq!(t.record.update_id.as_deref(), Some("u-1"));
+        assert_eq!(t.record.update_started_at, Some(NOW + 10));
+        assert!(!t.record.adopted);
+        assert_eq!(t.record.history.last().unwrap().status, UpgradeStatus::InProgress);
+    }
+
+    #[test]
+    fn replayed_token_of_a_finished_update_finishes() {
+        let t = step(
+            &record_at(Step::StartUpdate),
+            Answer::UpdateClusterVersion(Ok(update(
+                "u-1",
+                UpdateState::Successful,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Succeeded);
+        assert_eq!(t.record.update_id.as_deref(), Some("u-1"));
+    }
+
+    #[test]
+    fn update_refusals() {
+        let r = record_at(Step::StartUpdate);
+        let t = step(
+            &r,
+            Answer::UpdateClusterVersion(Err(failure(FailureKind::ResourceInUse, "Cannot VersionUpdate"))),
+        );
+        assert_eq!(
+            (t.record.step, t.next, t.record.status),
+            (Step::FindUpdateInProgress, Next::Now, UpgradeStatus::Pending)
+        );
+
+        let msg = "Unsupported Kubernetes minor version update from 1.29 to 1.31";
+        let t = step(
+            &r,
+            Answer::UpdateClusterVersion(Err(failure(FailureKind::InvalidParameter, msg))),
+        );
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::Failed, Next::Stop));
+        assert_eq!(t.record.message.as_deref(), Some(msg));
+
+        let t = step(
+            &r,
+            Answer::UpdateClusterVersion(Err(failure(
+                FailureKind::InvalidState,
+                "Upgrade readiness issues detected.",
+            ))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Blocked);
+        assert!(t.record.message.as_deref().unwrap().contains("\"force\": true"));
+        assert_eq!(t.record.sweep_bucket.as_deref(), Some(RESUMABLE), "checked again later");
+        assert_eq!(t.record.wait_until, Some(NOW + 10 + limits().blocked_recheck_secs));
+
+        let mut forced = r.clone();
+        forced.force = true;
+        let t = step(
+            &forced,
+            Answer::UpdateClusterVersion(Err(failure(
+                FailureKind::InvalidState,
+                "Upgrade readiness issues detected.",
+            ))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Blocked);
+        assert_eq!(t.record.message.as_deref(), Some("Upgrade readiness issues detected."));
+
+        let t = step(
+            &r,
+            Answer::UpdateClusterVersion(Err(failure(FailureKind::NotFound, "No cluster found for name: devel."))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+        assert!(t
+            .record
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("cluster devel not found"));
+    }
+
+    #[test]
+    fn finding_the_update_in_progress() {
+        let r = record_at(Step::FindUpdateInProgress);
+        let ours = update("u-9", UpdateState::InProgress, "VersionUpdate", Some("1.31"));
+        let other = update("u-8", UpdateState::InProgress, "EndpointAccessUpdate", None);
+        let older = update("u-7", UpdateState::InProgress, "VersionUpdate", Some("1.30"));
+
+        let t = step(&r, Answer::FindUpdatesInProgress(Ok(vec![other.clone(), ours])));
+        assert_eq!(
+            (t.record.step, t.record.status, t.next),
+            (Step::TrackUpdate, UpgradeStatus::InProgress, Next::After(30))
+        );
+        assert_eq!(t.record.update_id.as_deref(), Some("u-9"));
+        assert!(t.record.adopted);
+
+        for blocking in [other, older] {
+            let t = step(&r, Answer::FindUpdatesInProgress(Ok(vec![blocking.clone()])));
+            assert_eq!(
+                (t.record.step, t.record.status, t.next),
+                (Step::AwaitOtherUpdate, UpgradeStatus::Pending, Next::After(30))
+            );
+            assert_eq!(t.record.awaited_update_id, Some(blocking.id.clone()));
+            assert_eq!(t.record.update_id, None);
+        }
+
+        let t = step(&r, Answer::FindUpdatesInProgress(Ok(vec![])));
+        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::After(30)));
+        let t = step(
+            &r,
+            Answer::FindUpdatesInProgress(Err(failure(FailureKind::NotFound, "gone"))),
+        );
+        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::After(30)));
+    }
+
+    #[test]
+    fn awaiting_another_update() {
+        let r = record_at(Step::AwaitOtherUpdate);
+        let t = step(
+            &r,
+            Answer::DescribeOtherUpdate(Ok(update("u-other", UpdateState::InProgress, "AddonUpdate", None))),
+        );
+        assert_eq!((t.record.step, t.next), (Step::AwaitOtherUpdate, Next::After(30)));
+        for ended in [UpdateState::Successful, UpdateState::Failed, UpdateState::Cancelled] {
+            let t = step(
+                &r,
+                Answer::DescribeOtherUpdate(Ok(update("u-other", ended, "AddonUpdate", None))),
+            );
+            assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::Now));
+            assert_eq!(t.record.awaited_update_id, None);
+            assert_eq!(t.record.status, UpgradeStatus::Pending);
+        }
+        let t = step(
+            &r,
+            Answer::DescribeOtherUpdate(Err(failure(FailureKind::NotFound, "No update found"))),
+        );
+        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::Now));
+    }
+
+    #[test]
+    fn tracking_to_each_end() {
+        let r = record_at(Step::TrackUpdate);
+        let t = step(
+            &r,
+            Answer::DescribeUpdate(Ok(update(
+                "u-ours",
+                UpdateState::InProgress,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::InProgress, Next::After(30)));
+        let t = step(
+            &r,
+            Answer::DescribeUpdate(Ok(update(
+                "u-ours",
+                UpdateState::Other("Rolling".into()),
+                "VersionUpdate",
+                None,
+            ))),
+        );
+        assert_eq!(t.next, Next::After(30));
+
+        let t = step(
+            &r,
+            Answer::DescribeUpdate(Ok(update(
+                "u-ours",
+                UpdateState::Successful,
+                "VersionUpdate",
+                Some("1.31"),
+            ))),
+        );
+        assert_eq!(
+            (t.record.status, t.record.step, t.next),
+            (UpgradeStatus::Succeeded, Step::Done, Next::Stop)
+        );
+        assert_eq!(t.record.finished_at, Some(NOW + 10));
+
+        let mut failed = update("u-ours", UpdateState::Failed, "VersionUpdate", Some("1.31"));
+        failed.errors = vec![EksUpdateError {
+            error_code: "NodeCreationFailure".into(),
+            error_message: "Instances failed to join".into(),
+            resource_ids: vec!["i-1".into()],
+        }];
+        let t = step(&r, Answer::DescribeUpdate(Ok(failed.clone())));
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+        assert_eq!(t.record.eks_errors, failed.errors);
+        assert!(t
+            .record
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("NodeCreationFailure: Instances failed to join"));
+
+        let t = step(
+            &r,
+            Answer::DescribeUpdate(Ok(update("u-ours", UpdateState::Cancelled, "VersionUpdate", None))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Cancelled);
+
+        let t = step(
+            &r,
+            Answer::DescribeUpdate(Err(failure(FailureKind::NotFound, "No update found for ID: u-ours"))),
+        );
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+    }
+}

@@ -1,0 +1,260 @@
+//! Who works on a record: one invocation at a time holds a lease until its deadline
+//! ([`claim`]); it hands the record to a continuation named by a nonce ([`hand_off`]) or lets
+//! it go ([`release`]); a BLOCKED request sent again starts a new attempt ([`reopen`]); the
+//! sweep resumes records nobody works on ([`is_stale`], [`resume_stale`]).
+
+use super::commit::starts_attempt;
+use super::status::{finish, recheck_due, set_status};
+use super::Limits;
+use crate::domain::event::UpgradeRequest;
+use crate::domain::record::{Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
+use crate::domain::text::human_duration;
+use crate::domain::version::TargetVersion;
+
+/// The outcome of an invocation's attempt to take a record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Ours until the lease ends; write it (conditionally) before doing anything.
+    Claimed(UpgradeRecord),
+    /// Another invocation holds a live lease.
+    Busy { owner: String, until: i64 },
+    /// Nothing left to do.
+    Finished,
+    /// Past the chain bound: write it, and stop.
+    TimedOut(UpgradeRecord),
+}
+
+/// Takes a record for the invocation `owner` until `lease_until` (epoch seconds).
+pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, limits: &Limits) -> Claim {
+    if record.is_finished() && !recheck_due(record, now) {
+        return Claim::Finished;
+    }
+    if let Some(holder) = &record.lease_owner {
+        if holder != owner && record.lease_until > now {
+            return Claim::Busy {
+                owner: holder.clone(),
+                until: record.lease_until,
+            };
+        }
+    }
+    let mut r = record.clone();
+    if recheck_due(&r, now) {
+        // Blocked a while ago: look again whether the reason is gone, as a new attempt.
+        r.wait_until = None;
+        r.finished_at = None;
+        r.step = Step::InspectCluster;
+        let note = "checking again whether the block is gone".into();
+        set_status(&mut r, UpgradeStatus::Pending, note, now);
+    }
+    if r.status == UpgradeStatus::WaitingForWindow {
+        // The wait does not count against the chain bound: the attempt starts when it wakes.
+        r.wait_until = None;
+        let note = "woken to check the maintenance window".into();
+        set_status(&mut r, UpgradeStatus::Pending, note, now);
+    }
+    let past_bound = r.invocations >= limits.max_invocations || now - r.attempt_started_at > limits.max_attempt_secs;
+    if past_bound && !starts_attempt(record, &r) {
+        let note = format!(
+            "gave up after {} invocations over {} (bounds: {} invocations, {}){}",
+            r.invocations,
+            human_duration(now - r.attempt_started_at),
+            limits.max_invocations,
+            human_duration(limits.max_attempt_secs),
+            r.update_id
+                .as_ref()
+                .map(|id| format!("; track update {id} by hand"))
+                .unwrap_or_default()
+        );
+        finish(&mut r, UpgradeStatus::TimedOut, note, now, limits);
+        return Claim::TimedOut(r);
+    }
+    r.lease_owner = Some(owner.to_owned());
+    r.lease_until = lease_until;
+    // Whoever claims takes over the chain: a continuation still in flight becomes stale.
+    r.handoff = None;
+    Claim::Claimed(r)
+}
+
+/// Hands the record to a continuation named `nonce`, and lets go of the lease.
+pub fn hand_off(record: &UpgradeRecord, nonce: &str) -> UpgradeRecord {
+    let mut r = release(record);
+    r.handoff = Some(nonce.to_owned());
+    r
+}
+
+/// Lets go of the lease.
+pub fn release(record: &UpgradeRecord) -> UpgradeRecord {
+    let mut r = record.clone();
+    r.lease_owner = None;
+    r.lease_until = 0;
+    r
+}
+
+/// A BLOCKED request sent again starts a new attempt, with the new request's `force` and a new
+/// token (EKS refused the old one, so no update carries it). Anything else is left as it is.
+pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, now: i64) -> Option<UpgradeRecord> {
+    if record.status != UpgradeStatus::Blocked || request.target_version != TargetVersion::Exact(record.target_version)
+    {
+        return None;
+    }
+    let mut r = record.clone();
+    r.client_request_token = token;
+    r.force = request.force;
+    r.maintenance_window = request.maintenance_window.clone();
+    r.exclusions = request.exclusions.clone();
+    r.wait_until = None;
+    r.step = Step::InspectCluster;
+    r.finished_at = None;
+    r.expires_at = None;
+    r.sweep_bucket = Some(RESUMABLE.to_owned());
+    let note = format!("requested again{}", if request.force { " with force" } else { "" });
+    set_status(&mut r, UpgradeStatus::Pending, note, now);
+    Some(r)
+}
+
+/// Whether the sweep should resume the record: unfinished, no live lease, and no sign of life
+/// for `stale_after_secs` (a dropped continuation, a crash, a throttled invoke).
+pub fn is_stale(record: &UpgradeRecord, now: i64, limits: &Limits) -> bool {
+    if record.status == UpgradeStatus::Blocked {
+        return record.lease_until <= now && recheck_due(record, now);
+    }
+    if record.status == UpgradeStatus::WaitingForWindow {
+        // Parked: due when its window opens, not before.
+        return record.lease_until <= now && record.wait_until.is_some_and(|t| t <= now);
+    }
+    !record.is_finished() && record.lease_until <= now && record.heartbeat_at <= now - limits.stale_after_secs
+}
+
+/// Takes a stale record for a continuation sent by the sweep.
+pub fn resume_stale(record: &UpgradeRecord, nonce: &str) -> UpgradeRecord {
+    hand_off(record, nonce)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::workflow::testing::*;
+    #[test]
+    fn claims() {
+        let r = record_at(Step::InspectCluster);
+        let Claim::Claimed(mine) = claim(&r, "inv-a", NOW + 900, NOW, &limits()) else {
+            panic!()
+        };
+        let mine = committed(&r, mine, NOW);
+        assert_eq!(mine.lease_owner.as_deref(), Some("inv-a"));
+        assert_eq!((mine.lease_until, mine.invocations), (NOW + 900, 1));
+
+        assert_eq!(
+            claim(&mine, "inv-b", NOW + 900, NOW + 1, &limits()),
+            Claim::Busy {
+                owner: "inv-a".into(),
+                until: NOW + 900
+            }
+        );
+        assert!(
+            matches!(claim(&mine, "inv-a", NOW + 900, NOW + 1, &limits()), Claim::Claimed(_)),
+            "the holder may claim again"
+        );
+        assert!(
+            matches!(
+                claim(&mine, "inv-b", NOW + 2000, NOW + 901, &limits()),
+                Claim::Claimed(_)
+            ),
+            "an expired lease is free"
+        );
+
+        let mut handed = committed(&mine, hand_off(&mine, "nonce"), NOW + 5);
+        assert_eq!(
+            (handed.lease_owner.clone(), handed.handoff.as_deref()),
+            (None, Some("nonce"))
+        );
+        let Claim::Claimed(taken) = claim(&handed, "inv-c", NOW + 900, NOW + 6, &limits()) else {
+            panic!()
+        };
+        assert_eq!(taken.handoff, None, "a claim makes any continuation in flight stale");
+
+        handed.invocations = limits().max_invocations;
+        let Claim::TimedOut(ended) = claim(&handed, "inv-d", NOW + 900, NOW + 7, &limits()) else {
+            panic!()
+        };
+        assert_eq!(ended.status, UpgradeStatus::TimedOut);
+        assert_eq!(ended.lease_owner, None);
+
+        let old = record_at(Step::TrackUpdate);
+        assert!(matches!(
+            claim(&old, "x", NOW, NOW + limits().max_attempt_secs + 1, &limits()),
+            Claim::TimedOut(_)
+        ));
+
+        let mut done = r.clone();
+        done.status = UpgradeStatus::Failed;
+        assert_eq!(claim(&done, "x", NOW + 900, NOW, &limits()), Claim::Finished);
+    }
+
+    #[test]
+    fn reopening_a_blocked_request() {
+        let blocked = step(
+            &record_at(Step::StartUpdate),
+            Answer::UpdateClusterVersion(Err(failure(
+                FailureKind::InvalidState,
+                "Upgrade readiness issues detected.",
+            ))),
+        )
+        .record;
+        let reopened = reopen(&blocked, &request(true), "new-token".into(), NOW + 100).unwrap();
+        let reopened = committed(&blocked, reopened, NOW + 100);
+        assert_eq!(
+            (reopened.status, reopened.step),
+            (UpgradeStatus::Pending, Step::InspectCluster)
+        );
+        assert!(reopened.force);
+        assert_eq!(reopened.client_request_token, "new-token");
+        assert_eq!((reopened.attempt_started_at, reopened.invocations), (NOW + 100, 0));
+        assert_eq!(reopened.sweep_bucket.as_deref(), Some(RESUMABLE));
+        assert_eq!(reopened.expires_at, None);
+
+        let mut other_target = request(true);
+        other_target.target_version = crate::domain::version::TargetVersion::Exact(KubeVersion::new(1, 32));
+        assert_eq!(reopen(&blocked, &other_target, "t".into(), NOW), None);
+        assert_eq!(
+            reopen(&record_at(Step::TrackUpdate), &request(true), "t".into(), NOW),
+            None
+        );
+    }
+
+    #[test]
+    fn staleness() {
+        let limits = limits();
+        let r = record_at(Step::TrackUpdate);
+        assert!(!is_stale(&r, NOW + 10, &limits));
+        assert!(is_stale(&r, NOW + limits.stale_after_secs, &limits));
+        let mut leased = r.clone();
+        leased.lease_until = NOW + 10_000;
+        assert!(!is_stale(&leased, NOW + 1000, &limits), "a live lease is not stale");
+        let mut done = r.clone();
+        done.status = UpgradeStatus::Succeeded;
+        assert!(!is_stale(&done, NOW + 10_000, &limits));
+        let resumed = committed(&r, resume_stale(&r, "n"), NOW + 1000);
+        assert!(
+            !is_stale(&resumed, NOW + 1000, &limits),
+            "a resumed record is fresh again"
+        );
+    }
+
+    #[test]
+    fn waking_a_parked_record_starts_a_new_attempt() {
+        let mut r = record_at(Step::InspectCluster);
+        r.status = UpgradeStatus::WaitingForWindow;
+        r.wait_until = Some(NOW + 86_400);
+        r.invocations = 7;
+        let Claim::Claimed(woken) = claim(&r, "inv", NOW + 87_000, NOW + 86_400, &limits()) else {
+            panic!()
+        };
+        let woken = committed(&r, woken, NOW + 86_400);
+        assert_eq!(
+            (woken.status, woken.invocations, woken.attempt_started_at),
+            (UpgradeStatus::Pending, 1, NOW + 86_400)
+        );
+        assert_eq!(woken.wait_until, None);
+    }
+}

@@ -1,0 +1,99 @@
+//! How a record's status changes: a new status with its history line, the end of an attempt,
+//! and the chain bound. Shared by every step.
+
+use super::{Limits, Next};
+use crate::domain::eks::UpdateView;
+use crate::domain::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
+use crate::domain::text::human_duration;
+
+/// Sets the status and the message; a change of status is written to the history.
+pub(super) fn set_status(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64) {
+    if r.status != status {
+        r.history.push(HistoryEntry {
+            at: now,
+            status,
+            note: note.clone(),
+        });
+    }
+    r.status = status;
+    r.message = Some(note);
+}
+
+/// Ends the attempt with `status`. A BLOCKED record stays resumable: the sweep checks it again
+/// after `blocked_recheck_secs`.
+pub(super) fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
+    set_status(r, status, note, now);
+    r.step = Step::Done;
+    r.finished_at = Some(now);
+    r.sweep_bucket = None;
+    r.handoff = None;
+    r.lease_owner = None;
+    r.lease_until = 0;
+    r.expires_at = Some(now + limits.retention_secs);
+    if status == UpgradeStatus::Blocked && limits.blocked_recheck_secs > 0 {
+        // Parked, not over: the sweep looks again later, once the reason may be gone.
+        r.sweep_bucket = Some(RESUMABLE.to_owned());
+        r.wait_until = Some(now + limits.blocked_recheck_secs);
+        r.expires_at = None;
+    }
+    Next::Stop
+}
+
+/// Ends the attempt when going on would pass the chain bound.
+pub(super) fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits) -> Next {
+    match next {
+        Next::After(secs) if now + secs > r.attempt_started_at + limits.max_attempt_secs => {
+            let note = format!(
+                "gave up after {} (bound {}){}; the update, if any, may still be running in EKS",
+                human_duration(now - r.attempt_started_at),
+                human_duration(limits.max_attempt_secs),
+                r.update_id
+                    .as_ref()
+                    .map(|id| format!(": track update {id} by hand"))
+                    .unwrap_or_default()
+            );
+            finish(r, UpgradeStatus::TimedOut, note, now, limits)
+        }
+        other => other,
+    }
+}
+
+/// A BLOCKED record the sweep may check again now.
+pub(super) fn recheck_due(record: &UpgradeRecord, now: i64) -> bool {
+    record.status == UpgradeStatus::Blocked
+        && record.sweep_bucket.is_some()
+        && record.wait_until.is_some_and(|t| t <= now)
+}
+
+/// EKS's errors on a finished update, for a message.
+pub(super) fn describe_errors(update: &UpdateView) -> String {
+    if update.errors.is_empty() {
+        return "EKS reported no errors".to_owned();
+    }
+    update
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.error_code, e.error_message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::workflow::testing::*;
+    #[test]
+    fn waiting_past_the_bound_times_out() {
+        let r = record_at(Step::TrackUpdate);
+        let late = r.attempt_started_at + limits().max_attempt_secs - 10;
+        let t = reconcile(
+            &r,
+            Answer::DescribeUpdate(Ok(update("u-ours", UpdateState::InProgress, "VersionUpdate", None))),
+            late,
+            &limits(),
+        );
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::TimedOut, Next::Stop));
+        assert!(t.record.message.as_deref().unwrap().contains("u-ours"));
+        assert_eq!(t.record.sweep_bucket, None);
+    }
+}

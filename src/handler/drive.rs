@@ -1,0 +1,234 @@
+//! Driving a record: claim it, make the calls its steps ask for (writing each new state before
+//! the next call), and stop when it ends, parks outside its window, or nears the deadline (then
+//! a continuation carries on).
+
+use super::reply::{Ignored, Reply, Summary};
+use super::{new_token, HandlerError, Invocation};
+use crate::domain::eks::Survey;
+use crate::domain::workflow::{self, Answer, Call, Claim, Next};
+use crate::domain::{Continuation, EksFailure, ItemKind, UpdateState, UpdateView, UpgradeRecord};
+use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker, StoreError};
+use tracing::{info, warn};
+
+/// How many times an invocation re-reads a record after losing a conditional write before it
+/// leaves the record to whoever won.
+const CLAIM_ATTEMPTS: usize = 5;
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
+    /// A continuation: only the one carrying the record's current handoff goes on.
+    pub async fn resume(&self, continuation: Continuation, invocation: &Invocation) -> Result<Reply, HandlerError> {
+        let cluster = continuation.cluster.as_str();
+        let request_id = continuation.request_id.as_str();
+        match self.store.get(cluster, request_id).await? {
+            None => {
+                warn!(cluster, request_id, "continuation for no stored upgrade ignored");
+                Ok(Reply::Ignored(Ignored {
+                    cluster: cluster.to_owned(),
+                    request_id: request_id.to_owned(),
+                    outcome: "no such upgrade; continuation ignored".to_owned(),
+                }))
+            }
+            Some(record) => Ok(Reply::Upgrade(
+                self.run(record, Some(&continuation.handoff), invocation).await?,
+            )),
+        }
+    }
+
+    /// Claims the record for this invocation and drives it. With `handoff`, only while the
+    /// record still names that handoff.
+    pub(super) async fn run(
+        &self,
+        mut record: UpgradeRecord,
+        handoff: Option<&str>,
+        invocation: &Invocation,
+    ) -> Result<Summary, HandlerError> {
+        for _ in 0..CLAIM_ATTEMPTS {
+            if handoff.is_some_and(|expected| record.handoff.as_deref() != Some(expected)) {
+                info!(cluster = %record.cluster, request_id = %record.request_id, "stale or unknown continuation ignored");
+                return Ok(Summary::of(&record, "continuation does not match the record; ignored"));
+            }
+            let now = self.clock.now_secs();
+            let lease_until = invocation.deadline_ms.div_euclid(1000);
+            match workflow::claim(&record, &invocation.request_id, lease_until, now, &self.config.limits) {
+                Claim::Finished => return Ok(Summary::of(&record, "already finished; nothing done")),
+                Claim::Busy { owner, until } => {
+                    info!(cluster = %record.cluster, request_id = %record.request_id, %owner, "another invocation holds the record");
+                    let outcome = format!("another invocation ({owner}) is working on it until {until}");
+                    return Ok(Summary::of(&record, outcome));
+                }
+                Claim::TimedOut(ended) => {
+                    let Some(ended) = self.write(&record, ended).await? else {
+                        return self
+                            .current(&record, "another invocation changed the record first")
+                            .await;
+                    };
+                    warn!(cluster = %ended.cluster, request_id = %ended.request_id, message = ?ended.message, "upgrade timed out");
+                    return Ok(Summary::of(&ended, "chain bound reached; stopped"));
+                }
+                Claim::Claimed(claimed) => match self.write(&record, claimed).await? {
+                    Some(claimed) => return self.drive(claimed, invocation).await,
+                    None => match self.store.get(&record.cluster, &record.request_id).await? {
+                        Some(fresh) => record = fresh,
+                        None => return Ok(Summary::of(&record, "record vanished")),
+                    },
+                },
+            }
+        }
+        Ok(Summary::of(
+            &record,
+            "the record kept changing under this invocation; left to the others",
+        ))
+    }
+
+    /// Makes the calls the record asks for, writing each new state before the next call, until
+    /// the upgrade ends or the deadline nears (then a continuation carries on).
+    async fn drive(&self, mut record: UpgradeRecord, invocation: &Invocation) -> Result<Summary, HandlerError> {
+        let margin_ms = self.config.safety_margin_secs * 1000;
+        while let Some(call) = workflow::next_call(&record) {
+            let call_name = call.name();
+            let answer = self.call(&record.cluster, call).await;
+            self.crash_points.hit(&format!("after:{call_name}"))?;
+            let now = self.clock.now_secs();
+            let transition = workflow::reconcile(&record, answer, now, &self.config.limits);
+            if transition.record != record {
+                let before = (record.status, record.step);
+                let Some(written) = self.write(&record, transition.record).await? else {
+                    return self
+                        .current(&record, "lost the record to another invocation; stopped")
+                        .await;
+                };
+                record = written;
+                if before != (record.status, record.step) {
+                    info!(cluster = %record.cluster, request_id = %record.request_id, status = ?record.status,
+                          step = ?record.step, update_id = ?record.update_id, message = ?record.message, "upgrade moved on");
+                }
+            }
+            match transition.next {
+                Next::Now => continue,
+                Next::Stop => break,
+                Next::Park => return self.park(record).await,
+                Next::After(secs) => {
+                    let wait_ms = secs.max(0) * 1000;
+                    if self.clock.now_ms() + wait_ms + margin_ms > invocation.deadline_ms {
+                        return self.hand_off(record).await;
+                    }
+                    self.clock.sleep_ms(wait_ms as u64).await;
+                }
+            }
+        }
+        Ok(Summary::of(&record, "finished"))
+    }
+
+    /// Lets go of a record parked until its maintenance window opens: no continuation; the
+    /// sweep wakes it then.
+    async fn park(&self, record: UpgradeRecord) -> Result<Summary, HandlerError> {
+        let Some(parked) = self.write(&record, workflow::release(&record)).await? else {
+            return self
+                .current(&record, "lost the record to another invocation; stopped")
+                .await;
+        };
+        info!(cluster = %parked.cluster, request_id = %parked.request_id, wait_until = ?parked.wait_until,
+              message = ?parked.message, "parked until the maintenance window opens");
+        Ok(Summary::of(
+            &parked,
+            "parked until the maintenance window opens; the sweep wakes it",
+        ))
+    }
+
+    /// Writes the handoff, then sends the continuation. If the send fails, the record's heartbeat
+    /// goes stale and the sweep resumes it.
+    async fn hand_off(&self, record: UpgradeRecord) -> Result<Summary, HandlerError> {
+        let nonce = new_token();
+        let Some(handed) = self.write(&record, workflow::hand_off(&record, &nonce)).await? else {
+            return self
+                .current(&record, "lost the record to another invocation; stopped")
+                .await;
+        };
+        let continuation = handed.continuation(nonce).map_err(StoreError)?;
+        self.crash_points.hit("before:continuation")?;
+        match self.invoker.send(&continuation).await {
+            Ok(()) => {
+                info!(cluster = %handed.cluster, request_id = %handed.request_id, "continuation sent");
+                Ok(Summary::of(&handed, "tracking goes on in a new invocation"))
+            }
+            Err(e) => {
+                warn!(cluster = %handed.cluster, request_id = %handed.request_id, error = %e,
+                      stale_after_secs = self.config.limits.stale_after_secs, "continuation not sent; the sweep will resume the upgrade");
+                Ok(Summary::of(
+                    &handed,
+                    "continuation not sent; the sweep will resume the upgrade",
+                ))
+            }
+        }
+    }
+
+    /// Makes one EKS call and pairs it with its answer.
+    async fn call(&self, cluster: &str, call: Call) -> Answer {
+        match call {
+            Call::DescribeCluster => Answer::DescribeCluster(self.eks.describe_cluster(cluster).await),
+            Call::Survey => Answer::Survey(self.survey(cluster).await),
+            Call::UpdateClusterVersion { version, token, force } => {
+                info!(cluster, %version, force, client_request_token = %token, "calling UpdateClusterVersion");
+                Answer::UpdateClusterVersion(self.eks.update_cluster_version(cluster, version, &token, force).await)
+            }
+            Call::FindUpdatesInProgress => Answer::FindUpdatesInProgress(self.updates_in_progress(cluster).await),
+            Call::DescribeOtherUpdate { update_id } => {
+                Answer::DescribeOtherUpdate(self.eks.describe_update(cluster, &update_id).await)
+            }
+            Call::DescribeUpdate { update_id } => {
+                Answer::DescribeUpdate(self.eks.describe_update(cluster, &update_id).await)
+            }
+            Call::StartItem {
+                kind,
+                name,
+                version,
+                token,
+                force,
+            } => {
+                info!(cluster, ?kind, name, version, client_request_token = %token, "starting an update");
+                Answer::StartItem(match kind {
+                    ItemKind::Addon => {
+                        let conflicts = &self.config.addon_resolve_conflicts;
+                        self.eks.update_addon(cluster, &name, &version, &token, conflicts).await
+                    }
+                    ItemKind::Nodegroup => {
+                        let eks = &self.eks;
+                        eks.update_nodegroup_version(cluster, &name, &version, &token, force)
+                            .await
+                    }
+                })
+            }
+            Call::DescribeItemUpdate { kind, name, update_id } => {
+                Answer::DescribeItemUpdate(self.eks.describe_item_update(cluster, kind, &name, &update_id).await)
+            }
+        }
+    }
+
+    async fn updates_in_progress(&self, cluster: &str) -> Result<Vec<UpdateView>, EksFailure> {
+        let mut running = Vec::new();
+        for id in self.eks.list_updates(cluster).await? {
+            let update = self.eks.describe_update(cluster, &id).await?;
+            if update.state == UpdateState::InProgress {
+                running.push(update);
+            }
+        }
+        Ok(running)
+    }
+
+    /// Everything a plan is made from, by read-only calls.
+    pub(super) async fn survey(&self, cluster: &str) -> Result<Survey, EksFailure> {
+        let mut addon_versions = Vec::new();
+        let addons = self.eks.addons(cluster).await?;
+        for addon in &addons {
+            addon_versions.push((addon.name.clone(), self.eks.addon_versions(&addon.name).await?));
+        }
+        Ok(Survey {
+            cluster: self.eks.describe_cluster(cluster).await?,
+            versions: self.eks.describe_cluster_versions().await?,
+            nodegroups: self.eks.nodegroups(cluster).await?,
+            addons,
+            addon_versions,
+            insights: self.eks.upgrade_insights(cluster).await?,
+        })
+    }
+}

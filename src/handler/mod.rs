@@ -1,0 +1,146 @@
+//! The entry point: decodes an event and drives the workflow of [`crate::domain::workflow`]
+//! through the ports. Every record change is committed and written, conditionally on the
+//! revision read, before the next EKS call goes out.
+//!
+//! - [`intake`]: an upgrade request becomes a record (or finds its record);
+//! - [`drive`]: claims a record and makes the calls its steps ask for, until it ends, parks or
+//!   hands on to a continuation;
+//! - [`persist`]: commits and writes a record, then publishes its outbox;
+//! - [`queries`]: the dry run, the status query and the sweep;
+//! - [`reply`]: what each event answers.
+
+mod drive;
+mod intake;
+mod persist;
+mod queries;
+pub mod reply;
+
+use crate::config::Config;
+use crate::crash::{CrashPoints, InjectedCrash};
+use crate::domain::plan::PlanError;
+use crate::domain::{decode_event, EksFailure, FailureKind, InboundEvent, InvalidEvent};
+use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker, StoreError};
+use reply::Reply;
+use serde_json::Value;
+use tracing::warn;
+
+pub use reply::Summary;
+
+/// The invocation being served: who it is (the lease owner) and when Lambda stops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub request_id: String,
+    /// Epoch milliseconds.
+    pub deadline_ms: i64,
+}
+
+impl Invocation {
+    /// From the Lambda context. Lambda gives the deadline in epoch milliseconds; `cargo lambda
+    /// watch` gives the function's timeout in milliseconds instead, which is taken as counting
+    /// from `now_ms`.
+    pub fn from_context(request_id: String, deadline_ms: u64, now_ms: i64) -> Self {
+        const YEAR_2001_MS: i64 = 978_307_200_000;
+        let deadline_ms = deadline_ms.min(i64::MAX as u64) as i64;
+        let deadline_ms = if deadline_ms < YEAR_2001_MS {
+            now_ms + deadline_ms
+        } else {
+            deadline_ms
+        };
+        Self {
+            request_id,
+            deadline_ms,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    InvalidEvent(#[from] InvalidEvent),
+    #[error(
+        "request id {request_id} of cluster {cluster} already names an upgrade to {existing}; \
+             send a new requestId for a different target"
+    )]
+    ConflictingRequest {
+        cluster: String,
+        request_id: String,
+        existing: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crashed(#[from] InjectedCrash),
+    #[error("no plan: {0}")]
+    Plan(PlanError),
+    #[error("{0}")]
+    NotEnrolled(String),
+    #[error("EKS: {0}")]
+    Eks(EksFailure),
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        let error_type = match &error {
+            HandlerError::InvalidEvent(_) => "InvalidEvent",
+            HandlerError::ConflictingRequest { .. } => "ConflictingRequest",
+            HandlerError::Store(_) => "StoreUnavailable",
+            HandlerError::Crashed(_) => "InjectedCrash",
+            HandlerError::Plan(_) => "PlanRefused",
+            HandlerError::NotEnrolled(_) => "NotEnrolled",
+            HandlerError::Eks(e) if e.kind == FailureKind::NotFound => "ClusterNotFound",
+            HandlerError::Eks(_) => "EksUnavailable",
+        };
+        Self {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// The function: the ports, the configuration, and the handling of each event.
+pub struct Orchestrator<E, S, I, C, N> {
+    pub eks: E,
+    pub store: S,
+    pub invoker: I,
+    pub clock: C,
+    pub notifier: N,
+    pub config: Config,
+    /// Test hook, empty in production: see [`crate::crash`].
+    pub crash_points: CrashPoints,
+}
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator<E, S, I, C, N> {
+    /// Handles one invocation's payload, answering JSON.
+    pub async fn handle(&self, payload: &Value, invocation: &Invocation) -> Result<Value, HandlerError> {
+        let reply = self.reply(payload, invocation).await?;
+        Ok(serde_json::to_value(reply).unwrap_or(Value::Null))
+    }
+
+    /// Handles one invocation's payload, answering a typed reply.
+    pub async fn reply(&self, payload: &Value, invocation: &Invocation) -> Result<Reply, HandlerError> {
+        let invocation = &self.budgeted(invocation);
+        let event = decode_event(payload).inspect_err(|e| warn!(error = %e, "event refused"))?;
+        Ok(match event {
+            InboundEvent::Upgrade(request) if request.dry_run => Reply::DryRun(Box::new(self.dry_run(&request).await?)),
+            InboundEvent::Upgrade(request) => Reply::Upgrade(self.upgrade(request, invocation).await?),
+            InboundEvent::Continuation(continuation) => self.resume(continuation, invocation).await?,
+            InboundEvent::Status(query) => Reply::Status(self.status(query).await?),
+            InboundEvent::Sweep(_) => Reply::Sweep(self.sweep().await?),
+        })
+    }
+
+    /// The invocation with its deadline brought forward to `INVOCATION_BUDGET_SECONDS`, if set.
+    fn budgeted(&self, invocation: &Invocation) -> Invocation {
+        match self.config.invocation_budget_secs {
+            Some(budget) => Invocation {
+                deadline_ms: invocation.deadline_ms.min(self.clock.now_ms() + budget * 1000),
+                ..invocation.clone()
+            },
+            None => invocation.clone(),
+        }
+    }
+}
+
+fn new_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,58 @@
+//! Writing a record: committed (revision, timestamps, counters, outbox), written conditionally
+//! on the revision read, then its outbox published.
+
+use super::reply::Summary;
+use super::HandlerError;
+use crate::domain::workflow::{commit, CommitOptions};
+use crate::domain::UpgradeRecord;
+use crate::ports::{Clock, Eks, Notifier, RecordStore, Replaced, SelfInvoker, StoreError};
+use tracing::warn;
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
+    /// Writes `next` in place of `current` if nobody wrote since; `None` if somebody did.
+    pub(super) async fn write(
+        &self,
+        current: &UpgradeRecord,
+        next: UpgradeRecord,
+    ) -> Result<Option<UpgradeRecord>, StoreError> {
+        let options = CommitOptions {
+            now: self.clock.now_secs(),
+            notify: self.notifier.enabled(),
+        };
+        let next = commit(current, next, options);
+        match self.store.replace(&next, current.revision).await? {
+            Replaced::Done if next.outbox.is_empty() => Ok(Some(next)),
+            Replaced::Done => Ok(Some(self.publish(next).await?)),
+            Replaced::Conflict => Ok(None),
+        }
+    }
+
+    /// Publishes the outbox of a written record, then empties it (conditionally). If either
+    /// fails, the notifications stay and go out with the next change: never lost, and never
+    /// a reason to fail the upgrade.
+    async fn publish(&self, record: UpgradeRecord) -> Result<UpgradeRecord, StoreError> {
+        if let Err(e) = self.notifier.publish(&record.outbox).await {
+            warn!(cluster = %record.cluster, request_id = %record.request_id, error = %e,
+                  pending = record.outbox.len(), "notifications not published; kept for the next change");
+            return Ok(record);
+        }
+        let mut sent = record.clone();
+        sent.outbox.clear();
+        let options = CommitOptions {
+            now: self.clock.now_secs(),
+            notify: self.notifier.enabled(),
+        };
+        let sent = commit(&record, sent, options);
+        match self.store.replace(&sent, record.revision).await? {
+            Replaced::Done => Ok(sent),
+            // Someone else wrote meanwhile: they hold the record now (and will publish again).
+            Replaced::Conflict => Ok(record),
+        }
+    }
+
+    /// The stored record's summary, after losing a write.
+    pub(super) async fn current(&self, record: &UpgradeRecord, outcome: &str) -> Result<Summary, HandlerError> {
+        let latest = self.store.get(&record.cluster, &record.request_id).await?;
+        Ok(Summary::of(latest.as_ref().unwrap_or(record), outcome))
+    }
+}

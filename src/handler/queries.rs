@@ -1,0 +1,107 @@
+//! The events that only look or nudge: the dry run (plans, changes nothing), the status query,
+//! and the sweep (resumes upgrades whose chain of invocations broke).
+
+use super::reply::{DryRunReply, RecordKey, StatusReply, SweepReply, WindowState};
+use super::{new_token, HandlerError};
+use crate::domain::plan::make_plan;
+use crate::domain::window::next_opening;
+use crate::domain::workflow;
+use crate::domain::{StatusQuery, UpgradeRecord, UpgradeRequest};
+use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use tracing::{info, warn};
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
+    /// A dry run: the plan from read-only EKS calls; nothing is written, in EKS or in the table.
+    pub async fn dry_run(&self, request: &UpgradeRequest) -> Result<DryRunReply, HandlerError> {
+        let cluster = request.cluster.as_str();
+        let survey = self.survey(cluster).await.map_err(HandlerError::Eks)?;
+        let plan = make_plan(cluster, request.target_version, request.force, &survey).map_err(HandlerError::Plan)?;
+        info!(
+            cluster,
+            hops = plan.hops.len(),
+            blockers = plan.blockers.len(),
+            "dry run planned"
+        );
+        let now = self.clock.now_secs();
+        let window = request.maintenance_window.as_ref();
+        let next_opening = next_opening(window, &request.exclusions, now, self.config.limits.hop_estimate_secs);
+        Ok(DryRunReply {
+            dry_run: true,
+            enrolled: self.config.limits.admits(cluster, &survey.cluster),
+            plan,
+            window: WindowState {
+                window: window.map(|w| w.describe()),
+                open_now: next_opening == Some(now),
+                next_opening,
+            },
+            outcome: "planned only: nothing was changed in EKS or in the table".to_owned(),
+        })
+    }
+
+    /// The status query: the stored records, as they are.
+    pub async fn status(&self, query: StatusQuery) -> Result<StatusReply, HandlerError> {
+        let cluster = query.cluster.as_str();
+        let records = match &query.request_id {
+            Some(id) => self.store.get(cluster, id.as_str()).await?.into_iter().collect(),
+            None => self.store.list_cluster(cluster).await?,
+        };
+        Ok(StatusReply {
+            cluster: cluster.to_owned(),
+            records,
+        })
+    }
+
+    /// The sweep: hands every stale unfinished record to a fresh continuation.
+    pub async fn sweep(&self) -> Result<SweepReply, HandlerError> {
+        let now = self.clock.now_secs();
+        let limits = &self.config.limits;
+        let candidates = self.store.list_resumable(now - limits.stale_after_secs).await?;
+        let (mut resumed, mut failed) = (Vec::new(), Vec::new());
+        for record in candidates.iter().filter(|r| workflow::is_stale(r, now, limits)) {
+            match self.resume_stale(record).await {
+                Ok(true) => resumed.push(RecordKey::of(record)),
+                Ok(false) => {} // someone else took it meanwhile: it is alive
+                Err(()) => failed.push(RecordKey::of(record)),
+            }
+        }
+        info!(
+            candidates = candidates.len(),
+            resumed = resumed.len(),
+            failed = failed.len(),
+            "sweep done"
+        );
+        Ok(SweepReply {
+            checked: candidates.len(),
+            resumed,
+            failed,
+        })
+    }
+
+    /// Writes a handoff to a stale record and sends it a continuation: `Ok(false)` if someone
+    /// else wrote it first, `Err` (logged) if the write or the send failed.
+    async fn resume_stale(&self, record: &UpgradeRecord) -> Result<bool, ()> {
+        let nonce = new_token();
+        let handed = match self.write(record, workflow::resume_stale(record, &nonce)).await {
+            Ok(Some(handed)) => handed,
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                warn!(cluster = %record.cluster, request_id = %record.request_id, error = %e, "sweep could not write the record");
+                return Err(());
+            }
+        };
+        let sent = match handed.continuation(nonce) {
+            Ok(continuation) => self.invoker.send(&continuation).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => {
+                info!(cluster = %record.cluster, request_id = %record.request_id, step = ?record.step, "sweep resumed a stale upgrade");
+                Ok(true)
+            }
+            Err(e) => {
+                warn!(cluster = %record.cluster, request_id = %record.request_id, error = %e, "sweep could not send a continuation");
+                Err(())
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The EKS port: the calls the workflow makes, over reduced views of EKS's answers.
+
+use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
+use crate::domain::{ClusterView, EksFailure, ItemKind, KubeVersion, UpdateView};
+use std::future::Future;
+
+/// The EKS calls the workflow makes.
+pub trait Eks: Send + Sync {
+    fn describe_cluster(&self, cluster: &str) -> impl Future<Output = Result<ClusterView, EksFailure>> + Send;
+
+    fn update_cluster_version(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        client_request_token: &str,
+        force: bool,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
+    fn describe_update(
+        &self,
+        cluster: &str,
+        update_id: &str,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
+    /// The ids of the cluster's updates (all pages), newest first as EKS lists them.
+    fn list_updates(&self, cluster: &str) -> impl Future<Output = Result<Vec<String>, EksFailure>> + Send;
+
+    /// UpdateAddon to `version` with `client_request_token`.
+    fn update_addon(
+        &self,
+        cluster: &str,
+        addon: &str,
+        version: &str,
+        client_request_token: &str,
+        resolve_conflicts: &str,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
+    /// UpdateNodegroupVersion to Kubernetes `version` with `client_request_token`.
+    fn update_nodegroup_version(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+        version: &str,
+        client_request_token: &str,
+        force: bool,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
+    /// DescribeUpdate of an add-on's or node group's update.
+    fn describe_item_update(
+        &self,
+        cluster: &str,
+        kind: ItemKind,
+        name: &str,
+        update_id: &str,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
+    /// The Kubernetes versions EKS offers (DescribeClusterVersions, all pages).
+    fn describe_cluster_versions(&self) -> impl Future<Output = Result<Vec<OfferedVersion>, EksFailure>> + Send;
+
+    /// The cluster's managed node groups (ListNodegroups, then DescribeNodegroup on each).
+    fn nodegroups(&self, cluster: &str) -> impl Future<Output = Result<Vec<NodegroupView>, EksFailure>> + Send;
+
+    /// The cluster's installed add-ons (ListAddons, then DescribeAddon on each).
+    fn addons(&self, cluster: &str) -> impl Future<Output = Result<Vec<AddonView>, EksFailure>> + Send;
+
+    /// The versions of an add-on and what each runs on (DescribeAddonVersions, all pages).
+    fn addon_versions(&self, addon: &str) -> impl Future<Output = Result<Vec<AddonVersionOption>, EksFailure>> + Send;
+
+    /// The cluster's upgrade-readiness insights (ListInsights, all pages).
+    fn upgrade_insights(&self, cluster: &str) -> impl Future<Output = Result<Vec<InsightView>, EksFailure>> + Send;
+}

@@ -1,0 +1,487 @@
+//! A small scripted EKS for tests, with clientRequestToken idempotency, one update at a time per
+//! cluster, and the messages of the real service. Compiled for tests only (feature
+//! `test-util`). Each call yields to the scheduler first, so invocations run with `join!`
+//! really interleave.
+
+use super::Eks;
+use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
+use crate::domain::{
+    ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// One update in the fake EKS.
+#[derive(Debug, Clone)]
+pub struct FakeUpdate {
+    pub id: String,
+    pub cluster: String,
+    pub kind: String,
+    pub version: Option<String>,
+    pub state: UpdateState,
+    /// DescribeUpdate calls left before it ends.
+    pub polls_left: u32,
+    /// How it ends.
+    pub outcome: UpdateState,
+    pub errors: Vec<EksUpdateError>,
+    /// The clientRequestToken that created it (none for a foreign update).
+    pub token: Option<String>,
+    pub force: bool,
+    /// The node group or add-on it updates (none for the control plane).
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeEksState {
+    /// Cluster name to (status, version).
+    pub clusters: HashMap<String, (String, KubeVersion)>,
+    pub updates: BTreeMap<String, FakeUpdate>,
+    /// Clusters whose upgrade insights block an update unless `force` is set.
+    pub blocking_insights: Vec<String>,
+    /// DescribeUpdate calls an update of ours takes before it ends.
+    pub update_polls: u32,
+    /// How the next update of ours ends, with which errors.
+    pub next_outcome: Option<(UpdateState, Vec<EksUpdateError>)>,
+    /// Failures to answer with, in order, before any call is served.
+    pub faults: VecDeque<EksFailure>,
+    pub calls: Vec<String>,
+    pub update_cluster_version_calls: usize,
+    pub next_id: usize,
+    /// What the survey calls answer (DescribeClusterVersions offers 1.28 to 1.36 when empty).
+    pub offered: Vec<OfferedVersion>,
+    pub nodegroups: Vec<NodegroupView>,
+    pub addons: Vec<AddonView>,
+    pub addon_catalog: Vec<(String, Vec<AddonVersionOption>)>,
+    pub insights: Vec<InsightView>,
+    /// Clusters without the enrollment tag (every other cluster carries it).
+    pub unenrolled: Vec<String>,
+    /// UpdateClusterVersion answers this (once) instead of starting an update.
+    pub update_refusal: Option<EksFailure>,
+}
+
+/// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
+/// messages of the real service.
+#[derive(Debug, Clone, Default)]
+pub struct FakeEks {
+    pub state: Arc<Mutex<FakeEksState>>,
+}
+
+impl FakeEks {
+    /// A fake with one ACTIVE cluster at `version`; our updates end after `polls` DescribeUpdate
+    /// calls.
+    pub fn with_cluster(name: &str, version: &str, polls: u32) -> Self {
+        let fake = Self::default();
+        {
+            let mut s = fake.lock();
+            s.clusters.insert(
+                name.to_owned(),
+                ("ACTIVE".to_owned(), version.parse().expect("version")),
+            );
+            s.update_polls = polls;
+        }
+        fake
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, FakeEksState> {
+        self.state.lock().expect("fake EKS lock")
+    }
+
+    /// Starts an update nobody of ours asked for (another operator, eksctl, ...).
+    pub fn start_foreign_update(&self, cluster: &str, kind: &str, version: Option<&str>, polls: u32) -> String {
+        let mut s = self.lock();
+        s.next_id += 1;
+        let id = format!("foreign-{}", s.next_id);
+        s.updates.insert(
+            id.clone(),
+            FakeUpdate {
+                id: id.clone(),
+                cluster: cluster.to_owned(),
+                kind: kind.to_owned(),
+                version: version.map(str::to_owned),
+                state: UpdateState::InProgress,
+                polls_left: polls,
+                outcome: UpdateState::Successful,
+                errors: Vec::new(),
+                token: None,
+                force: false,
+                target: None,
+            },
+        );
+        if let Some(c) = s.clusters.get_mut(cluster) {
+            c.0 = "UPDATING".to_owned();
+        }
+        id
+    }
+
+    fn start_item_update(
+        &self,
+        cluster: &str,
+        kind: &str,
+        target: &str,
+        version: &str,
+        token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let mut s = self.lock();
+        if let Some(existing) = s.updates.values().find(|u| u.token.as_deref() == Some(token)) {
+            return Ok(Self::view(existing));
+        }
+        s.next_id += 1;
+        let id = format!("item-update-{:04}", s.next_id);
+        let update = FakeUpdate {
+            id: id.clone(),
+            cluster: cluster.to_owned(),
+            kind: kind.to_owned(),
+            version: Some(version.to_owned()),
+            state: UpdateState::InProgress,
+            polls_left: s.update_polls,
+            outcome: UpdateState::Successful,
+            errors: Vec::new(),
+            token: Some(token.to_owned()),
+            force,
+            target: Some(target.to_owned()),
+        };
+        let view = Self::view(&update);
+        s.updates.insert(id, update);
+        Ok(view)
+    }
+
+    /// Updates created with a clientRequestToken (ours), as EKS would count them.
+    pub fn updates_created_by_tokens(&self) -> usize {
+        self.lock().updates.values().filter(|u| u.token.is_some()).count()
+    }
+
+    pub fn update_cluster_version_calls(&self) -> usize {
+        self.lock().update_cluster_version_calls
+    }
+
+    pub fn cluster_version(&self, cluster: &str) -> KubeVersion {
+        self.lock().clusters[cluster].1
+    }
+
+    pub fn inject_faults(&self, faults: impl IntoIterator<Item = EksFailure>) {
+        self.lock().faults.extend(faults);
+    }
+
+    fn view(update: &FakeUpdate) -> UpdateView {
+        UpdateView {
+            id: update.id.clone(),
+            state: update.state.clone(),
+            kind: update.kind.clone(),
+            version: update.version.clone(),
+            errors: update.errors.clone(),
+        }
+    }
+
+    /// Why EKS refuses a new control-plane update, with its real message; none if it accepts.
+    fn refusal(
+        s: &FakeEksState,
+        cluster: &str,
+        current: KubeVersion,
+        version: KubeVersion,
+        force: bool,
+    ) -> Option<EksFailure> {
+        if let Some(running) = s
+            .updates
+            .values()
+            .find(|u| u.cluster == cluster && u.state == UpdateState::InProgress)
+        {
+            return Some(EksFailure::new(
+                FailureKind::ResourceInUse,
+                "ResourceInUseException",
+                format!(
+                    "Cannot VersionUpdate because cluster {cluster} currently has update {} in progress",
+                    running.id
+                ),
+            ));
+        }
+        let behind: Vec<&str> = s
+            .nodegroups
+            .iter()
+            .filter(|n| n.version.is_some_and(|v| v < current))
+            .map(|n| n.name.as_str())
+            .collect();
+        if !behind.is_empty() {
+            return Some(EksFailure::new(
+                FailureKind::InvalidParameter,
+                "InvalidParameterException",
+                format!(
+                    "Nodegroups {} must be updated to match cluster version {current} before updating cluster version.",
+                    behind.join(", ")
+                ),
+            ));
+        }
+        if version != current.next_minor() {
+            return Some(EksFailure::new(
+                FailureKind::InvalidParameter,
+                "InvalidParameterException",
+                format!("Unsupported Kubernetes minor version update from {current} to {version}"),
+            ));
+        }
+        if !force && s.blocking_insights.iter().any(|c| c == cluster) {
+            return Some(EksFailure::new(
+                FailureKind::InvalidState,
+                "InvalidStateException",
+                "Upgrade readiness issues detected. Call the EKS ListInsights API to view upgrade blocking issues \
+                 detected by EKS. Pass the force flag to override upgrade readiness errors and proceed with upgrade.",
+            ));
+        }
+        None
+    }
+
+    async fn enter(&self, call: &str) -> Result<std::sync::MutexGuard<'_, FakeEksState>, EksFailure> {
+        tokio::task::yield_now().await;
+        let mut s = self.lock();
+        s.calls.push(call.to_owned());
+        match s.faults.pop_front() {
+            Some(fault) => Err(fault),
+            None => Ok(s),
+        }
+    }
+}
+
+fn not_found(cluster: &str) -> EksFailure {
+    EksFailure::new(
+        FailureKind::NotFound,
+        "ResourceNotFoundException",
+        format!("No cluster found for name: {cluster}."),
+    )
+}
+
+impl Eks for FakeEks {
+    async fn describe_cluster(&self, cluster: &str) -> Result<ClusterView, EksFailure> {
+        let s = self.enter("DescribeCluster").await?;
+        let (status, version) = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(ClusterView {
+            status: status.clone(),
+            version: Some(*version),
+            platform_version: Some("eks.1".to_owned()),
+            tags: if s.unenrolled.iter().any(|c| c == cluster) {
+                Default::default()
+            } else {
+                [(
+                    crate::domain::workflow::DEFAULT_ENROLLMENT_TAG.to_owned(),
+                    "true".to_owned(),
+                )]
+                .into()
+            },
+        })
+    }
+
+    async fn update_cluster_version(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let mut s = self.enter("UpdateClusterVersion").await?;
+        s.update_cluster_version_calls += 1;
+        if let Some(refusal) = s.update_refusal.take() {
+            return Err(refusal);
+        }
+        let current = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?.1;
+        if let Some(existing) = s.updates.values().find(|u| u.token.as_deref() == Some(token)) {
+            if existing.version.as_deref() != Some(version.to_string().as_str()) || existing.force != force {
+                return Err(EksFailure::new(
+                    FailureKind::InvalidParameter,
+                    "InvalidParameterException",
+                    "The clientRequestToken was already used with other parameters",
+                ));
+            }
+            return Ok(Self::view(existing));
+        }
+        if let Some(refusal) = Self::refusal(&s, cluster, current, version, force) {
+            return Err(refusal);
+        }
+        s.next_id += 1;
+        let id = format!("update-{:04}", s.next_id);
+        let (outcome, errors) = s.next_outcome.take().unwrap_or((UpdateState::Successful, Vec::new()));
+        let update = FakeUpdate {
+            id: id.clone(),
+            cluster: cluster.to_owned(),
+            kind: "VersionUpdate".to_owned(),
+            version: Some(version.to_string()),
+            state: UpdateState::InProgress,
+            polls_left: s.update_polls,
+            outcome,
+            errors,
+            token: Some(token.to_owned()),
+            force,
+            target: None,
+        };
+        let view = Self::view(&update);
+        s.updates.insert(id, update);
+        if let Some(c) = s.clusters.get_mut(cluster) {
+            c.0 = "UPDATING".to_owned();
+        }
+        Ok(UpdateView {
+            errors: Vec::new(),
+            ..view
+        })
+    }
+
+    async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
+        let mut s = self.enter("DescribeUpdate").await?;
+        let missing = || {
+            EksFailure::new(
+                FailureKind::NotFound,
+                "ResourceNotFoundException",
+                format!("No update found for ID: {update_id}"),
+            )
+        };
+        let update = s
+            .updates
+            .get_mut(update_id)
+            .filter(|u| u.cluster == cluster)
+            .ok_or_else(missing)?;
+        if update.state == UpdateState::InProgress {
+            if update.polls_left == 0 {
+                update.state = update.outcome.clone();
+            } else {
+                update.polls_left -= 1;
+            }
+        }
+        let view = Self::view(update);
+        let (kind, version, state) = (update.kind.clone(), update.version.clone(), update.state.clone());
+        let target = update.target.clone();
+        if state == UpdateState::Successful {
+            match (kind.as_str(), &target, &version) {
+                ("AddonUpdate", Some(name), Some(v)) => {
+                    if let Some(a) = s.addons.iter_mut().find(|a| &a.name == name) {
+                        a.version = v.clone();
+                    }
+                }
+                ("VersionUpdate", Some(name), Some(v)) => {
+                    if let Some(n) = s.nodegroups.iter_mut().find(|n| &n.name == name) {
+                        n.version = v.parse().ok();
+                    }
+                }
+                _ => {}
+            }
+        }
+        if target.is_some() {
+            return Ok(view);
+        }
+        if state != UpdateState::InProgress {
+            if let Some(c) = s.clusters.get_mut(cluster) {
+                c.0 = "ACTIVE".to_owned();
+                if state == UpdateState::Successful && kind == "VersionUpdate" {
+                    if let Some(v) = version.and_then(|v| v.parse().ok()) {
+                        c.1 = v;
+                    }
+                }
+            }
+        }
+        if state == UpdateState::InProgress {
+            Ok(UpdateView {
+                errors: Vec::new(),
+                ..view
+            })
+        } else {
+            Ok(view)
+        }
+    }
+
+    async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {
+        let s = self.enter("ListUpdates").await?;
+        if !s.clusters.contains_key(cluster) {
+            return Err(not_found(cluster));
+        }
+        Ok(s.updates
+            .values()
+            .filter(|u| u.cluster == cluster && u.target.is_none())
+            .map(|u| u.id.clone())
+            .collect())
+    }
+
+    async fn update_addon(
+        &self,
+        cluster: &str,
+        addon: &str,
+        version: &str,
+        token: &str,
+        _resolve_conflicts: &str,
+    ) -> Result<UpdateView, EksFailure> {
+        let s = self.enter("UpdateAddon").await?;
+        drop(s);
+        self.start_item_update(cluster, "AddonUpdate", addon, version, token, false)
+    }
+
+    async fn update_nodegroup_version(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+        version: &str,
+        token: &str,
+        force: bool,
+    ) -> Result<UpdateView, EksFailure> {
+        let s = self.enter("UpdateNodegroupVersion").await?;
+        let control_plane = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?.1;
+        if version.parse::<KubeVersion>().map_or(true, |v| v > control_plane) {
+            return Err(EksFailure::new(
+                FailureKind::InvalidParameter,
+                "InvalidParameterException",
+                format!("Requested Nodegroup version {version} is invalid; the cluster is at {control_plane}"),
+            ));
+        }
+        drop(s);
+        self.start_item_update(cluster, "VersionUpdate", nodegroup, version, token, force)
+    }
+
+    async fn describe_item_update(
+        &self,
+        cluster: &str,
+        _kind: ItemKind,
+        _name: &str,
+        update_id: &str,
+    ) -> Result<UpdateView, EksFailure> {
+        self.describe_update(cluster, update_id).await
+    }
+
+    async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {
+        let s = self.enter("DescribeClusterVersions").await?;
+        if !s.offered.is_empty() {
+            return Ok(s.offered.clone());
+        }
+        Ok((28..=36)
+            .map(|minor| OfferedVersion {
+                version: KubeVersion::new(1, minor),
+                status: if minor >= 34 {
+                    "STANDARD_SUPPORT"
+                } else {
+                    "EXTENDED_SUPPORT"
+                }
+                .to_owned(),
+                default: minor == 34,
+            })
+            .collect())
+    }
+
+    async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
+        let s = self.enter("ListNodegroups").await?;
+        s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(s.nodegroups.clone())
+    }
+
+    async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
+        let s = self.enter("ListAddons").await?;
+        s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(s.addons.clone())
+    }
+
+    async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
+        let s = self.enter("DescribeAddonVersions").await?;
+        Ok(s.addon_catalog
+            .iter()
+            .find(|(name, _)| name == addon)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default())
+    }
+
+    async fn upgrade_insights(&self, cluster: &str) -> Result<Vec<InsightView>, EksFailure> {
+        let s = self.enter("ListInsights").await?;
+        s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
+        Ok(s.insights.clone())
+    }
+}

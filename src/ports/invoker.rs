@@ -1,0 +1,48 @@
+//! The self-invoke port: the continuation the function sends itself.
+
+use crate::domain::Continuation;
+use std::future::Future;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("self-invoke: {0}")]
+pub struct InvokeError(pub String);
+
+/// Sends the function a continuation, asynchronously (InvocationType Event).
+pub trait SelfInvoker: Send + Sync {
+    fn send(&self, continuation: &Continuation) -> impl Future<Output = Result<(), InvokeError>> + Send;
+}
+
+#[cfg(any(test, feature = "test-util"))]
+pub use recording::RecordingInvoker;
+
+#[cfg(any(test, feature = "test-util"))]
+mod recording {
+    use super::{InvokeError, SelfInvoker};
+    use crate::domain::Continuation;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// Keeps the continuations it was asked to send; drops them while `dropping` is set.
+    #[derive(Debug, Clone, Default)]
+    pub struct RecordingInvoker {
+        pub sent: Arc<Mutex<Vec<Continuation>>>,
+        pub dropping: Arc<AtomicBool>,
+    }
+
+    impl RecordingInvoker {
+        pub fn take(&self) -> Vec<Continuation> {
+            std::mem::take(&mut *self.sent.lock().expect("lock"))
+        }
+    }
+
+    impl SelfInvoker for RecordingInvoker {
+        async fn send(&self, continuation: &Continuation) -> Result<(), InvokeError> {
+            tokio::task::yield_now().await;
+            if self.dropping.load(Ordering::SeqCst) {
+                return Err(InvokeError("TooManyRequestsException: Rate exceeded".to_owned()));
+            }
+            self.sent.lock().expect("lock").push(continuation.clone());
+            Ok(())
+        }
+    }
+}

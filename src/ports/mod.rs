@@ -1,0 +1,20 @@
+//! The small traits between the workflow's driver and the outside world, one file each. Adapters
+//! over the AWS SDK live in [`crate::adapters`]; each port's in-memory double lives beside it and
+//! is compiled only for tests (feature `test-util`, see [`crate::fakes`]).
+
+pub mod clock;
+pub mod eks;
+pub mod invoker;
+pub mod notifier;
+pub mod store;
+
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) mod eks_fake;
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) mod store_memory;
+
+pub use clock::{Clock, SystemClock};
+pub use eks::Eks;
+pub use invoker::{InvokeError, SelfInvoker};
+pub use notifier::{Notifier, NotifyError};
+pub use store::{Inserted, RecordStore, Replaced, StoreError};

@@ -1,0 +1,117 @@
+//! A record store in memory for tests, with the semantics of DynamoDB's conditional PutItem and
+//! faults on demand. Compiled for tests only (feature `test-util`).
+
+use super::{Inserted, RecordStore, Replaced, StoreError};
+use crate::domain::UpgradeRecord;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+type WritePredicate = Box<dyn Fn(&UpgradeRecord) -> bool + Send>;
+
+/// A record store with the semantics of conditional PutItem, and faults on demand.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    records: Arc<Mutex<BTreeMap<(String, String), UpgradeRecord>>>,
+    /// While set, every call fails (the table is unreachable).
+    pub unavailable: Arc<AtomicBool>,
+    /// The next write of a record matching the predicate fails (a crash at that point).
+    fail_next_write: Arc<Mutex<Option<WritePredicate>>>,
+    pub writes: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").field("records", &self.records).finish()
+    }
+}
+
+impl MemoryStore {
+    /// Makes the next write of a record matching `predicate` fail, as a crash between the EKS
+    /// call and the write would.
+    pub fn fail_next_write_where(&self, predicate: impl Fn(&UpgradeRecord) -> bool + Send + 'static) {
+        *self.fail_next_write.lock().expect("lock") = Some(Box::new(predicate));
+    }
+
+    pub fn all(&self) -> Vec<UpgradeRecord> {
+        self.records.lock().expect("lock").values().cloned().collect()
+    }
+
+    pub fn record(&self, cluster: &str, request_id: &str) -> Option<UpgradeRecord> {
+        self.records
+            .lock()
+            .expect("lock")
+            .get(&(cluster.to_owned(), request_id.to_owned()))
+            .cloned()
+    }
+
+    /// Puts a record as is (to set up a test).
+    pub fn put(&self, record: UpgradeRecord) {
+        self.records
+            .lock()
+            .expect("lock")
+            .insert((record.cluster.clone(), record.request_id.clone()), record);
+    }
+
+    async fn enter(&self) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(StoreError("the table is unreachable".to_owned()));
+        }
+        Ok(())
+    }
+
+    fn check_write(&self, record: &UpgradeRecord) -> Result<(), StoreError> {
+        let mut slot = self.fail_next_write.lock().expect("lock");
+        if slot.as_ref().is_some_and(|p| p(record)) {
+            *slot = None;
+            return Err(StoreError("injected failure: the write did not happen".to_owned()));
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl RecordStore for MemoryStore {
+    async fn insert_new(&self, record: &UpgradeRecord) -> Result<Inserted, StoreError> {
+        self.enter().await?;
+        let key = (record.cluster.clone(), record.request_id.clone());
+        if let Some(existing) = self.records.lock().expect("lock").get(&key) {
+            return Ok(Inserted::AlreadyExists(Box::new(existing.clone())));
+        }
+        self.check_write(record)?;
+        self.records.lock().expect("lock").insert(key, record.clone());
+        Ok(Inserted::Created)
+    }
+
+    async fn get(&self, cluster: &str, request_id: &str) -> Result<Option<UpgradeRecord>, StoreError> {
+        self.enter().await?;
+        Ok(self.record(cluster, request_id))
+    }
+
+    async fn replace(&self, record: &UpgradeRecord, expected_revision: u64) -> Result<Replaced, StoreError> {
+        self.enter().await?;
+        let key = (record.cluster.clone(), record.request_id.clone());
+        let current = self.records.lock().expect("lock").get(&key).map(|r| r.revision);
+        if current != Some(expected_revision) {
+            return Ok(Replaced::Conflict);
+        }
+        self.check_write(record)?;
+        self.records.lock().expect("lock").insert(key, record.clone());
+        Ok(Replaced::Done)
+    }
+
+    async fn list_cluster(&self, cluster: &str) -> Result<Vec<UpgradeRecord>, StoreError> {
+        self.enter().await?;
+        Ok(self.all().into_iter().filter(|r| r.cluster == cluster).collect())
+    }
+
+    async fn list_resumable(&self, heartbeat_before: i64) -> Result<Vec<UpgradeRecord>, StoreError> {
+        self.enter().await?;
+        Ok(self
+            .all()
+            .into_iter()
+            .filter(|r| r.sweep_bucket.is_some() && r.heartbeat_at <= heartbeat_before)
+            .collect())
+    }
+}
