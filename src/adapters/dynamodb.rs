@@ -13,6 +13,7 @@ use super::sdk_failure;
 use crate::domain::record::RESUMABLE;
 use crate::domain::UpgradeRecord;
 use crate::ports::{Inserted, RecordStore, Replaced, StoreError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -36,15 +37,16 @@ impl DynamoStore {
 type Item = HashMap<String, AttributeValue>;
 
 /// Every record a query finds, through all its pages (the SDK's paginator).
-async fn all_records(
-    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-) -> Result<Vec<UpgradeRecord>, StoreError> {
-    let items = query.into_paginator().items().send();
-    let items: Vec<Item> = items
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| store_error("Query", &e))?;
-    items.into_iter().map(from_item).collect()
+async fn all_records(query: QueryFluentBuilder) -> Result<Vec<UpgradeRecord>, StoreError> {
+    let mut pages = query.into_paginator().send();
+    let mut records = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| store_error("Query", &e))?;
+        for item in page.items.unwrap_or_default() {
+            records.push(from_item(item)?);
+        }
+    }
+    Ok(records)
 }
 
 fn to_item(record: &UpgradeRecord) -> Result<Item, StoreError> {
