@@ -157,7 +157,7 @@ async fn eks_errors_map_to_what_the_workflow_does() {
         update_error(move || UpdateClusterVersionError::generic(meta("AccessDeniedException", "not allowed"))).await;
     assert_eq!(
         (failure.kind, failure.code.as_str()),
-        (FailureKind::Other, "AccessDeniedException")
+        (FailureKind::AccessDenied, "AccessDeniedException")
     );
 }
 

@@ -645,17 +645,20 @@ async fn dry_run_plans_every_hop_and_changes_nothing() {
                 name: "ng-a".into(),
                 version: Some(KubeVersion::new(1, 30)),
                 status: "ACTIVE".into(),
+                ..Default::default()
             },
             NodegroupView {
                 name: "ng-b".into(),
                 version: Some(KubeVersion::new(1, 29)),
                 status: "ACTIVE".into(),
+                ..Default::default()
             },
         ];
         s.addons = vec![AddonView {
             name: "kube-proxy".into(),
             version: "v1.30.3-eksbuild.2".into(),
             status: "ACTIVE".into(),
+            ..Default::default()
         }];
         s.addon_catalog = vec![(
             "kube-proxy".into(),
@@ -797,17 +800,20 @@ fn fleet_cluster(ng_b_version: &str) -> FakeEks {
                 name: "ng-a".into(),
                 version: Some(KubeVersion::new(1, 30)),
                 status: "ACTIVE".into(),
+                ..Default::default()
             },
             NodegroupView {
                 name: "ng-b".into(),
                 version: ng_b_version.parse().ok(),
                 status: "ACTIVE".into(),
+                ..Default::default()
             },
         ];
         s.addons = vec![AddonView {
             name: "kube-proxy".into(),
             version: "v1.30.3-eksbuild.2".into(),
             status: "ACTIVE".into(),
+            ..Default::default()
         }];
         s.addon_catalog = vec![(
             "kube-proxy".into(),
@@ -1216,4 +1222,66 @@ async fn a_cluster_taken_out_of_enrollment_mid_upgrade_is_not_touched_again() {
     assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
     assert!(record.message.as_deref().unwrap().contains("not enrolled"));
     assert_eq!(count_updates(&h).0, 1, "the second hop never started");
+}
+
+#[tokio::test]
+async fn access_denied_blocks_at_once_with_the_eks_message_instead_of_retrying_for_hours() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 2);
+    let message = "User: arn:aws:sts::123456789012:assumed-role/orchestrator/s is not authorized to perform: \
+                   eks:UpdateClusterVersion on resource: arn:aws:eks:us-east-1:123456789012:cluster/devel";
+    eks.lock().update_refusal = Some(EksFailure::new(
+        FailureKind::AccessDenied,
+        "AccessDeniedException",
+        message,
+    ));
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "BLOCKED");
+    let record = h.record("to-1.31");
+    let said = record.message.clone().unwrap();
+    assert!(said.contains("UpdateClusterVersion: AccessDeniedException") && said.contains(message), "{said}");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 1, "not retried every poll");
+    assert_eq!(record.faults, 0);
+    assert!(h.app.invoker.take().is_empty(), "no continuation: nothing to poll");
+}
+
+#[tokio::test]
+async fn a_client_error_fails_the_step_with_its_code_and_message() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 2);
+    eks.lock().update_refusal = Some(EksFailure::new(
+        FailureKind::Rejected,
+        "ClientException",
+        "Cluster has an unsupported configuration",
+    ));
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "FAILED");
+    assert_eq!(
+        h.record("to-1.31").message.as_deref(),
+        Some("UpdateClusterVersion: ClientException: Cluster has an unsupported configuration")
+    );
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_degraded_node_group_blocks_the_upgrade_with_the_eks_message() {
+    let eks = fleet_cluster("1.30");
+    let refusal = "Nodegroup ng-a is in DEGRADED state. Update is invalid given the state of the cluster.";
+    eks.lock().item_refusals.insert(
+        "ng-a".into(),
+        EksFailure::new(FailureKind::InvalidRequest, "InvalidRequestException", refusal),
+    );
+    let h = Harness::new(eks);
+    h.send_ok(json!({"cluster": "devel", "targetVersion": "1.31"})).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
+    let said = record.message.clone().unwrap();
+    assert!(said.contains("node group ng-a to 1.31: InvalidRequestException: ") && said.contains(refusal), "{said}");
+    let calls = h.app.eks.lock().calls.clone();
+    assert_eq!(
+        calls.iter().filter(|c| *c == "UpdateNodegroupVersion").count(),
+        1,
+        "asked once, not every poll: {calls:?}"
+    );
 }

@@ -2,7 +2,9 @@
 
 use super::aws::LazyClient;
 use super::sdk_failure;
-use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
+use crate::domain::eks::{
+    AddonVersionOption, AddonView, HealthIssue, InsightView, LaunchTemplateRef, NodegroupView, OfferedVersion,
+};
 use crate::domain::{
     ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
 };
@@ -44,6 +46,23 @@ impl Eks for EksAdapter {
                 .tags()
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
+            health: cluster
+                .health()
+                .map(|h| {
+                    h.issues()
+                        .iter()
+                        .map(|i| HealthIssue {
+                            code: i.code().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+                            message: i.message().unwrap_or_default().to_owned(),
+                            resource_ids: i.resource_ids().to_vec(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            support_type: cluster
+                .upgrade_policy()
+                .and_then(|p| p.support_type())
+                .map(|s| s.as_str().to_owned()),
         })
     }
 
@@ -206,12 +225,30 @@ impl Eks for EksAdapter {
                 .await
                 .map_err(|e| failure(&e))?;
             let ng = out.nodegroup();
+            let health = ng.and_then(|n| n.health()).map(|h| h.issues()).unwrap_or_default();
             Ok(NodegroupView {
                 version: ng.and_then(|n| n.version()).and_then(|v| v.parse().ok()),
                 status: ng
                     .and_then(|n| n.status())
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
+                ami_type: ng
+                    .and_then(|n| n.ami_type())
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+                launch_template: ng.and_then(|n| n.launch_template()).map(|lt| LaunchTemplateRef {
+                    id: lt.id().map(str::to_owned),
+                    name: lt.name().map(str::to_owned),
+                    version: lt.version().map(str::to_owned),
+                }),
+                health: health
+                    .iter()
+                    .map(|i| HealthIssue {
+                        code: i.code().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+                        message: i.message().unwrap_or_default().to_owned(),
+                        resource_ids: i.resource_ids().to_vec(),
+                    })
+                    .collect(),
                 name,
             })
         })
@@ -236,12 +273,21 @@ impl Eks for EksAdapter {
                 .await
                 .map_err(|e| failure(&e))?;
             let addon = out.addon();
+            let health = addon.and_then(|a| a.health()).map(|h| h.issues()).unwrap_or_default();
             Ok(AddonView {
                 version: addon.and_then(|a| a.addon_version()).unwrap_or_default().to_owned(),
                 status: addon
                     .and_then(|a| a.status())
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
+                health: health
+                    .iter()
+                    .map(|i| HealthIssue {
+                        code: i.code().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+                        message: i.message().unwrap_or_default().to_owned(),
+                        resource_ids: i.resource_ids().to_vec(),
+                    })
+                    .collect(),
                 name,
             })
         })
@@ -334,15 +380,31 @@ fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError
     let kind = if sdk.transient {
         FailureKind::Transient
     } else {
-        match sdk.code.as_str() {
-            "ResourceInUseException" => FailureKind::ResourceInUse,
-            "InvalidParameterException" => FailureKind::InvalidParameter,
-            "InvalidStateException" => FailureKind::InvalidState,
-            "ResourceNotFoundException" => FailureKind::NotFound,
-            _ => FailureKind::Other,
-        }
+        failure_kind(&sdk.code)
     };
     EksFailure::new(kind, sdk.code, sdk.message)
+}
+
+/// What the workflow does about an error code that is not a fault (the SDK has already told
+/// throttling, 5xx and connection errors apart).
+pub(crate) fn failure_kind(code: &str) -> FailureKind {
+    match code {
+        "ResourceInUseException" => FailureKind::ResourceInUse,
+        "InvalidParameterException" => FailureKind::InvalidParameter,
+        "InvalidStateException" => FailureKind::InvalidState,
+        "ResourceNotFoundException" => FailureKind::NotFound,
+        "InvalidRequestException" => FailureKind::InvalidRequest,
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnauthorizedOperation"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "NotAuthorizedException" => FailureKind::AccessDenied,
+        // Credentials that expired between two refreshes: the next attempt signs with new ones.
+        "ExpiredTokenException" | "RequestExpired" => FailureKind::Transient,
+        // ClientException, UnsupportedAvailabilityZoneException, and anything unmodelled.
+        _ => FailureKind::Rejected,
+    }
 }
 
 fn update_view(update: Option<&Update>) -> Result<UpdateView, EksFailure> {

@@ -14,6 +14,16 @@ pub struct EksUpdateError {
     pub resource_ids: Vec<String>,
 }
 
+/// A health issue EKS reports on a cluster, node group or add-on (`health.issues`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthIssue {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_ids: Vec<String>,
+}
+
 /// DescribeCluster, reduced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterView {
@@ -22,6 +32,10 @@ pub struct ClusterView {
     pub version: Option<KubeVersion>,
     pub platform_version: Option<String>,
     pub tags: std::collections::BTreeMap<String, String>,
+    /// `health.issues`: empty when healthy.
+    pub health: Vec<HealthIssue>,
+    /// `upgradePolicy.supportType`: STANDARD or EXTENDED.
+    pub support_type: Option<String>,
 }
 
 /// The status of an EKS update.
@@ -47,22 +61,31 @@ pub struct UpdateView {
     pub errors: Vec<EksUpdateError>,
 }
 
-/// How an EKS call failed, by what the workflow does about it.
+/// How an EKS call failed, by what the workflow does about it. Only [`FailureKind::Transient`]
+/// is tried again; the rest is an answer: EKS would say the same again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// ResourceInUseException: another update is in progress.
     ResourceInUse,
     /// InvalidParameterException: skipped minor, same version, unknown version, node groups
-    /// behind. EKS will say the same again.
+    /// behind, a custom AMI given a version. EKS will say the same again.
     InvalidParameter,
     /// InvalidStateException: upgrade-readiness insights block the update.
     InvalidState,
     /// ResourceNotFoundException.
     NotFound,
-    /// Throttling, 5xx, time-outs, connection errors, still failing after the SDK's retries.
+    /// AccessDeniedException and other refusals of the caller's identity: an operator can fix
+    /// the role, so the upgrade waits (BLOCKED) rather than fails.
+    AccessDenied,
+    /// InvalidRequestException: not now, given the state of the resource (a DEGRADED node
+    /// group): an operator can fix it, so the upgrade waits (BLOCKED).
+    InvalidRequest,
+    /// ClientException, UnsupportedAvailabilityZoneException and any other 4xx: the call can
+    /// never succeed as made; the step fails with EKS's code and message.
+    Rejected,
+    /// Throttling, 5xx, time-outs, connection errors, still failing after the SDK's retries:
+    /// the only kind tried again.
     Transient,
-    /// Anything else (AccessDenied, ClientException, ...): kept on the record, retried later.
-    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,20 +126,48 @@ pub struct OfferedVersion {
     pub default: bool,
 }
 
+/// The launch template a managed node group was created with (DescribeNodegroup).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchTemplateRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
 /// A managed node group (DescribeNodegroup), reduced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodegroupView {
     pub name: String,
     pub version: Option<KubeVersion>,
     pub status: String,
+    /// AL2023_x86_64_STANDARD, BOTTLEROCKET_ARM_64, ... or CUSTOM (a launch template names the
+    /// image: EKS will not take a `version` for it).
+    pub ami_type: String,
+    pub launch_template: Option<LaunchTemplateRef>,
+    /// `health.issues`: empty when healthy.
+    pub health: Vec<HealthIssue>,
+}
+
+impl NodegroupView {
+    /// A node group on a custom AMI: the operator rolls it (by a launch template version), EKS
+    /// refuses `version` for it.
+    pub fn custom_ami(&self) -> bool {
+        self.ami_type == "CUSTOM"
+    }
 }
 
 /// An installed EKS add-on (DescribeAddon), reduced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddonView {
     pub name: String,
     pub version: String,
     pub status: String,
+    /// `health.issues`: empty when healthy.
+    pub health: Vec<HealthIssue>,
 }
 
 /// One version of an add-on and the Kubernetes versions it runs on (DescribeAddonVersions).

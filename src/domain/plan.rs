@@ -396,6 +396,7 @@ mod tests {
                 version: Some(v("1.30")),
                 platform_version: Some("eks.5".into()),
                 tags: Default::default(),
+                ..Default::default()
             },
             versions,
             nodegroups: vec![
@@ -403,17 +404,20 @@ mod tests {
                     name: "ng-1".into(),
                     version: Some(v("1.30")),
                     status: "ACTIVE".into(),
+                    ..Default::default()
                 },
                 NodegroupView {
                     name: "ng-old".into(),
                     version: Some(v("1.29")),
                     status: "ACTIVE".into(),
+                    ..Default::default()
                 },
             ],
             addons: vec![AddonView {
                 name: "coredns".into(),
                 version: "v1.11.1-eksbuild.1".into(),
                 status: "ACTIVE".into(),
+                ..Default::default()
             }],
             addon_versions: vec![(
                 "coredns".into(),

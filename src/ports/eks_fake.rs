@@ -57,6 +57,11 @@ pub struct FakeEksState {
     pub unenrolled: Vec<String>,
     /// UpdateClusterVersion answers this (once) instead of starting an update.
     pub update_refusal: Option<EksFailure>,
+    /// UpdateAddon / UpdateNodegroupVersion of the named add-on or node group answer this
+    /// (until removed) instead of starting an update.
+    pub item_refusals: HashMap<String, EksFailure>,
+    /// The cluster's `health.issues`.
+    pub cluster_health: Vec<crate::domain::eks::HealthIssue>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -265,6 +270,8 @@ impl Eks for FakeEks {
                 )]
                 .into()
             },
+            health: s.cluster_health.clone(),
+            support_type: Some("STANDARD".to_owned()),
         })
     }
 
@@ -404,6 +411,9 @@ impl Eks for FakeEks {
         _resolve_conflicts: &str,
     ) -> Result<UpdateView, EksFailure> {
         let s = self.enter("UpdateAddon").await?;
+        if let Some(refusal) = s.item_refusals.get(addon) {
+            return Err(refusal.clone());
+        }
         drop(s);
         self.start_item_update(cluster, "AddonUpdate", addon, version, token, false)
     }
@@ -417,6 +427,9 @@ impl Eks for FakeEks {
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
         let s = self.enter("UpdateNodegroupVersion").await?;
+        if let Some(refusal) = s.item_refusals.get(nodegroup) {
+            return Err(refusal.clone());
+        }
         let control_plane = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?.1;
         if version.parse::<KubeVersion>().map_or(true, |v| v > control_plane) {
             return Err(EksFailure::new(

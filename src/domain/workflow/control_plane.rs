@@ -3,7 +3,7 @@
 //! `TrackUpdate` (DescribeUpdate until it ends).
 
 use super::items::next_item;
-use super::status::{describe_errors, finish, set_status};
+use super::status::{describe_errors, finish, refused, set_status};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, FailureKind, UpdateState, UpdateView};
 use crate::domain::record::{HistoryEntry, ItemStatus, Step, UpgradeRecord, UpgradeStatus};
@@ -49,8 +49,9 @@ pub(super) fn on_update_started(
             let note = format!("cluster {} not found: {}", r.cluster, e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)
         }
-        // InvalidParameter: EKS will refuse again; its message says why.
-        _ => finish(r, UpgradeStatus::Failed, e.message, now, limits),
+        // EKS will refuse again; its message says why.
+        FailureKind::InvalidParameter => finish(r, UpgradeStatus::Failed, e.message, now, limits),
+        _ => refused(r, "UpdateClusterVersion", &e, now, limits),
     }
 }
 
@@ -62,9 +63,14 @@ pub(super) fn on_updates_in_progress(
     limits: &Limits,
 ) -> Next {
     let poll = limits.poll_interval_secs;
-    let Ok(updates) = answer else {
-        r.step = Step::InspectCluster;
-        return Next::After(poll);
+    let updates = match answer {
+        Ok(updates) => updates,
+        // An update that ended and went between the listing and its description.
+        Err(e) if e.kind == FailureKind::NotFound => {
+            r.step = Step::InspectCluster;
+            return Next::After(poll);
+        }
+        Err(e) => return refused(r, "ListUpdates/DescribeUpdate", &e, now, limits),
     };
     // The version this hop goes to (the target itself on the last hop).
     let target = r.hop_version.unwrap_or(r.target_version).to_string();
@@ -94,7 +100,12 @@ pub(super) fn on_updates_in_progress(
 }
 
 /// `AwaitOtherUpdate`: someone else's update, until it ends.
-pub(super) fn on_other_update(r: &mut UpgradeRecord, answer: Result<UpdateView, EksFailure>, limits: &Limits) -> Next {
+pub(super) fn on_other_update(
+    r: &mut UpgradeRecord,
+    answer: Result<UpdateView, EksFailure>,
+    now: i64,
+    limits: &Limits,
+) -> Next {
     match answer {
         Ok(other) if matches!(other.state, UpdateState::InProgress | UpdateState::Other(_)) => {
             Next::After(limits.poll_interval_secs)
@@ -105,11 +116,12 @@ pub(super) fn on_other_update(r: &mut UpgradeRecord, answer: Result<UpdateView, 
             r.message = Some(format!("update {} ended; trying again", other.id));
             Next::Now
         }
-        Err(_) => {
+        Err(e) if e.kind == FailureKind::NotFound => {
             r.awaited_update_id = None;
             r.step = Step::InspectCluster;
             Next::Now
         }
+        Err(e) => refused(r, "DescribeUpdate of the update in the way", &e, now, limits),
     }
 }
 
@@ -122,10 +134,14 @@ pub(super) fn on_update(
 ) -> Next {
     match answer {
         Ok(update) => track(r, &update, now, limits),
-        Err(e) => {
+        Err(e) if e.kind == FailureKind::NotFound => {
             let id = r.update_id.clone().unwrap_or_default();
             let note = format!("EKS no longer knows update {id}: {}", e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+        Err(e) => {
+            let id = r.update_id.clone().unwrap_or_default();
+            refused(r, &format!("DescribeUpdate of update {id}"), &e, now, limits)
         }
     }
 }

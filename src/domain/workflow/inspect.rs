@@ -1,7 +1,7 @@
 //! `InspectCluster`: DescribeCluster decides whether there is anything to do, whether the
 //! maintenance window allows it, and whether someone else's update must end first.
 
-use super::status::{finish, set_status};
+use super::status::{finish, refused, set_status};
 use super::{Limits, Next};
 use crate::domain::eks::{ClusterView, EksFailure, FailureKind};
 use crate::domain::record::{ItemStatus, Step, UpgradeRecord, UpgradeStatus};
@@ -22,8 +22,7 @@ pub(super) fn on_cluster(
             let note = format!("cluster {} not found: {}", r.cluster, e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)
         }
-        // Any other refusal is a fault, handled before the steps.
-        Err(_) => Next::After(limits.poll_interval_secs),
+        Err(e) => refused(r, "DescribeCluster", &e, now, limits),
     }
 }
 

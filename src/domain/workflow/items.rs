@@ -1,7 +1,7 @@
 //! `RunItems`: a hop's add-on and node-group updates, each with its own token, one at a time
 //! (node groups up to `nodegroupParallelism` side by side), each inside the maintenance window.
 
-use super::status::{describe_errors, finish, set_status};
+use super::status::{describe_errors, finish, refused, set_status};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, FailureKind, UpdateState, UpdateView};
 use crate::domain::record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
@@ -39,9 +39,13 @@ pub(super) fn on_item_started(
             r.message = Some(format!("{} is gone: {}", item_label(&r.items[i]), e.message));
             next_item(r, now, limits)
         }
-        Err(e) => {
+        Err(e) if e.kind == FailureKind::InvalidParameter => {
             let note = format!("{}: {}", item_label(&r.items[i]), e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+        Err(e) => {
+            let label = item_label(&r.items[i]);
+            refused(r, &label, &e, now, limits)
         }
     }
 }
@@ -63,13 +67,17 @@ pub(super) fn on_item_update(
             }
             item_progress(r, i, &update, now, limits)
         }
-        Err(e) => {
+        Err(e) if e.kind == FailureKind::NotFound => {
             let note = format!(
                 "EKS no longer knows the {} update: {}",
                 item_label(&r.items[i]),
                 e.message
             );
             finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+        Err(e) => {
+            let what = format!("DescribeUpdate of the {} update", item_label(&r.items[i]));
+            refused(r, &what, &e, now, limits)
         }
     }
 }

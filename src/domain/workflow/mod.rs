@@ -122,23 +122,20 @@ fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) ->
         Answer::Survey(a) => preflight::on_survey(r, a, now, limits),
         Answer::UpdateClusterVersion(a) => control_plane::on_update_started(r, a, now, limits),
         Answer::FindUpdatesInProgress(a) => control_plane::on_updates_in_progress(r, a, now, limits),
-        Answer::DescribeOtherUpdate(a) => control_plane::on_other_update(r, a, limits),
+        Answer::DescribeOtherUpdate(a) => control_plane::on_other_update(r, a, now, limits),
         Answer::DescribeUpdate(a) => control_plane::on_update(r, a, now, limits),
         Answer::StartItem(a) => items::on_item_started(r, a, now, limits),
         Answer::DescribeItemUpdate(a) => items::on_item_update(r, a, now, limits),
     }
 }
 
-/// The failure in `answer` if it is a fault (retry later) rather than an answer to act on.
+/// The failure in `answer` if it is a fault (retry later) rather than an answer to act on:
+/// throttling, 5xx, time-outs; and, in the survey, a node group or add-on that vanished
+/// between its listing and its description.
 fn fault(answer: &Answer) -> Option<&EksFailure> {
     let failure = answer.failure()?;
-    let is_fault = match answer {
-        // DescribeCluster has one answer to act on: the cluster does not exist.
-        Answer::DescribeCluster(_) => failure.kind != FailureKind::NotFound,
-        // The survey only reads: any refusal is a fault.
-        Answer::Survey(_) => true,
-        _ => matches!(failure.kind, FailureKind::Transient | FailureKind::Other),
-    };
+    let is_fault = failure.kind == FailureKind::Transient
+        || (matches!(answer, Answer::Survey(_)) && failure.kind == FailureKind::NotFound);
     is_fault.then_some(failure)
 }
 
@@ -146,39 +143,73 @@ fn fault(answer: &Answer) -> Option<&EksFailure> {
 mod tests {
     use super::*;
     use crate::domain::workflow::testing::*;
+    fn answer_at(step_now: Step, e: EksFailure) -> Answer {
+        match step_now {
+            Step::InspectCluster => Answer::DescribeCluster(Err(e)),
+            Step::StartUpdate => Answer::UpdateClusterVersion(Err(e)),
+            Step::FindUpdateInProgress => Answer::FindUpdatesInProgress(Err(e)),
+            Step::AwaitOtherUpdate => Answer::DescribeOtherUpdate(Err(e)),
+            _ => Answer::DescribeUpdate(Err(e)),
+        }
+    }
+
+    const STEPS: [Step; 5] = [
+        Step::InspectCluster,
+        Step::StartUpdate,
+        Step::FindUpdateInProgress,
+        Step::AwaitOtherUpdate,
+        Step::TrackUpdate,
+    ];
+
     #[test]
     fn faults_keep_the_step_and_retry_later() {
-        for step_now in [
-            Step::InspectCluster,
-            Step::StartUpdate,
-            Step::FindUpdateInProgress,
-            Step::AwaitOtherUpdate,
-            Step::TrackUpdate,
-        ] {
-            for kind in [FailureKind::Transient, FailureKind::Other] {
-                let r = record_at(step_now);
-                let fault = failure(kind, "Rate exceeded");
-                let observed = match step_now {
-                    Step::InspectCluster => Answer::DescribeCluster(Err(fault)),
-                    Step::StartUpdate => Answer::UpdateClusterVersion(Err(fault)),
-                    Step::FindUpdateInProgress => Answer::FindUpdatesInProgress(Err(fault)),
-                    Step::AwaitOtherUpdate => Answer::DescribeOtherUpdate(Err(fault)),
-                    _ => Answer::DescribeUpdate(Err(fault)),
-                };
-                let t = step(&r, observed);
-                assert_eq!(t.next, Next::After(30), "{step_now:?} {kind:?}");
-                assert_eq!(t.record.step, step_now);
-                assert_eq!(t.record.status, r.status);
-                assert_eq!(t.record.faults, 1);
-                assert!(t.record.last_error.as_deref().unwrap().contains("Rate exceeded"));
-            }
+        for step_now in STEPS {
+            let r = record_at(step_now);
+            let t = step(
+                &r,
+                answer_at(step_now, failure(FailureKind::Transient, "Rate exceeded")),
+            );
+            assert_eq!(t.next, Next::After(30), "{step_now:?}");
+            assert_eq!(t.record.step, step_now);
+            assert_eq!(t.record.status, r.status);
+            assert_eq!(t.record.faults, 1);
+            assert!(t.record.last_error.as_deref().unwrap().contains("Rate exceeded"));
         }
-        // DescribeCluster refusing for any other reason is a fault too, not a verdict.
-        let t = step(
-            &record_at(Step::InspectCluster),
-            Answer::DescribeCluster(Err(failure(FailureKind::InvalidParameter, "odd"))),
-        );
-        assert_eq!((t.record.step, t.next), (Step::InspectCluster, Next::After(30)));
+    }
+
+    #[test]
+    fn refusals_that_never_succeed_end_the_step_with_the_eks_code_and_message() {
+        for step_now in STEPS {
+            // An operator can fix access: BLOCKED (checked again later), not retried each poll.
+            let denied = failure(FailureKind::AccessDenied, "not authorized to perform: eks:X");
+            let t = step(&record_at(step_now), answer_at(step_now, denied));
+            assert_eq!(
+                (t.record.status, t.next),
+                (UpgradeStatus::Blocked, Next::Stop),
+                "{step_now:?}"
+            );
+            let message = t.record.message.clone().unwrap();
+            assert!(
+                message.contains("AccessDeniedException: not authorized to perform: eks:X"),
+                "{message}"
+            );
+            assert!(t.record.wait_until.is_some(), "checked again by the sweep");
+            // A client error can never succeed: FAILED at once, with the code.
+            let rejected = failure(FailureKind::Rejected, "bad client");
+            let t = step(&record_at(step_now), answer_at(step_now, rejected));
+            assert_eq!(
+                (t.record.status, t.next),
+                (UpgradeStatus::Failed, Next::Stop),
+                "{step_now:?}"
+            );
+            assert!(t
+                .record
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("RejectedException: bad client"));
+            assert_eq!(t.record.faults, 0, "not counted as a fault to retry");
+        }
     }
 
     #[test]
@@ -218,7 +249,9 @@ mod tests {
                 Just(FailureKind::InvalidState),
                 Just(FailureKind::NotFound),
                 Just(FailureKind::Transient),
-                Just(FailureKind::Other),
+                Just(FailureKind::AccessDenied),
+                Just(FailureKind::InvalidRequest),
+                Just(FailureKind::Rejected),
             ]
             .prop_map(|kind| EksFailure::new(kind, "Code", "message"))
         }

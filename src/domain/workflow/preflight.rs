@@ -2,7 +2,7 @@
 //! then the hop's token and its add-on and node-group items, written before any update starts.
 
 use super::items::next_item;
-use super::status::finish;
+use super::status::{finish, refused};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, Survey};
 use crate::domain::plan::{make_plan, Hop, UpgradePlan};
@@ -13,8 +13,7 @@ use crate::domain::version::{KubeVersion, TargetVersion};
 pub(super) fn on_survey(r: &mut UpgradeRecord, answer: Result<Survey, EksFailure>, now: i64, limits: &Limits) -> Next {
     match answer {
         Ok(survey) => preflight(r, &survey, now, limits),
-        // A read-only look: any refusal is a fault, handled before the steps.
-        Err(_) => Next::After(limits.poll_interval_secs),
+        Err(e) => refused(r, "the preflight's read-only survey", &e, now, limits),
     }
 }
 

@@ -2,7 +2,7 @@
 //! and the chain bound. Shared by every step.
 
 use super::{Limits, Next};
-use crate::domain::eks::UpdateView;
+use crate::domain::eks::{EksFailure, FailureKind, UpdateView};
 use crate::domain::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use crate::domain::text::human_duration;
 
@@ -55,6 +55,26 @@ pub(super) fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits
             finish(r, UpgradeStatus::TimedOut, note, now, limits)
         }
         other => other,
+    }
+}
+
+/// An EKS refusal that trying again will not change: BLOCKED when an operator can fix its
+/// cause (access denied, a resource in a state that refuses updates, readiness insights),
+/// FAILED otherwise; the message names the call and carries EKS's code and message.
+pub(super) fn refused(r: &mut UpgradeRecord, what: &str, e: &EksFailure, now: i64, limits: &Limits) -> Next {
+    r.last_error = Some(e.to_string());
+    match e.kind {
+        FailureKind::AccessDenied => {
+            let note = format!(
+                "{what}: {e}. Grant it to the function's role; a blocked upgrade is checked again after \
+                 BLOCKED_RECHECK_SECONDS, or send the request again"
+            );
+            finish(r, UpgradeStatus::Blocked, note, now, limits)
+        }
+        FailureKind::InvalidRequest | FailureKind::InvalidState => {
+            finish(r, UpgradeStatus::Blocked, format!("{what}: {e}"), now, limits)
+        }
+        _ => finish(r, UpgradeStatus::Failed, format!("{what}: {e}"), now, limits),
     }
 }
 

@@ -51,6 +51,7 @@ pub fn cluster(status: &str, version: &str) -> ClusterView {
         version: Some(version.parse().unwrap()),
         platform_version: Some("eks.5".into()),
         tags: [(DEFAULT_ENROLLMENT_TAG.to_owned(), "true".to_owned())].into(),
+        ..Default::default()
     }
 }
 
@@ -98,6 +99,7 @@ pub fn survey_at(version: &str) -> Survey {
             name: "ng-1".into(),
             version: Some(version.parse().unwrap()),
             status: "ACTIVE".into(),
+            ..Default::default()
         }],
         addons: vec![],
         addon_versions: vec![],
