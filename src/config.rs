@@ -1,4 +1,5 @@
-//! Configuration from environment variables, checked once at start.
+//! Configuration from environment variables, checked once at start: a bad value, or values
+//! that cannot work together, stop the function with a message naming the variable.
 
 use crate::domain::workflow::Limits;
 use std::fmt;
@@ -15,6 +16,9 @@ pub struct Config {
     /// `SAFETY_MARGIN_SECONDS`: time kept back before the invocation's deadline to write the
     /// record and send the continuation.
     pub safety_margin_secs: i64,
+    /// `OPERATION_TIMEOUT_SECONDS`: the longest one AWS call may take, its retries included;
+    /// shorter than the safety margin, so a hung call cannot outlive the invocation.
+    pub operation_timeout_secs: i64,
     /// `INVOCATION_BUDGET_SECONDS` (optional): hand the tracking to a new invocation after this
     /// long even if the deadline is further away. Unset on AWS; the local demo sets it to show
     /// continuations without waiting 15 minutes.
@@ -37,77 +41,153 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Reads one variable through a lookup (the environment, or a map in tests).
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn text(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &str, what: &str) -> Result<String, ConfigError> {
+        self.text(name)
+            .ok_or_else(|| ConfigError(format!("{name} is not set: expected {what}")))
+    }
+
+    fn number(&self, name: &str, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ConfigError(format!(
+                    "{name} is {text:?}: expected a whole number from {min} to {max}"
+                ))),
+            },
+        }
+    }
+}
+
 impl Config {
+    /// The defaults, for a table and a function name.
+    pub fn new(table_name: impl Into<String>, function_name: impl Into<String>, limits: Limits) -> Self {
+        Self {
+            table_name: table_name.into(),
+            function_name: function_name.into(),
+            limits,
+            safety_margin_secs: 45,
+            operation_timeout_secs: 20,
+            invocation_budget_secs: None,
+            addon_resolve_conflicts: "PRESERVE".to_owned(),
+            event_bus_name: None,
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads the settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str, what: &str| -> Result<String, ConfigError> {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| ConfigError(format!("{name} is not set: expected {what}")))
-        };
-        let number = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
-            match lookup(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(text) => match text.trim().parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(ConfigError(format!(
-                        "{name} is {text:?}: expected a whole number from {min} to {max}"
-                    ))),
-                },
-            }
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            poll_interval_secs: number("POLL_INTERVAL_SECONDS", defaults.poll_interval_secs, 1, 600)?,
-            max_attempt_secs: number("MAX_TRACKING_SECONDS", defaults.max_attempt_secs, 60, 7 * 86400)?,
-            max_invocations: number("MAX_INVOCATIONS", defaults.max_invocations as i64, 1, 10_000)? as u32,
-            retention_secs: number("RECORD_RETENTION_DAYS", defaults.retention_secs / 86400, 1, 3650)? * 86400,
-            stale_after_secs: number("STALE_AFTER_SECONDS", defaults.stale_after_secs, 1, 86400)?,
-            enrollment_tag: lookup("ENROLLMENT_TAG")
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| defaults.enrollment_tag.clone()),
-            allowed_clusters: lookup("ALLOWED_CLUSTERS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            nodegroup_parallelism: number("NODEGROUP_PARALLELISM", 1, 1, 20)? as u32,
-            blocked_recheck_secs: number("BLOCKED_RECHECK_SECONDS", defaults.blocked_recheck_secs, 0, 30 * 86400)?,
-            hop_estimate_secs: number("HOP_ESTIMATE_MINUTES", defaults.hop_estimate_secs / 60, 1, 720)? * 60,
-        };
-        Ok(Self {
-            table_name: required("UPGRADES_TABLE", "the name of the DynamoDB table of upgrade records")?,
-            function_name: required(
+        let vars = Vars(lookup);
+        let config = Self {
+            table_name: vars.required("UPGRADES_TABLE", "the name of the DynamoDB table of upgrade records")?,
+            function_name: vars.required(
                 "AWS_LAMBDA_FUNCTION_NAME",
                 "this function's own name, for continuations",
             )?,
-            limits,
-            safety_margin_secs: number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
-            event_bus_name: lookup("EVENT_BUS_NAME")
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty()),
-            addon_resolve_conflicts: match lookup("ADDON_RESOLVE_CONFLICTS").filter(|v| !v.trim().is_empty()) {
+            limits: limits(&vars)?,
+            safety_margin_secs: vars.number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
+            operation_timeout_secs: vars.number("OPERATION_TIMEOUT_SECONDS", 20, 1, 300)?,
+            event_bus_name: vars.text("EVENT_BUS_NAME"),
+            addon_resolve_conflicts: match vars.text("ADDON_RESOLVE_CONFLICTS") {
                 None => "PRESERVE".to_owned(),
-                Some(v) if ["PRESERVE", "OVERWRITE", "NONE"].contains(&v.trim()) => v.trim().to_owned(),
+                Some(v) if ["PRESERVE", "OVERWRITE", "NONE"].contains(&v.as_str()) => v,
                 Some(v) => {
                     return Err(ConfigError(format!(
                         "ADDON_RESOLVE_CONFLICTS is {v:?}: expected PRESERVE, OVERWRITE or NONE"
                     )))
                 }
             },
-            invocation_budget_secs: match lookup("INVOCATION_BUDGET_SECONDS").filter(|v| !v.trim().is_empty()) {
+            invocation_budget_secs: match vars.text("INVOCATION_BUDGET_SECONDS") {
                 None => None,
-                Some(_) => Some(number("INVOCATION_BUDGET_SECONDS", 0, 5, 900)?),
+                Some(_) => Some(vars.number("INVOCATION_BUDGET_SECONDS", 0, 5, 900)?),
             },
-        })
+        };
+        config.check()?;
+        Ok(config)
     }
+
+    /// Values that each look fine but cannot work together.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.operation_timeout_secs >= self.safety_margin_secs {
+            return Err(ConfigError(format!(
+                "OPERATION_TIMEOUT_SECONDS ({}) must be shorter than SAFETY_MARGIN_SECONDS ({}): a call \
+                 still running when the margin begins could outlive the invocation",
+                self.operation_timeout_secs, self.safety_margin_secs
+            )));
+        }
+        let needed = self.min_invocation_secs();
+        if let Some(budget) = self.invocation_budget_secs.filter(|b| *b < needed) {
+            return Err(ConfigError(format!(
+                "INVOCATION_BUDGET_SECONDS ({budget}) must be at least SAFETY_MARGIN_SECONDS ({}) + \
+                 POLL_INTERVAL_SECONDS ({}) + OPERATION_TIMEOUT_SECONDS ({}) = {needed}: otherwise every \
+                 invocation hands on at once, without doing anything",
+                self.safety_margin_secs, self.limits.poll_interval_secs, self.operation_timeout_secs
+            )));
+        }
+        Ok(())
+    }
+
+    /// The shortest invocation that can make progress: one call, one wait, and the margin.
+    pub fn min_invocation_secs(&self) -> i64 {
+        self.safety_margin_secs + self.limits.poll_interval_secs + self.operation_timeout_secs
+    }
+}
+
+fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Limits, ConfigError> {
+    let defaults = Limits::default();
+    let minutes =
+        |name: &str, default: i64, min: i64, max: i64| vars.number(name, default / 60, min, max).map(|m| m * 60);
+    Ok(Limits {
+        poll_interval_secs: vars.number("POLL_INTERVAL_SECONDS", defaults.poll_interval_secs, 1, 600)?,
+        max_attempt_secs: vars.number("MAX_TRACKING_SECONDS", defaults.max_attempt_secs, 60, 30 * 86400)?,
+        control_plane_update_timeout_secs: vars.number(
+            "CONTROL_PLANE_UPDATE_TIMEOUT_SECONDS",
+            defaults.control_plane_update_timeout_secs,
+            60,
+            7 * 86400,
+        )?,
+        addon_update_timeout_secs: vars.number(
+            "ADDON_UPDATE_TIMEOUT_SECONDS",
+            defaults.addon_update_timeout_secs,
+            60,
+            7 * 86400,
+        )?,
+        nodegroup_update_timeout_secs: vars.number(
+            "NODEGROUP_UPDATE_TIMEOUT_SECONDS",
+            defaults.nodegroup_update_timeout_secs,
+            60,
+            7 * 86400,
+        )?,
+        max_invocations: vars.number("MAX_INVOCATIONS", i64::from(defaults.max_invocations), 1, 10_000)? as u32,
+        retention_secs: vars.number("RECORD_RETENTION_DAYS", defaults.retention_secs / 86400, 1, 3650)? * 86400,
+        stale_after_secs: vars.number("STALE_AFTER_SECONDS", defaults.stale_after_secs, 1, 86400)?,
+        enrollment_tag: vars
+            .text("ENROLLMENT_TAG")
+            .unwrap_or_else(|| defaults.enrollment_tag.clone()),
+        allowed_clusters: vars
+            .text("ALLOWED_CLUSTERS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        nodegroup_parallelism: vars.number("NODEGROUP_PARALLELISM", 1, 1, 20)? as u32,
+        blocked_recheck_secs: vars.number("BLOCKED_RECHECK_SECONDS", defaults.blocked_recheck_secs, 0, 30 * 86400)?,
+        hop_estimate_secs: minutes("HOP_ESTIMATE_MINUTES", defaults.hop_estimate_secs, 1, 720)?,
+        sweep_period_secs: vars.number("SWEEP_PERIOD_SECONDS", defaults.sweep_period_secs, 60, 86400)?,
+    })
 }
 
 #[cfg(test)]
@@ -125,9 +205,11 @@ mod tests {
         let config = load(&[("UPGRADES_TABLE", "t"), ("AWS_LAMBDA_FUNCTION_NAME", "f")]).unwrap();
         assert_eq!(config.limits, Limits::default());
         assert_eq!(config.limits.poll_interval_secs, 30);
-        assert_eq!(config.limits.max_attempt_secs, 10800);
+        assert_eq!(config.limits.max_attempt_secs, 86400);
+        assert_eq!(config.limits.nodegroup_update_timeout_secs, 6 * 3600);
         assert_eq!(config.safety_margin_secs, 45);
         assert_eq!(config.invocation_budget_secs, None);
+        assert_eq!(config, Config::new("t", "f", Limits::default()));
     }
 
     #[test]
@@ -151,5 +233,28 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.0.contains("MAX_INVOCATIONS"), "{err}");
+    }
+
+    #[test]
+    fn values_that_cannot_work_together_are_refused_naming_the_variable() {
+        let base = [("UPGRADES_TABLE", "t"), ("AWS_LAMBDA_FUNCTION_NAME", "f")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            load(&pairs)
+        };
+        // An invocation that could only hand on: margin 45 + poll 30 + call 20 > 60.
+        let err = with(&[("INVOCATION_BUDGET_SECONDS", "60")]).unwrap_err();
+        assert!(
+            err.0.starts_with("INVOCATION_BUDGET_SECONDS (60) must be at least"),
+            "{err}"
+        );
+        assert!(with(&[("INVOCATION_BUDGET_SECONDS", "95")]).is_ok());
+        let err = with(&[("OPERATION_TIMEOUT_SECONDS", "45")]).unwrap_err();
+        assert!(
+            err.0
+                .contains("OPERATION_TIMEOUT_SECONDS (45) must be shorter than SAFETY_MARGIN_SECONDS"),
+            "{err}"
+        );
     }
 }

@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     // Loaded, and each client built, when an invocation first needs it: see adapters::aws.
-    let aws = AwsConfig::new(TrustRoots::from_env()?);
+    let aws = AwsConfig::new(TrustRoots::from_env()?).with_operation_timeout(config.operation_timeout_secs);
     let orchestrator = Orchestrator {
         eks: EksAdapter::new(aws.lazy(aws_sdk_eks::Client::new)),
         store: DynamoStore::new(aws.lazy(aws_sdk_dynamodb::Client::new), &config.table_name),

@@ -192,15 +192,10 @@ async fn describe_update_reads_status_and_errors() {
 }
 
 fn record() -> UpgradeRecord {
-    let request = UpgradeRequest {
-        cluster: ClusterName::parse("devel").unwrap(),
-        target_version: TargetVersion::Exact(KubeVersion::new(1, 31)),
-        dry_run: false,
-        force: false,
-        request_id: None,
-        maintenance_window: None,
-        exclusions: Default::default(),
-    };
+    let request = UpgradeRequest::new(
+        ClusterName::parse("devel").unwrap(),
+        TargetVersion::Exact(KubeVersion::new(1, 31)),
+    );
     UpgradeRecord::new(&request, KubeVersion::new(1, 31), TOKEN.into(), 1_790_000_000)
 }
 

@@ -5,7 +5,7 @@ use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::{
-    EksFailure, EksUpdateError, FailureKind, KubeVersion, Step, UpdateState, UpgradeStatus,
+    EksFailure, EksUpdateError, FailureKind, ItemStatus, KubeVersion, Step, UpdateState, UpgradeStatus,
 };
 use eks_upgrade_orchestrator::fakes::{FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier};
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
@@ -33,13 +33,9 @@ impl Harness {
                 clock: ManualClock::at(T0),
                 notifier: RecordingNotifier::default(),
                 config: Config {
-                    table_name: "upgrades".into(),
-                    function_name: "orchestrator".into(),
-                    limits,
                     safety_margin_secs: 45,
                     invocation_budget_secs: None,
-                    addon_resolve_conflicts: "PRESERVE".into(),
-                    event_bus_name: None,
+                    ..Config::new("upgrades", "orchestrator", limits)
                 },
                 crash_points: CrashPoints::none(),
             },
@@ -416,7 +412,12 @@ async fn chain_bound_ends_timed_out_and_the_sweep_leaves_it() {
     let record = h.record("to-1.31");
     assert_eq!(record.status, UpgradeStatus::TimedOut);
     assert_eq!(record.invocations, 2);
-    assert!(record.message.as_deref().unwrap().contains("track update"));
+    let said = record.message.clone().unwrap();
+    let update_id = record.update_id.clone().unwrap();
+    assert!(
+        said.contains("to follow by hand") && said.contains(&format!("control-plane update {update_id}")),
+        "names the update still running: {said}"
+    );
     h.app.clock.advance_secs(3600);
     assert_eq!(h.send_ok(json!({ "sweep": {} })).await["checked"], 0);
 }
@@ -1239,7 +1240,10 @@ async fn access_denied_blocks_at_once_with_the_eks_message_instead_of_retrying_f
     assert_eq!(answer["status"], "BLOCKED");
     let record = h.record("to-1.31");
     let said = record.message.clone().unwrap();
-    assert!(said.contains("UpdateClusterVersion: AccessDeniedException") && said.contains(message), "{said}");
+    assert!(
+        said.contains("UpdateClusterVersion: AccessDeniedException") && said.contains(message),
+        "{said}"
+    );
     assert_eq!(h.app.eks.update_cluster_version_calls(), 1, "not retried every poll");
     assert_eq!(record.faults, 0);
     assert!(h.app.invoker.take().is_empty(), "no continuation: nothing to poll");
@@ -1277,11 +1281,216 @@ async fn a_degraded_node_group_blocks_the_upgrade_with_the_eks_message() {
     let record = h.record("to-1.31");
     assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
     let said = record.message.clone().unwrap();
-    assert!(said.contains("node group ng-a to 1.31: InvalidRequestException: ") && said.contains(refusal), "{said}");
+    assert!(
+        said.contains("node group ng-a to 1.31: InvalidRequestException: ") && said.contains(refusal),
+        "{said}"
+    );
     let calls = h.app.eks.lock().calls.clone();
     assert_eq!(
         calls.iter().filter(|c| *c == "UpdateNodegroupVersion").count(),
         1,
         "asked once, not every poll: {calls:?}"
     );
+}
+
+#[tokio::test]
+async fn force_overrides_readiness_insights_not_pod_disruption_budgets() {
+    let forced_nodegroups = |event: Value| async move {
+        let h = Harness::new(fleet_cluster("1.30"));
+        h.send_ok(event).await;
+        h.deliver_continuations().await;
+        assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+        let s = h.app.eks.lock();
+        let nodegroups: Vec<bool> = s
+            .updates
+            .values()
+            .filter(|u| u.target.as_deref().is_some_and(|t| t.starts_with("ng-")))
+            .map(|u| u.force)
+            .collect();
+        let control_plane: Vec<bool> = s
+            .updates
+            .values()
+            .filter(|u| u.target.is_none())
+            .map(|u| u.force)
+            .collect();
+        (nodegroups, control_plane)
+    };
+    // `force` reaches the control-plane update only: node groups still respect PDBs.
+    let (nodegroups, control_plane) =
+        forced_nodegroups(json!({"cluster": "devel", "targetVersion": "1.31", "force": true})).await;
+    assert_eq!((nodegroups, control_plane), (vec![false, false], vec![true]));
+    // Overriding PDBs is its own field, for node groups only.
+    let (nodegroups, control_plane) =
+        forced_nodegroups(json!({"cluster": "devel", "targetVersion": "1.31", "overridePodDisruptionBudgets": true}))
+            .await;
+    assert_eq!((nodegroups, control_plane), (vec![true, true], vec![false]));
+}
+
+#[tokio::test]
+async fn node_groups_side_by_side_are_all_followed_to_their_end_when_one_fails() {
+    let eks = fleet_cluster("1.30");
+    {
+        let mut s = eks.lock();
+        let errors = vec![EksUpdateError {
+            error_code: "NodeCreationFailure".into(),
+            error_message: "Instances failed to join the kubernetes cluster".into(),
+            resource_ids: vec!["i-0abc".into()],
+        }];
+        s.item_outcomes.insert("ng-a".into(), (UpdateState::Failed, errors));
+        // ng-b is busy once (409) when first asked, then takes longer than ng-a.
+        s.item_busy.insert("ng-b".into(), 1);
+        s.item_polls.insert("ng-b".into(), 6);
+    }
+    let limits = Limits {
+        nodegroup_parallelism: 2,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(eks, limits);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Failed, "{:?}", record.message);
+    let ng = |name: &str| record.items.iter().find(|i| i.name == name).unwrap().clone();
+    assert_eq!(ng("ng-a").status, ItemStatus::Failed);
+    assert_eq!(ng("ng-a").errors[0].error_code, "NodeCreationFailure");
+    assert_eq!(
+        ng("ng-b").status,
+        ItemStatus::Succeeded,
+        "the other node group was followed to its end, not abandoned mid-rollout"
+    );
+    let said = record.message.clone().unwrap();
+    assert!(
+        said.contains("node group ng-a to 1.31") && said.contains("NodeCreationFailure"),
+        "{said}"
+    );
+    assert_eq!(record.eks_errors.len(), 1);
+    // ng-b's 409 did not stop ng-a from being described meanwhile.
+    let calls = h.app.eks.lock().calls.clone();
+    let first_busy = calls.iter().position(|c| c == "UpdateNodegroupVersion").unwrap();
+    assert!(calls[first_busy..].iter().any(|c| c == "DescribeUpdate"), "{calls:?}");
+}
+
+#[tokio::test]
+async fn each_update_has_its_own_bound_so_long_node_group_rollouts_finish() {
+    // Two node groups of 100 minutes each after the control plane: more than the old 3-hour
+    // bound on the whole hop, well within each node group's own bound.
+    let eks = fleet_cluster("1.30");
+    {
+        let mut s = eks.lock();
+        s.item_polls.insert("ng-a".into(), 200);
+        s.item_polls.insert("ng-b".into(), 200);
+    }
+    let h = Harness::new(eks);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert!(record.finished_at.unwrap() - record.created_at > 3 * 3600);
+}
+
+#[tokio::test]
+async fn a_node_group_past_its_bound_times_out_naming_its_own_update() {
+    let eks = fleet_cluster("1.30");
+    eks.lock().item_polls.insert("ng-a".into(), 100_000);
+    let limits = Limits {
+        nodegroup_update_timeout_secs: 3600,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(eks, limits);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::TimedOut);
+    let ng_a = record.items.iter().find(|i| i.name == "ng-a").unwrap();
+    let said = record.message.clone().unwrap();
+    let control_plane = record.control_plane_updates[0].clone();
+    assert!(
+        said.starts_with(&format!(
+            "node group ng-a update {} still in progress after 1h",
+            ng_a.update_id.clone().unwrap()
+        )),
+        "{said}"
+    );
+    assert!(said.contains("NODEGROUP_UPDATE_TIMEOUT_SECONDS"), "{said}");
+    assert!(
+        !said.contains(&control_plane),
+        "not the control-plane update that ended long ago: {said}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_sent_again_to_an_upgrade_parked_between_items_starts_nothing() {
+    use eks_upgrade_orchestrator::domain::{
+        ClusterName, ItemKind, TargetVersion, UpgradeRecord, UpgradeRequest, WorkItem,
+    };
+    let eks = fleet_cluster("1.30");
+    eks.lock().clusters.get_mut("devel").unwrap().1 = KubeVersion::new(1, 31);
+    let h = Harness::new(eks);
+    // The control plane is at 1.31; node group ng-a is planned but the window closed: parked.
+    let request_body = UpgradeRequest::new(
+        ClusterName::parse("devel").unwrap(),
+        TargetVersion::Exact(KubeVersion::new(1, 31)),
+    );
+    let mut parked = UpgradeRecord::new(
+        &request_body,
+        KubeVersion::new(1, 31),
+        "0b7c3a9e-7f3c-4b36-9c1e-6f1e2d3c4b5a".into(),
+        T0,
+    );
+    parked.status = UpgradeStatus::WaitingForWindow;
+    parked.step = Step::RunItems;
+    parked.hop_version = Some(KubeVersion::new(1, 31));
+    parked.wait_until = Some(T0 + 6 * 3600);
+    parked.items.push(WorkItem {
+        kind: ItemKind::Nodegroup,
+        name: "ng-a".into(),
+        version: "1.31".into(),
+        from: Some("1.30".into()),
+        hop: KubeVersion::new(1, 31),
+        client_request_token: "5d1e8f0a-2b7c-4e9d-8a6f-3c2b1a0e9d8c".into(),
+        status: ItemStatus::Planned,
+        update_id: None,
+        started_at: None,
+        finished_at: None,
+        polled_at: None,
+        deferred: false,
+        errors: Vec::new(),
+    });
+    h.app.store.put(parked);
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "WAITING_FOR_WINDOW");
+    assert!(
+        answer["outcome"].as_str().unwrap().contains("nothing started"),
+        "{answer}"
+    );
+    assert!(
+        !h.app.eks.lock().calls.iter().any(|c| c == "UpdateNodegroupVersion"),
+        "no node-group update outside the window"
+    );
+}
+
+#[tokio::test]
+async fn a_window_too_short_for_a_hop_and_a_sweep_period_is_refused_at_request_time() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    // 45 minutes of hop estimate + 10 minutes of sweep period: 50 minutes can never be met.
+    let err = h
+        .send(json!({
+            "cluster": "devel", "targetVersion": "1.31",
+            "maintenanceWindow": { "start": "02:00", "durationMinutes": 50 }
+        }))
+        .await
+        .unwrap_err();
+    let HandlerError::InvalidEvent(e) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.field, "maintenanceWindow.durationMinutes");
+    assert!(e.problem.starts_with("expected at least 55 minutes"), "{}", e.problem);
+    assert!(h.app.store.all().is_empty(), "nothing written");
+    // 55 minutes fits.
+    h.send_ok(json!({
+        "cluster": "devel", "targetVersion": "1.31",
+        "maintenanceWindow": { "start": "02:00", "durationMinutes": 55 }
+    }))
+    .await;
+    assert_eq!(h.app.store.all().len(), 1);
 }

@@ -102,13 +102,9 @@ async fn every_malformed_sample_is_refused_naming_its_field_and_writes_nothing()
         clock: ManualClock::at(1_790_000_000),
         notifier: RecordingNotifier::default(),
         config: Config {
-            table_name: "upgrades".into(),
-            function_name: "orchestrator".into(),
-            limits: Limits::default(),
             safety_margin_secs: 45,
             invocation_budget_secs: None,
-            addon_resolve_conflicts: "PRESERVE".into(),
-            event_bus_name: None,
+            ..Config::new("upgrades", "orchestrator", Limits::default())
         },
         crash_points: CrashPoints::none(),
     };

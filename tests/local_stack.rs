@@ -101,24 +101,20 @@ impl Default for Options {
 }
 
 fn test_config() -> Config {
+    let limits = Limits {
+        poll_interval_secs: 1,
+        max_attempt_secs: 600,
+        max_invocations: 100,
+        retention_secs: 86400,
+        stale_after_secs: 1,
+        hop_estimate_secs: 60,
+        blocked_recheck_secs: 3600,
+        nodegroup_parallelism: 1,
+        ..Limits::default()
+    };
     Config {
-        table_name: TABLE.into(),
-        function_name: FUNCTION.into(),
-        limits: Limits {
-            poll_interval_secs: 1,
-            max_attempt_secs: 600,
-            max_invocations: 100,
-            retention_secs: 86400,
-            stale_after_secs: 1,
-            hop_estimate_secs: 60,
-            blocked_recheck_secs: 3600,
-            nodegroup_parallelism: 1,
-            ..Limits::default()
-        },
         safety_margin_secs: 1,
-        invocation_budget_secs: None,
-        addon_resolve_conflicts: "PRESERVE".into(),
-        event_bus_name: None,
+        ..Config::new(TABLE, FUNCTION, limits)
     }
 }
 

@@ -9,8 +9,10 @@
 //! of Amazon Trust Services, which cuts that cost to almost nothing.
 
 use crate::config::ConfigError;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// The roots that sign AWS's public service endpoints, for `TLS_TRUST_ROOTS=amazon`.
@@ -51,6 +53,9 @@ impl TrustRoots {
 #[derive(Clone)]
 pub struct AwsConfig {
     roots: TrustRoots,
+    /// The longest one call may take, retries included (`OPERATION_TIMEOUT_SECONDS`); none:
+    /// the SDK's default (no limit).
+    operation_timeout: Option<Duration>,
     loaded: Arc<OnceCell<SdkConfig>>,
 }
 
@@ -58,14 +63,37 @@ impl AwsConfig {
     pub fn new(roots: TrustRoots) -> Self {
         Self {
             roots,
+            operation_timeout: None,
             loaded: Arc::new(OnceCell::new()),
         }
+    }
+
+    /// Every call ends within `secs`, its retries included, so no call hangs past the
+    /// invocation's safety margin; each attempt within a third of it, and a connection within a
+    /// tenth (at least a second).
+    pub fn with_operation_timeout(mut self, secs: i64) -> Self {
+        self.operation_timeout = Some(Duration::from_secs(secs.max(1) as u64));
+        self
+    }
+
+    fn timeouts(&self) -> Option<TimeoutConfig> {
+        let total = self.operation_timeout?;
+        Some(
+            TimeoutConfig::builder()
+                .operation_timeout(total)
+                .operation_attempt_timeout(total / 3)
+                .connect_timeout((total / 10).max(Duration::from_secs(1)))
+                .build(),
+        )
     }
 
     pub async fn get(&self) -> &SdkConfig {
         self.loaded
             .get_or_init(|| async {
-                let loader = aws_config::from_env();
+                let mut loader = aws_config::from_env();
+                if let Some(timeouts) = self.timeouts() {
+                    loader = loader.timeout_config(timeouts);
+                }
                 match self.roots {
                     TrustRoots::System => loader.load().await,
                     TrustRoots::AmazonTrustServices => loader.http_client(amazon_roots_http_client()).load().await,

@@ -111,9 +111,14 @@ pub struct UpgradeRequest {
     /// Return the plan (hops, add-ons, node groups, gates) and change nothing.
     #[serde(default)]
     pub dry_run: bool,
-    /// Passed to EKS: proceed although upgrade-readiness insights report blocking issues.
+    /// Passed to EKS with UpdateClusterVersion: proceed although upgrade-readiness insights
+    /// report blocking issues. It does not reach the node groups (see below).
     #[serde(default)]
     pub force: bool,
+    /// EKS's `force` on UpdateNodegroupVersion: evict pods even when a PodDisruptionBudget
+    /// forbids it. Off by default; it risks the availability the budgets protect.
+    #[serde(default)]
+    pub override_pod_disruption_budgets: bool,
     /// Defaults to `to-<targetVersion>`.
     #[serde(default)]
     pub request_id: Option<RequestId>,
@@ -126,6 +131,20 @@ pub struct UpgradeRequest {
 }
 
 impl UpgradeRequest {
+    /// A request with every option at its default: what `{"cluster", "targetVersion"}` decodes to.
+    pub fn new(cluster: ClusterName, target_version: TargetVersion) -> Self {
+        Self {
+            cluster,
+            target_version,
+            dry_run: false,
+            force: false,
+            override_pod_disruption_budgets: false,
+            request_id: None,
+            maintenance_window: None,
+            exclusions: Exclusions::default(),
+        }
+    }
+
     pub fn request_id(&self) -> RequestId {
         self.request_id
             .clone()

@@ -12,8 +12,17 @@ use std::fmt;
 #[serde(rename_all = "camelCase")]
 pub struct GateResult {
     pub gate: String,
+    /// Whether the gate lets the hop go (an unchecked gate does not block it).
     pub passed: bool,
+    /// False when nothing could be checked yet (EKS computes upgrade insights for the next
+    /// minor only): checked again at that hop's preflight.
+    #[serde(default = "checked_by_default")]
+    pub checked: bool,
     pub detail: String,
+}
+
+fn checked_by_default() -> bool {
+    true
 }
 
 /// What happens to one add-on in a hop.
@@ -193,6 +202,7 @@ fn plan_hop(
     let mut gates = Vec::new();
     if !survey.versions.iter().any(|o| o.version == to) {
         gates.push(GateResult {
+            checked: true,
             gate: "version offered".into(),
             passed: false,
             detail: format!("EKS does not offer {to} (it lists {})", offered_list(survey)),
@@ -200,6 +210,7 @@ fn plan_hop(
     }
     if first {
         gates.push(GateResult {
+            checked: true,
             gate: "cluster ACTIVE".into(),
             passed: survey.cluster.status == "ACTIVE",
             detail: format!("cluster is {}", survey.cluster.status),
@@ -207,6 +218,7 @@ fn plan_hop(
     }
     let behind: Vec<&str> = plan.node_groups_first.iter().map(|n| n.name.as_str()).collect();
     gates.push(GateResult {
+        checked: true,
         gate: "node groups at the control plane's version".into(),
         passed: true,
         detail: if first && !behind.is_empty() {
@@ -215,7 +227,7 @@ fn plan_hop(
             "all node groups follow each hop".into()
         },
     });
-    gates.push(insights_gate(survey, to, force, &mut plan.warnings));
+    gates.push(insights_gate(survey, to, first, force, &mut plan.warnings));
     let (addons, addons_gate) = plan_addons(survey, to, addon_versions);
     gates.push(addons_gate);
     let nodegroups = survey
@@ -260,6 +272,7 @@ fn plan_addons(
         steps.push(step);
     }
     let gate = GateResult {
+        checked: true,
         gate: "add-ons have a version for the new Kubernetes".into(),
         passed: incompatible.is_empty(),
         detail: if incompatible.is_empty() {
@@ -271,13 +284,37 @@ fn plan_addons(
     (steps, gate)
 }
 
-fn insights_gate(survey: &Survey, to: KubeVersion, force: bool, warnings: &mut Vec<String>) -> GateResult {
+/// The upgrade-readiness insights for `to`. EKS computes them for the next minor only (about
+/// daily), so a later hop's insights are not checked yet: its preflight checks them.
+fn insights_gate(
+    survey: &Survey,
+    to: KubeVersion,
+    next_minor: bool,
+    force: bool,
+    warnings: &mut Vec<String>,
+) -> GateResult {
     let to_text = to.to_string();
     let relevant: Vec<_> = survey
         .insights
         .iter()
         .filter(|i| i.category == "UPGRADE_READINESS" && i.kubernetes_version.as_deref() == Some(to_text.as_str()))
         .collect();
+    let unchecked = |detail: String| GateResult {
+        gate: "upgrade insights".into(),
+        passed: true,
+        checked: false,
+        detail,
+    };
+    if !next_minor {
+        return unchecked(format!(
+            "not checked yet: EKS computes upgrade insights for the next minor only; checked at the preflight of the hop to {to}"
+        ));
+    }
+    if relevant.is_empty() {
+        return unchecked(format!(
+            "not checked: EKS reports no upgrade insight for {to} yet (it computes them about daily); EKS checks them again when the update is asked for"
+        ));
+    }
     let errors: Vec<String> = relevant
         .iter()
         .filter(|i| i.status == "ERROR")
@@ -299,6 +336,7 @@ fn insights_gate(survey: &Survey, to: KubeVersion, force: bool, warnings: &mut V
     GateResult {
         gate: "upgrade insights".into(),
         passed: errors.is_empty() || force,
+        checked: true,
         detail: if errors.is_empty() {
             format!("no ERROR insight for {to} ({} checked)", relevant.len())
         } else if force {
@@ -523,6 +561,43 @@ mod tests {
         let warned = make_plan("devel", TargetVersion::Exact(v("1.31")), false, &s).unwrap();
         assert!(warned.blockers.is_empty());
         assert_eq!(warned.warnings.len(), 1);
+    }
+
+    #[test]
+    fn insights_of_later_hops_are_not_checked_yet_never_passed() {
+        let mut s = survey();
+        s.insights = vec![InsightView {
+            name: "Kubelet version skew".into(),
+            category: "UPGRADE_READINESS".into(),
+            kubernetes_version: Some("1.31".into()),
+            status: "PASSING".into(),
+            reason: "Node kubelet versions match the control plane version.".into(),
+        }];
+        let plan = make_plan("devel", TargetVersion::Exact(v("1.33")), false, &s).unwrap();
+        let gate = |hop: usize| {
+            plan.hops[hop]
+                .gates
+                .iter()
+                .find(|g| g.gate == "upgrade insights")
+                .unwrap()
+                .clone()
+        };
+        assert!(gate(0).checked && gate(0).detail.contains("1 checked"), "{:?}", gate(0));
+        for later in [1, 2] {
+            let g = gate(later);
+            assert!(!g.checked, "{g:?}");
+            assert!(g.detail.starts_with("not checked yet"), "{g:?}");
+            assert!(!g.detail.contains("0 checked"), "{g:?}");
+        }
+        // No insight computed yet for the next minor either: not a pass.
+        s.insights.clear();
+        let plan = make_plan("devel", TargetVersion::Exact(v("1.31")), false, &s).unwrap();
+        let g = plan.hops[0]
+            .gates
+            .iter()
+            .find(|g| g.gate == "upgrade insights")
+            .unwrap();
+        assert!(!g.checked && g.detail.starts_with("not checked"), "{g:?}");
     }
 
     #[test]

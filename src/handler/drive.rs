@@ -51,6 +51,12 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
             let lease_until = invocation.deadline_ms.div_euclid(1000);
             match workflow::claim(&record, &invocation.request_id, lease_until, now, &self.config.limits) {
                 Claim::Finished => return Ok(Summary::of(&record, "already finished; nothing done")),
+                Claim::Parked { until } => {
+                    let outcome = format!(
+                        "parked outside the maintenance window until {until} (waitUntil): nothing started; the sweep wakes it then"
+                    );
+                    return Ok(Summary::of(&record, outcome));
+                }
                 Claim::Busy { owner, until } => {
                     info!(cluster = %record.cluster, request_id = %record.request_id, %owner, "another invocation holds the record");
                     let outcome = format!("another invocation ({owner}) is working on it until {until}");

@@ -120,6 +120,13 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator
     pub async fn reply(&self, payload: &Value, invocation: &Invocation) -> Result<Reply, HandlerError> {
         let invocation = &self.budgeted(invocation);
         let event = decode_event(payload).inspect_err(|e| warn!(error = %e, "event refused"))?;
+        if let InboundEvent::Upgrade(request) = &event {
+            let window = request.maintenance_window.as_ref();
+            self.config
+                .limits
+                .check_window(window)
+                .inspect_err(|e| warn!(error = %e, "event refused"))?;
+        }
         Ok(match event {
             InboundEvent::Upgrade(request) if request.dry_run => Reply::DryRun(Box::new(self.dry_run(&request).await?)),
             InboundEvent::Upgrade(request) => Reply::Upgrade(self.upgrade(request, invocation).await?),

@@ -62,6 +62,13 @@ pub struct FakeEksState {
     pub item_refusals: HashMap<String, EksFailure>,
     /// The cluster's `health.issues`.
     pub cluster_health: Vec<crate::domain::eks::HealthIssue>,
+    /// How the named add-on's or node group's next update ends, with which errors.
+    pub item_outcomes: HashMap<String, (UpdateState, Vec<EksUpdateError>)>,
+    /// DescribeUpdate calls the named add-on's or node group's update takes (else
+    /// `update_polls`).
+    pub item_polls: HashMap<String, u32>,
+    /// Answer ResourceInUse this many times to an update of the named add-on or node group.
+    pub item_busy: HashMap<String, u32>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -131,6 +138,19 @@ impl FakeEks {
         if let Some(existing) = s.updates.values().find(|u| u.token.as_deref() == Some(token)) {
             return Ok(Self::view(existing));
         }
+        if let Some(busy) = s.item_busy.get_mut(target).filter(|n| **n > 0) {
+            *busy -= 1;
+            return Err(EksFailure::new(
+                FailureKind::ResourceInUse,
+                "ResourceInUseException",
+                format!("Cannot update {target}: another update is in progress"),
+            ));
+        }
+        let (outcome, errors) = s
+            .item_outcomes
+            .remove(target)
+            .unwrap_or((UpdateState::Successful, Vec::new()));
+        let polls = s.item_polls.get(target).copied().unwrap_or(s.update_polls);
         s.next_id += 1;
         let id = format!("item-update-{:04}", s.next_id);
         let update = FakeUpdate {
@@ -139,9 +159,9 @@ impl FakeEks {
             kind: kind.to_owned(),
             version: Some(version.to_owned()),
             state: UpdateState::InProgress,
-            polls_left: s.update_polls,
-            outcome: UpdateState::Successful,
-            errors: Vec::new(),
+            polls_left: polls,
+            outcome,
+            errors,
             token: Some(token.to_owned()),
             force,
             target: Some(target.to_owned()),
@@ -367,8 +387,14 @@ impl Eks for FakeEks {
                 _ => {}
             }
         }
-        if target.is_some() {
+        if target.is_some() && state != UpdateState::InProgress {
             return Ok(view);
+        }
+        if target.is_some() {
+            return Ok(UpdateView {
+                errors: Vec::new(),
+                ..view
+            });
         }
         if state != UpdateState::InProgress {
             if let Some(c) = s.clusters.get_mut(cluster) {

@@ -77,6 +77,17 @@ pub enum ItemStatus {
     Succeeded,
     /// The add-on or node group went away before its update started.
     Skipped,
+    /// Its update ended Failed (EKS's errors in `errors`).
+    Failed,
+    /// Its update ended Cancelled.
+    Cancelled,
+}
+
+impl ItemStatus {
+    /// Its update ended badly: nothing new starts, the ones running are followed to their end.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::Failed | Self::Cancelled)
+    }
 }
 
 /// An add-on or node-group update of a hop, with its own clientRequestToken, written to the
@@ -104,6 +115,13 @@ pub struct WorkItem {
     /// polled in turn, least recently first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polled_at: Option<i64>,
+    /// EKS said another update of it is in progress (409): the updates already running are
+    /// described before it is asked again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferred: bool,
+    /// EKS's errors when its update ended Failed or Cancelled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<EksUpdateError>,
 }
 
 /// One line of the record's history: a status change and when it happened.
@@ -135,6 +153,10 @@ pub struct UpgradeRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_version: Option<KubeVersion>,
     pub force: bool,
+    /// Node-group updates evict pods despite PodDisruptionBudgets (EKS's `force` on
+    /// UpdateNodegroupVersion); only when the request says so.
+    #[serde(default)]
+    pub override_pod_disruption_budgets: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_id: Option<String>,
     /// True when the update was started by someone else and we track it for this request.
@@ -234,6 +256,7 @@ impl UpgradeRecord {
             target_version,
             from_version: None,
             force: request.force,
+            override_pod_disruption_budgets: request.override_pod_disruption_budgets,
             update_id: None,
             adopted: false,
             awaited_update_id: None,

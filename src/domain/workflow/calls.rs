@@ -145,9 +145,9 @@ fn item_call(record: &UpgradeRecord) -> Option<Call> {
             name: item.name.clone(),
             version: item.version.clone(),
             token: item.client_request_token.clone(),
-            // EKS's force on a node group ignores PodDisruptionBudget failures: only when the
-            // request asks for it.
-            force: record.force,
+            // EKS's force on a node group ignores PodDisruptionBudgets: only when the request
+            // asks for that explicitly, never because it forces past readiness insights.
+            force: item.kind == ItemKind::Nodegroup && record.override_pod_disruption_budgets,
         });
     }
     let item = &record.items[item_to_poll(record)?];

@@ -23,8 +23,8 @@ pub fn commit(previous: &UpgradeRecord, mut next: UpgradeRecord, options: Commit
     next.updated_at = now;
     next.heartbeat_at = now;
     if starts_attempt(previous, &next) {
-        // The chain bound counts per attempt: from a reopened or woken request, and per hop, so
-        // a long multi-hop upgrade is not cut short. The invocation holding it counts as one.
+        // The chain bound counts per attempt, from a reopened or woken request (a wait for the
+        // window or a block does not count). The invocation holding it counts as one.
         next.attempt_started_at = now;
         next.invocations = u32::from(next.lease_owner.is_some());
     } else if next.lease_owner.is_some() && next.lease_owner != previous.lease_owner {

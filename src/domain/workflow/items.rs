@@ -31,8 +31,18 @@ pub(super) fn on_item_started(
                 other => other,
             }
         }
-        // Another update of that node group or add-on: try again later.
-        Err(e) if e.kind == FailureKind::ResourceInUse => Next::After(limits.poll_interval_secs),
+        // Another update of that node group or add-on: follow the ones running, then try again
+        // (inside the window).
+        Err(e) if e.kind == FailureKind::ResourceInUse => {
+            r.items[i].deferred = true;
+            r.message = Some(format!("{}: {}; trying again", item_label(&r.items[i]), e.message));
+            let running = r.items.iter().any(|i| i.status == ItemStatus::InProgress);
+            let poll = limits.poll_interval_secs;
+            match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now + poll, 1) {
+                Decision::Wait { until, reason } if !running => park(r, until, reason, now, limits),
+                _ => Next::After(poll),
+            }
+        }
         Err(e) if e.kind == FailureKind::NotFound => {
             r.items[i].status = ItemStatus::Skipped;
             r.items[i].finished_at = Some(now);
@@ -65,6 +75,13 @@ pub(super) fn on_item_update(
             if r.items.iter().filter(|i| i.status == ItemStatus::InProgress).count() > 1 {
                 r.items[i].polled_at = Some(now);
             }
+            // The running ones were looked at: a deferred item may be asked for again, if the
+            // window is open; while it is closed, nothing new starts (the running ones are
+            // followed to their end, then the upgrade parks).
+            let closed = window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, 1) != Decision::Go;
+            for item in r.items.iter_mut().filter(|i| i.status == ItemStatus::Planned) {
+                item.deferred = closed;
+            }
             item_progress(r, i, &update, now, limits)
         }
         Err(e) if e.kind == FailureKind::NotFound => {
@@ -85,12 +102,19 @@ pub(super) fn on_item_update(
 /// The planned item that may start now: the next one when nothing runs, or the next node group
 /// while fewer than `nodegroupParallelism` node groups (and nothing else) run.
 pub(super) fn next_startable(record: &UpgradeRecord) -> Option<&WorkItem> {
-    let planned = record.items.iter().find(|i| i.status == ItemStatus::Planned)?;
+    if record.items.iter().any(|i| i.status.is_failure()) {
+        // One failed: nothing new starts; the ones running are followed to their end.
+        return None;
+    }
     let running: Vec<&WorkItem> = record
         .items
         .iter()
         .filter(|i| i.status == ItemStatus::InProgress)
         .collect();
+    let planned = record
+        .items
+        .iter()
+        .find(|i| i.status == ItemStatus::Planned && (!i.deferred || running.is_empty()))?;
     let room = running.is_empty()
         || (planned.kind == ItemKind::Nodegroup
             && running.iter().all(|i| i.kind == ItemKind::Nodegroup)
@@ -136,20 +160,66 @@ fn item_progress(r: &mut UpgradeRecord, i: usize, update: &UpdateView, now: i64,
             });
             return next_item(r, now, limits);
         }
-        UpdateState::Failed => (UpgradeStatus::Failed, "Failed"),
-        UpdateState::Cancelled => (UpgradeStatus::Cancelled, "Cancelled"),
+        UpdateState::Failed => (ItemStatus::Failed, "Failed"),
+        UpdateState::Cancelled => (ItemStatus::Cancelled, "Cancelled"),
     };
-    r.eks_errors = update.errors.clone();
-    let note = format!("{label}: update {} {state}: {}", update.id, describe_errors(update));
+    let item = &mut r.items[i];
+    item.status = status;
+    item.finished_at = Some(now);
+    item.errors = update.errors.clone();
+    r.message = Some(format!(
+        "{label}: update {} {state}: {}",
+        update.id,
+        describe_errors(update)
+    ));
+    next_item(r, now, limits)
+}
+
+/// Every item that failed, with EKS's errors, once none is running any more.
+fn finish_failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
+    let failed: Vec<&WorkItem> = r.items.iter().filter(|i| i.status.is_failure()).collect();
+    let status = if failed.iter().all(|i| i.status == ItemStatus::Cancelled) {
+        UpgradeStatus::Cancelled
+    } else {
+        UpgradeStatus::Failed
+    };
+    let note = failed
+        .iter()
+        .map(|i| {
+            let state = if i.status == ItemStatus::Failed {
+                "Failed"
+            } else {
+                "Cancelled"
+            };
+            let errors = i
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.error_code, e.error_message))
+                .collect::<Vec<_>>();
+            let errors = if errors.is_empty() {
+                "EKS reported no errors".to_owned()
+            } else {
+                errors.join("; ")
+            };
+            let id = i.update_id.as_deref().unwrap_or_default();
+            format!("{}: update {id} {state}: {errors}", item_label(i))
+        })
+        .collect::<Vec<_>>()
+        .join(" | ");
+    r.eks_errors = failed.iter().flat_map(|i| i.errors.iter().cloned()).collect();
     finish(r, status, note, now, limits)
 }
 
 /// The next planned item, inside the window; none left: back to the cluster for the next hop.
 pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
     if r.items.iter().any(|i| i.status == ItemStatus::InProgress) {
-        // Node groups still updating side by side: follow them.
+        // Node groups still updating side by side: follow them (a failed one does not stop
+        // the others being followed to their end).
         r.step = Step::RunItems;
         return Next::Now;
+    }
+    if r.items.iter().any(|i| i.status.is_failure()) {
+        return finish_failed(r, now, limits);
     }
     if !r.items.iter().any(|i| i.status == ItemStatus::Planned) {
         r.step = Step::InspectCluster;
@@ -162,15 +232,19 @@ pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Nex
     // A step starts only inside the maintenance window.
     match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, 1) {
         Decision::Go => Next::Now,
-        Decision::Wait {
-            until: Some(until),
-            reason,
-        } => {
+        Decision::Wait { until, reason } => park(r, until, reason, now, limits),
+    }
+}
+
+/// Outside the window: parked until it opens (the sweep wakes it), or BLOCKED if it never does.
+fn park(r: &mut UpgradeRecord, until: Option<i64>, reason: String, now: i64, limits: &Limits) -> Next {
+    match until {
+        Some(until) => {
             r.wait_until = Some(until);
             set_status(r, UpgradeStatus::WaitingForWindow, reason, now);
             Next::Park
         }
-        Decision::Wait { until: None, reason } => finish(r, UpgradeStatus::Blocked, reason, now, limits),
+        None => finish(r, UpgradeStatus::Blocked, reason, now, limits),
     }
 }
 

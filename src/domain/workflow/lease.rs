@@ -4,7 +4,7 @@
 //! sweep resumes records nobody works on ([`is_stale`], [`resume_stale`]).
 
 use super::commit::starts_attempt;
-use super::status::{finish, recheck_due, set_status};
+use super::status::{finish, recheck_due, set_status, still_running};
 use super::Limits;
 use crate::domain::event::UpgradeRequest;
 use crate::domain::record::{Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
@@ -22,12 +22,20 @@ pub enum Claim {
     Finished,
     /// Past the chain bound: write it, and stop.
     TimedOut(UpgradeRecord),
+    /// Parked outside its maintenance window until `until`: nothing may start before, so a
+    /// request sent again wakes nothing (the sweep wakes it then).
+    Parked { until: i64 },
 }
 
 /// Takes a record for the invocation `owner` until `lease_until` (epoch seconds).
 pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, limits: &Limits) -> Claim {
     if record.is_finished() && !recheck_due(record, now) {
         return Claim::Finished;
+    }
+    if record.status == UpgradeStatus::WaitingForWindow {
+        if let Some(until) = record.wait_until.filter(|t| *t > now) {
+            return Claim::Parked { until };
+        }
     }
     if let Some(holder) = &record.lease_owner {
         if holder != owner && record.lease_until > now {
@@ -55,15 +63,12 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
     let past_bound = r.invocations >= limits.max_invocations || now - r.attempt_started_at > limits.max_attempt_secs;
     if past_bound && !starts_attempt(record, &r) {
         let note = format!(
-            "gave up after {} invocations over {} (bounds: {} invocations, {}){}",
+            "gave up after {} invocations over {} (bounds: MAX_INVOCATIONS = {}, MAX_TRACKING_SECONDS = {}){}",
             r.invocations,
             human_duration(now - r.attempt_started_at),
             limits.max_invocations,
             human_duration(limits.max_attempt_secs),
-            r.update_id
-                .as_ref()
-                .map(|id| format!("; track update {id} by hand"))
-                .unwrap_or_default()
+            still_running(&r)
         );
         finish(&mut r, UpgradeStatus::TimedOut, note, now, limits);
         return Claim::TimedOut(r);
@@ -100,6 +105,7 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
     let mut r = record.clone();
     r.client_request_token = token;
     r.force = request.force;
+    r.override_pod_disruption_budgets = request.override_pod_disruption_budgets;
     r.maintenance_window = request.maintenance_window.clone();
     r.exclusions = request.exclusions.clone();
     r.wait_until = None;

@@ -1,15 +1,25 @@
 //! Bounds and pacing of the workflow, from configuration; and who may be upgraded.
 
 use crate::domain::eks::ClusterView;
+use crate::domain::event::InvalidEvent;
+use crate::domain::record::ItemKind;
 use crate::domain::window;
+use crate::domain::window::MaintenanceWindow;
 
 /// Bounds and pacing, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Seconds between two DescribeUpdate calls (and between retries after a fault).
     pub poll_interval_secs: i64,
-    /// An attempt older than this ends TIMED_OUT.
+    /// The whole upgrade: an attempt (from the request, or from waking or reopening it) older
+    /// than this ends TIMED_OUT.
     pub max_attempt_secs: i64,
+    /// A control-plane update still in progress after this long ends the upgrade TIMED_OUT.
+    pub control_plane_update_timeout_secs: i64,
+    /// The same for an add-on update ...
+    pub addon_update_timeout_secs: i64,
+    /// ... and for a node-group update (a rolling replacement of every node: hours).
+    pub nodegroup_update_timeout_secs: i64,
     /// An attempt that took more invocations than this ends TIMED_OUT.
     pub max_invocations: u32,
     /// A finished record expires (DynamoDB TTL) this long after it finished.
@@ -19,6 +29,8 @@ pub struct Limits {
     /// How long a control-plane hop is assumed to take: it starts only if the maintenance window
     /// has that long left.
     pub hop_estimate_secs: i64,
+    /// How often the sweep runs (the template's schedule): a parked upgrade wakes only then.
+    pub sweep_period_secs: i64,
     /// A BLOCKED upgrade is checked again by the sweep this long after it blocked (0: never;
     /// only a new request then).
     pub blocked_recheck_secs: i64,
@@ -34,6 +46,36 @@ pub struct Limits {
 pub const DEFAULT_ENROLLMENT_TAG: &str = "upgrade-orchestrator/enabled";
 
 impl Limits {
+    /// A window must be long enough for a hop even when the sweep wakes the parked upgrade a
+    /// whole sweep period after it opened; a shorter one could never be met.
+    pub fn check_window(&self, window: Option<&MaintenanceWindow>) -> Result<(), InvalidEvent> {
+        let Some(window) = window else { return Ok(()) };
+        let needed = (self.hop_estimate_secs + self.sweep_period_secs + 59) / 60;
+        let minutes = i64::from(window.duration_minutes());
+        if minutes >= needed {
+            return Ok(());
+        }
+        Err(InvalidEvent {
+            field: "maintenanceWindow.durationMinutes".into(),
+            problem: format!(
+                "expected at least {needed} minutes: a hop needs HOP_ESTIMATE_MINUTES ({}) of the window, and a \
+                 parked upgrade wakes only at a sweep, up to SWEEP_PERIOD_SECONDS ({}) after the window \
+                 opens; got {minutes}",
+                self.hop_estimate_secs / 60,
+                self.sweep_period_secs
+            ),
+        })
+    }
+
+    /// How long an update of this kind may run.
+    pub fn update_timeout_secs(&self, kind: Option<ItemKind>) -> i64 {
+        match kind {
+            None => self.control_plane_update_timeout_secs,
+            Some(ItemKind::Addon) => self.addon_update_timeout_secs,
+            Some(ItemKind::Nodegroup) => self.nodegroup_update_timeout_secs,
+        }
+    }
+
     /// Whether the cluster opted in to upgrades by this function.
     pub fn admits(&self, name: &str, cluster: &ClusterView) -> bool {
         self.allowed_clusters.iter().any(|c| c == name)
@@ -56,11 +98,15 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             poll_interval_secs: 30,
-            max_attempt_secs: 3 * 3600,
-            max_invocations: 100,
+            max_attempt_secs: 24 * 3600,
+            control_plane_update_timeout_secs: 2 * 3600,
+            addon_update_timeout_secs: 3600,
+            nodegroup_update_timeout_secs: 6 * 3600,
+            max_invocations: 200,
             retention_secs: 90 * 86400,
             stale_after_secs: 300,
             hop_estimate_secs: window::DEFAULT_HOP_ESTIMATE_SECS,
+            sweep_period_secs: 600,
             blocked_recheck_secs: 3600,
             nodegroup_parallelism: 1,
             enrollment_tag: DEFAULT_ENROLLMENT_TAG.to_owned(),

@@ -163,6 +163,8 @@ pub(super) fn add_item(
             started_at: None,
             finished_at: None,
             polled_at: None,
+            deferred: false,
+            errors: Vec::new(),
         });
     }
 }

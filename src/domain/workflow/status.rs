@@ -3,7 +3,7 @@
 
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, FailureKind, UpdateView};
-use crate::domain::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
+use crate::domain::record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use crate::domain::text::human_duration;
 
 /// Sets the status and the message; a change of status is written to the history.
@@ -39,22 +39,100 @@ pub(super) fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String,
     Next::Stop
 }
 
-/// Ends the attempt when going on would pass the chain bound.
+/// Ends the attempt when going on would pass a bound: the update being followed has run longer
+/// than its kind may, or the whole attempt is older than `max_attempt_secs`.
 pub(super) fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits) -> Next {
-    match next {
-        Next::After(secs) if now + secs > r.attempt_started_at + limits.max_attempt_secs => {
-            let note = format!(
-                "gave up after {} (bound {}){}; the update, if any, may still be running in EKS",
-                human_duration(now - r.attempt_started_at),
-                human_duration(limits.max_attempt_secs),
-                r.update_id
-                    .as_ref()
-                    .map(|id| format!(": track update {id} by hand"))
-                    .unwrap_or_default()
-            );
-            finish(r, UpgradeStatus::TimedOut, note, now, limits)
+    let Next::After(secs) = next else {
+        return next;
+    };
+    let at = now + secs;
+    if let Some(late) = running_updates(r)
+        .into_iter()
+        .find(|u| at > u.started + limits.update_timeout_secs(u.kind))
+    {
+        let timeout = limits.update_timeout_secs(late.kind);
+        let note = format!(
+            "{} still in progress after {} (bound {} = {}); it may still be running in EKS: follow it with DescribeUpdate",
+            late.describe(),
+            human_duration(now - late.started),
+            match late.kind {
+                None => "CONTROL_PLANE_UPDATE_TIMEOUT_SECONDS",
+                Some(ItemKind::Addon) => "ADDON_UPDATE_TIMEOUT_SECONDS",
+                Some(ItemKind::Nodegroup) => "NODEGROUP_UPDATE_TIMEOUT_SECONDS",
+            },
+            human_duration(timeout)
+        );
+        return finish(r, UpgradeStatus::TimedOut, note, now, limits);
+    }
+    if at > r.attempt_started_at + limits.max_attempt_secs {
+        let note = format!(
+            "gave up after {} (bound MAX_TRACKING_SECONDS = {}){}",
+            human_duration(now - r.attempt_started_at),
+            human_duration(limits.max_attempt_secs),
+            still_running(r)
+        );
+        return finish(r, UpgradeStatus::TimedOut, note, now, limits);
+    }
+    next
+}
+
+/// An update of ours the record is following: the hop's control-plane update, or an add-on's
+/// or node group's.
+pub(super) struct RunningUpdate {
+    pub id: String,
+    pub kind: Option<ItemKind>,
+    pub name: String,
+    pub started: i64,
+}
+
+impl RunningUpdate {
+    fn describe(&self) -> String {
+        match self.kind {
+            None => format!("control-plane update {} to {}", self.id, self.name),
+            Some(ItemKind::Addon) => format!("add-on {} update {}", self.name, self.id),
+            Some(ItemKind::Nodegroup) => format!("node group {} update {}", self.name, self.id),
         }
-        other => other,
+    }
+}
+
+/// The updates of ours running now.
+pub(super) fn running_updates(r: &UpgradeRecord) -> Vec<RunningUpdate> {
+    let mut running = Vec::new();
+    if r.step == Step::TrackUpdate && r.status == UpgradeStatus::InProgress {
+        if let (Some(id), Some(started)) = (&r.update_id, r.update_started_at) {
+            let hop = r.hop_version.unwrap_or(r.target_version);
+            running.push(RunningUpdate {
+                id: id.clone(),
+                kind: None,
+                name: hop.to_string(),
+                started,
+            });
+        }
+    }
+    for item in r.items.iter().filter(|i| i.status == ItemStatus::InProgress) {
+        if let (Some(id), Some(started)) = (&item.update_id, item.started_at) {
+            running.push(RunningUpdate {
+                id: id.clone(),
+                kind: Some(item.kind),
+                name: item.name.clone(),
+                started,
+            });
+        }
+    }
+    running
+}
+
+/// For a message: the updates that may still be running in EKS when the record stops, to
+/// follow by hand.
+pub(super) fn still_running(r: &UpgradeRecord) -> String {
+    let running: Vec<String> = running_updates(r).iter().map(RunningUpdate::describe).collect();
+    if running.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; still running in EKS, to follow by hand with DescribeUpdate: {}",
+            running.join(", ")
+        )
     }
 }
 

@@ -15,13 +15,12 @@ pub fn limits() -> Limits {
 
 pub fn request(force: bool) -> UpgradeRequest {
     UpgradeRequest {
-        cluster: ClusterName::parse("devel").unwrap(),
-        target_version: crate::domain::version::TargetVersion::Exact(KubeVersion::new(1, 31)),
-        dry_run: false,
         force,
         request_id: Some(RequestId::parse("r1").unwrap()),
-        maintenance_window: None,
-        exclusions: Default::default(),
+        ..UpgradeRequest::new(
+            ClusterName::parse("devel").unwrap(),
+            crate::domain::version::TargetVersion::Exact(KubeVersion::new(1, 31)),
+        )
     }
 }
 
