@@ -10,7 +10,7 @@ STACK_DIR="$LOCAL/e2e-stack"
 source "$ROOT/scripts/stack.sh"
 cd "$ROOT"
 
-export POLL_INTERVAL_SECONDS=2 SAFETY_MARGIN_SECONDS=2 INVOCATION_BUDGET_SECONDS=8
+export POLL_INTERVAL_SECONDS=2 SAFETY_MARGIN_SECONDS=4 OPERATION_TIMEOUT_SECONDS=3 INVOCATION_BUDGET_SECONDS=12
 ensure_python_tools
 ensure_dynalite
 stack_start "crates/eks-emulator/seeds/demo.json" 12000
