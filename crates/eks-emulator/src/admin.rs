@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::faults::{DurationsPatch, FailNextUpdate, FaultsPatch};
+use crate::faults::{DenyRule, DurationsPatch, FailNextUpdate, FaultsPatch, SetHealth};
 use crate::relay::RelayConfigPatch;
 use crate::seed::Seed;
 use crate::server::{json_response, Shared};
@@ -118,6 +118,9 @@ async fn route(shared: &Arc<Shared>, method: &Method, segs: &[String], raw: &Byt
                 .map_err(|e| bad_box(400, "InvalidParameterException", e))?;
             serde_json::to_value(f).unwrap_or_default()
         }
+        ("POST", ["faults", "deny"]) => deny(shared, raw)?,
+        ("DELETE", ["faults", "deny"]) => serde_json::to_value(shared.allow_all()).unwrap_or_default(),
+        ("POST", ["health"]) => set_health(shared, raw)?,
         ("POST", ["faults", "blocking-insights"]) => {
             let r: BlockingReq = parse(raw)?;
             let v = shared
@@ -167,6 +170,30 @@ fn seed(shared: &Arc<Shared>, raw: &Bytes) -> Result<Value, Box<Response>> {
         .seed(&seed)
         .map_err(|e| bad_box(400, "InvalidParameterException", e.0))?;
     Ok(json!({"seeded": seed.clusters.iter().map(|c| c.name.clone()).collect::<Vec<_>>()}))
+}
+
+/// `POST /_emulator/faults/deny`: denies an operation (on a cluster).
+fn deny(shared: &Arc<Shared>, raw: &Bytes) -> Result<Value, Box<Response>> {
+    let rule: DenyRule = parse(raw)?;
+    let f = shared
+        .deny(rule)
+        .map_err(|e| bad_box(400, "InvalidParameterException", e))?;
+    Ok(serde_json::to_value(f).unwrap_or_default())
+}
+
+/// `POST /_emulator/health`: injects health issues (and a status).
+fn set_health(shared: &Arc<Shared>, raw: &Bytes) -> Result<Value, Box<Response>> {
+    let h: SetHealth = parse(raw)?;
+    let (status, issues) = shared
+        .set_health(&h)
+        .map_err(|e| bad_box(e.status, e.code, e.message))?;
+    Ok(json!({
+        "cluster": h.cluster,
+        "nodegroup": h.nodegroup,
+        "addon": h.addon,
+        "status": status,
+        "health": {"issues": issues},
+    }))
 }
 
 /// `POST /_emulator/relay/wait-idle`: 200 once the relay is idle, 408 on timeout.

@@ -34,6 +34,10 @@ impl ApiError {
     pub fn invalid_state(m: impl Into<String>) -> Self {
         Self::new(400, "InvalidStateException", m)
     }
+    /// 403, body `{"message": ...}` (the model's AccessDeniedException has no other member).
+    pub fn access_denied(m: impl Into<String>) -> Self {
+        Self::new(403, "AccessDeniedException", m)
+    }
     pub fn in_use(m: impl Into<String>) -> Self {
         Self::new(409, "ResourceInUseException", m)
     }

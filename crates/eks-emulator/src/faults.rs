@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::seed::HealthIssue;
+
 /// Faults applied to EKS requests (never to the admin API or the Lambda relay).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -25,6 +27,8 @@ pub struct Faults {
     pub operations: Vec<String>,
     /// Pending "the next update ... ends Failed" rules, consumed in order.
     pub fail_next_updates: Vec<FailNextUpdate>,
+    /// Operations answered 403 AccessDeniedException until cleared (or reset).
+    pub denied_operations: Vec<DenyRule>,
 }
 
 impl Faults {
@@ -39,6 +43,9 @@ impl Faults {
             }
         }
         for rule in &self.fail_next_updates {
+            rule.validate()?;
+        }
+        for rule in &self.denied_operations {
             rule.validate()?;
         }
         Ok(())
@@ -66,6 +73,9 @@ impl Faults {
         }
         if let Some(v) = &patch.fail_next_updates {
             self.fail_next_updates = v.clone();
+        }
+        if let Some(v) = &patch.denied_operations {
+            self.denied_operations = v.clone();
         }
     }
 }
@@ -95,6 +105,120 @@ pub struct FaultsPatch {
     /// Replaces the pending [`Faults::fail_next_updates`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_next_updates: Option<Vec<FailNextUpdate>>,
+    /// Replaces [`Faults::denied_operations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denied_operations: Option<Vec<DenyRule>>,
+}
+
+/// "Operation X is denied (on cluster C)": such requests answer HTTP 403
+/// AccessDeniedException `User: arn:aws:sts::ACCOUNT:assumed-role/eks-upgrade-orchestrator/session
+/// is not authorized to perform: eks:X on resource: ARN`, without effect.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DenyRule {
+    /// An EKS operation name, e.g. "UpdateClusterVersion".
+    pub operation: String,
+    /// Only requests about this cluster (default: every cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+}
+
+impl DenyRule {
+    /// Denies `operation`, on `cluster` only if given.
+    pub fn new(operation: &str, cluster: Option<&str>) -> Self {
+        DenyRule {
+            operation: operation.to_string(),
+            cluster: cluster.map(str::to_string),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !crate::eks::OPERATIONS.contains(&self.operation.as_str()) {
+            return Err(format!(
+                "unknown operation {:?}; one of: {}",
+                self.operation,
+                crate::eks::OPERATIONS.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Injected health (`POST /_emulator/health`, [`crate::Emulator::set_health`]): the
+/// `health.issues` of a cluster, or of one of its node groups or add-ons, and optionally
+/// the node group's or add-on's status.
+///
+/// ```
+/// use eks_emulator::{HealthIssue, SetHealth};
+/// let h = SetHealth::nodegroup("demo", "ng-1")
+///     .issue(HealthIssue::new("NodeCreationFailure", "Instances failed to join the kubernetes cluster", &["i-0abc"]))
+///     .status("DEGRADED");
+/// assert_eq!(h.issues.as_ref().map(Vec::len), Some(1));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetHealth {
+    /// Cluster name.
+    pub cluster: String,
+    /// A node group of the cluster (then the issues are the node group's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodegroup: Option<String>,
+    /// An add-on of the cluster (then the issues are the add-on's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addon: Option<String>,
+    /// The issues, replacing the previous ones; `[]` clears them, absent keeps them.
+    /// Codes must be of the model's ClusterIssueCode, NodegroupIssueCode or
+    /// AddonIssueCode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issues: Option<Vec<HealthIssue>>,
+    /// New status of the node group or add-on, e.g. "DEGRADED" or "ACTIVE" (not for a
+    /// cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl SetHealth {
+    /// The cluster's own health.
+    pub fn cluster(cluster: &str) -> Self {
+        SetHealth {
+            cluster: cluster.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// A node group's health.
+    pub fn nodegroup(cluster: &str, nodegroup: &str) -> Self {
+        SetHealth {
+            nodegroup: Some(nodegroup.to_string()),
+            ..SetHealth::cluster(cluster)
+        }
+    }
+
+    /// An add-on's health.
+    pub fn addon(cluster: &str, addon: &str) -> Self {
+        SetHealth {
+            addon: Some(addon.to_string()),
+            ..SetHealth::cluster(cluster)
+        }
+    }
+
+    /// Adds an issue (the issues given replace the resource's previous ones).
+    pub fn issue(mut self, issue: HealthIssue) -> Self {
+        self.issues.get_or_insert_with(Vec::new).push(issue);
+        self
+    }
+
+    /// Clears the resource's issues.
+    pub fn clear_issues(mut self) -> Self {
+        self.issues = Some(Vec::new());
+        self
+    }
+
+    /// Also sets the node group's or add-on's status.
+    pub fn status(mut self, status: &str) -> Self {
+        self.status = Some(status.to_string());
+        self
+    }
 }
 
 /// Which updates a [`FailNextUpdate`] rule matches.

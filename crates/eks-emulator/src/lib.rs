@@ -35,11 +35,13 @@ mod server;
 mod stats;
 mod util;
 
-pub use faults::{Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, UpdateErrorDetail, UpdateKind};
+pub use faults::{
+    DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth, UpdateErrorDetail, UpdateKind,
+};
 pub use relay::{DroppedInvocation, RelayConfig, RelayConfigPatch, RelayFunctionStats, RelayStats};
 pub use seed::{
-    AddonCatalogEntry, AddonCatalogVersion, DateValue, ScalingConfig, Seed, SeedAddon, SeedCluster, SeedError,
-    SeedInsight, SeedNodegroup, SeedVersion,
+    AddonCatalogEntry, AddonCatalogVersion, DateValue, HealthIssue, ScalingConfig, Seed, SeedAddon, SeedCluster,
+    SeedError, SeedInsight, SeedLaunchTemplate, SeedNodegroup, SeedVersion,
 };
 pub use server::{Emulator, EmulatorConfig, StartError};
 pub use stats::{ClusterStats, RequestStats, Stats, TokenStat};

@@ -115,7 +115,7 @@ impl Cli {
                 latency_ms: self.latency_ms,
                 stale_status_ms: self.stale_status_ms,
                 operations: self.fault_operations.clone(),
-                fail_next_updates: vec![],
+                ..Default::default()
             },
             relay: RelayConfig {
                 forward_url: self.lambda_forward_url.clone().filter(|u| !u.is_empty()),

@@ -175,6 +175,9 @@ pub struct SeedCluster {
     /// version V blocks UpdateClusterVersion to V unless force=true.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insights: Vec<SeedInsight>,
+    /// `health.issues` of DescribeCluster (codes: the model's ClusterIssueCode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<HealthIssue>,
 }
 
 /// A managed node group in a seed.
@@ -190,7 +193,8 @@ pub struct SeedNodegroup {
     /// AMI release version (default: latest for the version, e.g. "1.30.14-20261101").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_version: Option<String>,
-    /// ACTIVE (default), DEGRADED, ...
+    /// ACTIVE (default), DEGRADED, CREATE_FAILED, ... (DEGRADED and CREATE_FAILED refuse
+    /// UpdateNodegroupVersion with InvalidRequestException).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Instance types (default ["t3.medium"]).
@@ -199,7 +203,8 @@ pub struct SeedNodegroup {
     /// Scaling (default 1/3/2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_config: Option<ScalingConfig>,
-    /// AMI type (default AL2023_x86_64_STANDARD).
+    /// AMI type (default AL2023_x86_64_STANDARD); CUSTOM for a custom AMI named by the
+    /// launch template (UpdateNodegroupVersion then refuses `version` and `releaseVersion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ami_type: Option<String>,
     /// ON_DEMAND (default) or SPOT.
@@ -211,6 +216,58 @@ pub struct SeedNodegroup {
     /// Tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The launch template the node group was created with (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template: Option<SeedLaunchTemplate>,
+    /// Emulator extension: launch-template version -> Kubernetes version of the AMI in it,
+    /// e.g. `{"4": "1.31", "5": "1.32"}`. A CUSTOM node group moved to launch-template
+    /// version V gets the version mapped for V (the cluster's when V is not mapped).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub launch_template_versions: BTreeMap<String, String>,
+    /// `health.issues` of DescribeNodegroup (codes: the model's NodegroupIssueCode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<HealthIssue>,
+}
+
+/// A node group's launch template, the service model's LaunchTemplateSpecification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedLaunchTemplate {
+    /// Launch template name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Launch template version (default "1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Launch template id (default: `lt-0` and 16 hex digits derived from the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// One entry of `health.issues` (the model's ClusterIssue, Issue and AddonIssue shapes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthIssue {
+    /// A code of the model's ClusterIssueCode, NodegroupIssueCode or AddonIssueCode,
+    /// e.g. "NodeCreationFailure".
+    pub code: String,
+    /// Description of the issue.
+    #[serde(default)]
+    pub message: String,
+    /// Resources concerned (instance ids, ...).
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+}
+
+impl HealthIssue {
+    /// An issue with a code, a message and the resources concerned.
+    pub fn new(code: &str, message: &str, resource_ids: &[&str]) -> Self {
+        HealthIssue {
+            code: code.to_string(),
+            message: message.to_string(),
+            resource_ids: resource_ids.iter().map(|r| r.to_string()).collect(),
+        }
+    }
 }
 
 /// Node group scaling.
@@ -235,7 +292,7 @@ pub struct SeedAddon {
     /// Add-on version (default: the catalogue's default for the cluster version).
     #[serde(default, alias = "addonVersion", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// ACTIVE (default), DEGRADED, ...
+    /// ACTIVE (default), DEGRADED (refuses UpdateAddon with InvalidRequestException), ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Configuration values (JSON/YAML text).
@@ -247,6 +304,9 @@ pub struct SeedAddon {
     /// Tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// `health.issues` of DescribeAddon (codes: the model's AddonIssueCode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<HealthIssue>,
 }
 
 /// An insight in a seed.

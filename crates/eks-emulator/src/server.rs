@@ -14,10 +14,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::ApiError;
-use crate::faults::{Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch};
+use crate::faults::{DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth};
 use crate::model::{State, StateInit};
 use crate::relay::{Relay, RelayConfig, RelayConfigPatch};
-use crate::seed::{Seed, SeedError};
+use crate::seed::{HealthIssue, Seed, SeedError};
 use crate::stats::{ClusterStats, Stats};
 use crate::util::{now_secs, percent_decode};
 
@@ -156,6 +156,27 @@ impl Shared {
         let mut st = self.state.lock().unwrap();
         st.faults.fail_next_updates.push(rule);
         Ok(st.faults.clone())
+    }
+
+    pub(crate) fn deny(&self, rule: DenyRule) -> Result<Faults, String> {
+        rule.validate()?;
+        let mut st = self.state.lock().unwrap();
+        if !st.faults.denied_operations.contains(&rule) {
+            st.faults.denied_operations.push(rule);
+        }
+        Ok(st.faults.clone())
+    }
+
+    pub(crate) fn allow_all(&self) -> Faults {
+        let mut st = self.state.lock().unwrap();
+        st.faults.denied_operations.clear();
+        st.faults.clone()
+    }
+
+    pub(crate) fn set_health(&self, h: &SetHealth) -> Result<(String, Vec<HealthIssue>), ApiError> {
+        let mut st = self.state.lock().unwrap();
+        st.advance(now_secs());
+        st.set_health(h)
     }
 
     pub(crate) fn set_blocking_insights(
@@ -324,6 +345,25 @@ impl Emulator {
     /// Makes the next matching update end Failed with the rule's errors.
     pub fn fail_next_update(&self, rule: FailNextUpdate) -> Result<(), String> {
         self.shared.fail_next_update(rule).map(|_| ())
+    }
+
+    /// Makes `operation` (e.g. "UpdateClusterVersion") answer HTTP 403
+    /// AccessDeniedException, on `cluster` only if given, until [`Emulator::allow_all`] or
+    /// a reset. Refuses an operation name the emulator does not serve.
+    pub fn deny(&self, operation: &str, cluster: Option<&str>) -> Result<(), String> {
+        self.shared.deny(DenyRule::new(operation, cluster)).map(|_| ())
+    }
+
+    /// Lifts every [`Emulator::deny`].
+    pub fn allow_all(&self) {
+        self.shared.allow_all();
+    }
+
+    /// Sets the `health.issues` of a cluster, node group or add-on (and optionally the
+    /// node group's or add-on's status, e.g. DEGRADED). Refuses unknown resources, issue
+    /// codes outside the model's enum for the resource, and unknown statuses.
+    pub fn set_health(&self, health: SetHealth) -> Result<(), String> {
+        self.shared.set_health(&health).map(|_| ()).map_err(|e| e.message)
     }
 
     /// Adds (blocking = true) or resolves (false) an ERROR insight of category

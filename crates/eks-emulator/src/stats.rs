@@ -35,6 +35,9 @@ pub struct RequestStats {
     pub server_errors: u64,
     /// Requests that took effect but whose answer was replaced by an injected 500.
     pub lost_responses: u64,
+    /// Requests answered 403 AccessDeniedException by a deny rule (without effect).
+    #[serde(default)]
+    pub denied: u64,
 }
 
 /// Per-cluster counters. "Created" counts effects, "calls" counts requests received

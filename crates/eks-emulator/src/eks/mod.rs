@@ -15,12 +15,14 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::faults::Faults;
-use crate::model::{AddonVersionsQuery, ClusterVersionsQuery, State};
+use crate::model::{AddonVersionsQuery, ClusterVersionsQuery, IamResource, State};
 use crate::server::Shared;
 use crate::util::{now_secs, parse_query};
 
 use request::{body, Query};
 use routes::Op;
+
+pub(crate) use routes::OPERATIONS;
 
 /// What an EKS request produced.
 pub(crate) struct EksAnswer {
@@ -41,7 +43,7 @@ pub(crate) async fn handle(
     };
     let name = op.name();
     let q = Query(parse_query(query));
-    let (latency, fault) = admit(shared, &op, raw);
+    let (latency, fault) = admit(shared, &op, &q, raw);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
@@ -87,9 +89,33 @@ fn server_error(op: &Op) -> ApiError {
     }
 }
 
-/// Counts the request (and the token of an update call), then rolls the dice of the
-/// rate faults. Returns the latency to add and the injected error, if any.
-fn admit(shared: &Arc<Shared>, op: &Op, raw: &Bytes) -> (u64, Option<ApiError>) {
+/// The resource IAM authorizes an operation on (the service authorization reference:
+/// cluster, node group or add-on; DescribeUpdate and ListUpdates the node group or add-on
+/// named in the query, else the cluster).
+fn iam_resource(op: &Op, q: &Query, raw: &Bytes) -> IamResource {
+    let cluster = |c: &str| IamResource::Cluster(c.to_string());
+    match op {
+        Op::CreateCluster => serde_json::from_slice::<Value>(raw)
+            .ok()
+            .and_then(|v| v.get("name").and_then(Value::as_str).map(cluster))
+            .unwrap_or(IamResource::AllClusters),
+        Op::ListClusters => IamResource::AllClusters,
+        Op::DescribeAddonVersions | Op::DescribeClusterVersions => IamResource::Any,
+        Op::DescribeNodegroup(c, n) | Op::UpdateNodegroupVersion(c, n) => IamResource::Nodegroup(c.clone(), n.clone()),
+        Op::DescribeAddon(c, a) | Op::UpdateAddon(c, a) => IamResource::Addon(c.clone(), a.clone()),
+        Op::DescribeUpdate(c, _) | Op::ListUpdates(c) => match (q.get("nodegroupName"), q.get("addonName")) {
+            (Some(n), _) => IamResource::Nodegroup(c.clone(), n.to_string()),
+            (None, Some(a)) => IamResource::Addon(c.clone(), a.to_string()),
+            (None, None) => cluster(c),
+        },
+        other => other.cluster().map(cluster).unwrap_or(IamResource::Any),
+    }
+}
+
+/// Counts the request (and the token of an update call), answers a denied operation
+/// with AccessDeniedException, then rolls the dice of the rate faults. Returns the
+/// latency to add and the injected error, if any.
+fn admit(shared: &Arc<Shared>, op: &Op, q: &Query, raw: &Bytes) -> (u64, Option<ApiError>) {
     let name = op.name();
     let mut st = shared.state.lock().unwrap();
     st.requests.total += 1;
@@ -101,6 +127,10 @@ fn admit(shared: &Arc<Shared>, op: &Op, raw: &Bytes) -> (u64, Option<ApiError>) 
         st.record_update_call(c, name, token.as_deref());
     }
     let f = st.faults.clone();
+    if let Some(e) = st.access_denied(name, &iam_resource(op, q, raw)) {
+        st.requests.denied += 1;
+        return (f.latency_ms, Some(e));
+    }
     let applies = faulted(&f, name);
     let mut fault = None;
     if applies && f.throttle_rate > 0.0 && st.rng.next_f64() < f.throttle_rate {

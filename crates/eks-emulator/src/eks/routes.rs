@@ -2,6 +2,29 @@
 
 use axum::http::Method;
 
+/// The name of every operation the emulator serves.
+pub(crate) const OPERATIONS: [&str; 19] = [
+    "CreateCluster",
+    "ListClusters",
+    "DescribeCluster",
+    "DeleteCluster",
+    "UpdateClusterVersion",
+    "ListUpdates",
+    "DescribeUpdate",
+    "CancelUpdate",
+    "CreateNodegroup",
+    "ListNodegroups",
+    "DescribeNodegroup",
+    "UpdateNodegroupVersion",
+    "CreateAddon",
+    "ListAddons",
+    "DescribeAddon",
+    "UpdateAddon",
+    "DescribeAddonVersions",
+    "ListInsights",
+    "DescribeClusterVersions",
+];
+
 /// An EKS operation with its path parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Op {
@@ -144,5 +167,32 @@ mod tests {
         assert_eq!(Op::route(&Method::GET, &segs("/clusters/c/insights")), None);
         assert_eq!(Op::route(&Method::PUT, &segs("/clusters")), None);
         assert_eq!(Op::route(&Method::GET, &segs("/nope")), None);
+    }
+
+    #[test]
+    fn every_routed_operation_is_listed() {
+        let ops = [
+            Op::CreateCluster,
+            Op::ListClusters,
+            Op::DescribeCluster("c".into()),
+            Op::DeleteCluster("c".into()),
+            Op::UpdateClusterVersion("c".into()),
+            Op::ListUpdates("c".into()),
+            Op::DescribeUpdate("c".into(), "u".into()),
+            Op::CancelUpdate("c".into(), "u".into()),
+            Op::CreateNodegroup("c".into()),
+            Op::ListNodegroups("c".into()),
+            Op::DescribeNodegroup("c".into(), "n".into()),
+            Op::UpdateNodegroupVersion("c".into(), "n".into()),
+            Op::CreateAddon("c".into()),
+            Op::ListAddons("c".into()),
+            Op::DescribeAddon("c".into(), "a".into()),
+            Op::UpdateAddon("c".into(), "a".into()),
+            Op::DescribeAddonVersions,
+            Op::ListInsights("c".into()),
+            Op::DescribeClusterVersions,
+        ];
+        let names: Vec<&str> = ops.iter().map(Op::name).collect();
+        assert_eq!(names, OPERATIONS);
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::seed::AddonCatalogEntry;
+use crate::seed::{AddonCatalogEntry, HealthIssue};
 
 use super::clusters::Cluster;
 use super::updates::{ClientToken, Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
@@ -41,6 +41,8 @@ pub(crate) struct Addon {
     pub configuration_values: Option<String>,
     pub service_account_role_arn: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// `health.issues` (injected).
+    pub health: Vec<HealthIssue>,
 }
 
 /// An add-on update's effect.
@@ -244,6 +246,7 @@ impl State {
             configuration_values: None,
             service_account_role_arn: None,
             tags: BTreeMap::new(),
+            health: Vec::new(),
         }
     }
 
@@ -370,6 +373,14 @@ impl State {
             return Err(ApiError::in_use(format!(
                 "Cannot AddonUpdate because addon {addon} currently has update {} in progress",
                 u.id
+            ))
+            .cluster(&c.name)
+            .addon(addon));
+        }
+        if a.status == AddonStatus::Degraded {
+            return Err(ApiError::invalid_request(format!(
+                "Addon {addon} is in {} state. Update is invalid given the state of the cluster.",
+                a.status
             ))
             .cluster(&c.name)
             .addon(addon));

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
+use crate::seed::HealthIssue;
 use crate::util::{next_minor, parse_minor, prev_minor};
 
 use super::addons::Addon;
@@ -87,6 +88,8 @@ pub(crate) struct Cluster {
     /// CreateAddon and UpdateAddon on this cluster.
     pub(super) tokens: TokenTable,
     pub(super) last_upgrade: Option<LastUpgrade>,
+    /// `health.issues` (injected).
+    pub health: Vec<HealthIssue>,
 }
 
 /// A version update's effect.
@@ -288,6 +291,7 @@ impl State {
             updates: Vec::new(),
             tokens: TokenTable::default(),
             last_upgrade: None,
+            health: Vec::new(),
         }
     }
 

@@ -100,17 +100,22 @@ macro_rules! eks_enum_open {
     };
 }
 
+mod access;
 mod addons;
 mod clusters;
+mod health;
 mod insights;
+mod launch_templates;
 mod nodegroups;
 mod seeding;
 mod updates;
 mod versions;
 
+pub(crate) use access::IamResource;
 pub(crate) use addons::{AddonOut, AddonStatus, AddonVersions, AddonVersionsQuery};
 pub(crate) use clusters::{ClusterOut, ClusterStatus, INSIGHTS_BLOCKING_MESSAGE};
 pub(crate) use insights::{Insight, InsightCategory, InsightStatus};
+pub(crate) use launch_templates::LaunchTemplate;
 pub(crate) use nodegroups::{NodegroupOut, NodegroupStatus};
 pub(crate) use seeding::{ClusterDump, StateDump};
 pub(crate) use updates::{Cancellation, Target, Update, UpdateParamType, UpdateStatus, UpdateType};

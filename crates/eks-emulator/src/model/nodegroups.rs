@@ -5,12 +5,15 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::error::ApiError;
-use crate::seed::ScalingConfig;
+use crate::seed::{HealthIssue, ScalingConfig};
 
 use super::clusters::{Cluster, ClusterStatus};
+use super::launch_templates::{
+    ami_kubernetes_version, LaunchTemplate, LaunchTemplateReq, CUSTOM_AMI, CUSTOM_AMI_CREATE, CUSTOM_AMI_UPDATE,
+};
 use super::updates::{ClientToken, Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
 use super::versions::cmp_versions;
 use super::{paginate, Page, State};
@@ -49,6 +52,12 @@ pub(crate) struct Nodegroup {
     pub tags: BTreeMap<String, String>,
     /// Name of the Auto Scaling group.
     pub asg: String,
+    /// The launch template it was created with.
+    pub launch_template: Option<LaunchTemplate>,
+    /// Seed extension: launch-template version -> Kubernetes version of its AMI (CUSTOM).
+    pub(super) ami_versions: BTreeMap<String, String>,
+    /// `health.issues` (injected).
+    pub health: Vec<HealthIssue>,
 }
 
 /// A node-group update's effect.
@@ -56,6 +65,8 @@ pub(crate) struct Nodegroup {
 pub(crate) struct NodegroupChange {
     version: String,
     release_version: String,
+    /// The launch-template version it moves to (None: unchanged).
+    launch_template_version: Option<String>,
 }
 
 /// A node group as DescribeNodegroup (and CreateNodegroup) shows it.
@@ -85,6 +96,7 @@ pub(crate) struct CreateNodegroupReq {
     capacity_type: Option<String>,
     version: Option<String>,
     release_version: Option<String>,
+    launch_template: Option<LaunchTemplateReq>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,7 +112,7 @@ pub(crate) struct ScalingReq {
 pub(crate) struct UpdateNodegroupVersionReq {
     version: Option<String>,
     release_version: Option<String>,
-    launch_template: Option<Value>,
+    launch_template: Option<LaunchTemplateReq>,
     force: Option<bool>,
     client_request_token: Option<String>,
 }
@@ -124,7 +136,43 @@ impl Nodegroup {
     pub(super) fn apply(&mut self, change: NodegroupChange, at: f64) {
         self.version = change.version;
         self.release_version = change.release_version;
+        if let (Some(lt), Some(v)) = (self.launch_template.as_mut(), change.launch_template_version) {
+            lt.version = v;
+        }
         self.modified_at = at;
+    }
+
+    /// Whether its AMI is a custom one, named by its launch template.
+    pub(super) fn custom_ami(&self) -> bool {
+        self.ami_type == CUSTOM_AMI
+    }
+
+    /// The `params` of an update making `change`: `Version` and `ReleaseVersion` for an
+    /// EKS AMI, then `LaunchTemplateName` and `LaunchTemplateVersion` when the template
+    /// version is part of it (a custom AMI's update has only these).
+    fn update_params(&self, change: &NodegroupChange) -> Vec<UpdateParam> {
+        let mut params = Vec::new();
+        let lt = self
+            .launch_template
+            .as_ref()
+            .zip(change.launch_template_version.as_ref());
+        if !(self.custom_ami() && lt.is_some()) {
+            params.push(UpdateParam::new(UpdateParamType::Version, change.version.clone()));
+            params.push(UpdateParam::new(
+                UpdateParamType::ReleaseVersion,
+                change.release_version.clone(),
+            ));
+        }
+        if let Some((lt, version)) = lt {
+            if let Some(name) = &lt.name {
+                params.push(UpdateParam::new(UpdateParamType::LaunchTemplateName, name.clone()));
+            }
+            params.push(UpdateParam::new(
+                UpdateParamType::LaunchTemplateVersion,
+                version.clone(),
+            ));
+        }
+        params
     }
 }
 
@@ -198,6 +246,9 @@ impl State {
             labels: BTreeMap::new(),
             tags: BTreeMap::new(),
             asg: format!("eks-{name}-{uid}"),
+            launch_template: None,
+            ami_versions: BTreeMap::new(),
+            health: Vec::new(),
         }
     }
 
@@ -222,7 +273,9 @@ impl State {
                 &req.node_role,
                 &req.instance_types,
                 &req.labels,
-                &req.tags
+                &req.tags,
+                &req.ami_type,
+                &req.launch_template
             )
         );
         let t = ClientToken::new("CreateNodegroup", req.client_request_token.as_deref(), fingerprint);
@@ -268,6 +321,15 @@ impl State {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| missing("subnets"))?;
         let role = req.node_role.clone().ok_or_else(|| missing("nodeRole"))?;
+        let scoped = |e: ApiError| e.cluster(&c.name).nodegroup(ng_name);
+        let custom = req.ami_type.as_deref() == Some(CUSTOM_AMI);
+        if custom && (req.version.is_some() || req.release_version.is_some()) {
+            return Err(scoped(ApiError::invalid_parameter(CUSTOM_AMI_CREATE)));
+        }
+        let launch_template = match &req.launch_template {
+            Some(r) => Some(LaunchTemplate::from_request(r).map_err(scoped)?),
+            None => None,
+        };
         let version = req.version.clone().unwrap_or_else(|| c.version.clone());
         check_not_newer(&version, c, ng_name)?;
         let mut ng = self.new_nodegroup(c, ng_name, &version, req.release_version.clone(), now);
@@ -292,6 +354,10 @@ impl State {
         if let Some(d) = req.disk_size {
             ng.disk_size = d;
         }
+        if let (true, Some(lt)) = (custom, &launch_template) {
+            ng.release_version = lt.ami_id();
+        }
+        ng.launch_template = launch_template;
         if let Some(l) = &req.labels {
             ng.labels = l.clone();
         }
@@ -345,11 +411,9 @@ impl State {
         if let Some(u) = self.replayed_update(name, &target, &t)? {
             return Ok(u);
         }
-        let change = self.plan_nodegroup_update(self.cluster(name)?, ng_name, &req)?;
-        let params = vec![
-            UpdateParam::new(UpdateParamType::Version, change.version.clone()),
-            UpdateParam::new(UpdateParamType::ReleaseVersion, change.release_version.clone()),
-        ];
+        let c = self.cluster(name)?;
+        let change = self.plan_nodegroup_update(c, ng_name, &req)?;
+        let params = c.nodegroups[ng_name].update_params(&change);
         let new = NewUpdate {
             target,
             kind: UpdateType::VersionUpdate,
@@ -361,7 +425,8 @@ impl State {
     }
 
     /// The rules of UpdateNodegroupVersion, in EKS's order; the change it would make
-    /// (no version: the cluster's, with the latest release version).
+    /// (no version: the cluster's, with the latest release version; a custom AMI: the
+    /// version of the launch-template version's AMI).
     fn plan_nodegroup_update(
         &self,
         c: &Cluster,
@@ -370,17 +435,16 @@ impl State {
     ) -> Result<NodegroupChange, ApiError> {
         let ng = &c.nodegroups[ng_name];
         let scoped = |e: ApiError| e.cluster(&c.name).nodegroup(ng_name);
-        if let Some(u) = c.in_progress_update_of(&Target::Nodegroup(ng_name.to_string())) {
-            return Err(scoped(ApiError::in_use(format!(
-                "Cannot VersionUpdate because nodegroup {ng_name} currently has update {} in progress",
-                u.id
-            ))));
+        check_updatable(c, ng).map_err(scoped)?;
+        if ng.custom_ami() && (req.version.is_some() || req.release_version.is_some()) {
+            return Err(scoped(ApiError::invalid_parameter(CUSTOM_AMI_UPDATE)));
         }
-        if !matches!(ng.status, NodegroupStatus::Active | NodegroupStatus::Degraded) {
-            return Err(scoped(ApiError::in_use(format!(
-                "Nodegroup {ng_name} is currently in {} status",
-                ng.status
-            ))));
+        let lt_version = match &req.launch_template {
+            Some(r) => Some(LaunchTemplate::requested_version(ng.launch_template.as_ref(), r).map_err(scoped)?),
+            None => None,
+        };
+        if ng.custom_ami() {
+            return plan_custom_ami(c, ng, lt_version);
         }
         let version = req.version.clone().unwrap_or_else(|| c.version.clone());
         check_not_newer(&version, c, ng_name)?;
@@ -402,6 +466,59 @@ impl State {
         Ok(NodegroupChange {
             version,
             release_version,
+            launch_template_version: lt_version,
         })
     }
+}
+
+/// An update in progress answers ResourceInUseException; a DEGRADED or CREATE_FAILED node
+/// group InvalidRequestException; any other status but ACTIVE ResourceInUseException.
+fn check_updatable(c: &Cluster, ng: &Nodegroup) -> Result<(), ApiError> {
+    if let Some(u) = c.in_progress_update_of(&Target::Nodegroup(ng.name.clone())) {
+        return Err(ApiError::in_use(format!(
+            "Cannot VersionUpdate because nodegroup {} currently has update {} in progress",
+            ng.name, u.id
+        )));
+    }
+    match &ng.status {
+        NodegroupStatus::Active => Ok(()),
+        NodegroupStatus::Degraded | NodegroupStatus::CreateFailed => Err(ApiError::invalid_request(format!(
+            "Nodegroup {} is in {} state. Update is invalid given the state of the cluster.",
+            ng.name, ng.status
+        ))),
+        s => Err(ApiError::in_use(format!(
+            "Nodegroup {} is currently in {s} status",
+            ng.name
+        ))),
+    }
+}
+
+/// A custom AMI's update: to launch-template version `lt_version` (default: the current
+/// one, a node refresh), whose AMI has the seeded Kubernetes version (default: the
+/// cluster's for another template version) and shows its AMI id as release version.
+fn plan_custom_ami(c: &Cluster, ng: &Nodegroup, lt_version: Option<String>) -> Result<NodegroupChange, ApiError> {
+    let Some(lt) = &ng.launch_template else {
+        return Ok(NodegroupChange {
+            version: ng.version.clone(),
+            release_version: ng.release_version.clone(),
+            launch_template_version: None,
+        });
+    };
+    let target = lt_version.unwrap_or_else(|| lt.version.clone());
+    let version = ami_kubernetes_version(&ng.ami_versions, &target, lt, &ng.version, &c.version);
+    check_not_newer(&version, c, &ng.name)?;
+    let release_version = if target == lt.version {
+        ng.release_version.clone()
+    } else {
+        LaunchTemplate {
+            version: target.clone(),
+            ..lt.clone()
+        }
+        .ami_id()
+    };
+    Ok(NodegroupChange {
+        version,
+        release_version,
+        launch_template_version: Some(target),
+    })
 }

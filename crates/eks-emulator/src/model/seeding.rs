@@ -10,7 +10,9 @@ use crate::util::{next_minor, parse_minor, stable_id, SplitMix64};
 
 use super::addons::{Addon, AddonOut, AddonStatus};
 use super::clusters::{valid_cluster_name, Cluster, ClusterOut, ClusterStatus};
+use super::health::{check_issues, IssueOwner};
 use super::insights::{Insight, InsightCategory, InsightStatus};
+use super::launch_templates::LaunchTemplate;
 use super::nodegroups::{Nodegroup, NodegroupOut, NodegroupStatus};
 use super::updates::{TokenTable, Update};
 use super::versions::{cmp_versions, VersionInfo};
@@ -127,6 +129,8 @@ impl State {
         if let Some(s) = &sc.support_type {
             c.support_type = s.clone();
         }
+        check_issues(IssueOwner::Cluster, &sc.health).map_err(|e| SeedError(format!("cluster {}: {e}", sc.name)))?;
+        c.health = sc.health.clone();
         for sn in &sc.nodegroups {
             let ng = self.seed_nodegroup(&c, sc, sn, created)?;
             c.nodegroups.insert(sn.name.clone(), ng);
@@ -173,6 +177,24 @@ impl State {
         }
         ng.labels = sn.labels.clone();
         ng.tags = sn.tags.clone();
+        let context = |e: String| SeedError(format!("cluster {}: node group {}: {e}", sc.name, sn.name));
+        if let Some(lt) = &sn.launch_template {
+            let lt = LaunchTemplate::from_seed(lt).map_err(context)?;
+            if ng.custom_ami() && sn.release_version.is_none() {
+                ng.release_version = lt.ami_id();
+            }
+            ng.launch_template = Some(lt);
+        }
+        if let Some((_, v)) = sn
+            .launch_template_versions
+            .iter()
+            .find(|(_, v)| parse_minor(v).is_none())
+        {
+            return Err(context(format!("launchTemplateVersions: {v:?} is not MAJOR.MINOR")));
+        }
+        ng.ami_versions = sn.launch_template_versions.clone();
+        check_issues(IssueOwner::Nodegroup, &sn.health).map_err(context)?;
+        ng.health = sn.health.clone();
         Ok(ng)
     }
 
@@ -193,6 +215,9 @@ impl State {
         a.configuration_values = sa.configuration_values.clone();
         a.service_account_role_arn = sa.service_account_role_arn.clone();
         a.tags = sa.tags.clone();
+        check_issues(IssueOwner::Addon, &sa.health)
+            .map_err(|e| SeedError(format!("cluster {}: add-on {}: {e}", sc.name, sa.name)))?;
+        a.health = sa.health.clone();
         Ok(a)
     }
 

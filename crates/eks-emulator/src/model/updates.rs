@@ -48,6 +48,8 @@ eks_enum! {
         ResolveConflicts = "ResolveConflicts",
         ConfigurationValues = "ConfigurationValues",
         ServiceAccountRoleArn = "ServiceAccountRoleArn",
+        LaunchTemplateName = "LaunchTemplateName",
+        LaunchTemplateVersion = "LaunchTemplateVersion",
     }
 }
 

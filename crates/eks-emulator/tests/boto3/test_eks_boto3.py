@@ -279,3 +279,156 @@ def test_lambda_relay_with_boto3():
         assert json.loads(out["Payload"].read()) == {"ok": True}
     finally:
         server.shutdown()
+
+
+# ------------------------------------------------------------------ production shapes
+
+SHAPES = {
+    "clusters": [
+        {
+            "name": "prod",
+            "version": "1.32",
+            "health": [{"code": "Ec2SubnetNotFound", "message": "subnet-1 was deleted", "resourceIds": ["subnet-1"]}],
+            "nodegroups": [
+                {
+                    "name": "custom",
+                    "version": "1.31",
+                    "amiType": "CUSTOM",
+                    "launchTemplate": {"name": "web", "version": "4"},
+                    "launchTemplateVersions": {"4": "1.31", "5": "1.32"},
+                },
+                {"name": "managed", "version": "1.31", "launchTemplate": {"id": "lt-0123456789abcdef0", "version": "2"}},
+                {
+                    "name": "broken",
+                    "status": "CREATE_FAILED",
+                    "health": [{"code": "NodeCreationFailure", "message": "Instances failed to join the kubernetes cluster", "resourceIds": ["i-0abc"]}],
+                },
+            ],
+            "addons": [{"name": "coredns", "status": "DEGRADED", "health": [{"code": "InsufficientNumberOfReplicas", "message": "not enough replicas"}]}],
+        }
+    ]
+}
+CUSTOM_AMI = "You cannot specify the field kubernetesVersion when using custom AMIs"
+
+
+@pytest.fixture
+def shapes():
+    status, body = admin("POST", "/_emulator/seed", SHAPES)
+    assert status == 200, body
+
+
+def test_custom_ami_refuses_version_and_rolls_by_launch_template(eks, shapes):
+    ng = eks.describe_nodegroup(clusterName="prod", nodegroupName="custom")["nodegroup"]
+    assert ng["amiType"] == "CUSTOM"
+    lt = ng["launchTemplate"]
+    assert (lt["name"], lt["version"]) == ("web", "4") and lt["id"].startswith("lt-0")
+    assert ng["releaseVersion"].startswith("ami-0")
+
+    for extra in ({"version": "1.32"}, {"releaseVersion": "1.32.9-20261101"}):
+        with pytest.raises(eks.exceptions.InvalidParameterException) as e:
+            eks.update_nodegroup_version(clusterName="prod", nodegroupName="custom", launchTemplate={"name": "web", "version": "5"}, **extra)
+        assert e.value.response["Error"]["Message"] == CUSTOM_AMI
+        assert (e.value.response["clusterName"], e.value.response["nodegroupName"]) == ("prod", "custom")
+    with pytest.raises(eks.exceptions.InvalidParameterException) as e:
+        eks.update_nodegroup_version(clusterName="prod", nodegroupName="custom", launchTemplate={"name": "other", "version": "5"})
+    assert "same launch template" in e.value.response["Error"]["Message"]
+    with pytest.raises(eks.exceptions.InvalidParameterException) as e:
+        eks.update_nodegroup_version(clusterName="prod", nodegroupName="custom", launchTemplate={"name": "web", "id": lt["id"], "version": "5"})
+    assert e.value.response["Error"]["Message"] == "Either provide launch template ID or launch template name in the request."
+
+    token = str(uuid.uuid4())
+    u = eks.update_nodegroup_version(clusterName="prod", nodegroupName="custom", launchTemplate={"id": lt["id"], "version": "5"}, clientRequestToken=token)["update"]
+    assert u["type"] == "VersionUpdate"
+    assert u["params"] == [{"type": "LaunchTemplateName", "value": "web"}, {"type": "LaunchTemplateVersion", "value": "5"}]
+    again = eks.update_nodegroup_version(clusterName="prod", nodegroupName="custom", launchTemplate={"id": lt["id"], "version": "5"}, clientRequestToken=token)["update"]
+    assert again["id"] == u["id"]
+    with pytest.raises(eks.exceptions.InvalidParameterException):
+        eks.update_nodegroup_version(clusterName="prod", nodegroupName="custom", launchTemplate={"id": lt["id"], "version": "6"}, clientRequestToken=token)
+    finish()
+    ng = eks.describe_nodegroup(clusterName="prod", nodegroupName="custom")["nodegroup"]
+    assert (ng["version"], ng["launchTemplate"]["version"], ng["status"]) == ("1.32", "5", "ACTIVE")
+    assert eks.describe_update(name="prod", updateId=u["id"], nodegroupName="custom")["update"]["status"] == "Successful"
+
+    # A launch-template node group on an EKS AMI: version and template version together.
+    u = eks.update_nodegroup_version(clusterName="prod", nodegroupName="managed", version="1.32", launchTemplate={"id": "lt-0123456789abcdef0", "version": "3"})["update"]
+    assert [p["type"] for p in u["params"]] == ["Version", "ReleaseVersion", "LaunchTemplateVersion"]
+    finish()
+    ng = eks.describe_nodegroup(clusterName="prod", nodegroupName="managed")["nodegroup"]
+    assert (ng["version"], ng["launchTemplate"]) == ("1.32", {"version": "3", "id": "lt-0123456789abcdef0"})
+
+
+def test_degraded_node_groups_and_addons_refuse_updates(eks, shapes):
+    with pytest.raises(eks.exceptions.InvalidRequestException) as e:
+        eks.update_nodegroup_version(clusterName="prod", nodegroupName="broken")
+    err = e.value.response
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err["Error"]["Message"] == "Nodegroup broken is in CREATE_FAILED state. Update is invalid given the state of the cluster."
+    assert (err["clusterName"], err["nodegroupName"]) == ("prod", "broken")
+
+    status, body = admin("POST", "/_emulator/health", {"cluster": "demo", "nodegroup": "ng-1", "status": "DEGRADED"})
+    assert (status, body["status"]) == (200, "DEGRADED"), body
+    with pytest.raises(eks.exceptions.InvalidRequestException) as e:
+        eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng-1")
+    assert e.value.response["Error"]["Message"] == "Nodegroup ng-1 is in DEGRADED state. Update is invalid given the state of the cluster."
+    with pytest.raises(eks.exceptions.InvalidRequestException) as e:
+        eks.update_addon(clusterName="prod", addonName="coredns")
+    assert "invalid given the state of the cluster" in e.value.response["Error"]["Message"]
+    assert e.value.response["addonName"] == "coredns"
+
+    admin("POST", "/_emulator/health", {"cluster": "demo", "nodegroup": "ng-1", "status": "ACTIVE"})
+    assert eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng-1")["update"]["status"] == "InProgress"
+
+
+def test_health_issues_rendered_and_injected(eks, shapes):
+    c = eks.describe_cluster(name="prod")["cluster"]
+    assert c["health"]["issues"] == [{"code": "Ec2SubnetNotFound", "message": "subnet-1 was deleted", "resourceIds": ["subnet-1"]}]
+    ng = eks.describe_nodegroup(clusterName="prod", nodegroupName="broken")["nodegroup"]
+    assert ng["health"]["issues"][0]["code"] == "NodeCreationFailure"
+    assert ng["health"]["issues"][0]["resourceIds"] == ["i-0abc"]
+    a = eks.describe_addon(clusterName="prod", addonName="coredns")["addon"]
+    assert (a["status"], a["health"]["issues"][0]["code"]) == ("DEGRADED", "InsufficientNumberOfReplicas")
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng-1")["nodegroup"]["health"] == {"issues": []}
+
+    issue = {"code": "AsgInstanceLaunchFailures", "message": "Could not launch On-Demand Instances.", "resourceIds": ["eks-ng-1"]}
+    status, body = admin("POST", "/_emulator/health", {"cluster": "demo", "nodegroup": "ng-1", "issues": [issue], "status": "DEGRADED"})
+    assert status == 200 and body["health"]["issues"] == [issue], body
+    ng = eks.describe_nodegroup(clusterName="demo", nodegroupName="ng-1")["nodegroup"]
+    assert (ng["status"], ng["health"]["issues"]) == ("DEGRADED", [issue])
+    admin("POST", "/_emulator/health", {"cluster": "prod", "issues": []})
+    assert eks.describe_cluster(name="prod")["cluster"]["health"]["issues"] == []
+
+    status, body = admin("POST", "/_emulator/health", {"cluster": "prod", "addon": "coredns", "issues": [{"code": "NodeCreationFailure"}]})
+    assert status == 400 and "AddonIssueCode" in body["message"], body
+    status, body = admin("POST", "/_emulator/health", {"cluster": "prod", "nodegroup": "nope", "issues": []})
+    assert status == 404, body
+
+
+def test_denied_operations_answer_access_denied(eks, shapes):
+    status, faults = admin("POST", "/_emulator/faults/deny", {"operation": "UpdateClusterVersion", "cluster": "demo"})
+    assert status == 200 and faults["deniedOperations"] == [{"operation": "UpdateClusterVersion", "cluster": "demo"}]
+    with pytest.raises(eks.exceptions.AccessDeniedException) as e:
+        eks.update_cluster_version(name="demo", version="1.31")
+    err = e.value.response
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert err["Error"]["Code"] == "AccessDeniedException"
+    assert err["Error"]["Message"] == (
+        "User: arn:aws:sts::123456789012:assumed-role/eks-upgrade-orchestrator/session is not authorized to perform: "
+        "eks:UpdateClusterVersion on resource: arn:aws:eks:us-east-1:123456789012:cluster/demo"
+    )
+    assert eks.describe_cluster(name="demo")["cluster"]["status"] == "ACTIVE"
+
+    admin("POST", "/_emulator/faults/deny", {"operation": "DescribeNodegroup"})
+    _, state = admin("GET", "/_emulator/state")
+    prod = [c for c in state["clusters"] if c["name"] == "prod"][0]
+    arn = [n for n in prod["nodegroups"] if n["nodegroupName"] == "custom"][0]["nodegroupArn"]
+    with pytest.raises(eks.exceptions.AccessDeniedException) as e:
+        eks.describe_nodegroup(clusterName="prod", nodegroupName="custom")
+    assert e.value.response["Error"]["Message"].endswith(f"eks:DescribeNodegroup on resource: {arn}")
+
+    status, body = admin("POST", "/_emulator/faults/deny", {"operation": "Nope"})
+    assert status == 400, body
+    _, stats = admin("GET", "/_emulator/stats")
+    assert stats["requests"]["denied"] == 2
+    status, faults = admin("DELETE", "/_emulator/faults/deny")
+    assert status == 200 and faults["deniedOperations"] == []
+    assert eks.update_cluster_version(name="demo", version="1.31")["update"]["status"] == "InProgress"

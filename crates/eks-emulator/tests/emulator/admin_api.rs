@@ -164,3 +164,71 @@ async fn admin_api_round_trip() {
     assert_eq!(s, 404, "{v}");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn deny_and_health_over_http() {
+    let emu = start_with(EmulatorConfig {
+        seed: Some(Seed::from_json(DEMO_SEED).unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let url = emu.url();
+    let (s, v) = admin(
+        &emu,
+        Method::POST,
+        "/_emulator/faults/deny",
+        r#"{"operation":"DescribeCluster"}"#,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["deniedOperations"], json!([{"operation": "DescribeCluster"}]));
+    let (s, h, text) = raw(&url, Method::GET, "/clusters/demo", &[], "").await;
+    assert_eq!(
+        (s, h["x-amzn-errortype"].to_str().unwrap()),
+        (403, "AccessDeniedException")
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        json!({"message": "User: arn:aws:sts::123456789012:assumed-role/eks-upgrade-orchestrator/session is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:us-east-1:123456789012:cluster/demo"})
+    );
+    let (s, _) = admin(&emu, Method::POST, "/_emulator/faults/deny", r#"{"operation":"Nope"}"#).await;
+    assert_eq!(s, 400);
+    let (s, v) = admin(&emu, Method::DELETE, "/_emulator/faults/deny", "").await;
+    assert_eq!((s, v["deniedOperations"].clone()), (200, json!([])));
+    let (s, _, _) = raw(&url, Method::GET, "/clusters/demo", &[], "").await;
+    assert_eq!(s, 200);
+    let (_, v) = admin(&emu, Method::GET, "/_emulator/stats", "").await;
+    assert_eq!(v["requests"]["denied"], 1);
+
+    let body = json!({"cluster": "demo", "addon": "coredns", "status": "DEGRADED",
+        "issues": [{"code": "InsufficientNumberOfReplicas", "message": "m"}]});
+    let (s, v) = admin(&emu, Method::POST, "/_emulator/health", &body.to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "DEGRADED");
+    assert_eq!(
+        v["health"]["issues"],
+        json!([{"code": "InsufficientNumberOfReplicas", "message": "m", "resourceIds": []}])
+    );
+    let (_, _, text) = raw(&url, Method::GET, "/clusters/demo/addons/coredns", &[], "").await;
+    let a: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(a["addon"]["health"], v["health"]);
+    let bad = [
+        (r#"{"cluster":"demo","issues":[{"code":"NodeCreationFailure"}]}"#, 400),
+        (r#"{"cluster":"demo","nodegroup":"ng-1","addon":"coredns"}"#, 400),
+        (r#"{"cluster":"demo","nodegroup":"ng-1","status":"NOPE"}"#, 400),
+        (r#"{"cluster":"demo","nodegroup":"nope"}"#, 404),
+        (r#"{"cluster":"nope","issues":[]}"#, 404),
+        (r#"{"cluster":"demo","typo":1}"#, 400),
+    ];
+    for (body, status) in bad {
+        let (s, v) = admin(&emu, Method::POST, "/_emulator/health", body).await;
+        assert_eq!(s, status, "{body}: {v}");
+    }
+    // A reset lifts deny rules and injected health.
+    emu.deny("ListClusters", None).unwrap();
+    emu.reset();
+    assert!(emu.faults().denied_operations.is_empty());
+    let (_, _, text) = raw(&url, Method::GET, "/clusters/demo/addons/coredns", &[], "").await;
+    assert!(text.contains(r#""health":{"issues":[]}"#), "{text}");
+    emu.shutdown().await;
+}

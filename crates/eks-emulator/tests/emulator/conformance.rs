@@ -17,10 +17,11 @@ use aws_sdk_eks::operation::update_cluster_version::UpdateClusterVersionError;
 use aws_sdk_eks::operation::update_nodegroup_version::UpdateNodegroupVersionError;
 use aws_sdk_eks::operation::RequestId;
 use aws_sdk_eks::types::{
-    AddonStatus, Category, ClusterStatus, InsightStatusValue, InsightsFilter, NodegroupScalingConfig, NodegroupStatus,
+    AddonIssueCode, AddonStatus, AmiTypes, Category, ClusterIssueCode, ClusterStatus, InsightStatusValue,
+    InsightsFilter, LaunchTemplateSpecification, NodegroupIssueCode, NodegroupScalingConfig, NodegroupStatus,
     ResolveConflicts, UpdateParamType, UpdateStatus, UpdateType, VersionStatus, VpcConfigRequest,
 };
-use eks_emulator::{FaultsPatch, INSIGHTS_BLOCKING_MESSAGE};
+use eks_emulator::{FaultsPatch, HealthIssue, SetHealth, INSIGHTS_BLOCKING_MESSAGE};
 
 use crate::common::*;
 
@@ -575,5 +576,517 @@ async fn insights_filter_and_status() {
         .await
         .unwrap();
     assert!(by_version.insights().is_empty());
+    emu.shutdown().await;
+}
+
+// ---------------------------------------------------------------- production shapes
+
+/// A cluster with a custom-AMI node group, a launch-template node group on an EKS AMI, a
+/// node group that failed to create, a degraded add-on and health issues everywhere.
+const SHAPES_SEED: &str = r#"{"clusters":[{"name":"prod","version":"1.32",
+  "health":[{"code":"Ec2SubnetNotFound","message":"subnet-1 was deleted","resourceIds":["subnet-1"]}],
+  "nodegroups":[
+    {"name":"custom","version":"1.31","amiType":"CUSTOM","launchTemplate":{"name":"web","version":"4"},
+     "launchTemplateVersions":{"4":"1.31","5":"1.32"}},
+    {"name":"managed","version":"1.31","launchTemplate":{"id":"lt-0123456789abcdef0","version":"2"}},
+    {"name":"broken","status":"CREATE_FAILED","health":[{"code":"NodeCreationFailure",
+     "message":"Instances failed to join the kubernetes cluster","resourceIds":["i-0abc"]}]}],
+  "addons":[{"name":"coredns","status":"DEGRADED","health":[{"code":"InsufficientNumberOfReplicas",
+     "message":"The add-on is unhealthy because it doesn't have the desired number of replicas."}]}]}]}"#;
+
+const CUSTOM_AMI_MESSAGE: &str = "You cannot specify the field kubernetesVersion when using custom AMIs";
+
+async fn shapes() -> eks_emulator::Emulator {
+    let emu = demo().await;
+    emu.seed_json(SHAPES_SEED).expect("shapes seed applies");
+    emu
+}
+
+fn lt(name: Option<&str>, id: Option<&str>, version: &str) -> LaunchTemplateSpecification {
+    LaunchTemplateSpecification::builder()
+        .set_name(name.map(str::to_string))
+        .set_id(id.map(str::to_string))
+        .version(version)
+        .build()
+}
+
+async fn nodegroup(c: &aws_sdk_eks::Client, name: &str) -> aws_sdk_eks::types::Nodegroup {
+    let out = c
+        .describe_nodegroup()
+        .cluster_name("prod")
+        .nodegroup_name(name)
+        .send()
+        .await
+        .unwrap();
+    out.nodegroup().unwrap().clone()
+}
+
+#[tokio::test]
+async fn custom_ami_node_groups_refuse_version_and_roll_by_launch_template() {
+    let emu = shapes().await;
+    let c = eks(&emu).await;
+    let ng = nodegroup(&c, "custom").await;
+    assert_eq!(ng.ami_type(), Some(&AmiTypes::Custom));
+    let spec = ng.launch_template().expect("launchTemplate rendered");
+    assert_eq!((spec.name(), spec.version()), (Some("web"), Some("4")));
+    let id = spec.id().unwrap().to_string();
+    assert!(id.starts_with("lt-0") && id.len() == 20, "{id}");
+    let ami_before = ng.release_version().unwrap().to_string();
+    assert!(ami_before.starts_with("ami-0"), "{ami_before}");
+
+    // version or releaseVersion: refused, verbatim.
+    for (version, release) in [(Some("1.32"), None), (None, Some("1.32.9-20261101"))] {
+        let e = c
+            .update_nodegroup_version()
+            .cluster_name("prod")
+            .nodegroup_name("custom")
+            .set_version(version.map(str::to_string))
+            .set_release_version(release.map(str::to_string))
+            .launch_template(lt(Some("web"), None, "5"))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        match &e {
+            UpdateNodegroupVersionError::InvalidParameterException(x) => {
+                assert_eq!(x.message(), Some(CUSTOM_AMI_MESSAGE));
+                assert_eq!((x.cluster_name(), x.nodegroup_name()), (Some("prod"), Some("custom")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Another template, or both name and id: refused.
+    let refused = [
+        (
+            lt(Some("other"), None, "5"),
+            "You must specify the same launch template ID or name that was used to create the node group.",
+        ),
+        (
+            lt(None, Some("lt-0fffffffffffffff0"), "5"),
+            "You must specify the same launch template ID or name that was used to create the node group.",
+        ),
+        (
+            lt(Some("web"), Some(&id), "5"),
+            "Either provide launch template ID or launch template name in the request.",
+        ),
+    ];
+    for (spec, message) in refused {
+        let e = c
+            .update_nodegroup_version()
+            .cluster_name("prod")
+            .nodegroup_name("custom")
+            .launch_template(spec)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(
+            matches!(e, UpdateNodegroupVersionError::InvalidParameterException(_)),
+            "{e:?}"
+        );
+        assert_eq!(e.message(), Some(message));
+    }
+
+    // A new launch-template version (by name), with a token: a VersionUpdate, idempotent.
+    let t = token();
+    let send = |spec: LaunchTemplateSpecification| {
+        c.update_nodegroup_version()
+            .cluster_name("prod")
+            .nodegroup_name("custom")
+            .launch_template(spec)
+            .client_request_token(&t)
+            .send()
+    };
+    let u = send(lt(Some("web"), None, "5")).await.unwrap().update.unwrap();
+    assert_eq!(u.r#type(), Some(&UpdateType::VersionUpdate));
+    let params: Vec<(UpdateParamType, &str)> = u
+        .params()
+        .iter()
+        .map(|p| (p.r#type().unwrap().clone(), p.value().unwrap()))
+        .collect();
+    assert_eq!(
+        params,
+        [
+            (UpdateParamType::LaunchTemplateName, "web"),
+            (UpdateParamType::LaunchTemplateVersion, "5")
+        ]
+    );
+    let again = send(lt(Some("web"), None, "5")).await.unwrap().update.unwrap();
+    assert_eq!(again.id(), u.id());
+    let e = send(lt(Some("web"), None, "6")).await.unwrap_err().into_service_error();
+    assert!(
+        matches!(e, UpdateNodegroupVersionError::InvalidParameterException(_)),
+        "{e:?}"
+    );
+    assert_eq!(nodegroup(&c, "custom").await.status(), Some(&NodegroupStatus::Updating));
+
+    emu.finish_updates();
+    let ng = nodegroup(&c, "custom").await;
+    assert_eq!(
+        ng.version(),
+        Some("1.32"),
+        "the Kubernetes version of template version 5's AMI"
+    );
+    assert_eq!(ng.launch_template().unwrap().version(), Some("5"));
+    assert_eq!(ng.launch_template().unwrap().id(), Some(id.as_str()));
+    let ami_after = ng.release_version().unwrap();
+    assert!(ami_after.starts_with("ami-0") && ami_after != ami_before, "{ami_after}");
+    let done = c
+        .describe_update()
+        .name("prod")
+        .update_id(u.id().unwrap())
+        .nodegroup_name("custom")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.update().unwrap().status(), Some(&UpdateStatus::Successful));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn launch_template_node_groups_on_eks_amis() {
+    let emu = shapes().await;
+    let c = eks(&emu).await;
+    let ng = nodegroup(&c, "managed").await;
+    let spec = ng.launch_template().unwrap();
+    assert_eq!(
+        (spec.name(), spec.id(), spec.version()),
+        (None, Some("lt-0123456789abcdef0"), Some("2"))
+    );
+    // version and a new template version (by id) together.
+    let u = c
+        .update_nodegroup_version()
+        .cluster_name("prod")
+        .nodegroup_name("managed")
+        .version("1.32")
+        .launch_template(lt(None, Some("lt-0123456789abcdef0"), "3"))
+        .send()
+        .await
+        .unwrap();
+    let kinds: Vec<&UpdateParamType> = u.update().unwrap().params().iter().filter_map(|p| p.r#type()).collect();
+    assert_eq!(
+        kinds,
+        [
+            &UpdateParamType::Version,
+            &UpdateParamType::ReleaseVersion,
+            &UpdateParamType::LaunchTemplateVersion
+        ]
+    );
+    emu.finish_updates();
+    let ng = nodegroup(&c, "managed").await;
+    assert_eq!(ng.version(), Some("1.32"));
+    assert_eq!(ng.release_version(), Some("1.32.9-20261101"));
+    assert_eq!(ng.launch_template().unwrap().version(), Some("3"));
+    // version alone still works, and keeps the template version.
+    c.update_nodegroup_version()
+        .cluster_name("prod")
+        .nodegroup_name("managed")
+        .version("1.32")
+        .send()
+        .await
+        .unwrap();
+    emu.finish_updates();
+    assert_eq!(
+        nodegroup(&c, "managed").await.launch_template().unwrap().version(),
+        Some("3")
+    );
+
+    // A launch template for a node group created without one: refused.
+    let e = c
+        .update_nodegroup_version()
+        .cluster_name("demo")
+        .nodegroup_name("ng-1")
+        .launch_template(lt(Some("web"), None, "2"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        matches!(e, UpdateNodegroupVersionError::InvalidParameterException(_)),
+        "{e:?}"
+    );
+
+    // CreateNodegroup: a name gets an id and version "1"; a custom AMI refuses a version.
+    let created = c
+        .create_nodegroup()
+        .cluster_name("prod")
+        .nodegroup_name("new")
+        .subnets("subnet-1")
+        .node_role("arn:aws:iam::123456789012:role/node")
+        .launch_template(LaunchTemplateSpecification::builder().name("web").build())
+        .send()
+        .await
+        .unwrap();
+    let spec = created.nodegroup().unwrap().launch_template().unwrap();
+    assert_eq!((spec.name(), spec.version()), (Some("web"), Some("1")));
+    assert!(spec.id().unwrap().starts_with("lt-0"));
+    let e = c
+        .create_nodegroup()
+        .cluster_name("prod")
+        .nodegroup_name("new-custom")
+        .subnets("subnet-1")
+        .node_role("arn:aws:iam::123456789012:role/node")
+        .ami_type(AmiTypes::Custom)
+        .version("1.32")
+        .launch_template(lt(Some("web"), None, "5"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(matches!(e, CreateNodegroupError::InvalidParameterException(_)), "{e:?}");
+    assert_eq!(
+        e.message(),
+        Some("You cannot specify a kubernetes version to use when specifying an image id to use within the launch template.")
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn degraded_node_groups_and_addons_refuse_updates() {
+    let emu = shapes().await;
+    let c = eks(&emu).await;
+    let e = c
+        .update_nodegroup_version()
+        .cluster_name("prod")
+        .nodegroup_name("broken")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(400));
+    match e.into_service_error() {
+        UpdateNodegroupVersionError::InvalidRequestException(x) => {
+            assert_eq!(
+                x.message(),
+                Some("Nodegroup broken is in CREATE_FAILED state. Update is invalid given the state of the cluster.")
+            );
+            assert_eq!((x.cluster_name(), x.nodegroup_name()), (Some("prod"), Some("broken")));
+        }
+        other => panic!("{other:?}"),
+    }
+    emu.set_health(SetHealth::nodegroup("demo", "ng-1").status("DEGRADED"))
+        .unwrap();
+    let e = c
+        .update_nodegroup_version()
+        .cluster_name("demo")
+        .nodegroup_name("ng-1")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        matches!(e, UpdateNodegroupVersionError::InvalidRequestException(_)),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.message(),
+        Some("Nodegroup ng-1 is in DEGRADED state. Update is invalid given the state of the cluster.")
+    );
+    let e = c
+        .update_addon()
+        .cluster_name("prod")
+        .addon_name("coredns")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    match &e {
+        UpdateAddonError::InvalidRequestException(x) => {
+            assert!(x.message().unwrap().contains("invalid given the state of the cluster"));
+            assert_eq!((x.cluster_name(), x.addon_name()), (Some("prod"), Some("coredns")));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Healthy again: accepted.
+    emu.set_health(SetHealth::nodegroup("demo", "ng-1").status("ACTIVE"))
+        .unwrap();
+    emu.set_health(SetHealth::addon("prod", "coredns").status("ACTIVE").clear_issues())
+        .unwrap();
+    c.update_nodegroup_version()
+        .cluster_name("demo")
+        .nodegroup_name("ng-1")
+        .send()
+        .await
+        .unwrap();
+    c.update_addon()
+        .cluster_name("prod")
+        .addon_name("coredns")
+        .send()
+        .await
+        .unwrap();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_issues_are_rendered_and_injectable() {
+    let emu = shapes().await;
+    let c = eks(&emu).await;
+    let cl = c.describe_cluster().name("prod").send().await.unwrap();
+    let issues = cl.cluster().unwrap().health().unwrap().issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].code(), Some(&ClusterIssueCode::Ec2SubnetNotFound));
+    assert_eq!(issues[0].message(), Some("subnet-1 was deleted"));
+    assert_eq!(issues[0].resource_ids(), ["subnet-1"]);
+    let ng = nodegroup(&c, "broken").await;
+    let issue = &ng.health().unwrap().issues()[0];
+    assert_eq!(issue.code(), Some(&NodegroupIssueCode::NodeCreationFailure));
+    assert_eq!(issue.resource_ids(), ["i-0abc"]);
+    let a = c
+        .describe_addon()
+        .cluster_name("prod")
+        .addon_name("coredns")
+        .send()
+        .await
+        .unwrap();
+    let a = a.addon().unwrap();
+    assert_eq!(a.status(), Some(&AddonStatus::Degraded));
+    assert_eq!(
+        a.health().unwrap().issues()[0].code(),
+        Some(&AddonIssueCode::InsufficientNumberOfReplicas)
+    );
+    // Healthy resources have an empty list.
+    let ng = nodegroup(&c, "custom").await;
+    assert!(ng.health().unwrap().issues().is_empty());
+
+    // Injected through the Rust API, with a status; cleared again.
+    emu.set_health(
+        SetHealth::nodegroup("demo", "ng-1")
+            .issue(HealthIssue::new(
+                "AsgInstanceLaunchFailures",
+                "Could not launch On-Demand Instances.",
+                &["eks-ng-1"],
+            ))
+            .status("DEGRADED"),
+    )
+    .unwrap();
+    let ng = c
+        .describe_nodegroup()
+        .cluster_name("demo")
+        .nodegroup_name("ng-1")
+        .send()
+        .await
+        .unwrap();
+    let ng = ng.nodegroup().unwrap();
+    assert_eq!(ng.status(), Some(&NodegroupStatus::Degraded));
+    assert_eq!(
+        ng.health().unwrap().issues()[0].code(),
+        Some(&NodegroupIssueCode::AsgInstanceLaunchFailures)
+    );
+    emu.set_health(SetHealth::cluster("prod").clear_issues()).unwrap();
+    let cl = c.describe_cluster().name("prod").send().await.unwrap();
+    assert!(cl.cluster().unwrap().health().unwrap().issues().is_empty());
+
+    // Codes outside the model's enum, unknown statuses and resources are refused.
+    let bad = SetHealth::addon("prod", "coredns").issue(HealthIssue::new("NodeCreationFailure", "", &[]));
+    assert!(emu.set_health(bad).unwrap_err().contains("AddonIssueCode"));
+    assert!(emu
+        .set_health(SetHealth::nodegroup("prod", "custom").status("SLEEPY"))
+        .is_err());
+    assert!(emu.set_health(SetHealth::nodegroup("prod", "nope")).is_err());
+    assert!(emu.set_health(SetHealth::cluster("prod").status("DEGRADED")).is_err());
+    let seed = r#"{"clusters":[{"name":"x","version":"1.31","health":[{"code":"NodeCreationFailure"}]}]}"#;
+    assert!(emu.seed_json(seed).unwrap_err().0.contains("ClusterIssueCode"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn denied_operations_answer_access_denied() {
+    let emu = shapes().await;
+    let c = eks(&emu).await;
+    emu.deny("UpdateClusterVersion", Some("demo")).unwrap();
+    let e = c
+        .update_cluster_version()
+        .name("demo")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(403));
+    let e = e.into_service_error();
+    // Not a modelled error of UpdateClusterVersion: an unhandled error with the code.
+    assert_eq!(e.code(), Some("AccessDeniedException"));
+    assert_eq!(
+        e.message(),
+        Some("User: arn:aws:sts::123456789012:assumed-role/eks-upgrade-orchestrator/session is not authorized to perform: eks:UpdateClusterVersion on resource: arn:aws:eks:us-east-1:123456789012:cluster/demo")
+    );
+    // Only that operation on that cluster; nothing happened.
+    let d = c.describe_cluster().name("demo").send().await.unwrap();
+    assert_eq!(d.cluster().unwrap().status(), Some(&ClusterStatus::Active));
+    let other = c
+        .update_cluster_version()
+        .name("prod")
+        .version("1.33")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        matches!(other, UpdateClusterVersionError::InvalidParameterException(_)),
+        "another cluster reaches the rules: {other:?}"
+    );
+
+    // Node-group and add-on operations name the node group's or add-on's ARN.
+    let ng_arn = nodegroup(&c, "managed").await.nodegroup_arn().unwrap().to_string();
+    emu.deny("DescribeUpdate", None).unwrap();
+    emu.deny("UpdateAddon", None).unwrap();
+    let e = c
+        .describe_update()
+        .name("prod")
+        .update_id("any")
+        .nodegroup_name("managed")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(e.code(), Some("AccessDeniedException"));
+    assert!(
+        e.message()
+            .unwrap()
+            .ends_with(&format!("eks:DescribeUpdate on resource: {ng_arn}")),
+        "{e:?}"
+    );
+    let addon_arn = c
+        .describe_addon()
+        .cluster_name("prod")
+        .addon_name("coredns")
+        .send()
+        .await
+        .unwrap()
+        .addon()
+        .unwrap()
+        .addon_arn()
+        .unwrap()
+        .to_string();
+    let e = c
+        .update_addon()
+        .cluster_name("prod")
+        .addon_name("coredns")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        e.message()
+            .unwrap()
+            .ends_with(&format!("eks:UpdateAddon on resource: {addon_arn}")),
+        "{e:?}"
+    );
+
+    let stats = emu.stats();
+    assert_eq!(stats.requests.denied, 3);
+    assert_eq!(stats.requests.errors_by_code["AccessDeniedException"], 3);
+    assert_eq!(
+        stats.requests.by_operation["UpdateClusterVersion"], 2,
+        "403 is not retried"
+    );
+    assert_eq!(emu.cluster_stats("demo").update_cluster_version_calls, 1);
+    assert!(emu.deny("NoSuchOperation", None).is_err());
+
+    emu.allow_all();
+    c.update_addon()
+        .cluster_name("demo")
+        .addon_name("coredns")
+        .send()
+        .await
+        .unwrap();
     emu.shutdown().await;
 }

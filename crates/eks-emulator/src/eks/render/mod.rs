@@ -4,8 +4,10 @@
 //! views.
 
 mod state;
+mod versions;
 
 pub(crate) use state::state;
+pub(crate) use versions::cluster_versions;
 
 use std::collections::BTreeMap;
 
@@ -15,10 +17,10 @@ use serde_json::{Map, Value};
 use crate::faults::UpdateErrorDetail;
 use crate::model::{
     AddonOut, AddonStatus, AddonVersions, Cancellation, ClusterOut, ClusterStatus, Insight, InsightCategory,
-    InsightStatus, NodegroupOut, NodegroupStatus, Page, Update, UpdateParamType, UpdateStatus, UpdateType, VersionInfo,
-    VersionStatus,
+    InsightStatus, LaunchTemplate, NodegroupOut, NodegroupStatus, Page, Update, UpdateParamType, UpdateStatus,
+    UpdateType,
 };
-use crate::seed::ScalingConfig;
+use crate::seed::{HealthIssue, ScalingConfig};
 
 const CA_DATA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lJRW11bGF0b3IwREFOQmdrcWhraUc5dzBCQVFzRkFEQVZNUk13RVFZRFZRUUQKRXdwcmRXSmxjbTVsZEdWek1CNFhEVEkyTVRFd01UQXdNREF3TUZvWERUTTJNVEF5T1RBd01EQXdNRm93RlRFVApNQkVHQTFVRUF4TUthM1ZpWlhKdVpYUmxjekFlRncwPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
 const LOG_TYPES: [&str; 5] = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
@@ -46,13 +48,37 @@ pub(crate) fn page<T: Serialize>(key: &str, page: Page<T>) -> Value {
 
 // ---------------------------------------------------------------- shared members
 
-/// `health` of clusters, node groups and add-ons (no issues are emulated).
+/// `health` of clusters, node groups and add-ons: `{"issues": [...]}`, empty when healthy.
 #[derive(Serialize)]
-struct Health {
-    issues: [(); 0],
+struct Health<'a> {
+    issues: Vec<IssueView<'a>>,
 }
 
-const HEALTHY: Health = Health { issues: [] };
+/// An entry of `health.issues` (ClusterIssue, Issue and AddonIssue have the same members).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueView<'a> {
+    code: &'a str,
+    message: &'a str,
+    resource_ids: &'a [String],
+}
+
+const HEALTHY: Health<'static> = Health { issues: Vec::new() };
+
+fn health(issues: &[HealthIssue]) -> Health<'_> {
+    if issues.is_empty() {
+        return HEALTHY;
+    }
+    let issues = issues
+        .iter()
+        .map(|i| IssueView {
+            code: &i.code,
+            message: &i.message,
+            resource_ids: &i.resource_ids,
+        })
+        .collect();
+    Health { issues }
+}
 
 // ---------------------------------------------------------------- clusters
 
@@ -73,7 +99,7 @@ struct ClusterView<'a> {
     certificate_authority: CaView,
     platform_version: &'a str,
     tags: &'a BTreeMap<String, String>,
-    health: Health,
+    health: Health<'a>,
     access_config: AccessView,
     upgrade_policy: UpgradePolicyView<'a>,
     deletion_protection: bool,
@@ -186,7 +212,7 @@ fn cluster_view<'a>(out: &ClusterOut<'a>) -> ClusterView<'a> {
         certificate_authority: CaView { data: CA_DATA },
         platform_version: &c.platform_version,
         tags: &c.tags,
-        health: HEALTHY,
+        health: health(&c.health),
         access_config: AccessView {
             authentication_mode: "API_AND_CONFIG_MAP",
         },
@@ -225,9 +251,28 @@ struct NodegroupView<'a> {
     labels: &'a BTreeMap<String, String>,
     resources: ResourcesView<'a>,
     disk_size: i64,
-    health: Health,
+    health: Health<'a>,
     update_config: UpdateConfigView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    launch_template: Option<LaunchTemplateView<'a>>,
     tags: &'a BTreeMap<String, String>,
+}
+
+/// The model's LaunchTemplateSpecification (no `name` when only the id is known).
+#[derive(Serialize)]
+struct LaunchTemplateView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    version: &'a str,
+    id: &'a str,
+}
+
+fn launch_template_view(lt: &LaunchTemplate) -> LaunchTemplateView<'_> {
+    LaunchTemplateView {
+        name: lt.name.as_deref(),
+        version: &lt.version,
+        id: &lt.id,
+    }
 }
 
 #[derive(Serialize)]
@@ -269,8 +314,9 @@ fn nodegroup_view<'a>(out: &'a NodegroupOut<'a>) -> NodegroupView<'a> {
             auto_scaling_groups: [AsgView { name: &ng.asg }],
         },
         disk_size: ng.disk_size,
-        health: HEALTHY,
+        health: health(&ng.health),
         update_config: UpdateConfigView { max_unavailable: 1 },
+        launch_template: ng.launch_template.as_ref().map(launch_template_view),
         tags: &ng.tags,
     }
 }
@@ -289,7 +335,7 @@ struct AddonView<'a> {
     cluster_name: &'a str,
     status: &'a AddonStatus,
     addon_version: &'a str,
-    health: Health,
+    health: Health<'a>,
     addon_arn: &'a str,
     created_at: f64,
     modified_at: f64,
@@ -307,7 +353,7 @@ fn addon_view<'a>(out: &'a AddonOut<'a>) -> AddonView<'a> {
         cluster_name: out.cluster,
         status: &out.status,
         addon_version: &a.version,
-        health: HEALTHY,
+        health: health(&a.health),
         addon_arn: &a.arn,
         created_at: a.created_at,
         modified_at: a.modified_at,
@@ -507,53 +553,6 @@ pub(crate) fn insights(p: Page<Insight>) -> Value {
     let Page { items, next_token } = p;
     let items: Vec<InsightView> = items.iter().map(insight_view).collect();
     page("insights", Page { items, next_token })
-}
-
-// ---------------------------------------------------------------- versions
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VersionView<'a> {
-    cluster_version: &'a str,
-    cluster_type: &'static str,
-    default_platform_version: &'a str,
-    default_version: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    release_date: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    end_of_standard_support_date: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    end_of_extended_support_date: Option<f64>,
-    status: &'static str,
-    version_status: VersionStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kubernetes_patch_version: Option<&'a str>,
-}
-
-fn version_view(v: &VersionInfo) -> VersionView<'_> {
-    VersionView {
-        cluster_version: &v.version,
-        cluster_type: "eks",
-        default_platform_version: &v.platform_version,
-        default_version: v.default,
-        release_date: v.release_date,
-        end_of_standard_support_date: v.end_of_standard,
-        end_of_extended_support_date: v.end_of_extended,
-        status: v.status.support_status(),
-        version_status: v.status,
-        kubernetes_patch_version: v.patch.as_deref(),
-    }
-}
-
-/// DescribeClusterVersions: `{"clusterVersions": [...], "nextToken": ...}`.
-pub(crate) fn cluster_versions(p: Page<&VersionInfo>) -> Value {
-    page(
-        "clusterVersions",
-        Page {
-            items: p.items.into_iter().map(version_view).collect(),
-            next_token: p.next_token,
-        },
-    )
 }
 
 #[cfg(test)]
