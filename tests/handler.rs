@@ -1455,6 +1455,7 @@ async fn a_request_sent_again_to_an_upgrade_parked_between_items_starts_nothing(
         polled_at: None,
         deferred: false,
         errors: Vec::new(),
+        launch_template: None,
     });
     h.app.store.put(parked);
     let answer = h.send_ok(request("1.31")).await;
@@ -1493,4 +1494,131 @@ async fn a_window_too_short_for_a_hop_and_a_sweep_period_is_refused_at_request_t
     }))
     .await;
     assert_eq!(h.app.store.all().len(), 1);
+}
+
+fn with_custom_ami_nodegroup(eks: &FakeEks) {
+    use eks_upgrade_orchestrator::domain::eks::{LaunchTemplateRef, NodegroupView};
+    eks.lock().nodegroups.push(NodegroupView {
+        name: "ng-custom".into(),
+        version: Some(KubeVersion::new(1, 30)),
+        status: "ACTIVE".into(),
+        ami_type: "CUSTOM".into(),
+        launch_template: Some(LaunchTemplateRef {
+            id: Some("lt-0123456789abcdef0".into()),
+            name: Some("custom-nodes".into()),
+            version: Some("6".into()),
+        }),
+        ..Default::default()
+    });
+}
+
+#[tokio::test]
+async fn already_at_the_target_means_the_whole_cluster_node_groups_and_add_ons_follow() {
+    let eks = fleet_cluster("1.31");
+    eks.lock().clusters.get_mut("devel").unwrap().1 = KubeVersion::new(1, 31);
+    let h = Harness::new(eks);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+    let done: Vec<(String, String)> = record
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Succeeded)
+        .map(|i| (i.name.clone(), i.version.clone()))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            ("ng-a".to_owned(), "1.31".to_owned()),
+            ("kube-proxy".to_owned(), "v1.31.3-eksbuild.2".to_owned())
+        ],
+        "the node group behind the control plane, then the add-on behind its default"
+    );
+    let said = record.message.unwrap();
+    assert!(
+        said.contains("finished at 1.31") && said.contains("2 add-on and node-group update(s)"),
+        "{said}"
+    );
+    let versions = fleet_versions(&h);
+    assert_eq!(versions.2, vec![Some(KubeVersion::new(1, 31)); 2]);
+}
+
+#[tokio::test]
+async fn a_custom_ami_node_group_is_never_sent_a_version_and_the_operator_is_told() {
+    let eks = fleet_cluster("1.30");
+    with_custom_ami_nodegroup(&eks);
+    let h = Harness::new(eks);
+    // The dry run shows it, and what the EKS API can't see.
+    let dry = h
+        .send_ok(json!({"cluster": "devel", "targetVersion": "1.31", "dryRun": true}))
+        .await;
+    assert_eq!(dry["plan"]["hops"][0]["nodegroupsForOperator"][0]["name"], "ng-custom");
+    assert!(dry["plan"]["notes"][0].as_str().unwrap().contains("Karpenter"), "{dry}");
+    assert_eq!(dry["plan"]["hops"][0]["nodegroups"].as_array().unwrap().len(), 2);
+    // The run: the managed node groups follow; the custom one gets no `version` (EKS would
+    // refuse it); the cluster is not finished until the operator rolls it.
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
+    let said = record.message.clone().unwrap();
+    assert!(
+        said.contains("node group ng-custom runs a custom AMI") && said.contains("launch template"),
+        "{said}"
+    );
+    let targets = h.app.eks.lock().nodegroup_targets.clone();
+    assert!(targets.iter().all(|(ng, _)| ng != "ng-custom"), "{targets:?}");
+    assert_eq!(h.app.eks.cluster_version("devel"), KubeVersion::new(1, 31));
+}
+
+#[tokio::test]
+async fn a_custom_ami_node_group_rolls_by_the_launch_template_version_the_request_names() {
+    let eks = fleet_cluster("1.30");
+    with_custom_ami_nodegroup(&eks);
+    let h = Harness::new(eks);
+    h.send_ok(json!({
+        "cluster": "devel", "targetVersion": "1.31",
+        "nodegroupLaunchTemplates": {"ng-custom": {"1.31": "7"}}
+    }))
+    .await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    let targets = h.app.eks.lock().nodegroup_targets.clone();
+    assert!(
+        targets.contains(&("ng-custom".to_owned(), "launchTemplate:7".to_owned())),
+        "{targets:?}"
+    );
+    assert!(
+        targets.contains(&("ng-a".to_owned(), "version:1.31".to_owned())),
+        "{targets:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_custom_ami_node_group_left_behind_gates_the_next_hop_as_eks_does() {
+    let eks = fleet_cluster("1.30");
+    with_custom_ami_nodegroup(&eks);
+    let h = Harness::new(eks);
+    h.send_ok(request("1.32")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.32");
+    assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
+    assert_eq!(
+        h.app.eks.cluster_version("devel"),
+        KubeVersion::new(1, 31),
+        "the first hop went"
+    );
+    let said = record.message.unwrap();
+    assert!(
+        said.starts_with("hop 1.31 to 1.32 blocked: node groups at the control plane's version: ng-custom (1.30)"),
+        "{said}"
+    );
+    assert_eq!(
+        h.app.eks.update_cluster_version_calls(),
+        1,
+        "EKS was not asked for the second hop"
+    );
 }

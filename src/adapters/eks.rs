@@ -8,10 +8,12 @@ use crate::domain::eks::{
 use crate::domain::{
     ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
 };
-use crate::ports::Eks;
+use crate::ports::{Eks, NodegroupTarget};
 use aws_sdk_eks::config::http::HttpResponse;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_eks::types::{Category, InsightsFilter, ResolveConflicts, Update, UpdateParamType, UpdateStatus};
+use aws_sdk_eks::types::{
+    Category, InsightsFilter, LaunchTemplateSpecification, ResolveConflicts, Update, UpdateParamType, UpdateStatus,
+};
 
 #[derive(Debug, Clone)]
 pub struct EksAdapter {
@@ -143,23 +145,33 @@ impl Eks for EksAdapter {
         &self,
         cluster: &str,
         nodegroup: &str,
-        version: &str,
+        target: NodegroupTarget<'_>,
         client_request_token: &str,
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
-        let out = self
+        let request = self
             .client
             .get()
             .await
             .update_nodegroup_version()
             .cluster_name(cluster)
             .nodegroup_name(nodegroup)
-            .version(version)
             .client_request_token(client_request_token)
-            .force(force)
-            .send()
-            .await
-            .map_err(|e| failure(&e))?;
+            .force(force);
+        let request = match target {
+            NodegroupTarget::Version(version) => request.version(version),
+            // EKS wants the template the node group was made with, by id or by name, not both.
+            NodegroupTarget::LaunchTemplate(template) => {
+                let spec = LaunchTemplateSpecification::builder().set_version(template.version.clone());
+                let spec = match (&template.id, &template.name) {
+                    (Some(id), _) => spec.id(id),
+                    (None, Some(name)) => spec.name(name),
+                    (None, None) => spec,
+                };
+                request.launch_template(spec.build())
+            }
+        };
+        let out = request.send().await.map_err(|e| failure(&e))?;
         update_view(out.update())
     }
 

@@ -9,6 +9,7 @@
 //!
 //! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
 
+use super::plan::NodegroupLaunchTemplates;
 use super::text::shown;
 use super::version::TargetVersion;
 use super::window::{Exclusions, MaintenanceWindow};
@@ -119,6 +120,10 @@ pub struct UpgradeRequest {
     /// forbids it. Off by default; it risks the availability the budgets protect.
     #[serde(default)]
     pub override_pod_disruption_budgets: bool,
+    /// For custom-AMI node groups (EKS takes no `version` for them): the launch template
+    /// version carrying an AMI for each Kubernetes version, `{"ng": {"1.31": "7"}}`.
+    #[serde(default)]
+    pub nodegroup_launch_templates: NodegroupLaunchTemplates,
     /// Defaults to `to-<targetVersion>`.
     #[serde(default)]
     pub request_id: Option<RequestId>,
@@ -139,6 +144,7 @@ impl UpgradeRequest {
             dry_run: false,
             force: false,
             override_pod_disruption_budgets: false,
+            nodegroup_launch_templates: NodegroupLaunchTemplates::default(),
             request_id: None,
             maintenance_window: None,
             exclusions: Exclusions::default(),

@@ -7,7 +7,7 @@ use super::{new_token, HandlerError, Invocation};
 use crate::domain::eks::Survey;
 use crate::domain::workflow::{self, Answer, Call, Claim, Next};
 use crate::domain::{Continuation, EksFailure, ItemKind, UpdateState, UpdateView, UpgradeRecord};
-use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker, StoreError};
+use crate::ports::{Clock, Eks, NodegroupTarget, Notifier, RecordStore, SelfInvoker, StoreError};
 use tracing::{info, warn};
 
 /// How many times an invocation re-reads a record after losing a conditional write before it
@@ -188,6 +188,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
                 kind,
                 name,
                 version,
+                launch_template,
                 token,
                 force,
             } => {
@@ -198,8 +199,12 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
                         self.eks.update_addon(cluster, &name, &version, &token, conflicts).await
                     }
                     ItemKind::Nodegroup => {
+                        let target = match &launch_template {
+                            Some(template) => NodegroupTarget::LaunchTemplate(template),
+                            None => NodegroupTarget::Version(&version),
+                        };
                         let eks = &self.eks;
-                        eks.update_nodegroup_version(cluster, &name, &version, &token, force)
+                        eks.update_nodegroup_version(cluster, &name, target, &token, force)
                             .await
                     }
                 })

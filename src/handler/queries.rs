@@ -3,7 +3,7 @@
 
 use super::reply::{DryRunReply, RecordKey, StatusReply, SweepReply, WindowState};
 use super::{new_token, HandlerError};
-use crate::domain::plan::make_plan;
+use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::window::next_opening;
 use crate::domain::workflow;
 use crate::domain::{StatusQuery, UpgradeRecord, UpgradeRequest};
@@ -15,7 +15,11 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
     pub async fn dry_run(&self, request: &UpgradeRequest) -> Result<DryRunReply, HandlerError> {
         let cluster = request.cluster.as_str();
         let survey = self.survey(cluster).await.map_err(HandlerError::Eks)?;
-        let plan = make_plan(cluster, request.target_version, request.force, &survey).map_err(HandlerError::Plan)?;
+        let options = PlanOptions {
+            force: request.force,
+            launch_templates: &request.nodegroup_launch_templates,
+        };
+        let plan = make_plan(cluster, request.target_version, options, &survey).map_err(HandlerError::Plan)?;
         info!(
             cluster,
             hops = plan.hops.len(),

@@ -1,8 +1,20 @@
 //! The EKS port: the calls the workflow makes, over reduced views of EKS's answers.
 
-use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
+use crate::domain::eks::{
+    AddonVersionOption, AddonView, InsightView, LaunchTemplateRef, NodegroupView, OfferedVersion,
+};
 use crate::domain::{ClusterView, EksFailure, ItemKind, KubeVersion, UpdateView};
 use std::future::Future;
+
+/// What UpdateNodegroupVersion moves a node group to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodegroupTarget<'a> {
+    /// `version`: EKS's AMI for this Kubernetes version.
+    Version(&'a str),
+    /// `launchTemplate`: a version of the node group's own launch template (a custom AMI,
+    /// which EKS takes no `version` for).
+    LaunchTemplate(&'a LaunchTemplateRef),
+}
 
 /// The EKS calls the workflow makes.
 pub trait Eks: Send + Sync {
@@ -35,12 +47,13 @@ pub trait Eks: Send + Sync {
         resolve_conflicts: &str,
     ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
 
-    /// UpdateNodegroupVersion to Kubernetes `version` with `client_request_token`.
+    /// UpdateNodegroupVersion to `target` with `client_request_token`; `force` evicts pods
+    /// despite PodDisruptionBudgets.
     fn update_nodegroup_version(
         &self,
         cluster: &str,
         nodegroup: &str,
-        version: &str,
+        target: NodegroupTarget<'_>,
         client_request_token: &str,
         force: bool,
     ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;

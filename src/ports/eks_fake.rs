@@ -3,7 +3,7 @@
 //! `test-util`). Each call yields to the scheduler first, so invocations run with `join!`
 //! really interleave.
 
-use super::Eks;
+use super::{Eks, NodegroupTarget};
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
 use crate::domain::{
     ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
@@ -69,6 +69,9 @@ pub struct FakeEksState {
     pub item_polls: HashMap<String, u32>,
     /// Answer ResourceInUse this many times to an update of the named add-on or node group.
     pub item_busy: HashMap<String, u32>,
+    /// Every UpdateNodegroupVersion accepted: (node group, `version:<v>` or
+    /// `launchTemplate:<version>`).
+    pub nodegroup_targets: Vec<(String, String)>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -448,7 +451,7 @@ impl Eks for FakeEks {
         &self,
         cluster: &str,
         nodegroup: &str,
-        version: &str,
+        target: NodegroupTarget<'_>,
         token: &str,
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
@@ -457,6 +460,24 @@ impl Eks for FakeEks {
             return Err(refusal.clone());
         }
         let control_plane = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?.1;
+        let custom = s.nodegroups.iter().any(|n| n.name == nodegroup && n.custom_ami());
+        let version = match target {
+            NodegroupTarget::Version(_) if custom => {
+                return Err(EksFailure::new(
+                    FailureKind::InvalidParameter,
+                    "InvalidParameterException",
+                    "You cannot specify the field kubernetesVersion when using custom AMIs",
+                ))
+            }
+            NodegroupTarget::Version(version) => version.to_owned(),
+            // The launch template's AMI: taken as one for the control plane's version.
+            NodegroupTarget::LaunchTemplate(_) => control_plane.to_string(),
+        };
+        let asked = match target {
+            NodegroupTarget::Version(v) => format!("version:{v}"),
+            NodegroupTarget::LaunchTemplate(t) => format!("launchTemplate:{}", t.version.clone().unwrap_or_default()),
+        };
+        let version = version.as_str();
         if version.parse::<KubeVersion>().map_or(true, |v| v > control_plane) {
             return Err(EksFailure::new(
                 FailureKind::InvalidParameter,
@@ -465,7 +486,9 @@ impl Eks for FakeEks {
             ));
         }
         drop(s);
-        self.start_item_update(cluster, "VersionUpdate", nodegroup, version, token, force)
+        let update = self.start_item_update(cluster, "VersionUpdate", nodegroup, version, token, force)?;
+        self.lock().nodegroup_targets.push((nodegroup.to_owned(), asked));
+        Ok(update)
     }
 
     async fn describe_item_update(

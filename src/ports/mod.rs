@@ -14,7 +14,7 @@ pub(crate) mod eks_fake;
 pub(crate) mod store_memory;
 
 pub use clock::{Clock, SystemClock};
-pub use eks::Eks;
+pub use eks::{Eks, NodegroupTarget};
 pub use invoker::{InvokeError, SelfInvoker};
 pub use notifier::{Notifier, NotifyError};
 pub use store::{Inserted, RecordStore, Replaced, StoreError};

@@ -2,9 +2,9 @@
 
 pub mod outbox;
 
-use super::eks::EksUpdateError;
+use super::eks::{EksUpdateError, LaunchTemplateRef};
 use super::event::{ClusterName, Continuation, RequestId, UpgradeRequest};
-use super::plan::UpgradePlan;
+use super::plan::{NodegroupLaunchTemplates, UpgradePlan};
 use super::version::KubeVersion;
 use super::window::{Exclusions, MaintenanceWindow};
 use outbox::Notification;
@@ -122,6 +122,10 @@ pub struct WorkItem {
     /// EKS's errors when its update ended Failed or Cancelled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EksUpdateError>,
+    /// A custom-AMI node group goes to `version` by this launch template version (of its own
+    /// template), not by `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template: Option<LaunchTemplateRef>,
 }
 
 /// One line of the record's history: a status change and when it happened.
@@ -157,6 +161,9 @@ pub struct UpgradeRecord {
     /// UpdateNodegroupVersion); only when the request says so.
     #[serde(default)]
     pub override_pod_disruption_budgets: bool,
+    /// Launch template versions for custom-AMI node groups, by Kubernetes version.
+    #[serde(default, skip_serializing_if = "NodegroupLaunchTemplates::is_empty")]
+    pub nodegroup_launch_templates: NodegroupLaunchTemplates,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_id: Option<String>,
     /// True when the update was started by someone else and we track it for this request.
@@ -257,6 +264,7 @@ impl UpgradeRecord {
             from_version: None,
             force: request.force,
             override_pod_disruption_budgets: request.override_pod_disruption_budgets,
+            nodegroup_launch_templates: request.nodegroup_launch_templates.clone(),
             update_id: None,
             adopted: false,
             awaited_update_id: None,

@@ -61,7 +61,8 @@ pub fn notifications_for(old: &UpgradeRecord, new: &UpgradeRecord) -> Vec<(Strin
     let mut out = Vec::new();
     let mut emit = |detail_type: &str, extra: Value| out.push((detail_type.to_owned(), with(base(new), extra)));
     if new.plan.is_some() && new.plan != old.plan {
-        if let Some(plan) = &new.plan {
+        // A plan with nothing left to do (the last look at a finished cluster) says nothing.
+        if let Some(plan) = new.plan.as_ref().filter(|p| p.has_work()) {
             let hops: Vec<String> = plan.hops.iter().map(|h| h.to.to_string()).collect();
             emit(
                 DETAIL_PLANNED,

@@ -4,7 +4,7 @@
 //! [`super::reconcile`]; an answer that does not answer the record's call changes nothing.
 
 use super::items::{item_to_poll, next_startable};
-use crate::domain::eks::{ClusterView, EksFailure, Survey, UpdateView};
+use crate::domain::eks::{ClusterView, EksFailure, LaunchTemplateRef, Survey, UpdateView};
 use crate::domain::record::{ItemKind, Step, UpgradeRecord};
 use crate::domain::version::KubeVersion;
 
@@ -28,11 +28,13 @@ pub enum Call {
     DescribeOtherUpdate { update_id: String },
     /// `TrackUpdate`: DescribeUpdate on our control-plane update.
     DescribeUpdate { update_id: String },
-    /// `RunItems`: UpdateAddon or UpdateNodegroupVersion with the item's token.
+    /// `RunItems`: UpdateAddon or UpdateNodegroupVersion with the item's token; a custom-AMI
+    /// node group by `launch_template` (its version), never by `version`.
     StartItem {
         kind: ItemKind,
         name: String,
         version: String,
+        launch_template: Option<LaunchTemplateRef>,
         token: String,
         force: bool,
     },
@@ -144,6 +146,7 @@ fn item_call(record: &UpgradeRecord) -> Option<Call> {
             kind: item.kind,
             name: item.name.clone(),
             version: item.version.clone(),
+            launch_template: item.launch_template.clone(),
             token: item.client_request_token.clone(),
             // EKS's force on a node group ignores PodDisruptionBudgets: only when the request
             // asks for that explicitly, never because it forces past readiness insights.

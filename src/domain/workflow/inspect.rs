@@ -4,7 +4,7 @@
 use super::status::{finish, refused, set_status};
 use super::{Limits, Next};
 use crate::domain::eks::{ClusterView, EksFailure, FailureKind};
-use crate::domain::record::{ItemStatus, Step, UpgradeRecord, UpgradeStatus};
+use crate::domain::record::{Step, UpgradeRecord, UpgradeStatus};
 use crate::domain::window::{self, Decision};
 
 /// The step's function: the answer to DescribeCluster.
@@ -30,7 +30,10 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
     if let Some(current) = cluster.version {
         r.from_version.get_or_insert(current);
         if current >= r.target_version {
-            return at_target(r, current, now, limits);
+            // The control plane is there; the preflight finishes the rest of the cluster (node
+            // groups to its version, add-ons to their default for it) or says it is done.
+            r.step = Step::Preflight;
+            return Next::Now;
         }
     }
     match cluster.status.as_str() {
@@ -51,28 +54,6 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
             Next::After(limits.poll_interval_secs)
         }
     }
-}
-
-/// The control plane is at (or past) the target.
-fn at_target(r: &mut UpgradeRecord, current: crate::domain::KubeVersion, now: i64, limits: &Limits) -> Next {
-    let note = if !r.control_plane_updates.is_empty() {
-        let items = r.items.iter().filter(|i| i.status == ItemStatus::Succeeded).count();
-        format!(
-            "upgraded {} from {} to {}: {} control-plane update(s), {items} add-on and node-group update(s)",
-            r.cluster,
-            r.from_version.unwrap_or(current),
-            current,
-            r.control_plane_updates.len()
-        )
-    } else if current == r.target_version {
-        format!("cluster {} is already at {}; nothing to do", r.cluster, current)
-    } else {
-        format!(
-            "cluster {} is at {}, past the target {}; nothing to do",
-            r.cluster, current, r.target_version
-        )
-    };
-    finish(r, UpgradeStatus::Succeeded, note, now, limits)
 }
 
 /// ACTIVE and below the target: the preflight, if the maintenance window allows a hop now.
@@ -119,12 +100,15 @@ mod tests {
     }
 
     #[test]
-    fn cluster_at_or_past_target_is_a_no_op_success() {
+    fn cluster_at_or_past_target_is_a_no_op_success_once_nothing_is_behind() {
         for (version, words) in [("1.31", "already at 1.31"), ("1.32", "past the target")] {
             let t = step(
                 &record_at(Step::InspectCluster),
                 Answer::DescribeCluster(Ok(cluster("ACTIVE", version))),
             );
+            // The control plane is there: the preflight looks at the rest of the cluster.
+            assert_eq!((t.record.step, t.next), (Step::Preflight, Next::Now));
+            let t = step(&t.record, Answer::Survey(Ok(survey_at(version))));
             assert_eq!(t.next, Next::Stop);
             assert_eq!(t.record.status, UpgradeStatus::Succeeded);
             assert!(

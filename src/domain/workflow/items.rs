@@ -49,6 +49,16 @@ pub(super) fn on_item_started(
             r.message = Some(format!("{} is gone: {}", item_label(&r.items[i]), e.message));
             next_item(r, now, limits)
         }
+        // A launch template naming an image that the node group's amiType did not show: the
+        // operator rolls it (or names a launch template version for it).
+        Err(e) if e.kind == FailureKind::InvalidParameter && e.message.contains("custom AMI") => {
+            let note = format!(
+                "{}: {e}: it runs a custom AMI; roll it with a new launch template version, or name that version \
+                 in nodegroupLaunchTemplates and send the request again",
+                item_label(&r.items[i])
+            );
+            finish(r, UpgradeStatus::Blocked, note, now, limits)
+        }
         Err(e) if e.kind == FailureKind::InvalidParameter => {
             let note = format!("{}: {}", item_label(&r.items[i]), e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)

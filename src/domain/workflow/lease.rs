@@ -106,6 +106,7 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
     r.client_request_token = token;
     r.force = request.force;
     r.override_pod_disruption_budgets = request.override_pod_disruption_budgets;
+    r.nodegroup_launch_templates = request.nodegroup_launch_templates.clone();
     r.maintenance_window = request.maintenance_window.clone();
     r.exclusions = request.exclusions.clone();
     r.wait_until = None;

@@ -1,11 +1,13 @@
 //! `Preflight`: the hop's plan from a read-only survey; node groups behind go first; the gates;
 //! then the hop's token and its add-on and node-group items, written before any update starts.
+//! With the control plane at (or past) the target, the same survey finishes the cluster: node
+//! groups to the control plane's version, add-ons to their default for it.
 
 use super::items::next_item;
 use super::status::{finish, refused};
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, Survey};
-use crate::domain::plan::{make_plan, Hop, UpgradePlan};
+use crate::domain::eks::{EksFailure, LaunchTemplateRef, Survey};
+use crate::domain::plan::{make_plan, Hop, NodegroupStep, PlanOptions, UpgradePlan};
 use crate::domain::record::{ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 use crate::domain::version::{KubeVersion, TargetVersion};
 
@@ -26,27 +28,28 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
             return Next::After(limits.poll_interval_secs);
         }
     };
-    if current >= r.target_version {
-        r.step = Step::InspectCluster;
-        return Next::Now;
-    }
     if !limits.admits(&r.cluster, &survey.cluster) {
         // Checked before every hop: a cluster taken out of enrollment is not touched again.
         let note = limits.not_enrolled(&r.cluster);
         return finish(r, UpgradeStatus::Blocked, note, now, limits);
     }
-    let plan = match make_plan(&r.cluster, TargetVersion::Exact(r.target_version), r.force, survey) {
+    let options = PlanOptions {
+        force: r.force,
+        launch_templates: &r.nodegroup_launch_templates,
+    };
+    // Past the target, the plan only finishes the cluster where it is (never a downgrade).
+    let target = TargetVersion::Exact(r.target_version.max(current));
+    let plan = match make_plan(&r.cluster, target, options, survey) {
         Ok(plan) => plan,
         Err(e) => return finish(r, UpgradeStatus::Failed, e.0, now, limits),
     };
     r.plan = Some(plan.clone());
     r.nodegroup_parallelism = limits.nodegroup_parallelism;
     if !plan.node_groups_first.is_empty() {
-        return node_groups_first(r, &plan, current, now, limits);
+        return node_groups_first(r, &plan, survey, current, now, limits);
     }
     let Some(hop) = plan.hops.first() else {
-        r.step = Step::InspectCluster;
-        return Next::Now;
+        return finish_cluster(r, &plan, current, now, limits);
     };
     let failed: Vec<String> = hop
         .gates
@@ -58,7 +61,7 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         let note = format!("hop {} to {} blocked: {}", hop.from, hop.to, failed.join("; "));
         return finish(r, UpgradeStatus::Blocked, note, now, limits);
     }
-    start_hop(r, hop);
+    start_hop(r, hop, survey);
     Next::Now
 }
 
@@ -66,24 +69,28 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
 fn node_groups_first(
     r: &mut UpgradeRecord,
     plan: &UpgradePlan,
+    survey: &Survey,
     current: KubeVersion,
     now: i64,
     limits: &Limits,
 ) -> Next {
     let base = r.client_request_token.clone();
-    for ng in &plan.node_groups_first {
-        let from = ng.from.map(|v| v.to_string());
-        add_item(
-            r,
-            ItemKind::Nodegroup,
-            &ng.name,
-            &ng.to.to_string(),
-            from,
-            current,
-            &base,
-        );
-    }
+    let added = plan
+        .node_groups_first
+        .iter()
+        .filter(|ng| add_nodegroup(r, ng, survey, current, &base))
+        .count();
     let names: Vec<&str> = plan.node_groups_first.iter().map(|n| n.name.as_str()).collect();
+    if added == 0 && !r.items.iter().any(|i| i.status == ItemStatus::InProgress) {
+        // Updated already, yet still behind (a launch template whose AMI is for another
+        // version?): asking again would change nothing.
+        let note = format!(
+            "node groups {} were updated to {current} but still report an older version; check the AMI of their \
+             launch template, then send the request again",
+            names.join(", ")
+        );
+        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+    }
     r.message = Some(format!(
         "node groups behind the control plane go first: {}",
         names.join(", ")
@@ -91,10 +98,73 @@ fn node_groups_first(
     next_item(r, now, limits)
 }
 
+/// No hop left: the whole cluster is finished when its add-ons are at their default for the
+/// control plane's version and every node group matches it.
+fn finish_cluster(r: &mut UpgradeRecord, plan: &UpgradePlan, current: KubeVersion, now: i64, limits: &Limits) -> Next {
+    let base = crate::domain::workflow::derived_token(&r.client_request_token, &format!("finish:{current}"));
+    for addon in &plan.finish_addons {
+        if let Some(to) = &addon.to {
+            add_item(
+                r,
+                ItemKind::Addon,
+                &addon.name,
+                to,
+                Some(addon.from.clone()),
+                current,
+                &base,
+            );
+        }
+    }
+    if r.items.iter().any(|i| i.status == ItemStatus::Planned) {
+        r.message = Some(format!("add-ons to their default for {current}, to finish the cluster"));
+        return next_item(r, now, limits);
+    }
+    if !plan.node_groups_for_operator.is_empty() {
+        let left: Vec<String> = plan
+            .node_groups_for_operator
+            .iter()
+            .map(|n| format!("node group {} {}", n.name, n.why))
+            .collect();
+        let note = format!(
+            "the control plane is at {current}, but not the whole cluster: {}. The upgrade finishes once they \
+             match (checked again after BLOCKED_RECHECK_SECONDS)",
+            left.join("; ")
+        );
+        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+    }
+    let note = at_target_note(r, current);
+    finish(r, UpgradeStatus::Succeeded, note, now, limits)
+}
+
+fn at_target_note(r: &UpgradeRecord, current: KubeVersion) -> String {
+    let items = r.items.iter().filter(|i| i.status == ItemStatus::Succeeded).count();
+    if !r.control_plane_updates.is_empty() {
+        format!(
+            "upgraded {} from {} to {}: {} control-plane update(s), {items} add-on and node-group update(s)",
+            r.cluster,
+            r.from_version.unwrap_or(current),
+            current,
+            r.control_plane_updates.len()
+        )
+    } else if items > 0 {
+        format!(
+            "cluster {} finished at {current}: the control plane was there already; {items} add-on and node-group update(s)",
+            r.cluster
+        )
+    } else if current == r.target_version {
+        format!("cluster {} is already at {}; nothing to do", r.cluster, current)
+    } else {
+        format!(
+            "cluster {} is at {}, past the target {}; nothing to do",
+            r.cluster, current, r.target_version
+        )
+    }
+}
+
 /// The hop's token and items. Each hop has its own token; the first hop's is the one written
 /// when the request came. The tokens are stored with this write: from here a crash resumes by
 /// sending them again.
-fn start_hop(r: &mut UpgradeRecord, hop: &Hop) {
+fn start_hop(r: &mut UpgradeRecord, hop: &Hop, survey: &Survey) {
     if r.hop_version.is_some_and(|h| h != hop.to) {
         r.client_request_token = derived_token(&r.client_request_token, &format!("control-plane:{}", hop.to));
     }
@@ -114,19 +184,34 @@ fn start_hop(r: &mut UpgradeRecord, hop: &Hop) {
         }
     }
     for ng in &hop.nodegroups {
-        let from = ng.from.map(|v| v.to_string());
-        add_item(
-            r,
-            ItemKind::Nodegroup,
-            &ng.name,
-            &ng.to.to_string(),
-            from,
-            hop.to,
-            &token,
-        );
+        add_nodegroup(r, ng, survey, hop.to, &token);
     }
     r.step = Step::StartUpdate;
     r.message = None;
+}
+
+/// A node group's item: by `version`, or by the launch template version the request names
+/// (with the node group's own template, by id or name). Whether it was new.
+fn add_nodegroup(r: &mut UpgradeRecord, ng: &NodegroupStep, survey: &Survey, hop: KubeVersion, base: &str) -> bool {
+    let from = ng.from.map(|v| v.to_string());
+    let before = r.items.len();
+    add_item(r, ItemKind::Nodegroup, &ng.name, &ng.to.to_string(), from, hop, base);
+    let added = r.items.len() > before;
+    if let (true, Some(version)) = (added, &ng.launch_template_version) {
+        let own = survey
+            .nodegroups
+            .iter()
+            .find(|n| n.name == ng.name)
+            .and_then(|n| n.launch_template.clone())
+            .unwrap_or_default();
+        if let Some(item) = r.items.last_mut() {
+            item.launch_template = Some(LaunchTemplateRef {
+                version: Some(version.clone()),
+                ..own
+            });
+        }
+    }
+    added
 }
 
 /// A deterministic clientRequestToken for a step, derived from the hop's token: the same step
@@ -165,10 +250,10 @@ pub(super) fn add_item(
             polled_at: None,
             deferred: false,
             errors: Vec::new(),
+            launch_template: None,
         });
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +306,65 @@ mod tests {
         );
         assert_eq!(adopted.record.update_id.as_deref(), Some("u-9"));
         assert!(adopted.record.adopted);
+    }
+
+    #[test]
+    fn at_the_target_the_rest_of_the_cluster_is_finished() {
+        use crate::domain::eks::{AddonVersionOption, AddonView, NodegroupView};
+        let mut r = record_at(Step::Preflight);
+        let mut survey = survey_at("1.31");
+        survey.nodegroups[0].version = Some(KubeVersion::new(1, 30));
+        survey.addons = vec![AddonView {
+            name: "kube-proxy".into(),
+            version: "v1.30.3-eksbuild.2".into(),
+            status: "ACTIVE".into(),
+            ..Default::default()
+        }];
+        survey.addon_versions = vec![(
+            "kube-proxy".into(),
+            (30..=31)
+                .map(|m| AddonVersionOption {
+                    version: format!("v1.{m}.3-eksbuild.2"),
+                    compatible: vec![(KubeVersion::new(1, m), true)],
+                })
+                .collect(),
+        )];
+        // The node group behind goes first ...
+        let t = step(&r, Answer::Survey(Ok(survey.clone())));
+        assert_eq!((t.record.step, t.next), (Step::RunItems, Next::Now));
+        let items: Vec<(&str, &str)> = t
+            .record
+            .items
+            .iter()
+            .map(|i| (i.name.as_str(), i.version.as_str()))
+            .collect();
+        assert_eq!(items, [("ng-1", "1.31")]);
+        // ... then the add-on behind its default for 1.31.
+        r = t.record;
+        r.items[0].status = ItemStatus::Succeeded;
+        r.step = Step::Preflight;
+        survey.nodegroups[0].version = Some(KubeVersion::new(1, 31));
+        let t = step(&r, Answer::Survey(Ok(survey.clone())));
+        let items: Vec<(&str, &str)> = t
+            .record
+            .items
+            .iter()
+            .map(|i| (i.name.as_str(), i.version.as_str()))
+            .collect();
+        assert_eq!(items, [("ng-1", "1.31"), ("kube-proxy", "v1.31.3-eksbuild.2")]);
+        // A custom-AMI node group behind is the operator's: BLOCKED until it matches.
+        let mut custom = survey.clone();
+        custom.addons.clear();
+        custom.nodegroups.push(NodegroupView {
+            name: "ng-custom".into(),
+            version: Some(KubeVersion::new(1, 30)),
+            status: "ACTIVE".into(),
+            ami_type: "CUSTOM".into(),
+            ..Default::default()
+        });
+        let t = step(&record_at(Step::Preflight), Answer::Survey(Ok(custom)));
+        assert_eq!(t.record.status, UpgradeStatus::Blocked, "{:?}", t.record.message);
+        let said = t.record.message.unwrap();
+        assert!(said.contains("node group ng-custom runs a custom AMI"), "{said}");
     }
 }
