@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use crate::faults::{DenyRule, DurationsPatch, FailNextUpdate, FaultsPatch, SetHealth};
 use crate::relay::RelayConfigPatch;
 use crate::seed::Seed;
-use crate::server::{json_response, Shared};
+use crate::server::json_response;
+use crate::shared::Shared;
 
 fn bad_box(status: u16, code: &str, message: impl Into<String>) -> Box<Response> {
     Box::new(bad(status, code, message))
@@ -62,6 +63,21 @@ struct BlockingReq {
     version: Option<String>,
     #[serde(default = "yes")]
     blocking: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockReq {
+    advance_seconds: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AlarmReq {
+    name: String,
+    state: String,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,6 +168,33 @@ async fn route(shared: &Arc<Shared>, method: &Method, segs: &[String], raw: &Byt
             json!({"dropNextEvents": r.count})
         }
         ("POST", ["relay", "wait-idle"]) => wait_idle(shared, raw).await?,
+        _ => return route_more(shared, method, &s, raw),
+    })
+}
+
+/// The clock, rollback-blocking insights and the CloudWatch stand-in's alarms.
+fn route_more(shared: &Arc<Shared>, method: &Method, s: &[&str], raw: &Bytes) -> Result<Value, Box<Response>> {
+    Ok(match (method.as_str(), s) {
+        ("GET", ["clock"]) => serde_json::to_value(shared.clock.view()).unwrap_or_default(),
+        ("POST", ["clock"]) => {
+            let r: ClockReq = parse(raw)?;
+            serde_json::to_value(shared.advance_clock(r.advance_seconds)).unwrap_or_default()
+        }
+        ("POST", ["insights", "rollback-blocking"]) => {
+            let r: BlockingReq = parse(raw)?;
+            let v = shared
+                .set_rollback_blocking_insights(&r.cluster, r.version.as_deref(), r.blocking)
+                .map_err(|e| bad_box(404, "ResourceNotFoundException", e))?;
+            json!({"cluster": r.cluster, "kubernetesVersion": v, "blocking": r.blocking})
+        }
+        ("GET", ["alarms"]) => json!({"alarms": shared.alarms.list()}),
+        ("POST", ["alarms"]) => {
+            let r: AlarmReq = parse(raw)?;
+            let a = shared
+                .set_alarm(&r.name, &r.state, r.reason.as_deref())
+                .map_err(|e| bad_box(400, "InvalidParameterException", e))?;
+            serde_json::to_value(a).unwrap_or_default()
+        }
         _ => {
             return Err(bad_box(
                 404,

@@ -1,8 +1,10 @@
 //! A local emulator of the Amazon EKS API for offline tests and demos of EKS upgrade
 //! tooling. It speaks EKS rest-json (API version 2017-11-01) well enough for the
 //! unmodified `aws-sdk-eks` client, boto3 and the AWS CLI, keeps clusters, node groups,
-//! add-ons, updates and insights in memory, injects faults on demand, and relays Lambda
-//! Invoke calls (asynchronous ones in the background) to a local Lambda endpoint.
+//! add-ons, updates and insights in memory (version rollback included, on an emulator
+//! clock that tests can move forward), injects faults on demand, relays Lambda Invoke
+//! calls (asynchronous ones in the background) to a local Lambda endpoint, and answers
+//! CloudWatch `DescribeAlarms` for alarms whose state tests set.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,6 +27,7 @@
 
 mod admin;
 pub mod catalog;
+mod cloudwatch;
 mod eks;
 mod error;
 mod faults;
@@ -32,6 +35,7 @@ mod model;
 mod relay;
 mod seed;
 mod server;
+mod shared;
 mod stats;
 mod util;
 
@@ -40,11 +44,15 @@ pub use faults::{
 };
 pub use relay::{DroppedInvocation, RelayConfig, RelayConfigPatch, RelayFunctionStats, RelayStats};
 pub use seed::{
-    AddonCatalogEntry, AddonCatalogVersion, DateValue, HealthIssue, ScalingConfig, Seed, SeedAddon, SeedCluster,
-    SeedError, SeedInsight, SeedLaunchTemplate, SeedNodegroup, SeedVersion,
+    AddonCatalogEntry, AddonCatalogVersion, DateValue, HealthIssue, ScalingConfig, Seed, SeedAddon, SeedAlarm,
+    SeedCluster, SeedError, SeedInsight, SeedLastUpgrade, SeedLaunchTemplate, SeedNodegroup, SeedVersion,
 };
 pub use server::{Emulator, EmulatorConfig, StartError};
 pub use stats::{ClusterStats, RequestStats, Stats, TokenStat};
 
 /// The InvalidStateException message EKS gives when upgrade insights block an update.
 pub const INSIGHTS_BLOCKING_MESSAGE: &str = model::INSIGHTS_BLOCKING_MESSAGE;
+
+/// The InvalidStateException message of a rollback blocked by ROLLBACK_READINESS insights
+/// (the emulator's wording, modelled on [`INSIGHTS_BLOCKING_MESSAGE`]).
+pub const ROLLBACK_INSIGHTS_BLOCKING_MESSAGE: &str = model::ROLLBACK_INSIGHTS_BLOCKING_MESSAGE;

@@ -1,4 +1,5 @@
-//! `eks-emulator`: serve the EKS API emulator (and the Lambda relay) on loopback.
+//! `eks-emulator`: serve the EKS API emulator (and the Lambda relay and the CloudWatch
+//! alarms stand-in) on loopback.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ fn rate(s: &str) -> Result<f64, String> {
 }
 
 /// A local emulator of the Amazon EKS API (upgrades, node groups, add-ons, insights)
-/// with fault injection and a relay for Lambda Invoke.
+/// with fault injection, a relay for Lambda Invoke and a CloudWatch DescribeAlarms stand-in.
 #[derive(Debug, Parser)]
 #[command(name = "eks-emulator", version, about, long_about = None)]
 struct Cli {

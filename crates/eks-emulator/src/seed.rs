@@ -29,6 +29,35 @@ pub struct Seed {
     /// Clusters to create (a cluster with the same name is replaced).
     #[serde(default)]
     pub clusters: Vec<SeedCluster>,
+    /// Alarms of the CloudWatch stand-in (not EKS): set, an alarm with the same name is
+    /// replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<SeedAlarm>,
+}
+
+/// A CloudWatch alarm of the stand-in served beside EKS (`DescribeAlarms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedAlarm {
+    /// AlarmName, e.g. "api-5xx".
+    pub name: String,
+    /// StateValue: OK, ALARM or INSUFFICIENT_DATA.
+    pub state: String,
+    /// StateReason (default: a sentence naming the state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The in-place version update a cluster or node group went through last, which a
+/// rollback may undo within 7 days of `completedAt`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedLastUpgrade {
+    /// The version it was upgraded from: the previous minor of its version.
+    pub from_version: String,
+    /// When the upgrade completed (default: the seeding time, on the emulator's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateValue>,
 }
 
 impl Seed {
@@ -178,6 +207,15 @@ pub struct SeedCluster {
     /// `health.issues` of DescribeCluster (codes: the model's ClusterIssueCode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health: Vec<HealthIssue>,
+    /// EKS Auto Mode: DescribeCluster shows `computeConfig`, `storageConfig.blockStorage`
+    /// and `kubernetesNetworkConfig.elasticLoadBalancing` enabled; a rollback rolls the
+    /// Auto Mode nodes back first, a phase CancelUpdate may cancel.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_mode: bool,
+    /// The in-place upgrade that brought the cluster to `version` (default: none, as for a
+    /// cluster created at its version, which cannot be rolled back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_upgrade: Option<SeedLastUpgrade>,
 }
 
 /// A managed node group in a seed.
@@ -227,6 +265,10 @@ pub struct SeedNodegroup {
     /// `health.issues` of DescribeNodegroup (codes: the model's NodegroupIssueCode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health: Vec<HealthIssue>,
+    /// The in-place upgrade that brought the node group to its version (default: none),
+    /// which UpdateNodegroupVersion may roll back within 7 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_upgrade: Option<SeedLastUpgrade>,
 }
 
 /// A node group's launch template, the service model's LaunchTemplateSpecification.
@@ -321,7 +363,9 @@ pub struct SeedInsight {
     /// UPGRADE_READINESS (default), MISCONFIGURATION, ROLLBACK_READINESS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// Kubernetes version the insight is about (default: the cluster's next minor).
+    /// Kubernetes version the insight is about (default: the cluster's next minor; for
+    /// ROLLBACK_READINESS its previous minor). An ERROR ROLLBACK_READINESS insight for V
+    /// blocks a rollback to V unless force=true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
     /// PASSING, WARNING, ERROR, UNKNOWN.

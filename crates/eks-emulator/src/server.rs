@@ -1,7 +1,7 @@
 //! The HTTP server and the [`Emulator`] handle.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -13,11 +13,13 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::cloudwatch::Alarms;
 use crate::error::ApiError;
 use crate::faults::{DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth};
 use crate::model::{State, StateInit};
-use crate::relay::{Relay, RelayConfig, RelayConfigPatch};
-use crate::seed::{HealthIssue, Seed, SeedError};
+use crate::relay::{RelayConfig, RelayConfigPatch};
+use crate::seed::{Seed, SeedError};
+use crate::shared::{Shared, Startup};
 use crate::stats::{ClusterStats, Stats};
 use crate::util::{now_secs, percent_decode};
 
@@ -99,142 +101,6 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-pub(crate) struct Startup {
-    init: StateInit,
-    seed: Option<Seed>,
-    relay: RelayConfig,
-}
-
-/// State shared by the HTTP handlers and the [`Emulator`] handle.
-pub(crate) struct Shared {
-    pub state: Mutex<State>,
-    pub relay: Relay,
-    startup: Startup,
-}
-
-impl Shared {
-    fn fresh_state(&self, apply_seed: bool) -> State {
-        let mut st = State::new(&self.startup.init);
-        if apply_seed {
-            if let Some(seed) = &self.startup.seed {
-                // Validated at start.
-                let _ = st.apply_seed(seed, now_secs());
-            }
-        }
-        st
-    }
-
-    pub(crate) fn reset(&self, apply_startup_seed: bool) {
-        let fresh = self.fresh_state(apply_startup_seed);
-        *self.state.lock().unwrap() = fresh;
-        self.relay.set_config(self.startup.relay.clone());
-        self.relay.reset_counters();
-    }
-
-    pub(crate) fn seed(&self, seed: &Seed) -> Result<(), SeedError> {
-        let mut st = self.state.lock().unwrap();
-        let now = now_secs();
-        st.advance(now);
-        st.apply_seed(seed, now)
-    }
-
-    pub(crate) fn faults(&self) -> Faults {
-        self.state.lock().unwrap().faults.clone()
-    }
-
-    pub(crate) fn set_faults(&self, patch: &FaultsPatch) -> Result<Faults, String> {
-        let mut st = self.state.lock().unwrap();
-        let mut f = st.faults.clone();
-        f.apply(patch);
-        f.validate()?;
-        st.faults = f.clone();
-        Ok(f)
-    }
-
-    pub(crate) fn fail_next_update(&self, rule: FailNextUpdate) -> Result<Faults, String> {
-        rule.validate()?;
-        let mut st = self.state.lock().unwrap();
-        st.faults.fail_next_updates.push(rule);
-        Ok(st.faults.clone())
-    }
-
-    pub(crate) fn deny(&self, rule: DenyRule) -> Result<Faults, String> {
-        rule.validate()?;
-        let mut st = self.state.lock().unwrap();
-        if !st.faults.denied_operations.contains(&rule) {
-            st.faults.denied_operations.push(rule);
-        }
-        Ok(st.faults.clone())
-    }
-
-    pub(crate) fn allow_all(&self) -> Faults {
-        let mut st = self.state.lock().unwrap();
-        st.faults.denied_operations.clear();
-        st.faults.clone()
-    }
-
-    pub(crate) fn set_health(&self, h: &SetHealth) -> Result<(String, Vec<HealthIssue>), ApiError> {
-        let mut st = self.state.lock().unwrap();
-        st.advance(now_secs());
-        st.set_health(h)
-    }
-
-    pub(crate) fn set_blocking_insights(
-        &self,
-        cluster: &str,
-        version: Option<&str>,
-        blocking: bool,
-    ) -> Result<String, String> {
-        let mut st = self.state.lock().unwrap();
-        let now = now_secs();
-        st.advance(now);
-        st.set_blocking_insight(cluster, version, blocking, now)
-    }
-
-    pub(crate) fn durations(&self) -> Durations {
-        self.state.lock().unwrap().durations
-    }
-
-    pub(crate) fn set_durations(&self, patch: &DurationsPatch) -> Durations {
-        let mut st = self.state.lock().unwrap();
-        st.durations.apply(patch);
-        st.durations
-    }
-
-    pub(crate) fn finish_updates(&self, cluster: Option<&str>) -> Vec<String> {
-        self.state.lock().unwrap().finish_all(cluster, now_secs())
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        let st = self.state.lock().unwrap();
-        Stats {
-            requests: st.requests.clone(),
-            clusters: st.cluster_stats.clone(),
-            relay: self.relay.stats(),
-        }
-    }
-
-    pub(crate) fn state_json(&self) -> Value {
-        let mut st = self.state.lock().unwrap();
-        let now = now_secs();
-        st.advance(now);
-        let mut v = crate::eks::render::state(&st.dump(now));
-        v["relay"] = serde_json::to_value(self.relay.config()).unwrap_or_default();
-        v
-    }
-
-    pub(crate) fn set_relay(&self, patch: &RelayConfigPatch) -> Result<RelayConfig, String> {
-        let mut c = self.relay.config();
-        c.apply(patch);
-        c.validate()?;
-        self.relay.set_config(c.clone());
-        if let Some(n) = patch.drop_next_events {
-            self.relay.drop_next(n);
-        }
-        Ok(c)
-    }
-}
-
 /// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits
 /// for that.
 pub struct Emulator {
@@ -259,6 +125,7 @@ impl Emulator {
         };
         let mut state = State::new(&init);
         if let Some(seed) = &config.seed {
+            Alarms::check_seed(&seed.alarms).map_err(StartError::Seed)?;
             state.apply_seed(seed, now_secs()).map_err(StartError::Seed)?;
         }
         let host = config.host.trim_start_matches('[').trim_end_matches(']');
@@ -274,15 +141,12 @@ impl Emulator {
             addr: bind.clone(),
             source: e,
         })?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            relay: Relay::new(config.relay.clone()),
-            startup: Startup {
-                init,
-                seed: config.seed.clone(),
-                relay: config.relay.clone(),
-            },
-        });
+        let startup = Startup {
+            init,
+            seed: config.seed.clone(),
+            relay: config.relay.clone(),
+        };
+        let shared = Arc::new(Shared::new(state, startup));
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -377,6 +241,33 @@ impl Emulator {
         blocking: bool,
     ) -> Result<String, String> {
         self.shared.set_blocking_insights(cluster, version, blocking)
+    }
+
+    /// Adds (blocking = true) or resolves (false) an ERROR insight of category
+    /// ROLLBACK_READINESS for the cluster's previous minor, so that a rollback to it
+    /// (UpdateClusterVersion) answers InvalidStateException unless force=true. Returns the
+    /// version concerned.
+    pub fn set_rollback_blocking_insights(&self, cluster: &str, blocking: bool) -> Result<String, String> {
+        self.shared.set_rollback_blocking_insights(cluster, None, blocking)
+    }
+
+    /// Moves the emulator's clock `secs` seconds forward (creation and update times, the
+    /// 7-day rollback window, insight and alarm timestamps all read it); a reset puts it
+    /// back. Updates that end within the jump complete.
+    pub fn advance_clock(&self, secs: u64) {
+        self.shared.advance_clock(secs);
+    }
+
+    /// The emulator's now, epoch seconds (the wall clock plus [`Emulator::advance_clock`]s).
+    pub fn now(&self) -> f64 {
+        self.shared.now()
+    }
+
+    /// Sets (creating it if needed) a CloudWatch alarm of the stand-in served on the same
+    /// port (`DescribeAlarms`): `state` is OK, ALARM or INSUFFICIENT_DATA; `reason`
+    /// becomes its StateReason (a default when None).
+    pub fn set_alarm(&self, name: &str, state: &str, reason: Option<&str>) -> Result<(), String> {
+        self.shared.set_alarm(name, state, reason).map(|_| ())
     }
 
     /// The update durations in force.
@@ -481,49 +372,9 @@ pub(crate) fn error_response(e: &ApiError) -> Response {
 async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let uri = req.uri().clone();
-    let path = uri.path().to_string();
-    let query = uri.query().map(str::to_string);
-    let (parts, body) = req.into_parts();
+    let path = req.uri().path().to_string();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let (raw_segs, segs) = segments(&path);
-    let (mut resp, op): (Response, &str) = match axum::body::to_bytes(body, MAX_BODY).await {
-        Err(e) => (
-            error_response(&ApiError::serialization(format!("Cannot read request body: {e}"))),
-            "-",
-        ),
-        Ok(bytes) => {
-            if segs.first().map(String::as_str) == Some("_emulator") {
-                (
-                    crate::admin::handle(&shared, &method, &segs[1..], &bytes).await,
-                    "admin",
-                )
-            } else if let (&Method::POST, ["2015-03-31", "functions", _, "invocations"]) =
-                (&method, segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice())
-            {
-                (
-                    crate::relay::http::handle(
-                        &shared.relay,
-                        &segs[2],
-                        &raw_segs[2],
-                        query.as_deref(),
-                        &parts.headers,
-                        bytes,
-                        &request_id,
-                    )
-                    .await,
-                    "Invoke",
-                )
-            } else {
-                let a = crate::eks::handle(&shared, &method, &segs, query.as_deref(), &bytes).await;
-                let r = match &a.result {
-                    Ok(v) => json_response(200, v),
-                    Err(e) => error_response(e),
-                };
-                (r, a.op)
-            }
-        }
-    };
+    let (mut resp, op) = dispatch(&shared, req, &request_id).await;
     let h = resp.headers_mut();
     if !h.contains_key("x-amzn-requestid") {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -543,4 +394,48 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         started.elapsed().as_millis()
     );
     resp
+}
+
+/// Sends a request to the admin API, the Lambda relay, the CloudWatch stand-in or EKS;
+/// returns the answer and the operation's name for the log.
+async fn dispatch(shared: &Arc<Shared>, req: Request, request_id: &str) -> (Response, &'static str) {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let (parts, body) = req.into_parts();
+    let (raw_segs, segs) = segments(&path);
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            let e = ApiError::serialization(format!("Cannot read request body: {e}"));
+            return (error_response(&e), "-");
+        }
+    };
+    if segs.first().map(String::as_str) == Some("_emulator") {
+        return (crate::admin::handle(shared, &method, &segs[1..], &bytes).await, "admin");
+    }
+    if let (&Method::POST, ["2015-03-31", "functions", _, "invocations"]) =
+        (&method, segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice())
+    {
+        let r = crate::relay::http::handle(
+            &shared.relay,
+            &segs[2],
+            &raw_segs[2],
+            query.as_deref(),
+            &parts.headers,
+            bytes,
+            request_id,
+        )
+        .await;
+        return (r, "Invoke");
+    }
+    if let Some(call) = crate::cloudwatch::recognize(&method, &path, &parts.headers, &bytes) {
+        return crate::cloudwatch::handle(&shared.alarms, &call, &bytes, request_id);
+    }
+    let a = crate::eks::handle(shared, &method, &segs, query.as_deref(), &bytes).await;
+    let r = match &a.result {
+        Ok(v) => json_response(200, v),
+        Err(e) => error_response(e),
+    };
+    (r, a.op)
 }

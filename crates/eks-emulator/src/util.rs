@@ -101,6 +101,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Epoch seconds as ISO 8601 UTC with milliseconds, e.g. "2026-12-01T02:08:48.123Z".
+pub(crate) fn iso8601(epoch: f64) -> String {
+    let ms = (epoch * 1000.0).round() as i64;
+    let (secs, ms) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Decodes %XX escapes (and '+' as space when `plus_is_space`). Invalid escapes stay literal.
 pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
@@ -232,6 +246,8 @@ mod tests {
             parse_date("2024-02-29").unwrap()
         );
         assert_eq!(parse_date("2024-13-01"), None);
+        assert_eq!(iso8601(1727308801.5), "2024-09-26T00:00:01.500Z");
+        assert_eq!(iso8601(0.0), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

@@ -16,8 +16,8 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::model::{AddonVersionsQuery, ClusterVersionsQuery, IamResource, State};
-use crate::server::Shared;
-use crate::util::{now_secs, parse_query};
+use crate::shared::Shared;
+use crate::util::parse_query;
 
 use request::{body, Query};
 use routes::Op;
@@ -155,7 +155,7 @@ fn admit(shared: &Arc<Shared>, op: &Op, q: &Query, raw: &Bytes) -> (u64, Option<
 /// successful answer of a mutating operation.
 fn run(shared: &Arc<Shared>, op: &Op, q: &Query, raw: &Bytes) -> Result<Value, ApiError> {
     let mut st = shared.state.lock().unwrap();
-    let now = now_secs();
+    let now = shared.now();
     st.advance(now);
     let result = execute(&mut st, op, q, raw, now);
     if result.is_ok() && op.mutating() {

@@ -10,7 +10,8 @@ use crate::error::ApiError;
 use crate::seed::{AddonCatalogEntry, HealthIssue};
 
 use super::clusters::Cluster;
-use super::updates::{ClientToken, Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
+use super::tokens::ClientToken;
+use super::updates::{Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
 use super::{paginate, Page, State};
 
 const RESOLVE_CONFLICTS: [&str; 3] = ["OVERWRITE", "NONE", "PRESERVE"];
@@ -360,6 +361,7 @@ impl State {
             kind: UpdateType::AddonUpdate,
             params,
             duration_ms: self.durations.addon_update_ms,
+            node_phase_ms: 0,
             effect: Effect::Addon(change),
         };
         self.start_update(name, &t, new, now)

@@ -1,5 +1,6 @@
 //! Clusters: CreateCluster, DescribeCluster, ListClusters, DeleteCluster and the rules of
-//! UpdateClusterVersion (minor steps, node-group skew, blocking insights, rollback).
+//! UpdateClusterVersion (minor steps, node-group skew, blocking insights; a rollback's
+//! prerequisites are in rollback.rs).
 
 use std::collections::BTreeMap;
 
@@ -8,22 +9,19 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::seed::HealthIssue;
-use crate::util::{next_minor, parse_minor, prev_minor};
+use crate::util::{next_minor, parse_minor};
 
 use super::addons::Addon;
-use super::insights::Insight;
+use super::insights::{Insight, InsightCategory};
 use super::nodegroups::Nodegroup;
-use super::updates::{
-    ClientToken, Effect, NewUpdate, Target, TokenTable, Update, UpdateParam, UpdateParamType, UpdateType,
-};
+use super::rollback::LastUpgrade;
+use super::tokens::{ClientToken, TokenTable};
+use super::updates::{Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
 use super::versions::cmp_versions;
 use super::{paginate, Page, State};
 
 /// The message EKS gives when upgrade insights find blocking issues.
 pub(crate) const INSIGHTS_BLOCKING_MESSAGE: &str = "Upgrade readiness issues detected. Call the EKS ListInsights API to view upgrade blocking issues detected by EKS. Pass the force flag to override upgrade readiness errors and proceed with upgrade.";
-
-/// How long after a successful version update UpdateClusterVersion may roll it back.
-const ROLLBACK_WINDOW_SECS: f64 = 7.0 * 86400.0;
 
 eks_enum! {
     /// Status of a cluster.
@@ -56,14 +54,6 @@ pub(crate) struct VpcConfig {
     pub public_access_cidrs: Vec<String>,
 }
 
-/// The last successful version update, which UpdateClusterVersion may roll back.
-#[derive(Debug, Clone)]
-pub(super) struct LastUpgrade {
-    from_version: String,
-    from_platform: String,
-    at: f64,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Cluster {
     pub name: String,
@@ -87,9 +77,12 @@ pub(crate) struct Cluster {
     /// Tokens of UpdateClusterVersion, CreateNodegroup, UpdateNodegroupVersion,
     /// CreateAddon and UpdateAddon on this cluster.
     pub(super) tokens: TokenTable,
+    /// The in-place upgrade that brought it to its version, which a rollback may undo.
     pub(super) last_upgrade: Option<LastUpgrade>,
     /// `health.issues` (injected).
     pub health: Vec<HealthIssue>,
+    /// EKS Auto Mode (compute, block storage and load balancing capabilities enabled).
+    pub auto_mode: bool,
 }
 
 /// A version update's effect.
@@ -132,6 +125,12 @@ pub(crate) struct UpgradePolicyReq {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub(crate) struct ComputeConfigReq {
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct CreateClusterReq {
     name: Option<String>,
     version: Option<String>,
@@ -140,6 +139,7 @@ pub(crate) struct CreateClusterReq {
     client_request_token: Option<String>,
     tags: Option<BTreeMap<String, String>>,
     upgrade_policy: Option<UpgradePolicyReq>,
+    compute_config: Option<ComputeConfigReq>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,11 +168,13 @@ pub(super) fn valid_cluster_name(name: &str) -> bool {
 
 impl Cluster {
     /// The status at `now`: UPDATING while a control-plane update runs on an ACTIVE
-    /// cluster, except during the first `stale_ms` (eventual consistency).
+    /// cluster, except during the first `stale_ms` (eventual consistency) and the node
+    /// phase of an Auto Mode rollback.
     fn status_at(&self, now: f64, stale_ms: u64) -> ClusterStatus {
         match self.in_progress_cp_update() {
             Some(u) if self.status == ClusterStatus::Active => {
-                if now < u.created_at + stale_ms as f64 / 1000.0 {
+                // An Auto Mode rollback's node phase leaves the cluster ACTIVE.
+                if now < (u.created_at + stale_ms as f64 / 1000.0).max(u.control_plane_at) {
                     ClusterStatus::Active
                 } else {
                     ClusterStatus::Updating
@@ -214,28 +216,16 @@ impl Cluster {
     }
 
     pub(super) fn apply_version_change(&mut self, change: VersionChange, at: f64) {
+        let previous = self.last_upgrade.take();
+        self.last_upgrade = LastUpgrade::after_change(
+            previous,
+            &change.from_version,
+            &change.from_platform,
+            &change.version,
+            at,
+        );
         self.version = change.version;
         self.platform_version = change.platform_version;
-        // A rollback cannot itself be rolled back.
-        self.last_upgrade = if change.rollback {
-            None
-        } else {
-            Some(LastUpgrade {
-                from_version: change.from_version,
-                from_platform: change.from_platform,
-                at,
-            })
-        };
-    }
-
-    /// Whether moving to `version` is a rollback of the last version update: back to the
-    /// previous minor within the rollback window.
-    fn is_rollback_to(&self, version: &str, now: f64) -> bool {
-        self.last_upgrade.as_ref().is_some_and(|l| {
-            prev_minor(&self.version).as_deref() == Some(version)
-                && l.from_version == version
-                && now - l.at <= ROLLBACK_WINDOW_SECS
-        })
     }
 
     /// The node groups older than the control plane (or with an unreadable version).
@@ -292,6 +282,7 @@ impl State {
             tokens: TokenTable::default(),
             last_upgrade: None,
             health: Vec::new(),
+            auto_mode: false,
         }
     }
 
@@ -382,6 +373,7 @@ impl State {
             }
             c.support_type = st;
         }
+        c.auto_mode = req.compute_config.as_ref().and_then(|cc| cc.enabled).unwrap_or(false);
         c.client_request_token = req.client_request_token.clone();
         c.status = ClusterStatus::Creating;
         c.ready_at = Some(State::after_ms(now, self.durations.create_ms));
@@ -446,11 +438,15 @@ impl State {
             UpdateParam::new(UpdateParamType::Version, version),
             UpdateParam::new(UpdateParamType::PlatformVersion, change.platform_version.clone()),
         ];
+        let duration_ms = self.durations.cluster_update_ms;
+        // An Auto Mode rollback rolls the nodes back first (half the time, cancellable).
+        let auto_mode_rollback = change.rollback && self.cluster(name)?.auto_mode;
         let new = NewUpdate {
             target: Target::Cluster,
             kind,
             params,
-            duration_ms: self.durations.cluster_update_ms,
+            duration_ms,
+            node_phase_ms: if auto_mode_rollback { duration_ms / 2 } else { 0 },
             effect: Effect::Cluster(change),
         };
         self.start_update(name, &t, new, now)
@@ -489,36 +485,47 @@ impl State {
         if !self.supported(version) {
             return Err(ApiError::invalid_parameter("unsupported Kubernetes version").cluster(name));
         }
-        let current = &c.version;
-        let rollback = c.is_rollback_to(version, now);
-        if !rollback && next_minor(current).as_deref() != Some(version) {
+        let rollback = cmp_versions(version, &c.version) == Some(std::cmp::Ordering::Less);
+        let platform_version = if rollback {
+            self.plan_cluster_rollback(c, version, force, now)?
+        } else {
+            self.plan_upgrade(c, version, force)?
+        };
+        Ok(VersionChange {
+            version: version.to_string(),
+            platform_version,
+            from_version: c.version.clone(),
+            from_platform: c.platform_version.clone(),
+            rollback,
+        })
+    }
+
+    /// The rules of an upgrade (or of any other version that is not older): exactly the
+    /// next minor, no node group behind, no blocking UPGRADE_READINESS insight unless
+    /// forced. Returns the platform version it goes to.
+    fn plan_upgrade(&self, c: &Cluster, version: &str, force: bool) -> Result<String, ApiError> {
+        let (name, current) = (c.name.as_str(), &c.version);
+        if next_minor(current).as_deref() != Some(version) {
             return Err(ApiError::invalid_parameter(format!(
                 "Unsupported Kubernetes minor version update from {current} to {version}"
             ))
             .cluster(name));
         }
         let behind = c.nodegroups_behind();
-        if !rollback && !behind.is_empty() {
+        if !behind.is_empty() {
             return Err(ApiError::invalid_parameter(format!(
                 "Nodegroups {} must be updated to match cluster version {current} before updating cluster version.",
                 behind.join(", ")
             ))
             .cluster(name));
         }
-        if !force && c.insights.iter().any(|i| i.blocks(version)) {
+        if !force
+            && c.insights
+                .iter()
+                .any(|i| i.blocks(InsightCategory::UpgradeReadiness, version))
+        {
             return Err(ApiError::invalid_state(INSIGHTS_BLOCKING_MESSAGE).cluster(name));
         }
-        let platform_version = match (&c.last_upgrade, rollback) {
-            (Some(l), true) => l.from_platform.clone(),
-            (None, true) => String::new(),
-            (_, false) => self.platform_for(version),
-        };
-        Ok(VersionChange {
-            version: version.to_string(),
-            platform_version,
-            from_version: current.clone(),
-            from_platform: c.platform_version.clone(),
-            rollback,
-        })
+        Ok(self.platform_for(version))
     }
 }

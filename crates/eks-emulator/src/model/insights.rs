@@ -1,6 +1,8 @@
 //! Insights: the seeded or injected ones of a cluster plus the UPGRADE_READINESS checks
-//! generated for its next minor version (ListInsights). ERROR insights of category
-//! UPGRADE_READINESS block UpdateClusterVersion to their version.
+//! generated for its next minor version and, while a rollback is possible, the
+//! ROLLBACK_READINESS checks generated for its previous minor (ListInsights). ERROR
+//! insights of category UPGRADE_READINESS block UpdateClusterVersion to their version,
+//! of category ROLLBACK_READINESS a rollback to theirs.
 
 use serde::Deserialize;
 
@@ -55,11 +57,10 @@ pub(crate) struct Insight {
 }
 
 impl Insight {
-    /// Whether this insight blocks an update to `version` (unless forced).
-    pub(super) fn blocks(&self, version: &str) -> bool {
-        self.category == InsightCategory::UpgradeReadiness
-            && self.status == InsightStatus::Error
-            && self.kubernetes_version == version
+    /// Whether this insight blocks an update (UPGRADE_READINESS) or a rollback
+    /// (ROLLBACK_READINESS) to `version` (unless forced).
+    pub(super) fn blocks(&self, category: InsightCategory, version: &str) -> bool {
+        self.category == category && self.status == InsightStatus::Error && self.kubernetes_version == version
     }
 }
 
@@ -146,29 +147,104 @@ fn readiness_checks(state: &State, c: &Cluster, next: &str) -> Vec<Check> {
     ]
 }
 
+/// The ROLLBACK_READINESS checks EKS runs for a rollback to `prev`; never ERROR (names
+/// inferred from the checks the user guide lists).
+fn rollback_checks(state: &State, c: &Cluster, prev: &str) -> Vec<Check> {
+    let newer = c.nodegroups_newer_than(prev);
+    let incompatible: Vec<&str> = c
+        .addons
+        .values()
+        .filter(|a| !state.addon_compatible(&a.name, &a.version, prev))
+        .map(|a| a.name.as_str())
+        .collect();
+    let status = |ok: bool| {
+        if ok {
+            InsightStatus::Passing
+        } else {
+            InsightStatus::Warning
+        }
+    };
+    vec![
+        (
+            "Kubelet version skew".into(),
+            status(newer.is_empty()),
+            if newer.is_empty() {
+                format!("No node runs a kubelet newer than Kubernetes {prev}.")
+            } else {
+                format!("Node groups {} run a kubelet newer than Kubernetes {prev}; roll them back with UpdateNodegroupVersion before the control plane.", newer.join(", "))
+            },
+            "Checks that no worker node would run a kubelet newer than the control plane after the rollback.".into(),
+        ),
+        (
+            "Amazon EKS add-on version compatibility".into(),
+            status(incompatible.is_empty()),
+            if incompatible.is_empty() {
+                format!("All installed add-on versions are compatible with Kubernetes {prev}.")
+            } else {
+                format!("Add-ons {} are not compatible with Kubernetes {prev}; downgrade them before rolling back.", incompatible.join(", "))
+            },
+            "Checks version of installed EKS add-ons to ensure they are compatible with the previous version of Kubernetes.".into(),
+        ),
+        (
+            "Cluster health issues".into(),
+            InsightStatus::Passing,
+            "No cluster health issues detected.".into(),
+            "Checks for any cluster health issues that prevent a successful rollback to the previous Kubernetes version on EKS.".into(),
+        ),
+        (
+            "Kubernetes API compatibility".into(),
+            InsightStatus::Passing,
+            format!("No use of APIs or fields unavailable in Kubernetes {prev} detected."),
+            format!("Checks for resources stored with APIs or fields that Kubernetes {prev} cannot serve."),
+        ),
+    ]
+}
+
+/// Adds the generated `checks` of `category` for `version` that `all` does not override.
+fn add_generated(
+    all: &mut Vec<Insight>,
+    c: &Cluster,
+    category: InsightCategory,
+    version: &str,
+    checks: Vec<Check>,
+    now: f64,
+) {
+    for (name, status, reason, description) in checks {
+        if all.iter().any(|i| i.name == name && i.kubernetes_version == version) {
+            continue;
+        }
+        let key = match category {
+            InsightCategory::UpgradeReadiness => format!("{}/{name}/{version}", c.name),
+            other => format!("{}/{name}/{version}/{other}", c.name),
+        };
+        all.push(Insight {
+            id: stable_id(&key),
+            name,
+            category,
+            kubernetes_version: version.to_string(),
+            status,
+            reason,
+            description,
+            last_refresh: now,
+            last_transition: c.created_at,
+        });
+    }
+}
+
 impl State {
     /// The insights of a cluster as of `now` (refreshed now): its own plus the generated
-    /// checks for the next minor (when the version table has it) that it does not
-    /// override; ERROR first, then by name.
+    /// checks for the next minor (when the version table has it) and, while a rollback is
+    /// possible, for the previous minor, that it does not override; ERROR first, then by
+    /// name.
     pub(super) fn insights_of(&self, c: &Cluster, now: f64) -> Vec<Insight> {
         let mut all = c.insights.clone();
         if let Some(next) = next_minor(&c.version).filter(|n| self.version_info(n).is_some()) {
-            for (name, status, reason, description) in readiness_checks(self, c, &next) {
-                if all.iter().any(|i| i.name == name && i.kubernetes_version == next) {
-                    continue;
-                }
-                all.push(Insight {
-                    id: stable_id(&format!("{}/{name}/{next}", c.name)),
-                    name,
-                    category: InsightCategory::UpgradeReadiness,
-                    kubernetes_version: next.clone(),
-                    status,
-                    reason,
-                    description,
-                    last_refresh: now,
-                    last_transition: c.created_at,
-                });
-            }
+            let checks = readiness_checks(self, c, &next);
+            add_generated(&mut all, c, InsightCategory::UpgradeReadiness, &next, checks, now);
+        }
+        if let Some(prev) = c.rollback_target(now) {
+            let checks = rollback_checks(self, c, &prev);
+            add_generated(&mut all, c, InsightCategory::RollbackReadiness, &prev, checks, now);
         }
         for i in &mut all {
             i.last_refresh = now.max(i.last_refresh);

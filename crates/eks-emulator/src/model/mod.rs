@@ -107,7 +107,9 @@ mod health;
 mod insights;
 mod launch_templates;
 mod nodegroups;
+mod rollback;
 mod seeding;
+mod tokens;
 mod updates;
 mod versions;
 
@@ -117,12 +119,13 @@ pub(crate) use clusters::{ClusterOut, ClusterStatus, INSIGHTS_BLOCKING_MESSAGE};
 pub(crate) use insights::{Insight, InsightCategory, InsightStatus};
 pub(crate) use launch_templates::LaunchTemplate;
 pub(crate) use nodegroups::{NodegroupOut, NodegroupStatus};
+pub(crate) use rollback::{ROLLBACK_INSIGHTS_BLOCKING_MESSAGE, ROLLBACK_WINDOW_SECS};
 pub(crate) use seeding::{ClusterDump, StateDump};
 pub(crate) use updates::{Cancellation, Target, Update, UpdateParamType, UpdateStatus, UpdateType};
 pub(crate) use versions::{ClusterVersionsQuery, VersionInfo, VersionStatus};
 
 use clusters::Cluster;
-use updates::TokenTable;
+use tokens::TokenTable;
 
 /// Everything the emulator knows.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! Managed node groups: CreateNodegroup, DescribeNodegroup, ListNodegroups and the rules
-//! of UpdateNodegroupVersion.
+//! of UpdateNodegroupVersion (a rollback to the previous minor within 7 days of an
+//! in-place upgrade included).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -14,7 +15,9 @@ use super::clusters::{Cluster, ClusterStatus};
 use super::launch_templates::{
     ami_kubernetes_version, LaunchTemplate, LaunchTemplateReq, CUSTOM_AMI, CUSTOM_AMI_CREATE, CUSTOM_AMI_UPDATE,
 };
-use super::updates::{ClientToken, Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
+use super::rollback::{nodegroup_may_roll_back, LastUpgrade};
+use super::tokens::ClientToken;
+use super::updates::{Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
 use super::versions::cmp_versions;
 use super::{paginate, Page, State};
 
@@ -58,6 +61,9 @@ pub(crate) struct Nodegroup {
     pub(super) ami_versions: BTreeMap<String, String>,
     /// `health.issues` (injected).
     pub health: Vec<HealthIssue>,
+    /// The in-place upgrade that brought it to its version, which UpdateNodegroupVersion
+    /// may roll back.
+    pub(super) last_upgrade: Option<LastUpgrade>,
 }
 
 /// A node-group update's effect.
@@ -134,6 +140,9 @@ impl Nodegroup {
     }
 
     pub(super) fn apply(&mut self, change: NodegroupChange, at: f64) {
+        let previous = self.last_upgrade.take();
+        self.last_upgrade =
+            LastUpgrade::after_change(previous, &self.version, &self.release_version, &change.version, at);
         self.version = change.version;
         self.release_version = change.release_version;
         if let (Some(lt), Some(v)) = (self.launch_template.as_mut(), change.launch_template_version) {
@@ -249,6 +258,7 @@ impl State {
             launch_template: None,
             ami_versions: BTreeMap::new(),
             health: Vec::new(),
+            last_upgrade: None,
         }
     }
 
@@ -412,13 +422,14 @@ impl State {
             return Ok(u);
         }
         let c = self.cluster(name)?;
-        let change = self.plan_nodegroup_update(c, ng_name, &req)?;
+        let change = self.plan_nodegroup_update(c, ng_name, &req, now)?;
         let params = c.nodegroups[ng_name].update_params(&change);
         let new = NewUpdate {
             target,
             kind: UpdateType::VersionUpdate,
             params,
             duration_ms: self.durations.nodegroup_update_ms,
+            node_phase_ms: 0,
             effect: Effect::Nodegroup(change),
         };
         self.start_update(name, &t, new, now)
@@ -426,12 +437,14 @@ impl State {
 
     /// The rules of UpdateNodegroupVersion, in EKS's order; the change it would make
     /// (no version: the cluster's, with the latest release version; a custom AMI: the
-    /// version of the launch-template version's AMI).
+    /// version of the launch-template version's AMI). A downgrade is refused unless it
+    /// rolls back the node group's last in-place upgrade (one minor, within 7 days).
     fn plan_nodegroup_update(
         &self,
         c: &Cluster,
         ng_name: &str,
         req: &UpdateNodegroupVersionReq,
+        now: f64,
     ) -> Result<NodegroupChange, ApiError> {
         let ng = &c.nodegroups[ng_name];
         let scoped = |e: ApiError| e.cluster(&c.name).nodegroup(ng_name);
@@ -448,7 +461,7 @@ impl State {
         }
         let version = req.version.clone().unwrap_or_else(|| c.version.clone());
         check_not_newer(&version, c, ng_name)?;
-        if cmp_versions(&version, &ng.version) == Some(Ordering::Less) {
+        if cmp_versions(&version, &ng.version) == Some(Ordering::Less) && !nodegroup_may_roll_back(ng, &version, now) {
             return Err(scoped(ApiError::invalid_parameter(format!(
                 "Nodegroup {ng_name} cannot be downgraded from version {} to {version}.",
                 ng.version

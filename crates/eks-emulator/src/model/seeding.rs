@@ -4,9 +4,11 @@
 use std::cmp::Ordering;
 
 use crate::faults::{Durations, Faults};
-use crate::seed::{AddonCatalogEntry, Seed, SeedAddon, SeedCluster, SeedError, SeedInsight, SeedNodegroup};
+use crate::seed::{
+    AddonCatalogEntry, Seed, SeedAddon, SeedCluster, SeedError, SeedInsight, SeedLastUpgrade, SeedNodegroup,
+};
 use crate::stats::RequestStats;
-use crate::util::{next_minor, parse_minor, stable_id, SplitMix64};
+use crate::util::{next_minor, parse_minor, prev_minor, stable_id, SplitMix64};
 
 use super::addons::{Addon, AddonOut, AddonStatus};
 use super::clusters::{valid_cluster_name, Cluster, ClusterOut, ClusterStatus};
@@ -14,7 +16,9 @@ use super::health::{check_issues, IssueOwner};
 use super::insights::{Insight, InsightCategory, InsightStatus};
 use super::launch_templates::LaunchTemplate;
 use super::nodegroups::{Nodegroup, NodegroupOut, NodegroupStatus};
-use super::updates::{TokenTable, Update};
+use super::rollback::LastUpgrade;
+use super::tokens::TokenTable;
+use super::updates::Update;
 use super::versions::{cmp_versions, VersionInfo};
 use super::State;
 
@@ -131,8 +135,17 @@ impl State {
         }
         check_issues(IssueOwner::Cluster, &sc.health).map_err(|e| SeedError(format!("cluster {}: {e}", sc.name)))?;
         c.health = sc.health.clone();
+        c.auto_mode = sc.auto_mode;
+        if let Some(l) = &sc.last_upgrade {
+            let l =
+                seed_last_upgrade(l, &sc.version, now).map_err(|e| SeedError(format!("cluster {}: {e}", sc.name)))?;
+            c.last_upgrade = Some(LastUpgrade {
+                from_platform: self.platform_for(&l.from_version),
+                ..l
+            });
+        }
         for sn in &sc.nodegroups {
-            let ng = self.seed_nodegroup(&c, sc, sn, created)?;
+            let ng = self.seed_nodegroup(&c, sc, sn, created, now)?;
             c.nodegroups.insert(sn.name.clone(), ng);
         }
         for sa in &sc.addons {
@@ -151,6 +164,7 @@ impl State {
         sc: &SeedCluster,
         sn: &SeedNodegroup,
         created: f64,
+        now: f64,
     ) -> Result<Nodegroup, SeedError> {
         let v = sn.version.clone().unwrap_or_else(|| sc.version.clone());
         if !matches!(cmp_versions(&v, &sc.version), Some(Ordering::Less | Ordering::Equal)) {
@@ -193,6 +207,9 @@ impl State {
             return Err(context(format!("launchTemplateVersions: {v:?} is not MAJOR.MINOR")));
         }
         ng.ami_versions = sn.launch_template_versions.clone();
+        if let Some(l) = &sn.last_upgrade {
+            ng.last_upgrade = Some(seed_last_upgrade(l, &v, now).map_err(context)?);
+        }
         check_issues(IssueOwner::Nodegroup, &sn.health).map_err(context)?;
         ng.health = sn.health.clone();
         Ok(ng)
@@ -221,7 +238,8 @@ impl State {
         Ok(a)
     }
 
-    /// Sets (or clears) a blocking upgrade insight on a cluster; returns its version.
+    /// Sets (or clears) a blocking upgrade insight on a cluster; returns its version
+    /// (default: the next minor).
     pub(crate) fn set_blocking_insight(
         &mut self,
         cluster: &str,
@@ -237,35 +255,45 @@ impl State {
             Some(v) => v.to_string(),
             None => next_minor(&c.version).ok_or("cluster version is not MAJOR.MINOR")?,
         };
-        let name = format!("Deprecated APIs removed in Kubernetes v{v}");
-        if !blocking {
-            for i in c.insights.iter_mut().filter(|i| i.blocks(&v)) {
-                i.status = InsightStatus::Passing;
-                i.reason = "No deprecated API usage detected within the last 30 days.".into();
-                i.last_transition = now;
-            }
-            return Ok(v);
-        }
-        let reason = "Deprecated API usage detected within the last 30 days and the cluster is on a version before the API is removed (injected by eks-emulator).".to_string();
-        match c.insights.iter_mut().find(|i| i.name == name && i.kubernetes_version == v) {
-            Some(i) => {
-                i.status = InsightStatus::Error;
-                i.category = InsightCategory::UpgradeReadiness;
-                i.reason = reason;
-                i.last_transition = now;
-            }
-            None => c.insights.push(Insight {
-                id: stable_id(&format!("{cluster}/{name}/{v}")),
-                name: name.clone(),
-                category: InsightCategory::UpgradeReadiness,
-                kubernetes_version: v.clone(),
-                status: InsightStatus::Error,
-                reason,
-                description: format!("Checks for usage of deprecated APIs that are scheduled for removal in Kubernetes v{v}. Upgrading your cluster before migrating to the updated APIs supported by v{v} could cause application impact."),
-                last_refresh: now,
-                last_transition: now,
-            }),
-        }
+        let spec = Injected {
+            category: InsightCategory::UpgradeReadiness,
+            name: format!("Deprecated APIs removed in Kubernetes v{v}"),
+            id_key: None,
+            error_reason: "Deprecated API usage detected within the last 30 days and the cluster is on a version before the API is removed (injected by eks-emulator).".into(),
+            passing_reason: "No deprecated API usage detected within the last 30 days.".into(),
+            description: format!("Checks for usage of deprecated APIs that are scheduled for removal in Kubernetes v{v}. Upgrading your cluster before migrating to the updated APIs supported by v{v} could cause application impact."),
+        };
+        inject(c, &v, blocking, spec, now);
+        Ok(v)
+    }
+
+    /// Sets (or clears) a blocking rollback insight on a cluster; returns its version
+    /// (default: the previous minor).
+    pub(crate) fn set_rollback_blocking_insight(
+        &mut self,
+        cluster: &str,
+        version: Option<&str>,
+        blocking: bool,
+        now: f64,
+    ) -> Result<String, String> {
+        let c = self
+            .clusters
+            .get_mut(cluster)
+            .ok_or_else(|| format!("No cluster found for name: {cluster}."))?;
+        let v = match version {
+            Some(v) => v.to_string(),
+            None => prev_minor(&c.version).ok_or("cluster version has no previous minor")?,
+        };
+        let name = "Kubernetes API compatibility".to_string();
+        let spec = Injected {
+            category: InsightCategory::RollbackReadiness,
+            id_key: Some(format!("{cluster}/{name}/{v}/{}", InsightCategory::RollbackReadiness)),
+            name,
+            error_reason: format!("Resources stored with APIs or fields that Kubernetes {v} cannot serve were detected (injected by eks-emulator)."),
+            passing_reason: format!("No use of APIs or fields unavailable in Kubernetes {v} detected."),
+            description: format!("Checks for resources stored with APIs or fields that Kubernetes {v} cannot serve."),
+        };
+        inject(c, &v, blocking, spec, now);
         Ok(v)
     }
 
@@ -295,6 +323,72 @@ impl State {
     }
 }
 
+/// An insight the admin API injects (ERROR) or resolves (PASSING).
+struct Injected {
+    category: InsightCategory,
+    name: String,
+    /// What its id derives from (default `cluster/name/version`).
+    id_key: Option<String>,
+    error_reason: String,
+    passing_reason: String,
+    description: String,
+}
+
+/// Makes the insight `spec` for `v` ERROR (adding it if needed), or every blocking insight
+/// of its category for `v` PASSING.
+fn inject(c: &mut Cluster, v: &str, blocking: bool, spec: Injected, now: f64) {
+    if !blocking {
+        for i in c.insights.iter_mut().filter(|i| i.blocks(spec.category, v)) {
+            i.status = InsightStatus::Passing;
+            i.reason = spec.passing_reason.clone();
+            i.last_transition = now;
+        }
+        return;
+    }
+    match c
+        .insights
+        .iter_mut()
+        .find(|i| i.name == spec.name && i.kubernetes_version == v)
+    {
+        Some(i) => {
+            i.status = InsightStatus::Error;
+            i.category = spec.category;
+            i.reason = spec.error_reason;
+            i.last_transition = now;
+        }
+        None => c.insights.push(Insight {
+            id: stable_id(&spec.id_key.unwrap_or_else(|| format!("{}/{}/{v}", c.name, spec.name))),
+            name: spec.name,
+            category: spec.category,
+            kubernetes_version: v.to_string(),
+            status: InsightStatus::Error,
+            reason: spec.error_reason,
+            description: spec.description,
+            last_refresh: now,
+            last_transition: now,
+        }),
+    }
+}
+
+/// A seeded last upgrade of something now at `version` (platform to fill in).
+fn seed_last_upgrade(l: &SeedLastUpgrade, version: &str, now: f64) -> Result<LastUpgrade, String> {
+    if prev_minor(version).as_deref() != Some(l.from_version.as_str()) {
+        return Err(format!(
+            "lastUpgrade.fromVersion {:?} must be the previous minor of {version}",
+            l.from_version
+        ));
+    }
+    let at = match &l.completed_at {
+        Some(d) => d.resolve().map_err(|e| e.0)?,
+        None => now,
+    };
+    Ok(LastUpgrade {
+        from_version: l.from_version.clone(),
+        from_platform: String::new(),
+        at,
+    })
+}
+
 fn seed_insight(sc: &SeedCluster, si: &SeedInsight, created: f64) -> Result<Insight, SeedError> {
     let category = si.category.as_deref().unwrap_or("UPGRADE_READINESS");
     let category = InsightCategory::parse(category)
@@ -304,7 +398,10 @@ fn seed_insight(sc: &SeedCluster, si: &SeedInsight, created: f64) -> Result<Insi
     let kv = si
         .kubernetes_version
         .clone()
-        .or_else(|| next_minor(&sc.version))
+        .or_else(|| match category {
+            InsightCategory::RollbackReadiness => prev_minor(&sc.version),
+            _ => next_minor(&sc.version),
+        })
         .unwrap_or_default();
     Ok(Insight {
         id: si

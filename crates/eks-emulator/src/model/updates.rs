@@ -1,22 +1,19 @@
 //! Updates: the [`Update`] type and its lifecycle (created, completed when due or on
-//! demand, described, listed, cancelled), and the clientRequestToken bookkeeping that
-//! every update-creating operation shares: the length check, the idempotent hit, the
-//! replay, remembering a token, the token-mismatch error and the token stats.
+//! demand, described, listed, cancelled). The clientRequestToken bookkeeping they share
+//! is in `tokens.rs`.
 //!
 //! An update-creating operation (UpdateClusterVersion, UpdateNodegroupVersion,
 //! UpdateAddon) calls [`State::replayed_update`] first, then checks its own rules, then
 //! calls [`State::start_update`] with a [`NewUpdate`].
 
-use std::collections::HashMap;
-
 use crate::error::ApiError;
 use crate::faults::{default_error_message, UpdateErrorDetail, UpdateKind};
-use crate::stats::TokenStat;
 use crate::util::round_ms;
 
 use super::addons::AddonChange;
 use super::clusters::{Cluster, VersionChange};
 use super::nodegroups::NodegroupChange;
+use super::tokens::ClientToken;
 use super::{paginate, Page, State};
 
 eks_enum! {
@@ -129,6 +126,9 @@ pub(crate) struct Update {
     pub params: Vec<UpdateParam>,
     pub created_at: f64,
     pub ends_at: f64,
+    /// When the control plane starts changing: `created_at`, except for an Auto Mode
+    /// rollback, whose node phase comes first (and may be cancelled).
+    pub control_plane_at: f64,
     pub errors: Vec<UpdateErrorDetail>,
     /// The errors it will end Failed with (from a fail-next-update rule).
     planned_errors: Option<Vec<UpdateErrorDetail>>,
@@ -148,6 +148,8 @@ pub(super) struct NewUpdate {
     pub kind: UpdateType,
     pub params: Vec<UpdateParam>,
     pub duration_ms: u64,
+    /// The part of `duration_ms` before the control plane changes (Auto Mode rollback).
+    pub node_phase_ms: u64,
     pub effect: Effect,
 }
 
@@ -161,147 +163,7 @@ impl Cluster {
     }
 }
 
-// ---------------------------------------------------------------- clientRequestToken
-
-/// A request's clientRequestToken and what identifies the request ("fingerprint": its
-/// parameters without the token).
-pub(super) struct ClientToken<'a> {
-    pub operation: &'static str,
-    pub token: Option<&'a str>,
-    pub fingerprint: String,
-}
-
-impl<'a> ClientToken<'a> {
-    pub(super) fn new(operation: &'static str, token: Option<&'a str>, fingerprint: String) -> Self {
-        ClientToken {
-            operation,
-            token,
-            fingerprint,
-        }
-    }
-
-    /// EKS's length constraint (33 to 126 characters).
-    pub(super) fn check_length(&self) -> Result<(), ApiError> {
-        if let Some(t) = self.token {
-            let n = t.chars().count();
-            if !(33..=126).contains(&n) {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Value '{t}' at 'clientRequestToken' failed to satisfy constraint: Member must have length between 33 and 126"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A token seen before: the request's fingerprint and what it produced (an update id,
-/// or a cluster name for CreateCluster; None when the request names what it creates).
-#[derive(Debug, Clone)]
-pub(super) struct TokenEntry {
-    fingerprint: String,
-    pub produced: Option<String>,
-}
-
-/// The tokens of successful requests.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TokenTable(HashMap<String, TokenEntry>);
-
-impl TokenTable {
-    /// The entry of a token seen before with the same parameters; the token-mismatch
-    /// error (about `cluster`) if it came with other parameters.
-    pub(super) fn check(&self, t: &ClientToken, cluster: &str) -> Result<Option<TokenEntry>, ApiError> {
-        let Some(token) = t.token else { return Ok(None) };
-        match self.0.get(token) {
-            None => Ok(None),
-            Some(e) if e.fingerprint == t.fingerprint => Ok(Some(e.clone())),
-            Some(_) => Err(ApiError::invalid_parameter(format!(
-                "Client request token {token} was already used with different request parameters."
-            ))
-            .cluster(cluster)),
-        }
-    }
-
-    /// Keeps a successful request's token for later retries.
-    pub(super) fn remember(&mut self, t: &ClientToken, produced: Option<String>) {
-        if let Some(token) = t.token {
-            self.0.insert(
-                token.to_string(),
-                TokenEntry {
-                    fingerprint: t.fingerprint.clone(),
-                    produced,
-                },
-            );
-        }
-    }
-}
-
 impl State {
-    /// Counts an update call and its token (called for every request received).
-    pub(crate) fn record_update_call(&mut self, cluster: &str, op: &str, token: Option<&str>) {
-        let s = self.cluster_stats(cluster);
-        match op {
-            "UpdateClusterVersion" => s.update_cluster_version_calls += 1,
-            "UpdateNodegroupVersion" => s.update_nodegroup_version_calls += 1,
-            "UpdateAddon" => s.update_addon_calls += 1,
-            _ => {}
-        }
-        if let Some(t) = token {
-            match s
-                .client_request_tokens
-                .iter_mut()
-                .find(|e| e.token == t && e.operation == op)
-            {
-                Some(e) => e.calls += 1,
-                None => s.client_request_tokens.push(TokenStat {
-                    token: t.to_string(),
-                    operation: op.to_string(),
-                    update_id: None,
-                    calls: 1,
-                }),
-            }
-        }
-    }
-
-    /// Notes in the token stats which update a token produced.
-    fn record_token_update(&mut self, cluster: &str, t: &ClientToken, id: &str) {
-        if let Some(token) = t.token {
-            let s = self.cluster_stats(cluster);
-            if let Some(e) = s
-                .client_request_tokens
-                .iter_mut()
-                .find(|e| e.token == token && e.operation == t.operation)
-            {
-                e.update_id = Some(id.to_string());
-            }
-        }
-    }
-
-    /// The token check every update-creating operation starts with (after finding what
-    /// it updates): the length check, then, for a token seen before with the same
-    /// parameters, the update that request created (also once it finished). Errors name
-    /// the cluster and the target.
-    pub(super) fn replayed_update(
-        &mut self,
-        cluster: &str,
-        target: &Target,
-        t: &ClientToken,
-    ) -> Result<Option<Update>, ApiError> {
-        t.check_length().map_err(|e| target.scope(e.cluster(cluster)))?;
-        let hit = self
-            .cluster(cluster)?
-            .tokens
-            .check(t, cluster)
-            .map_err(|e| target.scope(e))?;
-        let Some(hit) = hit else { return Ok(None) };
-        let id = hit.produced.unwrap_or_default();
-        let u = self
-            .update_by_id(cluster, &id)
-            .cloned()
-            .ok_or_else(|| ApiError::no_update(cluster, &id))?;
-        self.record_token_update(cluster, t, &id);
-        Ok(Some(u))
-    }
-
     /// Creates the update an operation asked for and remembers its token.
     pub(super) fn start_update(
         &mut self,
@@ -332,6 +194,7 @@ impl State {
             params: new.params,
             created_at: now,
             ends_at: round_ms(now + new.duration_ms as f64 / 1000.0),
+            control_plane_at: round_ms(now + new.node_phase_ms.min(new.duration_ms) as f64 / 1000.0),
             errors: Vec::new(),
             effect: new.effect,
             cancellation: None,
@@ -410,6 +273,7 @@ impl State {
             }
             for u in c.updates.iter_mut().filter(|u| u.in_progress()) {
                 u.ends_at = u.ends_at.min(now);
+                u.control_plane_at = u.control_plane_at.min(now);
                 ids.push(u.id.clone());
             }
             c.hurry(now);
@@ -418,7 +282,7 @@ impl State {
         ids
     }
 
-    fn update_by_id(&self, cluster: &str, id: &str) -> Option<&Update> {
+    pub(super) fn update_by_id(&self, cluster: &str, id: &str) -> Option<&Update> {
         self.clusters.get(cluster)?.updates.iter().find(|u| u.id == id)
     }
 
@@ -485,7 +349,9 @@ impl State {
         paginate(ids, max, next)
     }
 
-    /// Cancels a running VersionRollback (nothing else can be cancelled).
+    /// Cancels a running VersionRollback during the node phase of an Auto Mode cluster
+    /// (nothing else can be cancelled; once the control plane's rollback has begun, which
+    /// for a cluster without Auto Mode is at once, CancelUpdate fails).
     pub(crate) fn cancel_update(&mut self, name: &str, id: &str, now: f64) -> Result<Update, ApiError> {
         let c = self.cluster_mut(name)?;
         let u = c
@@ -504,6 +370,12 @@ impl State {
             return Err(ApiError::invalid_request(format!(
                 "Cancellation is not supported for update type {}.",
                 u.kind
+            ))
+            .cluster(name));
+        }
+        if now >= u.control_plane_at {
+            return Err(ApiError::invalid_request(format!(
+                "Update {id} cannot be cancelled because the control plane rollback has already begun."
             ))
             .cluster(name));
         }
@@ -575,24 +447,5 @@ mod tests {
         assert_eq!(c.cluster.version, "1.31");
         let u = s.describe_update("c", &id, None, None).unwrap();
         assert_eq!(u.status, UpdateStatus::Successful);
-    }
-
-    #[test]
-    fn tokens_replay_or_refuse() {
-        let mut table = TokenTable::default();
-        let token = "t".repeat(40);
-        let first = ClientToken::new("Op", Some(&token), "a".into());
-        assert!(table.check(&first, "c").unwrap().is_none());
-        table.remember(&first, Some("u-1".into()));
-        let hit = table.check(&first, "c").unwrap().unwrap();
-        assert_eq!(hit.produced.as_deref(), Some("u-1"));
-        let other = ClientToken::new("Op", Some(&token), "b".into());
-        let e = table.check(&other, "c").unwrap_err();
-        assert_eq!(e.code, "InvalidParameterException");
-        assert_eq!(e.cluster.as_deref(), Some("c"));
-        assert!(ClientToken::new("Op", Some("short"), String::new())
-            .check_length()
-            .is_err());
-        assert!(ClientToken::new("Op", None, String::new()).check_length().is_ok());
     }
 }

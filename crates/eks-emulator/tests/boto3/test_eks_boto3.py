@@ -432,3 +432,132 @@ def test_denied_operations_answer_access_denied(eks, shapes):
     status, faults = admin("DELETE", "/_emulator/faults/deny")
     assert status == 200 and faults["deniedOperations"] == []
     assert eks.update_cluster_version(name="demo", version="1.31")["update"]["status"] == "InProgress"
+
+
+# ---------------------------------------------------------------- version rollback
+
+ROLLBACK_BLOCKING = (
+    "Rollback readiness issues detected. Call the EKS ListInsights API to view rollback blocking issues "
+    "detected by EKS. Pass the force flag to override rollback readiness errors and proceed with rollback."
+)
+DAY = 86400
+
+
+def test_rollback_prerequisites_and_messages(eks):
+    with pytest.raises(eks.exceptions.InvalidRequestException) as e:
+        eks.update_cluster_version(name="demo", version="1.29")
+    assert e.value.response["Error"]["Message"] == (
+        "Cluster demo cannot be rolled back to Kubernetes version 1.29: it was not upgraded to 1.30 in place. "
+        "A cluster created at its current version cannot be rolled back."
+    )
+    assert e.value.response["clusterName"] == "demo"
+    eks.update_cluster_version(name="demo", version="1.31")
+    finish()
+    with pytest.raises(eks.exceptions.InvalidParameterException) as e:
+        eks.update_cluster_version(name="demo", version="1.29")
+    assert e.value.response["Error"]["Message"] == "Unsupported Kubernetes minor version update from 1.31 to 1.29"
+
+    # Node groups at N are rolled back first, with UpdateNodegroupVersion.
+    eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng-1", version="1.31")
+    finish()
+    with pytest.raises(eks.exceptions.InvalidParameterException) as e:
+        eks.update_cluster_version(name="demo", version="1.30")
+    assert e.value.response["Error"]["Message"] == (
+        "Nodegroups ng-1 must be rolled back to version 1.30 before rolling back cluster version."
+    )
+    ngu = eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng-1", version="1.30")["update"]
+    assert (ngu["type"], ngu["params"][0]) == ("VersionUpdate", {"type": "Version", "value": "1.30"})
+    finish()
+    with pytest.raises(eks.exceptions.InvalidParameterException) as e:
+        eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng-1", version="1.29")
+    assert e.value.response["Error"]["Message"] == "Nodegroup ng-1 cannot be downgraded from version 1.30 to 1.29."
+
+    # Add-ons move back by UpdateAddon to an older compatible version.
+    eks.update_addon(clusterName="demo", addonName="coredns", addonVersion="v1.11.4-eksbuild.14")
+    finish()
+    eks.update_addon(clusterName="demo", addonName="coredns", addonVersion="v1.11.1-eksbuild.13")
+    finish()
+
+    status, body = admin("POST", "/_emulator/insights/rollback-blocking", {"cluster": "demo", "blocking": True})
+    assert (status, body["kubernetesVersion"]) == (200, "1.30")
+    errors = eks.list_insights(clusterName="demo", filter={"categories": ["ROLLBACK_READINESS"], "statuses": ["ERROR"]})
+    assert [(i["kubernetesVersion"], i["category"]) for i in errors["insights"]] == [("1.30", "ROLLBACK_READINESS")]
+    generated = eks.list_insights(clusterName="demo", filter={"categories": ["ROLLBACK_READINESS"]})["insights"]
+    assert len(generated) >= 4
+    with pytest.raises(eks.exceptions.InvalidStateException) as e:
+        eks.update_cluster_version(name="demo", version="1.30")
+    assert e.value.response["Error"]["Message"] == ROLLBACK_BLOCKING
+    with pytest.raises(eks.exceptions.InvalidParameterException):
+        eks.update_cluster_version(name="demo", version="1.30", force=True, rollbackConfig={"timeoutMinutes": 60})
+    u = eks.update_cluster_version(name="demo", version="1.30", force=True, rollbackConfig={"timeoutMinutes": 720})["update"]
+    assert u["type"] == "VersionRollback"
+    assert u["params"] == [{"type": "Version", "value": "1.30"}, {"type": "PlatformVersion", "value": "eks.32"}]
+    with pytest.raises(eks.exceptions.InvalidRequestException) as e:
+        eks.cancel_update(name="demo", updateId=u["id"])
+    assert e.value.response["Error"]["Message"] == (
+        f"Update {u['id']} cannot be cancelled because the control plane rollback has already begun."
+    )
+    finish()
+    d = eks.describe_cluster(name="demo")["cluster"]
+    assert (d["status"], d["version"], d["platformVersion"]) == ("ACTIVE", "1.30", "eks.32")
+    assert eks.describe_update(name="demo", updateId=u["id"])["update"]["status"] == "Successful"
+
+
+def test_rollback_window_on_the_emulator_clock(eks):
+    eks.update_cluster_version(name="demo", version="1.31")
+    finish()
+    status, clock = admin("POST", "/_emulator/clock", {"advanceSeconds": 7 * DAY + 1})
+    assert (status, clock["offsetSeconds"]) == (200, 7 * DAY + 1)
+    assert admin("GET", "/_emulator/clock")[1]["offsetSeconds"] == 7 * DAY + 1
+    with pytest.raises(eks.exceptions.InvalidRequestException) as e:
+        eks.update_cluster_version(name="demo", version="1.30")
+    assert e.value.response["Error"]["Message"] == (
+        "Cluster demo cannot be rolled back to Kubernetes version 1.30: the upgrade to 1.31 completed more than 7 days ago."
+    )
+    u = eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng-1")["update"]
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    assert abs(u["createdAt"].timestamp() - now - (7 * DAY + 1)) < 60
+    admin("POST", "/_emulator/clock", {"advanceSeconds": 61})
+    assert eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng-1")["update"]["status"] == "Successful"
+
+
+def test_rollback_needs_extended_policy_for_an_extended_version(eks):
+    status, body = admin("POST", "/_emulator/seed", {"clusters": [
+        {"name": "std", "version": "1.31", "supportType": "STANDARD", "lastUpgrade": {"fromVersion": "1.30"}},
+        {"name": "ext", "version": "1.31", "supportType": "EXTENDED", "lastUpgrade": {"fromVersion": "1.30"}},
+    ]})
+    assert status == 200, body
+    with pytest.raises(eks.exceptions.InvalidRequestException) as e:
+        eks.update_cluster_version(name="std", version="1.30")
+    assert e.value.response["Error"]["Message"] == (
+        "Cluster std cannot be rolled back to Kubernetes version 1.30: 1.30 is in extended support and the cluster's "
+        "upgrade policy supportType is STANDARD. Change the upgrade policy to EXTENDED first."
+    )
+    assert eks.update_cluster_version(name="ext", version="1.30")["update"]["type"] == "VersionRollback"
+
+
+def test_auto_mode_rollback_cancel(eks):
+    status, body = admin("POST", "/_emulator/seed", {"clusters": [
+        {"name": "auto", "version": "1.31", "autoMode": True, "lastUpgrade": {"fromVersion": "1.30"},
+         "insights": [{"name": "Kubernetes API compatibility", "category": "ROLLBACK_READINESS", "status": "WARNING"}]},
+    ]})
+    assert status == 200, body
+    d = eks.describe_cluster(name="auto")["cluster"]
+    assert d["computeConfig"]["enabled"] is True and d["computeConfig"]["nodePools"]
+    assert d["storageConfig"] == {"blockStorage": {"enabled": True}}
+    assert d["kubernetesNetworkConfig"]["elasticLoadBalancing"] == {"enabled": True}
+    assert "computeConfig" not in eks.describe_cluster(name="demo")["cluster"]
+    seeded = [i for i in eks.list_insights(clusterName="auto", filter={"categories": ["ROLLBACK_READINESS"]})["insights"]
+              if i["insightStatus"]["status"] == "WARNING"]
+    assert [(i["name"], i["kubernetesVersion"]) for i in seeded] == [("Kubernetes API compatibility", "1.30")]
+
+    u = eks.update_cluster_version(name="auto", version="1.30")["update"]
+    assert eks.describe_cluster(name="auto")["cluster"]["status"] == "ACTIVE"
+    c = eks.cancel_update(name="auto", updateId=u["id"])["update"]
+    assert c["status"] == "Cancelled" and c["cancellation"]["status"] == "Successful"
+    assert eks.describe_cluster(name="auto")["cluster"]["version"] == "1.31"
+    u = eks.update_cluster_version(name="auto", version="1.30")["update"]
+    admin("POST", "/_emulator/clock", {"advanceSeconds": 31})
+    assert eks.describe_cluster(name="auto")["cluster"]["status"] == "UPDATING"
+    with pytest.raises(eks.exceptions.InvalidRequestException):
+        eks.cancel_update(name="auto", updateId=u["id"])

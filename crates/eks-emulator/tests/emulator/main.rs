@@ -1,10 +1,13 @@
 //! Integration tests of the EKS emulator: conformance with the real `aws-sdk-eks`
-//! client, semantics, faults, the admin API, the Lambda relay and the CLI.
+//! client, semantics, rollback, faults, the admin API, the Lambda relay, the CloudWatch
+//! stand-in (with the real `aws-sdk-cloudwatch`) and the CLI.
 
 mod admin_api;
 mod cli;
+mod cloudwatch;
 mod common;
 mod conformance;
 mod faults;
 mod relay;
+mod rollback;
 mod semantics;

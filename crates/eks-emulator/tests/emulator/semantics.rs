@@ -710,6 +710,9 @@ async fn stale_status_after_update() {
 #[tokio::test]
 async fn rollback_within_seven_days() {
     let emu = demo().await;
+    // Only an Auto Mode rollback can be cancelled (during its node phase).
+    emu.seed_json(&DEMO_SEED.replace(r#""name": "demo","#, r#""name": "demo", "autoMode": true,"#))
+        .unwrap();
     let c = eks(&emu).await;
     c.update_cluster_version()
         .name("demo")

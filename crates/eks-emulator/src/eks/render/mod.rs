@@ -3,9 +3,12 @@
 //! seconds as JSON numbers. [`state`] renders the admin API's state dump with the same
 //! views.
 
+mod cluster;
 mod state;
 mod versions;
 
+pub(crate) use cluster::cluster;
+use cluster::{cluster_view, ClusterView};
 pub(crate) use state::state;
 pub(crate) use versions::cluster_versions;
 
@@ -16,14 +19,10 @@ use serde_json::{Map, Value};
 
 use crate::faults::UpdateErrorDetail;
 use crate::model::{
-    AddonOut, AddonStatus, AddonVersions, Cancellation, ClusterOut, ClusterStatus, Insight, InsightCategory,
-    InsightStatus, LaunchTemplate, NodegroupOut, NodegroupStatus, Page, Update, UpdateParamType, UpdateStatus,
-    UpdateType,
+    AddonOut, AddonStatus, AddonVersions, Cancellation, Insight, InsightCategory, InsightStatus, LaunchTemplate,
+    NodegroupOut, NodegroupStatus, Page, Update, UpdateParamType, UpdateStatus, UpdateType,
 };
 use crate::seed::{HealthIssue, ScalingConfig};
-
-const CA_DATA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lJRW11bGF0b3IwREFOQmdrcWhraUc5dzBCQVFzRkFEQVZNUk13RVFZRFZRUUQKRXdwcmRXSmxjbTVsZEdWek1CNFhEVEkyTVRFd01UQXdNREF3TUZvWERUTTJNVEF5T1RBd01EQXdNRm93RlRFVApNQkVHQTFVRUF4TUthM1ZpWlhKdVpYUmxjekFlRncwPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
-const LOG_TYPES: [&str; 5] = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 fn to_json(v: impl Serialize) -> Value {
     serde_json::to_value(v).expect("answers serialize to JSON")
@@ -78,155 +77,6 @@ fn health(issues: &[HealthIssue]) -> Health<'_> {
         })
         .collect();
     Health { issues }
-}
-
-// ---------------------------------------------------------------- clusters
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ClusterView<'a> {
-    name: &'a str,
-    arn: &'a str,
-    created_at: f64,
-    version: &'a str,
-    endpoint: String,
-    role_arn: &'a str,
-    resources_vpc_config: VpcView<'a>,
-    kubernetes_network_config: NetworkView,
-    logging: LoggingView,
-    identity: IdentityView,
-    status: ClusterStatus,
-    certificate_authority: CaView,
-    platform_version: &'a str,
-    tags: &'a BTreeMap<String, String>,
-    health: Health<'a>,
-    access_config: AccessView,
-    upgrade_policy: UpgradePolicyView<'a>,
-    deletion_protection: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_request_token: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VpcView<'a> {
-    subnet_ids: &'a [String],
-    security_group_ids: &'a [String],
-    cluster_security_group_id: String,
-    vpc_id: String,
-    endpoint_public_access: bool,
-    endpoint_private_access: bool,
-    public_access_cidrs: &'a [String],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NetworkView {
-    service_ipv4_cidr: &'static str,
-    ip_family: &'static str,
-    elastic_load_balancing: Enabled,
-}
-
-#[derive(Serialize)]
-struct Enabled {
-    enabled: bool,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LoggingView {
-    cluster_logging: [LogSetup; 1],
-}
-
-#[derive(Serialize)]
-struct LogSetup {
-    types: [&'static str; 5],
-    enabled: bool,
-}
-
-#[derive(Serialize)]
-struct IdentityView {
-    oidc: OidcView,
-}
-
-#[derive(Serialize)]
-struct OidcView {
-    issuer: String,
-}
-
-#[derive(Serialize)]
-struct CaView {
-    data: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccessView {
-    authentication_mode: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UpgradePolicyView<'a> {
-    support_type: &'a str,
-}
-
-fn cluster_view<'a>(out: &ClusterOut<'a>) -> ClusterView<'a> {
-    let c = out.cluster;
-    let short = c.uid.replace('-', "");
-    let hexid = short.to_uppercase();
-    let region = out.region;
-    ClusterView {
-        name: &c.name,
-        arn: &c.arn,
-        created_at: c.created_at,
-        version: &c.version,
-        endpoint: format!("https://{hexid}.gr7.{region}.eks.amazonaws.com"),
-        role_arn: &c.role_arn,
-        resources_vpc_config: VpcView {
-            subnet_ids: &c.vpc.subnet_ids,
-            security_group_ids: &c.vpc.security_group_ids,
-            cluster_security_group_id: format!("sg-{}", &short[..17]),
-            vpc_id: format!("vpc-{}", &short[15..32]),
-            endpoint_public_access: c.vpc.endpoint_public_access,
-            endpoint_private_access: c.vpc.endpoint_private_access,
-            public_access_cidrs: &c.vpc.public_access_cidrs,
-        },
-        kubernetes_network_config: NetworkView {
-            service_ipv4_cidr: "10.100.0.0/16",
-            ip_family: "ipv4",
-            elastic_load_balancing: Enabled { enabled: false },
-        },
-        logging: LoggingView {
-            cluster_logging: [LogSetup {
-                types: LOG_TYPES,
-                enabled: false,
-            }],
-        },
-        identity: IdentityView {
-            oidc: OidcView {
-                issuer: format!("https://oidc.eks.{region}.amazonaws.com/id/{hexid}"),
-            },
-        },
-        status: out.status,
-        certificate_authority: CaView { data: CA_DATA },
-        platform_version: &c.platform_version,
-        tags: &c.tags,
-        health: health(&c.health),
-        access_config: AccessView {
-            authentication_mode: "API_AND_CONFIG_MAP",
-        },
-        upgrade_policy: UpgradePolicyView {
-            support_type: &c.support_type,
-        },
-        deletion_protection: false,
-        client_request_token: c.client_request_token.as_deref(),
-    }
-}
-
-/// `{"cluster": ...}`.
-pub(crate) fn cluster(out: &ClusterOut) -> Value {
-    wrap("cluster", cluster_view(out))
 }
 
 // ---------------------------------------------------------------- node groups

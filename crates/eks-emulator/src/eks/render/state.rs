@@ -10,7 +10,7 @@ use super::{
     NodegroupView, UpdateView,
 };
 use crate::faults::{Durations, Faults};
-use crate::model::{ClusterDump, StateDump, Target, VersionInfo};
+use crate::model::{ClusterDump, StateDump, Target, VersionInfo, ROLLBACK_WINDOW_SECS};
 use crate::seed::{AddonCatalogEntry, SeedVersion};
 
 #[derive(Serialize)]
@@ -27,6 +27,7 @@ struct StateView<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ClusterDumpView<'a> {
     #[serde(flatten)]
     cluster: ClusterView<'a>,
@@ -34,6 +35,19 @@ struct ClusterDumpView<'a> {
     addons: Vec<AddonView<'a>>,
     updates: Vec<UpdateDumpView<'a>>,
     insights: Vec<InsightView<'a>>,
+    /// The in-place upgrade a rollback may undo (absent for a cluster created at its
+    /// version or rolled back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_upgrade: Option<LastUpgradeView<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LastUpgradeView<'a> {
+    from_version: &'a str,
+    completed_at: f64,
+    /// When the 7-day rollback window closes.
+    rollback_until: f64,
 }
 
 #[derive(Serialize)]
@@ -43,6 +57,9 @@ struct UpdateDumpView<'a> {
     update: UpdateView<'a>,
     target: TargetView<'a>,
     ends_at: f64,
+    /// When the control plane starts changing (later than `createdAt` only for the node
+    /// phase of an Auto Mode rollback).
+    control_plane_at: f64,
 }
 
 /// What an update changes: `{"cluster": name}`, `{"nodegroup": name}` or `{"addon": name}`.
@@ -71,9 +88,15 @@ fn cluster_dump_view<'a>(d: &'a ClusterDump<'a>) -> ClusterDumpView<'a> {
                     Target::Addon(a) => TargetView::Addon(a),
                 },
                 ends_at: u.ends_at,
+                control_plane_at: u.control_plane_at,
             })
             .collect(),
         insights: d.insights.iter().map(insight_view).collect(),
+        last_upgrade: d.cluster.cluster.last_upgrade().map(|l| LastUpgradeView {
+            from_version: &l.from_version,
+            completed_at: l.at,
+            rollback_until: l.at + ROLLBACK_WINDOW_SECS,
+        }),
     }
 }
 

@@ -1,0 +1,307 @@
+//! A CloudWatch stand-in, apart from the EKS emulation: named metric alarms whose state the
+//! admin API sets (`POST /_emulator/alarms`, [`crate::Emulator::set_alarm`], seeds), read
+//! with CloudWatch's `DescribeAlarms` on the same port, so that code under test can check
+//! alarms without AWS. EKS faults, latency and stats never apply to it.
+//!
+//! `DescribeAlarms` is answered in the three wire protocols of the CloudWatch service
+//! model (`wire.rs`): Smithy RPC v2 CBOR (`aws-sdk-cloudwatch`), awsJson1_0 with the
+//! query-compatible error header (botocore 1.44), and the legacy awsQuery form/XML
+//! protocol (older botocore, AWS CLI v1). Other CloudWatch operations answer
+//! UnknownOperationException (InvalidAction in awsQuery).
+
+mod wire;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::seed::{SeedAlarm, SeedError};
+use crate::util;
+
+pub(crate) use wire::recognize;
+
+/// The states of an alarm (the model's StateValue).
+pub(crate) const STATES: [&str; 3] = ["OK", "ALARM", "INSUFFICIENT_DATA"];
+
+/// Namespace and metric of every alarm (the stand-in has no metrics).
+const NAMESPACE: &str = "EksEmulator";
+
+/// An alarm, as `GET /_emulator/alarms` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AlarmView {
+    pub name: String,
+    pub arn: String,
+    pub state: String,
+    pub reason: String,
+    /// StateUpdatedTimestamp: the last time it was set.
+    pub state_updated_at: f64,
+    /// StateTransitionedTimestamp: the last time its state changed.
+    pub state_transitioned_at: f64,
+    /// AlarmConfigurationUpdatedTimestamp: when it was created.
+    pub created_at: f64,
+}
+
+/// The alarms of the stand-in.
+#[derive(Debug)]
+pub(crate) struct Alarms {
+    account_id: String,
+    region: String,
+    alarms: Mutex<BTreeMap<String, AlarmView>>,
+}
+
+/// The members of a DescribeAlarms request the stand-in reads (the others, such as
+/// ActionPrefix or ChildrenOfAlarmName, are accepted and ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DescribeAlarmsInput {
+    alarm_names: Option<Vec<String>>,
+    alarm_name_prefix: Option<String>,
+    alarm_types: Option<Vec<String>>,
+    state_value: Option<String>,
+    max_records: Option<i64>,
+    next_token: Option<String>,
+}
+
+/// One page of DescribeAlarms.
+#[derive(Debug)]
+pub(crate) struct AlarmsPage {
+    pub metric_alarms: Vec<AlarmView>,
+    pub next_token: Option<String>,
+}
+
+/// A CloudWatch error: HTTP status, code (also the `x-amzn-query-error` code) and message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CwError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CwError {
+    fn validation(message: String) -> Self {
+        CwError {
+            status: 400,
+            code: "ValidationError",
+            message,
+        }
+    }
+}
+
+fn check_alarm(name: &str, state: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(format!("alarm name {name:?} must have 1 to 255 characters"));
+    }
+    if !STATES.contains(&state) {
+        return Err(format!(
+            "alarm {name}: state {state:?} is not one of OK, ALARM, INSUFFICIENT_DATA"
+        ));
+    }
+    Ok(())
+}
+
+impl Alarms {
+    pub(crate) fn new(account_id: &str, region: &str) -> Self {
+        Alarms {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            alarms: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Checks the alarms of a seed (before anything of the seed is applied).
+    pub(crate) fn check_seed(alarms: &[SeedAlarm]) -> Result<(), SeedError> {
+        alarms
+            .iter()
+            .try_for_each(|a| check_alarm(&a.name, &a.state))
+            .map_err(|e| SeedError(format!("alarms: {e}")))
+    }
+
+    /// Sets the alarms of a seed.
+    pub(crate) fn apply_seed(&self, alarms: &[SeedAlarm], now: f64) -> Result<(), SeedError> {
+        Alarms::check_seed(alarms)?;
+        for a in alarms {
+            self.set(&a.name, &a.state, a.reason.as_deref(), now)
+                .map_err(SeedError)?;
+        }
+        Ok(())
+    }
+
+    /// Sets (creates) an alarm; its state-updated time is `now`, its transition time too
+    /// when the state changed.
+    pub(crate) fn set(&self, name: &str, state: &str, reason: Option<&str>, now: f64) -> Result<AlarmView, String> {
+        check_alarm(name, state)?;
+        let reason = reason
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("Alarm state set to {state} by eks-emulator."));
+        let mut alarms = self.alarms.lock().unwrap();
+        let arn = format!("arn:aws:cloudwatch:{}:{}:alarm:{name}", self.region, self.account_id);
+        let alarm = alarms.entry(name.to_string()).or_insert_with(|| AlarmView {
+            name: name.to_string(),
+            arn,
+            state: String::new(),
+            reason: String::new(),
+            state_updated_at: now,
+            state_transitioned_at: now,
+            created_at: now,
+        });
+        if alarm.state != state {
+            alarm.state_transitioned_at = now;
+        }
+        alarm.state = state.to_string();
+        alarm.reason = reason;
+        alarm.state_updated_at = now;
+        Ok(alarm.clone())
+    }
+
+    pub(crate) fn clear(&self) {
+        self.alarms.lock().unwrap().clear();
+    }
+
+    /// Every alarm, by name.
+    pub(crate) fn list(&self) -> Vec<AlarmView> {
+        self.alarms.lock().unwrap().values().cloned().collect()
+    }
+
+    /// DescribeAlarms: the metric alarms matching the filters, by name; unknown names are
+    /// simply absent. MaxRecords 1-100 (default 50), opaque NextToken.
+    pub(crate) fn describe(&self, q: &DescribeAlarmsInput) -> Result<AlarmsPage, CwError> {
+        let max = match q.max_records {
+            None => 50,
+            Some(m) if (1..=100).contains(&m) => m as usize,
+            Some(m) => {
+                return Err(CwError::validation(format!(
+                    "1 validation error detected: Value '{m}' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100"
+                )))
+            }
+        };
+        if let Some(s) = q.state_value.as_deref().filter(|s| !STATES.contains(s)) {
+            return Err(CwError::validation(format!(
+                "1 validation error detected: Value '{s}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]"
+            )));
+        }
+        let metric_types = q
+            .alarm_types
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|t| t == "MetricAlarm"));
+        let matching: Vec<AlarmView> = self
+            .list()
+            .into_iter()
+            .filter(|_| metric_types)
+            .filter(|a| q.alarm_names.as_ref().is_none_or(|n| n.contains(&a.name)))
+            .filter(|a| q.alarm_name_prefix.as_ref().is_none_or(|p| a.name.starts_with(p)))
+            .filter(|a| q.state_value.as_ref().is_none_or(|s| *s == a.state))
+            .collect();
+        let start = match q.next_token.as_deref() {
+            None | Some("") => 0,
+            Some(t) => util::unhex(t)
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("cwemu:").and_then(|n| n.parse::<usize>().ok()))
+                .filter(|n| *n <= matching.len())
+                .ok_or_else(|| CwError {
+                    status: 400,
+                    code: "InvalidNextToken",
+                    message: "The NextToken provided is invalid.".into(),
+                })?,
+        };
+        let end = (start + max).min(matching.len());
+        let next_token = (end < matching.len()).then(|| util::hex(format!("cwemu:{end}").as_bytes()));
+        Ok(AlarmsPage {
+            metric_alarms: matching[start..end].to_vec(),
+            next_token,
+        })
+    }
+}
+
+/// A CloudWatch request recognized on the shared port: its protocol and operation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Call {
+    pub protocol: Protocol,
+    pub operation: String,
+}
+
+/// The wire protocol a CloudWatch client spoke.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Protocol {
+    /// Smithy RPC v2 CBOR: `POST /service/GraniteServiceVersion20100801/operation/{Op}`.
+    Cbor,
+    /// awsJson1_0: `POST /` with `X-Amz-Target: GraniteServiceVersion20100801.{Op}`.
+    Json,
+    /// awsQuery: `POST /` with a form body `Action={Op}&...`, XML answers.
+    Query,
+}
+
+/// Answers a recognized CloudWatch request; returns the answer and the operation's name
+/// for the log.
+pub(crate) fn handle(alarms: &Alarms, call: &Call, body: &[u8], request_id: &str) -> (Response, &'static str) {
+    if call.operation != "DescribeAlarms" {
+        return (wire::unknown_operation(call, request_id), "CloudWatchUnknownOperation");
+    }
+    let answer = wire::decode(call.protocol, body).and_then(|q| alarms.describe(&q));
+    let resp = match answer {
+        Ok(page) => wire::encode(call.protocol, &page, request_id),
+        Err(e) => wire::error(call.protocol, &e, request_id),
+    };
+    (resp, "DescribeAlarms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Alarms {
+        let a = Alarms::new("123456789012", "us-east-1");
+        a.set("api-5xx", "ALARM", Some("Threshold Crossed"), 10.0).unwrap();
+        a.set("api-latency", "OK", None, 10.0).unwrap();
+        a.set("db-cpu", "INSUFFICIENT_DATA", None, 10.0).unwrap();
+        a
+    }
+
+    #[test]
+    fn set_keeps_the_transition_time_when_the_state_stays() {
+        let a = store();
+        let v = a.set("api-5xx", "ALARM", Some("again"), 20.0).unwrap();
+        assert_eq!(
+            (v.state_updated_at, v.state_transitioned_at, v.created_at),
+            (20.0, 10.0, 10.0)
+        );
+        let v = a.set("api-5xx", "OK", None, 30.0).unwrap();
+        assert_eq!(
+            (v.state_transitioned_at, v.reason.as_str()),
+            (30.0, "Alarm state set to OK by eks-emulator.")
+        );
+        assert_eq!(v.arn, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-5xx");
+        assert!(a.set("x", "RED", None, 1.0).is_err());
+        assert!(a.set("", "OK", None, 1.0).is_err());
+    }
+
+    #[test]
+    fn describe_filters_and_pages() {
+        let a = store();
+        let q = |json: &str| -> DescribeAlarmsInput { serde_json::from_str(json).unwrap() };
+        let names = |p: AlarmsPage| p.metric_alarms.into_iter().map(|a| a.name).collect::<Vec<_>>();
+        let p = a.describe(&q(r#"{"AlarmNames":["db-cpu","api-5xx","nope"]}"#)).unwrap();
+        assert_eq!(names(p), ["api-5xx", "db-cpu"]);
+        let p = a
+            .describe(&q(r#"{"AlarmNamePrefix":"api-","StateValue":"OK"}"#))
+            .unwrap();
+        assert_eq!(names(p), ["api-latency"]);
+        let p = a.describe(&q(r#"{"AlarmTypes":["CompositeAlarm"]}"#)).unwrap();
+        assert!(p.metric_alarms.is_empty());
+        let p = a.describe(&q(r#"{"MaxRecords":2}"#)).unwrap();
+        let token = p.next_token.clone().unwrap();
+        assert_eq!(names(p), ["api-5xx", "api-latency"]);
+        let p = a
+            .describe(&q(&format!(r#"{{"MaxRecords":2,"NextToken":"{token}"}}"#)))
+            .unwrap();
+        assert_eq!((p.next_token.is_none(), names(p)), (true, vec!["db-cpu".to_string()]));
+        let e = a.describe(&q(r#"{"NextToken":"zz"}"#)).unwrap_err();
+        assert_eq!(e.code, "InvalidNextToken");
+        let e = a.describe(&q(r#"{"MaxRecords":0}"#)).unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+        let e = a.describe(&q(r#"{"StateValue":"RED"}"#)).unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+    }
+}

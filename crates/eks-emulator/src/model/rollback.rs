@@ -1,0 +1,190 @@
+//! Version rollback (EKS user guide, "Rollback cluster to previous Kubernetes version",
+//! 2026): the 7-day window after an in-place upgrade, the prerequisites of a control-plane
+//! rollback (UpdateClusterVersion to the previous minor) and of a managed node group's
+//! (UpdateNodegroupVersion to its previous minor), in the order the emulator checks them,
+//! with their errors. `plan_version_update` (clusters.rs) and `plan_nodegroup_update`
+//! (nodegroups.rs) call these; CancelUpdate's rule is in updates.rs.
+
+use crate::error::ApiError;
+use crate::util::prev_minor;
+
+use super::clusters::Cluster;
+use super::insights::InsightCategory;
+use super::nodegroups::Nodegroup;
+use super::versions::{cmp_versions, VersionStatus};
+use super::State;
+
+/// How long after an in-place upgrade completed it may be rolled back.
+pub(crate) const ROLLBACK_WINDOW_SECS: f64 = 7.0 * 86400.0;
+
+/// The InvalidStateException message of a rollback blocked by ROLLBACK_READINESS insights
+/// (inferred: modelled on EKS's message for upgrade readiness).
+pub(crate) const ROLLBACK_INSIGHTS_BLOCKING_MESSAGE: &str = "Rollback readiness issues detected. Call the EKS ListInsights API to view rollback blocking issues detected by EKS. Pass the force flag to override rollback readiness errors and proceed with rollback.";
+
+/// The in-place version update a cluster or node group went through last, which a
+/// rollback may undo within [`ROLLBACK_WINDOW_SECS`] of `at`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LastUpgrade {
+    pub from_version: String,
+    /// The platform version (a node group's: release version) before the upgrade; a
+    /// cluster's rollback uses it.
+    pub from_platform: String,
+    /// When the upgrade completed (emulator clock).
+    pub at: f64,
+}
+
+impl LastUpgrade {
+    /// Whether the window is still open at `now`.
+    pub(super) fn open_at(&self, now: f64) -> bool {
+        now - self.at <= ROLLBACK_WINDOW_SECS
+    }
+
+    /// What a change from `from` to `to` that completed at `at` leaves as the last upgrade:
+    /// a new one for an upgrade to a newer minor, none after a downgrade (a rollback cannot
+    /// itself be rolled back), `previous` when the minor stays.
+    pub(super) fn after_change(
+        previous: Option<LastUpgrade>,
+        from: &str,
+        from_platform: &str,
+        to: &str,
+        at: f64,
+    ) -> Option<LastUpgrade> {
+        match cmp_versions(to, from) {
+            Some(std::cmp::Ordering::Greater) => Some(LastUpgrade {
+                from_version: from.to_string(),
+                from_platform: from_platform.to_string(),
+                at,
+            }),
+            Some(std::cmp::Ordering::Equal) => previous,
+            _ => None,
+        }
+    }
+}
+
+/// The higher of two platform versions `eks.N` (the first when either is not one).
+fn latest_platform(a: &str, b: &str) -> String {
+    let n = |p: &str| p.strip_prefix("eks.").and_then(|n| n.parse::<u32>().ok());
+    match (n(a), n(b)) {
+        (Some(x), Some(y)) if y > x => b.to_string(),
+        _ => a.to_string(),
+    }
+}
+
+impl Cluster {
+    /// The in-place upgrade that brought the cluster to its version, if any.
+    pub(crate) fn last_upgrade(&self) -> Option<&LastUpgrade> {
+        self.last_upgrade.as_ref()
+    }
+
+    /// The version a rollback may go back to at `now`: the previous minor, when the
+    /// cluster was upgraded from it in place and the window is open.
+    pub(super) fn rollback_target(&self, now: f64) -> Option<String> {
+        let l = self.last_upgrade.as_ref()?;
+        (prev_minor(&self.version).as_deref() == Some(l.from_version.as_str()) && l.open_at(now))
+            .then(|| l.from_version.clone())
+    }
+
+    /// The node groups newer than `version` (or with an unreadable version).
+    pub(super) fn nodegroups_newer_than(&self, version: &str) -> Vec<&str> {
+        self.nodegroups
+            .values()
+            .filter(|n| !matches!(cmp_versions(&n.version, version), Some(o) if o.is_le()))
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+}
+
+impl State {
+    /// The prerequisites of a control-plane rollback of `c` to `version` (older than its
+    /// version, supported), in order; `force` overrides only the ROLLBACK_READINESS
+    /// insights. Returns the platform version it goes to: the latest for `version` (the
+    /// table's, or the one the cluster had there if newer).
+    pub(super) fn plan_cluster_rollback(
+        &self,
+        c: &Cluster,
+        version: &str,
+        force: bool,
+        now: f64,
+    ) -> Result<String, ApiError> {
+        let (name, current) = (c.name.as_str(), c.version.as_str());
+        let refused = |why: String| {
+            ApiError::invalid_request(format!(
+                "Cluster {name} cannot be rolled back to Kubernetes version {version}: {why}"
+            ))
+            .cluster(name)
+        };
+        if prev_minor(current).as_deref() != Some(version) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Unsupported Kubernetes minor version update from {current} to {version}"
+            ))
+            .cluster(name));
+        }
+        let Some(l) = c.last_upgrade.as_ref().filter(|l| l.from_version == version) else {
+            return Err(refused(format!(
+                "it was not upgraded to {current} in place. A cluster created at its current version cannot be rolled back."
+            )));
+        };
+        if !l.open_at(now) {
+            return Err(refused(format!(
+                "the upgrade to {current} completed more than 7 days ago."
+            )));
+        }
+        let extended = self
+            .version_info(version)
+            .is_some_and(|v| v.status == VersionStatus::ExtendedSupport);
+        if extended && c.support_type == "STANDARD" {
+            return Err(refused(format!(
+                "{version} is in extended support and the cluster's upgrade policy supportType is STANDARD. Change the upgrade policy to EXTENDED first."
+            )));
+        }
+        let newer = c.nodegroups_newer_than(version);
+        if !newer.is_empty() {
+            return Err(ApiError::invalid_parameter(format!(
+                "Nodegroups {} must be rolled back to version {version} before rolling back cluster version.",
+                newer.join(", ")
+            ))
+            .cluster(name));
+        }
+        if !force
+            && c.insights
+                .iter()
+                .any(|i| i.blocks(InsightCategory::RollbackReadiness, version))
+        {
+            return Err(ApiError::invalid_state(ROLLBACK_INSIGHTS_BLOCKING_MESSAGE).cluster(name));
+        }
+        Ok(latest_platform(&self.platform_for(version), &l.from_platform))
+    }
+}
+
+/// Whether moving node group `ng` down to `version` rolls back its last in-place upgrade:
+/// exactly one minor down, to the version it was upgraded from, within the window.
+pub(super) fn nodegroup_may_roll_back(ng: &Nodegroup, version: &str, now: f64) -> bool {
+    prev_minor(&ng.version).as_deref() == Some(version)
+        && ng
+            .last_upgrade
+            .as_ref()
+            .is_some_and(|l| l.from_version == version && l.open_at(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_versions_compare_by_number() {
+        assert_eq!(latest_platform("eks.1", "eks.32"), "eks.32");
+        assert_eq!(latest_platform("eks.40", "eks.32"), "eks.40");
+        assert_eq!(latest_platform("eks.9", "weird"), "eks.9");
+    }
+
+    #[test]
+    fn the_last_upgrade_follows_version_changes() {
+        let up = LastUpgrade::after_change(None, "1.30", "eks.3", "1.31", 10.0).unwrap();
+        assert_eq!((up.from_version.as_str(), up.at), ("1.30", 10.0));
+        assert!(up.open_at(10.0 + ROLLBACK_WINDOW_SECS));
+        assert!(!up.open_at(10.1 + ROLLBACK_WINDOW_SECS));
+        let same = LastUpgrade::after_change(Some(up.clone()), "1.31", "eks.4", "1.31", 20.0);
+        assert_eq!(same, Some(up.clone()));
+        assert_eq!(LastUpgrade::after_change(Some(up), "1.31", "eks.4", "1.30", 30.0), None);
+    }
+}

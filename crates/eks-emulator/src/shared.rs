@@ -1,0 +1,252 @@
+//! The state shared by the HTTP handlers and the [`crate::Emulator`] handle: the EKS model
+//! under its lock, the emulator's clock, the Lambda relay and the CloudWatch alarms, and
+//! the admin operations on them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cloudwatch::{AlarmView, Alarms};
+use crate::error::ApiError;
+use crate::faults::{DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth};
+use crate::model::{State, StateInit};
+use crate::relay::{Relay, RelayConfig, RelayConfigPatch};
+use crate::seed::{HealthIssue, Seed, SeedError};
+use crate::stats::Stats;
+use crate::util::{now_secs, round_ms};
+
+/// The emulator's notion of now: the wall clock plus an offset that the admin API moves
+/// forward (`POST /_emulator/clock`), so that a test can let days pass (the 7-day rollback
+/// window) in no time. Every time the model reads (creation times, update ends, the
+/// rollback window, insight refreshes, alarm timestamps) comes from here.
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    offset_ms: AtomicU64,
+}
+
+/// `GET /_emulator/clock`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ClockView {
+    /// Seconds added to the wall clock.
+    pub offset_seconds: f64,
+    /// The emulator's now, epoch seconds.
+    pub now: f64,
+}
+
+impl Clock {
+    pub(crate) fn now(&self) -> f64 {
+        round_ms(now_secs() + self.offset_secs())
+    }
+
+    fn offset_secs(&self) -> f64 {
+        self.offset_ms.load(Ordering::SeqCst) as f64 / 1000.0
+    }
+
+    fn advance(&self, secs: u64) {
+        self.offset_ms.fetch_add(secs.saturating_mul(1000), Ordering::SeqCst);
+    }
+
+    fn reset(&self) {
+        self.offset_ms.store(0, Ordering::SeqCst);
+    }
+
+    pub(crate) fn view(&self) -> ClockView {
+        ClockView {
+            offset_seconds: self.offset_secs(),
+            now: self.now(),
+        }
+    }
+}
+
+pub(crate) struct Startup {
+    pub init: StateInit,
+    pub seed: Option<Seed>,
+    pub relay: RelayConfig,
+}
+
+/// State shared by the HTTP handlers and the [`crate::Emulator`] handle.
+pub(crate) struct Shared {
+    pub state: Mutex<State>,
+    pub relay: Relay,
+    pub clock: Clock,
+    /// The CloudWatch stand-in's alarms (not part of the EKS model).
+    pub alarms: Alarms,
+    pub startup: Startup,
+}
+
+impl Shared {
+    pub(crate) fn new(state: State, startup: Startup) -> Shared {
+        let alarms = Alarms::new(&startup.init.account_id, &startup.init.region);
+        if let Some(seed) = &startup.seed {
+            // Validated before the state was seeded.
+            let _ = alarms.apply_seed(&seed.alarms, now_secs());
+        }
+        Shared {
+            state: Mutex::new(state),
+            relay: Relay::new(startup.relay.clone()),
+            clock: Clock::default(),
+            alarms,
+            startup,
+        }
+    }
+
+    /// The emulator's now (wall clock plus the admin offset).
+    pub(crate) fn now(&self) -> f64 {
+        self.clock.now()
+    }
+
+    fn fresh_state(&self, apply_seed: bool) -> State {
+        let mut st = State::new(&self.startup.init);
+        if apply_seed {
+            if let Some(seed) = &self.startup.seed {
+                // Validated at start.
+                let _ = st.apply_seed(seed, self.now());
+            }
+        }
+        st
+    }
+
+    pub(crate) fn reset(&self, apply_startup_seed: bool) {
+        self.clock.reset();
+        let fresh = self.fresh_state(apply_startup_seed);
+        *self.state.lock().unwrap() = fresh;
+        self.alarms.clear();
+        if let (true, Some(seed)) = (apply_startup_seed, &self.startup.seed) {
+            let _ = self.alarms.apply_seed(&seed.alarms, self.now());
+        }
+        self.relay.set_config(self.startup.relay.clone());
+        self.relay.reset_counters();
+    }
+
+    pub(crate) fn seed(&self, seed: &Seed) -> Result<(), SeedError> {
+        Alarms::check_seed(&seed.alarms)?;
+        let mut st = self.state.lock().unwrap();
+        let now = self.now();
+        st.advance(now);
+        st.apply_seed(seed, now)?;
+        self.alarms.apply_seed(&seed.alarms, now)
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        self.state.lock().unwrap().faults.clone()
+    }
+
+    pub(crate) fn set_faults(&self, patch: &FaultsPatch) -> Result<Faults, String> {
+        let mut st = self.state.lock().unwrap();
+        let mut f = st.faults.clone();
+        f.apply(patch);
+        f.validate()?;
+        st.faults = f.clone();
+        Ok(f)
+    }
+
+    pub(crate) fn fail_next_update(&self, rule: FailNextUpdate) -> Result<Faults, String> {
+        rule.validate()?;
+        let mut st = self.state.lock().unwrap();
+        st.faults.fail_next_updates.push(rule);
+        Ok(st.faults.clone())
+    }
+
+    pub(crate) fn deny(&self, rule: DenyRule) -> Result<Faults, String> {
+        rule.validate()?;
+        let mut st = self.state.lock().unwrap();
+        if !st.faults.denied_operations.contains(&rule) {
+            st.faults.denied_operations.push(rule);
+        }
+        Ok(st.faults.clone())
+    }
+
+    pub(crate) fn allow_all(&self) -> Faults {
+        let mut st = self.state.lock().unwrap();
+        st.faults.denied_operations.clear();
+        st.faults.clone()
+    }
+
+    pub(crate) fn set_health(&self, h: &SetHealth) -> Result<(String, Vec<HealthIssue>), ApiError> {
+        let mut st = self.state.lock().unwrap();
+        st.advance(self.now());
+        st.set_health(h)
+    }
+
+    pub(crate) fn set_blocking_insights(
+        &self,
+        cluster: &str,
+        version: Option<&str>,
+        blocking: bool,
+    ) -> Result<String, String> {
+        let mut st = self.state.lock().unwrap();
+        let now = self.now();
+        st.advance(now);
+        st.set_blocking_insight(cluster, version, blocking, now)
+    }
+
+    pub(crate) fn set_rollback_blocking_insights(
+        &self,
+        cluster: &str,
+        version: Option<&str>,
+        blocking: bool,
+    ) -> Result<String, String> {
+        let mut st = self.state.lock().unwrap();
+        let now = self.now();
+        st.advance(now);
+        st.set_rollback_blocking_insight(cluster, version, blocking, now)
+    }
+
+    /// Moves the emulator's clock `secs` seconds forward, then applies what became due.
+    pub(crate) fn advance_clock(&self, secs: u64) -> ClockView {
+        let mut st = self.state.lock().unwrap();
+        self.clock.advance(secs);
+        st.advance(self.now());
+        self.clock.view()
+    }
+
+    pub(crate) fn durations(&self) -> Durations {
+        self.state.lock().unwrap().durations
+    }
+
+    pub(crate) fn set_durations(&self, patch: &DurationsPatch) -> Durations {
+        let mut st = self.state.lock().unwrap();
+        st.durations.apply(patch);
+        st.durations
+    }
+
+    pub(crate) fn finish_updates(&self, cluster: Option<&str>) -> Vec<String> {
+        self.state.lock().unwrap().finish_all(cluster, self.now())
+    }
+
+    pub(crate) fn set_alarm(&self, name: &str, state: &str, reason: Option<&str>) -> Result<AlarmView, String> {
+        self.alarms.set(name, state, reason, self.now())
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let st = self.state.lock().unwrap();
+        Stats {
+            requests: st.requests.clone(),
+            clusters: st.cluster_stats.clone(),
+            relay: self.relay.stats(),
+        }
+    }
+
+    pub(crate) fn state_json(&self) -> Value {
+        let mut st = self.state.lock().unwrap();
+        let now = self.now();
+        st.advance(now);
+        let mut v = crate::eks::render::state(&st.dump(now));
+        v["relay"] = serde_json::to_value(self.relay.config()).unwrap_or_default();
+        v
+    }
+
+    pub(crate) fn set_relay(&self, patch: &RelayConfigPatch) -> Result<RelayConfig, String> {
+        let mut c = self.relay.config();
+        c.apply(patch);
+        c.validate()?;
+        self.relay.set_config(c.clone());
+        if let Some(n) = patch.drop_next_events {
+            self.relay.drop_next(n);
+        }
+        Ok(c)
+    }
+}
