@@ -185,6 +185,12 @@ fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Limits, Confi
             .collect(),
         nodegroup_parallelism: vars.number("NODEGROUP_PARALLELISM", 1, 1, 20)? as u32,
         blocked_recheck_secs: vars.number("BLOCKED_RECHECK_SECONDS", defaults.blocked_recheck_secs, 0, 30 * 86400)?,
+        blocked_give_up_secs: vars.number(
+            "BLOCKED_GIVE_UP_AFTER_SECONDS",
+            defaults.blocked_give_up_secs,
+            0,
+            365 * 86400,
+        )?,
         hop_estimate_secs: minutes("HOP_ESTIMATE_MINUTES", defaults.hop_estimate_secs, 1, 720)?,
         sweep_period_secs: vars.number("SWEEP_PERIOD_SECONDS", defaults.sweep_period_secs, 60, 86400)?,
     })

@@ -1622,3 +1622,91 @@ async fn a_custom_ami_node_group_left_behind_gates_the_next_hop_as_eks_does() {
         "EKS was not asked for the second hop"
     );
 }
+
+fn blocked_by_insights() -> FakeEks {
+    use eks_upgrade_orchestrator::domain::eks::InsightView;
+    let eks = FakeEks::with_cluster("devel", "1.30", 1);
+    eks.lock().insights = vec![InsightView {
+        name: "Deprecated APIs removed in Kubernetes v1.31".into(),
+        category: "UPGRADE_READINESS".into(),
+        kubernetes_version: Some("1.31".into()),
+        status: "ERROR".into(),
+        reason: "flowcontrol.apiserver.k8s.io/v1beta3 in use".into(),
+    }];
+    eks
+}
+
+/// One sweep an hour later, and whatever it sets off.
+async fn an_hour_later(h: &Harness) -> usize {
+    h.app.clock.advance_secs(3601);
+    let swept = h.send_ok(json!({ "sweep": {} })).await;
+    h.deliver_continuations().await;
+    swept["resumed"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_thousand_rechecks_of_a_blocked_upgrade_keep_the_item_small_and_the_notifications_few() {
+    let limits = Limits {
+        blocked_give_up_secs: 0, // never give up: the worst case for growth
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(blocked_by_insights(), limits);
+    h.send_ok(request("1.31")).await;
+    let first = h.record("to-1.31");
+    assert_eq!(first.status, UpgradeStatus::Blocked);
+    let size = |r: &eks_upgrade_orchestrator::domain::UpgradeRecord| serde_json::to_vec(r).unwrap().len();
+    let first_size = size(&first);
+    for _ in 0..1000 {
+        assert_eq!(an_hour_later(&h).await, 1, "checked again every hour");
+    }
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Blocked);
+    assert_eq!(record.rechecks, 1000);
+    assert!(
+        size(&record) < first_size + 2048,
+        "the item stays small: {} bytes after 1000 re-checks, {first_size} at first",
+        size(&record)
+    );
+    assert!(record.history.len() <= 40, "{}", record.history.len());
+    let blocked = detail_types(&h).iter().filter(|t| *t == "EKS Upgrade Blocked").count();
+    assert_eq!(blocked, 1, "one notification for one reason, not one an hour");
+    assert!(h.app.notifier.all().len() <= 3);
+}
+
+#[tokio::test]
+async fn rechecks_of_a_blocked_upgrade_stop_after_a_week_with_a_final_message() {
+    let h = Harness::new(blocked_by_insights());
+    h.send_ok(request("1.31")).await;
+    let mut rechecks = 0;
+    while an_hour_later(&h).await == 1 {
+        rechecks += 1;
+        assert!(rechecks < 200, "re-checks never stopped");
+    }
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Blocked);
+    assert!((165..=169).contains(&rechecks), "{rechecks} hourly re-checks in 7 days");
+    let said = record.message.clone().unwrap();
+    assert!(
+        said.contains("re-checks stopped (BLOCKED_GIVE_UP_AFTER_SECONDS)"),
+        "{said}"
+    );
+    assert_eq!((record.sweep_bucket.as_deref(), record.wait_until), (None, None));
+    assert!(record.expires_at.is_some());
+    let blocked = detail_types(&h).iter().filter(|t| *t == "EKS Upgrade Blocked").count();
+    assert_eq!(blocked, 2, "the block, and the final word");
+    assert_eq!(an_hour_later(&h).await, 0);
+}
+
+#[tokio::test]
+async fn a_blocked_upgrade_of_a_cluster_that_left_enrollment_is_not_checked_again() {
+    let h = Harness::new(blocked_by_insights());
+    h.send_ok(request("1.31")).await;
+    h.app.eks.lock().unenrolled.push("devel".into());
+    assert_eq!(an_hour_later(&h).await, 1);
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Blocked);
+    assert!(record.message.as_deref().unwrap().contains("not enrolled"));
+    assert_eq!(record.sweep_bucket, None, "not resumable any more");
+    assert_eq!(an_hour_later(&h).await, 0);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+}

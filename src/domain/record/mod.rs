@@ -211,8 +211,22 @@ pub struct UpgradeRecord {
     /// DynamoDB TTL attribute, set once the record is finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Status changes with their times: the first few and the latest (see [`MAX_HISTORY`]).
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// History entries dropped from the middle to keep the record small.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_dropped: u32,
+    /// How often the sweep checked a BLOCKED upgrade again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rechecks: u32,
+    /// When the upgrade first blocked (and has not gone on since): re-checks stop after
+    /// `BLOCKED_GIVE_UP_AFTER_SECONDS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_since: Option<i64>,
+    /// The reason the last "Blocked" notification gave: the same reason is not notified twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_notice: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_window: Option<MaintenanceWindow>,
     #[serde(default, skip_serializing_if = "no_exclusions")]
@@ -238,6 +252,9 @@ pub struct UpgradeRecord {
     /// Notifications made so far (numbers their ids).
     #[serde(default)]
     pub notifications: u32,
+    /// Notifications dropped from a full outbox (the bus refused them for a long time).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub notifications_dropped: u32,
     /// How many node groups update at once (from configuration, at each hop's preflight).
     #[serde(default = "one")]
     pub nodegroup_parallelism: u32,
@@ -246,6 +263,17 @@ pub struct UpgradeRecord {
 fn one() -> u32 {
     1
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The most history entries a record keeps: the first [`HISTORY_HEAD`] and the latest ones.
+pub const MAX_HISTORY: usize = 40;
+/// The first entries of the history, always kept (the request, its first steps).
+pub const HISTORY_HEAD: usize = 5;
+/// The most notifications waiting in the outbox; older ones are dropped (and counted).
+pub const MAX_OUTBOX: usize = 50;
 
 fn no_exclusions(exclusions: &Exclusions) -> bool {
     exclusions.is_empty()
@@ -294,6 +322,11 @@ impl UpgradeRecord {
             plan: None,
             outbox: Vec::new(),
             notifications: 0,
+            notifications_dropped: 0,
+            history_dropped: 0,
+            rechecks: 0,
+            blocked_since: None,
+            blocked_notice: None,
             nodegroup_parallelism: 1,
             history: vec![HistoryEntry {
                 at: now,

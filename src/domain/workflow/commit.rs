@@ -2,8 +2,8 @@
 //! counters and its notification outbox are derived here from the record as read and the record
 //! as changed, so no step has to remember them. The driver calls [`commit`] before every write.
 
-use crate::domain::record::outbox::{notifications_for, Notification};
-use crate::domain::record::{UpgradeRecord, UpgradeStatus};
+use crate::domain::record::outbox::{notifications_for, Notification, DETAIL_BLOCKED};
+use crate::domain::record::{UpgradeRecord, UpgradeStatus, HISTORY_HEAD, MAX_HISTORY, MAX_OUTBOX};
 
 /// How a record is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,19 @@ pub fn commit(previous: &UpgradeRecord, mut next: UpgradeRecord, options: Commit
     if options.notify {
         queue(previous, &mut next);
     }
+    bound_history(&mut next);
     next
+}
+
+/// Keeps the first entries and the latest, and counts what it drops: however long an upgrade
+/// waits, its record stays small.
+fn bound_history(r: &mut UpgradeRecord) {
+    if r.history.len() <= MAX_HISTORY {
+        return;
+    }
+    let drop = r.history.len() - MAX_HISTORY;
+    r.history.drain(HISTORY_HEAD..HISTORY_HEAD + drop);
+    r.history_dropped += drop as u32;
 }
 
 /// Whether the change from `previous` to `next` begins a new attempt: a BLOCKED or parked
@@ -48,9 +60,16 @@ pub fn starts_attempt(previous: &UpgradeRecord, next: &UpgradeRecord) -> bool {
     resumed || next_hop
 }
 
-/// Adds the notifications of the change from `old` to `new` to `new`'s outbox, numbered.
+/// Adds the notifications of the change from `old` to `new` to `new`'s outbox, numbered. A
+/// "Blocked" for the reason already notified is not sent again; a full outbox drops its oldest.
 fn queue(old: &UpgradeRecord, new: &mut UpgradeRecord) {
     for (detail_type, detail) in notifications_for(old, new) {
+        if detail_type == DETAIL_BLOCKED {
+            if new.blocked_notice.is_some() && new.blocked_notice == new.message {
+                continue;
+            }
+            new.blocked_notice = new.message.clone();
+        }
         new.notifications += 1;
         let id = format!("{}/{}/{}", new.cluster, new.request_id, new.notifications);
         let mut detail = detail;
@@ -62,5 +81,10 @@ fn queue(old: &UpgradeRecord, new: &mut UpgradeRecord) {
             detail_type,
             detail,
         });
+    }
+    if new.outbox.len() > MAX_OUTBOX {
+        let drop = new.outbox.len() - MAX_OUTBOX;
+        new.outbox.drain(..drop);
+        new.notifications_dropped += drop as u32;
     }
 }

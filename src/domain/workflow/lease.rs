@@ -47,12 +47,13 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
     }
     let mut r = record.clone();
     if recheck_due(&r, now) {
-        // Blocked a while ago: look again whether the reason is gone, as a new attempt.
+        // Blocked a while ago: look again whether the reason is gone, as a new attempt. Not a
+        // line of history: only a change of reason, or progress, is one.
         r.wait_until = None;
         r.finished_at = None;
         r.step = Step::InspectCluster;
-        let note = "checking again whether the block is gone".into();
-        set_status(&mut r, UpgradeStatus::Pending, note, now);
+        r.rechecks += 1;
+        r.status = UpgradeStatus::Pending;
     }
     if r.status == UpgradeStatus::WaitingForWindow {
         // The wait does not count against the chain bound: the attempt starts when it wakes.
@@ -114,6 +115,7 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
     r.finished_at = None;
     r.expires_at = None;
     r.sweep_bucket = Some(RESUMABLE.to_owned());
+    r.blocked_since = None;
     let note = format!("requested again{}", if request.force { " with force" } else { "" });
     set_status(&mut r, UpgradeStatus::Pending, note, now);
     Some(r)

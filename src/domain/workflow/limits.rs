@@ -34,6 +34,9 @@ pub struct Limits {
     /// A BLOCKED upgrade is checked again by the sweep this long after it blocked (0: never;
     /// only a new request then).
     pub blocked_recheck_secs: i64,
+    /// ... until it has been blocked this long (0: for ever); then it ends BLOCKED for good
+    /// with a last message.
+    pub blocked_give_up_secs: i64,
     /// How many managed node groups update at once.
     pub nodegroup_parallelism: u32,
     /// Clusters opt in: the tag `<enrollment_tag>=true` on the cluster ...
@@ -108,6 +111,7 @@ impl Default for Limits {
             hop_estimate_secs: window::DEFAULT_HOP_ESTIMATE_SECS,
             sweep_period_secs: 600,
             blocked_recheck_secs: 3600,
+            blocked_give_up_secs: 7 * 86400,
             nodegroup_parallelism: 1,
             enrollment_tag: DEFAULT_ENROLLMENT_TAG.to_owned(),
             allowed_clusters: Vec::new(),

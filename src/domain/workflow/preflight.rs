@@ -4,7 +4,7 @@
 //! groups to the control plane's version, add-ons to their default for it.
 
 use super::items::next_item;
-use super::status::{finish, refused};
+use super::status::{block_for_good, finish, refused};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, LaunchTemplateRef, Survey};
 use crate::domain::plan::{make_plan, Hop, NodegroupStep, PlanOptions, UpgradePlan};
@@ -29,9 +29,10 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         }
     };
     if !limits.admits(&r.cluster, &survey.cluster) {
-        // Checked before every hop: a cluster taken out of enrollment is not touched again.
+        // Checked before every hop: a cluster taken out of enrollment is not touched again,
+        // nor checked again by the sweep (a new request, once enrolled, goes on).
         let note = limits.not_enrolled(&r.cluster);
-        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+        return block_for_good(r, note, now, limits);
     }
     let options = PlanOptions {
         force: r.force,

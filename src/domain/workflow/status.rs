@@ -8,20 +8,60 @@ use crate::domain::text::human_duration;
 
 /// Sets the status and the message; a change of status is written to the history.
 pub(super) fn set_status(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64) {
-    if r.status != status {
+    // The same status for the same reason again (a re-check that found the same block) is not
+    // a new line of history.
+    let repeated = r.history.last().is_some_and(|h| h.status == status && h.note == note);
+    if r.status != status && !repeated {
         r.history.push(HistoryEntry {
             at: now,
             status,
             note: note.clone(),
         });
     }
+    if matches!(status, UpgradeStatus::InProgress | UpgradeStatus::Succeeded) {
+        // Progress: a later block counts its age afresh.
+        r.blocked_since = None;
+    }
     r.status = status;
     r.message = Some(note);
 }
 
 /// Ends the attempt with `status`. A BLOCKED record stays resumable: the sweep checks it again
-/// after `blocked_recheck_secs`.
+/// after `blocked_recheck_secs`, until it has been blocked for `blocked_give_up_secs`.
 pub(super) fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
+    if status != UpgradeStatus::Blocked {
+        return end(r, status, note, now, limits);
+    }
+    let since = *r.blocked_since.get_or_insert(now);
+    let given_up = limits.blocked_give_up_secs > 0 && now - since >= limits.blocked_give_up_secs;
+    if limits.blocked_recheck_secs == 0 || given_up {
+        let note = if given_up {
+            format!(
+                "{note}. Still blocked after {}: re-checks stopped (BLOCKED_GIVE_UP_AFTER_SECONDS); send the request \
+                 again once the reason is gone",
+                human_duration(now - since)
+            )
+        } else {
+            note
+        };
+        return end(r, status, note, now, limits);
+    }
+    end(r, status, note, now, limits);
+    // Parked, not over: the sweep looks again later, once the reason may be gone.
+    r.sweep_bucket = Some(RESUMABLE.to_owned());
+    r.wait_until = Some(now + limits.blocked_recheck_secs);
+    r.expires_at = None;
+    Next::Stop
+}
+
+/// BLOCKED for good: an operator must act (a cluster taken out of enrollment), so the sweep
+/// does not check it again.
+pub(super) fn block_for_good(r: &mut UpgradeRecord, note: String, now: i64, limits: &Limits) -> Next {
+    r.blocked_since.get_or_insert(now);
+    end(r, UpgradeStatus::Blocked, note, now, limits)
+}
+
+fn end(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
     set_status(r, status, note, now);
     r.step = Step::Done;
     r.finished_at = Some(now);
@@ -29,13 +69,8 @@ pub(super) fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String,
     r.handoff = None;
     r.lease_owner = None;
     r.lease_until = 0;
+    r.wait_until = None;
     r.expires_at = Some(now + limits.retention_secs);
-    if status == UpgradeStatus::Blocked && limits.blocked_recheck_secs > 0 {
-        // Parked, not over: the sweep looks again later, once the reason may be gone.
-        r.sweep_bucket = Some(RESUMABLE.to_owned());
-        r.wait_until = Some(now + limits.blocked_recheck_secs);
-        r.expires_at = None;
-    }
     Next::Stop
 }
 
