@@ -28,6 +28,9 @@ pub struct Config {
     pub addon_resolve_conflicts: String,
     /// `EVENT_BUS_NAME` (optional): the EventBridge bus notifications go to; unset, none are sent.
     pub event_bus_name: Option<String>,
+    /// `MAX_STEPS_PER_INVOCATION`: calls one invocation makes one after another without
+    /// waiting; past it, it hands on to a new invocation (a safety net against any loop).
+    pub max_steps_per_invocation: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +82,7 @@ impl Config {
             invocation_budget_secs: None,
             addon_resolve_conflicts: "PRESERVE".to_owned(),
             event_bus_name: None,
+            max_steps_per_invocation: 100,
         }
     }
 
@@ -99,6 +103,7 @@ impl Config {
             safety_margin_secs: vars.number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
             operation_timeout_secs: vars.number("OPERATION_TIMEOUT_SECONDS", 20, 1, 300)?,
             event_bus_name: vars.text("EVENT_BUS_NAME"),
+            max_steps_per_invocation: vars.number("MAX_STEPS_PER_INVOCATION", 100, 5, 10_000)? as u32,
             addon_resolve_conflicts: match vars.text("ADDON_RESOLVE_CONFLICTS") {
                 None => "PRESERVE".to_owned(),
                 Some(v) if ["PRESERVE", "OVERWRITE", "NONE"].contains(&v.as_str()) => v,

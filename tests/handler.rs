@@ -1015,8 +1015,8 @@ async fn with_notifications_off_a_change_is_one_write_and_no_outbox() {
         writes_off < writes_on,
         "off: {writes_off} writes; on: {writes_on} writes"
     );
-    // Off: one write per change: the insert, then one per revision.
-    assert_eq!(writes_off as u64, off.revision + 1);
+    // Off: one write per change: the cluster's lock, the insert, then one per revision.
+    assert_eq!(writes_off as u64, off.revision + 2);
 }
 
 #[tokio::test]
@@ -1709,4 +1709,154 @@ async fn a_blocked_upgrade_of_a_cluster_that_left_enrollment_is_not_checked_agai
     assert_eq!(record.sweep_bucket, None, "not resumable any more");
     assert_eq!(an_hour_later(&h).await, 0);
     assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+}
+
+#[tokio::test]
+async fn one_upgrade_per_cluster_a_second_request_is_refused_naming_the_holder() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    // The weekly schedule's upgrade parks outside its window (T0 is 14:13 UTC).
+    let parked = h
+        .send_ok(json!({
+            "cluster": "devel", "targetVersion": "1.31", "requestId": "weekly-1",
+            "maintenanceWindow": { "start": "16:30", "durationMinutes": 120 }
+        }))
+        .await;
+    assert_eq!(parked["status"], "WAITING_FOR_WINDOW");
+    // A manual request beside it, for another target: refused, nothing written, nothing started.
+    let err = h
+        .send(json!({"cluster": "devel", "targetVersion": "1.32", "requestId": "manual-1"}))
+        .await
+        .unwrap_err();
+    let said = err.to_string();
+    assert!(
+        matches!(err, HandlerError::ClusterBusy { ref holder, .. } if holder == "weekly-1"),
+        "{said}"
+    );
+    assert!(
+        said.contains("WaitingForWindow") && said.contains("\"cancel\""),
+        "{said}"
+    );
+    assert_eq!(h.app.store.all().len(), 1);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+    // The operator cancels the parked one; the manual request goes on, alone.
+    let cancelled = h
+        .send_ok(json!({"cancel": {"cluster": "devel", "requestId": "weekly-1"}}))
+        .await;
+    assert_eq!(cancelled["status"], "CANCELLED");
+    h.send_ok(json!({"cluster": "devel", "targetVersion": "1.32", "requestId": "manual-1"}))
+        .await;
+    h.deliver_continuations().await;
+    assert_eq!(h.record("manual-1").status, UpgradeStatus::Succeeded);
+    assert_eq!(h.record("weekly-1").status, UpgradeStatus::Cancelled);
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 2, "two hops of one upgrade");
+    assert_eq!(h.app.store.lock_of("devel").unwrap().holder, "manual-1");
+    // Once that one has ended, another may take the cluster.
+    h.app.eks.lock().clusters.get_mut("devel").unwrap().1 = KubeVersion::new(1, 32);
+    let next = h
+        .send_ok(json!({"cluster": "devel", "targetVersion": "1.32", "requestId": "weekly-2"}))
+        .await;
+    assert_eq!(next["status"], "SUCCEEDED");
+}
+
+#[tokio::test]
+async fn two_requests_at_once_for_one_cluster_start_one_upgrade() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    let (a, b) = futures::join!(
+        h.send(json!({"cluster": "devel", "targetVersion": "1.31", "requestId": "a"})),
+        h.send(json!({"cluster": "devel", "targetVersion": "1.31", "requestId": "b"}))
+    );
+    let busy = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Err(HandlerError::ClusterBusy { .. })))
+        .count();
+    assert_eq!(busy, 1, "{a:?} {b:?}");
+    assert_eq!(h.app.store.all().len(), 1);
+    h.deliver_continuations().await;
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 1);
+}
+
+#[tokio::test]
+async fn a_cancel_of_an_upgrade_that_is_running_an_update_is_refused() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 1000));
+    h.send_ok(request("1.31")).await;
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::InProgress);
+    let err = h
+        .send(json!({"cancel": {"cluster": "devel", "requestId": "to-1.31"}}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::NotCancelled(_)), "{err}");
+    assert!(err.to_string().contains("can't be stopped"), "{err}");
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::InProgress);
+}
+
+#[tokio::test]
+async fn a_record_that_does_not_decode_is_skipped_and_reported_by_the_sweep_and_the_status_query() {
+    use eks_upgrade_orchestrator::ports::Unreadable;
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 60));
+    h.app.invoker.dropping.store(true, Ordering::SeqCst);
+    h.send_ok(request("1.31")).await; // hands off; the continuation is lost
+    h.app.invoker.dropping.store(false, Ordering::SeqCst);
+    h.app.store.unreadable.lock().unwrap().push(Unreadable {
+        cluster: "devel".into(),
+        request_id: "from-a-newer-build".into(),
+        error: "stored record does not decode: unknown variant `ROLLING_BACK`".into(),
+    });
+    h.app.clock.advance_secs(600);
+    let swept = h.send_ok(json!({ "sweep": {} })).await;
+    assert_eq!(swept["resumed"].as_array().unwrap().len(), 1, "{swept}");
+    assert_eq!(swept["skipped"][0]["requestId"], "from-a-newer-build", "{swept}");
+    let status = h.send_ok(json!({"status": {"cluster": "devel"}})).await;
+    assert_eq!(status["records"].as_array().unwrap().len(), 1, "{status}");
+    assert!(
+        status["unreadable"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("ROLLING_BACK"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn steps_in_a_row_are_bounded_per_invocation_and_the_upgrade_still_ends() {
+    let invocations_with = |max_steps: u32| async move {
+        let h = Harness::new(fleet_cluster("1.30"));
+        let mut app_config = h.app.config.clone();
+        app_config.max_steps_per_invocation = max_steps;
+        let h = Harness {
+            app: eks_upgrade_orchestrator::handler::Orchestrator {
+                config: app_config,
+                ..h.app
+            },
+            invocations: Default::default(),
+        };
+        h.send_ok(request("1.31")).await;
+        h.deliver_continuations().await;
+        let record = h.record("to-1.31");
+        assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+        assert_eq!(h.app.eks.updates_created_by_tokens(), 4);
+        record.invocations
+    };
+    let bounded = invocations_with(2).await;
+    let default = invocations_with(100).await;
+    assert!(
+        bounded > default,
+        "2 steps in a row: {bounded} invocations; 100: {default}"
+    );
+}
+
+#[tokio::test]
+async fn an_invocation_too_short_to_make_progress_is_refused_naming_the_settings() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    let short = Invocation {
+        request_id: "short".into(),
+        deadline_ms: h.app.clock.now_ms.load(Ordering::SeqCst) + 60_000,
+    };
+    let err = h.app.handle(&request("1.31"), &short).await.unwrap_err();
+    assert!(matches!(err, HandlerError::Misconfigured(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("SAFETY_MARGIN_SECONDS (45) + POLL_INTERVAL_SECONDS (30)"),
+        "{err}"
+    );
+    assert!(h.app.store.all().is_empty(), "nothing written");
 }

@@ -114,6 +114,8 @@ fn test_config() -> Config {
     };
     Config {
         safety_margin_secs: 1,
+        // The tests' SDK clients are built without an operation time-out.
+        operation_timeout_secs: 0,
         ..Config::new(TABLE, FUNCTION, limits)
     }
 }
@@ -696,6 +698,162 @@ fn demo_seed_with_a_lagging_node_group() -> String {
     lagging.as_object_mut().unwrap().remove("releaseVersion");
     groups.push(lagging);
     seed.to_string()
+}
+
+/// A cluster at 1.30 with a managed node group, a custom-AMI one and kube-proxy.
+fn production_shapes_seed() -> String {
+    json!({ "clusters": [{
+        "name": "prod", "version": "1.30", "tags": { "upgrade-orchestrator/enabled": "true" },
+        "nodegroups": [
+            { "name": "ng-managed", "version": "1.30" },
+            { "name": "ng-custom", "version": "1.30", "amiType": "CUSTOM",
+              "launchTemplate": { "name": "custom-nodes", "version": "6" },
+              "launchTemplateVersions": { "7": "1.31" } }
+        ],
+        "addons": [{ "name": "kube-proxy" }]
+    }]})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_ami_node_group_rolls_by_launch_template_on_the_emulator_and_never_gets_a_version() {
+    let stack = Stack::start(Options {
+        seed: Some(production_shapes_seed()),
+        update_ms: 500,
+        ..Options::default()
+    })
+    .await;
+    // Without a launch template version: the managed parts upgrade, the custom group is left to
+    // the operator (BLOCKED until it matches), and EKS never refuses a version for it.
+    stack.invoke(upgrade("prod", "1.31")).await.unwrap();
+    let blocked = stack
+        .wait_for("prod", "to-1.31", "BLOCKED", |r| r.status == UpgradeStatus::Blocked)
+        .await;
+    assert!(
+        blocked
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("ng-custom runs a custom AMI"),
+        "{:?}",
+        blocked.message
+    );
+    assert_eq!(stack.cluster_version("prod").await, "1.31");
+    let stats = stack.emulator.cluster_stats("prod");
+    assert_eq!(
+        stats.update_nodegroup_version_calls, 1,
+        "only the managed node group was asked"
+    );
+    // With the launch template version that carries an AMI for 1.31: the upgrade finishes.
+    stack
+        .invoke(json!({
+            "cluster": "prod", "targetVersion": "1.31", "requestId": "to-1.31-lt",
+            "nodegroupLaunchTemplates": { "ng-custom": { "1.31": "7" } }
+        }))
+        .await
+        .expect_err("held by the blocked one");
+    stack
+        .invoke(json!({ "cancel": { "cluster": "prod", "requestId": "to-1.31" } }))
+        .await
+        .unwrap();
+    stack
+        .invoke(json!({
+            "cluster": "prod", "targetVersion": "1.31", "requestId": "to-1.31-lt",
+            "nodegroupLaunchTemplates": { "ng-custom": { "1.31": "7" } }
+        }))
+        .await
+        .unwrap();
+    let done = stack
+        .wait_for("prod", "to-1.31-lt", "SUCCEEDED", |r| r.is_finished())
+        .await;
+    assert_eq!(done.status, UpgradeStatus::Succeeded, "{:?}", done.message);
+    let described = stack
+        .eks
+        .describe_nodegroup()
+        .cluster_name("prod")
+        .nodegroup_name("ng-custom")
+        .send()
+        .await
+        .unwrap();
+    let ng = described.nodegroup().unwrap();
+    assert_eq!(
+        (ng.version(), ng.launch_template().and_then(|l| l.version())),
+        (Some("1.31"), Some("7"))
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_update_and_a_degraded_node_group_block_at_once_with_the_eks_message() {
+    let stack = Stack::start(Options {
+        seed: Some(production_shapes_seed()),
+        update_ms: 500,
+        ..Options::default()
+    })
+    .await;
+    stack.emulator.deny("UpdateClusterVersion", Some("prod")).unwrap();
+    let answer = stack.invoke(upgrade("prod", "1.31")).await.unwrap();
+    assert_eq!(answer["status"], "BLOCKED", "{answer}");
+    let said = answer["message"].as_str().unwrap();
+    assert!(
+        said.contains("AccessDeniedException") && said.contains("eks:UpdateClusterVersion"),
+        "{said}"
+    );
+    assert_eq!(
+        stack.emulator.cluster_stats("prod").update_cluster_version_calls,
+        1,
+        "asked once, not every poll"
+    );
+
+    stack.emulator.allow_all();
+    stack
+        .emulator
+        .set_health(eks_emulator::SetHealth::nodegroup("prod", "ng-managed").status("DEGRADED"))
+        .unwrap();
+    stack
+        .invoke(json!({
+            "cluster": "prod", "targetVersion": "1.31", "requestId": "to-1.31",
+            "nodegroupLaunchTemplates": { "ng-custom": { "1.31": "7" } }
+        }))
+        .await
+        .unwrap();
+    let blocked = stack
+        .wait_for("prod", "to-1.31", "BLOCKED again", |r| {
+            r.status == UpgradeStatus::Blocked
+                && r.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("InvalidRequestException"))
+        })
+        .await;
+    assert!(
+        blocked
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("invalid given the state of the cluster"),
+        "{:?}",
+        blocked.message
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_upgrade_per_cluster_on_dynalite_and_the_status_query_lists_records_not_the_lock() {
+    let stack = Stack::start(Options::default()).await;
+    let (a, b) = futures::join!(
+        stack.invoke(json!({ "cluster": "devel", "targetVersion": "1.31", "requestId": "a" })),
+        stack.invoke(json!({ "cluster": "devel", "targetVersion": "1.31", "requestId": "b" }))
+    );
+    let busy: Vec<&Value> = [&a, &b].into_iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(busy.len(), 1, "{a:?} {b:?}");
+    assert_eq!(busy[0]["errorType"], "ClusterBusy", "{}", busy[0]);
+    let status = stack.invoke(json!({ "status": { "cluster": "devel" } })).await.unwrap();
+    assert_eq!(status["records"].as_array().unwrap().len(), 1, "{status}");
+    assert!(
+        status.get("unreadable").is_none(),
+        "the lock is not read as a record: {status}"
+    );
+    stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

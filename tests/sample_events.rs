@@ -38,6 +38,16 @@ fn samples_decode() {
     assert!(matches!(sample("continuation.json"), InboundEvent::Continuation(_)));
     assert!(matches!(sample("status.json"), InboundEvent::Status(_)));
     assert!(matches!(sample("sweep.json"), InboundEvent::Sweep(_)));
+    assert!(matches!(sample("cancel.json"), InboundEvent::Cancel(_)));
+    let InboundEvent::Upgrade(custom) = sample("upgrade-request-custom-ami.json") else {
+        panic!()
+    };
+    assert_eq!(
+        custom
+            .nodegroup_launch_templates
+            .version_for("ng-custom", "1.31".parse().unwrap()),
+        Some("7")
+    );
 }
 
 #[test]

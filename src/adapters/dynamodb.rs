@@ -3,16 +3,18 @@
 //! - partition key `cluster` (S), sort key `requestId` (S);
 //! - sparse global secondary index `resumable`: `sweepBucket` (S, present only while a record
 //!   is unfinished) and `heartbeatAt` (N), for the sweep;
-//! - TTL on `expiresAt`.
+//! - TTL on `expiresAt`;
+//! - each cluster's lock is an item of its own partition with the sort key `#lock`.
 //!
 //! Every write is conditional; nothing here depends on transactions, TTL expiry or
 //! ReturnValuesOnConditionCheckFailure, which dynalite lacks.
 
 use super::aws::LazyClient;
 use super::sdk_failure;
+use crate::domain::record::lock::{ClusterLock, FIRST_REQUEST_ID, LOCK_KEY};
 use crate::domain::record::RESUMABLE;
 use crate::domain::UpgradeRecord;
-use crate::ports::{Inserted, RecordStore, Replaced, StoreError};
+use crate::ports::{Inserted, Listed, RecordStore, Replaced, StoreError, Unreadable};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -36,17 +38,30 @@ impl DynamoStore {
 
 type Item = HashMap<String, AttributeValue>;
 
-/// Every record a query finds, through all its pages (the SDK's paginator).
-async fn all_records(query: QueryFluentBuilder) -> Result<Vec<UpgradeRecord>, StoreError> {
+/// Every record a query finds, through all its pages (the SDK's paginator); an item that does
+/// not decode is set aside, not a reason to fail.
+async fn all_records(query: QueryFluentBuilder) -> Result<Listed, StoreError> {
     let mut pages = query.into_paginator().send();
-    let mut records = Vec::new();
+    let mut listed = Listed::default();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| store_error("Query", &e))?;
         for item in page.items.unwrap_or_default() {
-            records.push(from_item(item)?);
+            let key = |name: &str| match item.get(name) {
+                Some(AttributeValue::S(s)) => s.clone(),
+                _ => String::new(),
+            };
+            let (cluster, request_id) = (key("cluster"), key("requestId"));
+            match from_item(item) {
+                Ok(record) => listed.records.push(record),
+                Err(e) => listed.unreadable.push(Unreadable {
+                    cluster,
+                    request_id,
+                    error: e.0,
+                }),
+            }
         }
     }
-    Ok(records)
+    Ok(listed)
 }
 
 fn to_item(record: &UpgradeRecord) -> Result<Item, StoreError> {
@@ -137,21 +152,74 @@ impl RecordStore for DynamoStore {
         }
     }
 
-    async fn list_cluster(&self, cluster: &str) -> Result<Vec<UpgradeRecord>, StoreError> {
+    async fn list_cluster(&self, cluster: &str) -> Result<Listed, StoreError> {
+        // From the lowest request id on: the records, not the lock (`#lock` sorts before).
         let query = self
             .client
             .get()
             .await
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#cluster = :cluster")
+            .key_condition_expression("#cluster = :cluster AND #request >= :first")
             .expression_attribute_names("#cluster", "cluster")
+            .expression_attribute_names("#request", "requestId")
             .expression_attribute_values(":cluster", AttributeValue::S(cluster.to_owned()))
+            .expression_attribute_values(":first", AttributeValue::S(FIRST_REQUEST_ID.to_owned()))
             .consistent_read(true);
         all_records(query).await
     }
 
-    async fn list_resumable(&self, heartbeat_before: i64) -> Result<Vec<UpgradeRecord>, StoreError> {
+    async fn get_lock(&self, cluster: &str) -> Result<Option<ClusterLock>, StoreError> {
+        let out = self
+            .client
+            .get()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("cluster", AttributeValue::S(cluster.to_owned()))
+            .key("requestId", AttributeValue::S(LOCK_KEY.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", &e))?;
+        out.item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError(format!("stored lock does not decode: {e}")))
+            })
+            .transpose()
+    }
+
+    async fn put_lock(&self, lock: &ClusterLock, expected_revision: Option<u64>) -> Result<Replaced, StoreError> {
+        let item = serde_dynamo::to_item(lock).map_err(|e| StoreError(format!("cannot encode lock: {e}")))?;
+        let request = self
+            .client
+            .get()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = match expected_revision {
+            None => request
+                .condition_expression("attribute_not_exists(#cluster)")
+                .expression_attribute_names("#cluster", "cluster"),
+            Some(revision) => request
+                .condition_expression("#revision = :expected")
+                .expression_attribute_names("#revision", "revision")
+                .expression_attribute_values(":expected", AttributeValue::N(revision.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(Replaced::Done),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Replaced::Conflict)
+            }
+            Err(e) => Err(store_error("PutItem", &e)),
+        }
+    }
+
+    async fn list_resumable(&self, heartbeat_before: i64) -> Result<Listed, StoreError> {
         let query = self
             .client
             .get()

@@ -185,6 +185,15 @@ pub struct StatusQuery {
     pub request_id: Option<RequestId>,
 }
 
+/// Ends an upgrade that nothing is running for (parked, blocked, not yet started), so that its
+/// cluster can take another.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelRequest {
+    pub cluster: ClusterName,
+    pub request_id: RequestId,
+}
+
 /// Finds upgrades whose chain of invocations broke and resumes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +205,7 @@ pub enum InboundEvent {
     Continuation(Continuation),
     Status(StatusQuery),
     Sweep(SweepRequest),
+    Cancel(CancelRequest),
 }
 
 /// Why an event was refused, naming the field and what was expected.
@@ -217,7 +227,7 @@ impl fmt::Display for InvalidEvent {
 
 impl std::error::Error for InvalidEvent {}
 
-const KIND_KEYS: [&str; 3] = ["continuation", "status", "sweep"];
+const KIND_KEYS: [&str; 4] = ["continuation", "status", "sweep", "cancel"];
 
 /// Decodes a raw invocation payload.
 pub fn decode_event(payload: &Value) -> Result<InboundEvent, InvalidEvent> {
@@ -244,7 +254,7 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
             field: prefix.trim_end_matches('.').to_owned(),
             problem: format!(
                 "unrecognised event: expected an upgrade request {{\"cluster\", \"targetVersion\"}} \
-                 or an object with one of the keys \"continuation\", \"status\", \"sweep\"; got keys [{}]",
+                 or an object with one of the keys \"continuation\", \"status\", \"sweep\", \"cancel\"; got keys [{}]",
                 object.keys().take(10).map(|k| shown(k)).collect::<Vec<_>>().join(", ")
             ),
         }),
@@ -260,13 +270,14 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
             match *kind {
                 "continuation" => Ok(InboundEvent::Continuation(typed(inner, &at)?)),
                 "status" => Ok(InboundEvent::Status(typed(inner, &at)?)),
+                "cancel" => Ok(InboundEvent::Cancel(typed(inner, &at)?)),
                 _ => Ok(InboundEvent::Sweep(typed(inner, &at)?)),
             }
         }
         several => Err(InvalidEvent {
             field: prefix.trim_end_matches('.').to_owned(),
             problem: format!(
-                "expected exactly one of \"continuation\", \"status\", \"sweep\", got {}",
+                "expected exactly one of \"continuation\", \"status\", \"sweep\", \"cancel\", got {}",
                 several.join(", ")
             ),
         }),

@@ -90,6 +90,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
     /// the upgrade ends or the deadline nears (then a continuation carries on).
     async fn drive(&self, mut record: UpgradeRecord, invocation: &Invocation) -> Result<Summary, HandlerError> {
         let margin_ms = self.config.safety_margin_secs * 1000;
+        let mut in_a_row = 0;
         while let Some(call) = workflow::next_call(&record) {
             let call_name = call.name();
             let answer = self.call(&record.cluster, call).await;
@@ -110,7 +111,14 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
                 }
             }
             match transition.next {
-                Next::Now => continue,
+                // Calls one after another are bounded: past the bound, a new invocation goes
+                // on (whatever loop a step may fall into, it can't spin in one invocation).
+                Next::Now if in_a_row + 1 >= self.config.max_steps_per_invocation => {
+                    warn!(cluster = %record.cluster, request_id = %record.request_id, steps = in_a_row + 1,
+                          "steps in a row reached MAX_STEPS_PER_INVOCATION; handing on");
+                    return self.hand_off(record).await;
+                }
+                Next::Now => in_a_row += 1,
                 Next::Stop => break,
                 Next::Park => return self.park(record).await,
                 Next::After(secs) => {
@@ -119,6 +127,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
                         return self.hand_off(record).await;
                     }
                     self.clock.sleep_ms(wait_ms as u64).await;
+                    in_a_row = 0;
                 }
             }
         }

@@ -16,6 +16,15 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
         let mut request = request;
         let target = self.resolve_target(&mut request).await?;
         self.check_enrollment(&request).await?;
+        let (cluster, request_id) = (request.cluster.as_str(), request.request_id());
+        if let Some(existing) = self.store.get(cluster, request_id.as_str()).await? {
+            return match self.take_up(existing, &request, target).await? {
+                TakenUp::Run(record) => self.run(*record, None, invocation).await,
+                TakenUp::Answer(summary) => Ok(summary),
+            };
+        }
+        // One upgrade per cluster: the lock first, then the record.
+        self.hold(cluster, request_id.as_str()).await?;
         let now = self.clock.now_secs();
         let fresh = UpgradeRecord::new(&request, target, new_token(), now);
         let record = match self.store.insert_new(&fresh).await? {
@@ -82,7 +91,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
         }
         let now = self.clock.now_secs();
         match workflow::reopen(&existing, request, new_token(), now) {
-            Some(reopened) => match self.write(&existing, reopened).await? {
+            Some(reopened) => match self.hold_then_write(&existing, reopened).await? {
                 Some(record) => {
                     info!(cluster = %record.cluster, request_id = %record.request_id, force = record.force,
                           client_request_token = %record.client_request_token, "blocked upgrade requested again");

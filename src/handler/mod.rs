@@ -3,6 +3,7 @@
 //! revision read, before the next EKS call goes out.
 //!
 //! - [`intake`]: an upgrade request becomes a record (or finds its record);
+//! - [`exclusion`]: one upgrade per cluster (its lock), and cancelling one;
 //! - [`drive`]: claims a record and makes the calls its steps ask for, until it ends, parks or
 //!   hands on to a continuation;
 //! - [`persist`]: commits and writes a record, then publishes its outbox;
@@ -10,6 +11,7 @@
 //! - [`reply`]: what each event answers.
 
 mod drive;
+mod exclusion;
 mod intake;
 mod persist;
 mod queries;
@@ -76,6 +78,19 @@ pub enum HandlerError {
     NotEnrolled(String),
     #[error("EKS: {0}")]
     Eks(EksFailure),
+    #[error(
+        "cluster {cluster} is held by upgrade {holder}, which {why}; nothing started. Wait for it to end, or \
+         cancel it ({{\"cancel\": {{\"cluster\": \"{cluster}\", \"requestId\": \"{holder}\"}}}}) if it is parked or blocked"
+    )]
+    ClusterBusy {
+        cluster: String,
+        holder: String,
+        why: String,
+    },
+    #[error("{0}")]
+    NotCancelled(String),
+    #[error("{0}")]
+    Misconfigured(String),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -89,6 +104,9 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::NotEnrolled(_) => "NotEnrolled",
             HandlerError::Eks(e) if e.kind == FailureKind::NotFound => "ClusterNotFound",
             HandlerError::Eks(_) => "EksUnavailable",
+            HandlerError::ClusterBusy { .. } => "ClusterBusy",
+            HandlerError::NotCancelled(_) => "NotCancelled",
+            HandlerError::Misconfigured(_) => "Misconfigured",
         };
         Self {
             error_type: error_type.to_owned(),
@@ -127,13 +145,33 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator
                 .check_window(window)
                 .inspect_err(|e| warn!(error = %e, "event refused"))?;
         }
+        if matches!(&event, InboundEvent::Upgrade(r) if !r.dry_run) || matches!(event, InboundEvent::Continuation(_)) {
+            self.check_time(invocation)?;
+        }
         Ok(match event {
             InboundEvent::Upgrade(request) if request.dry_run => Reply::DryRun(Box::new(self.dry_run(&request).await?)),
             InboundEvent::Upgrade(request) => Reply::Upgrade(self.upgrade(request, invocation).await?),
             InboundEvent::Continuation(continuation) => self.resume(continuation, invocation).await?,
             InboundEvent::Status(query) => Reply::Status(self.status(query).await?),
             InboundEvent::Sweep(_) => Reply::Sweep(self.sweep().await?),
+            InboundEvent::Cancel(request) => Reply::Upgrade(self.cancel(request).await?),
         })
+    }
+
+    /// An invocation too short to make a call and wait once before its safety margin would only
+    /// hand on, again and again: refused, naming what to change.
+    fn check_time(&self, invocation: &Invocation) -> Result<(), HandlerError> {
+        let left = (invocation.deadline_ms - self.clock.now_ms()) / 1000;
+        let needed = self.config.min_invocation_secs();
+        if left >= needed {
+            return Ok(());
+        }
+        Err(HandlerError::Misconfigured(format!(
+            "this invocation has {left}s; it needs at least SAFETY_MARGIN_SECONDS ({}) + POLL_INTERVAL_SECONDS ({}) + \
+             OPERATION_TIMEOUT_SECONDS ({}) = {needed}s: raise the function's timeout (the template sets 900 s) or \
+             lower those",
+            self.config.safety_margin_secs, self.config.limits.poll_interval_secs, self.config.operation_timeout_secs
+        )))
     }
 
     /// The invocation with its deadline brought forward to `INVOCATION_BUDGET_SECONDS`, if set.

@@ -7,7 +7,7 @@ use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::window::next_opening;
 use crate::domain::workflow;
 use crate::domain::{StatusQuery, UpgradeRecord, UpgradeRequest};
-use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Clock, Eks, Listed, Notifier, RecordStore, SelfInvoker};
 use tracing::{info, warn};
 
 impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
@@ -45,13 +45,20 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
     /// The status query: the stored records, as they are.
     pub async fn status(&self, query: StatusQuery) -> Result<StatusReply, HandlerError> {
         let cluster = query.cluster.as_str();
-        let records = match &query.request_id {
-            Some(id) => self.store.get(cluster, id.as_str()).await?.into_iter().collect(),
+        let listed = match &query.request_id {
+            Some(id) => Listed {
+                records: self.store.get(cluster, id.as_str()).await?.into_iter().collect(),
+                unreadable: Vec::new(),
+            },
             None => self.store.list_cluster(cluster).await?,
         };
+        for bad in &listed.unreadable {
+            warn!(cluster = %bad.cluster, request_id = %bad.request_id, error = %bad.error, "a stored record does not decode; skipped");
+        }
         Ok(StatusReply {
             cluster: cluster.to_owned(),
-            records,
+            records: listed.records,
+            unreadable: listed.unreadable,
         })
     }
 
@@ -59,7 +66,11 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
     pub async fn sweep(&self) -> Result<SweepReply, HandlerError> {
         let now = self.clock.now_secs();
         let limits = &self.config.limits;
-        let candidates = self.store.list_resumable(now - limits.stale_after_secs).await?;
+        let listed = self.store.list_resumable(now - limits.stale_after_secs).await?;
+        for bad in &listed.unreadable {
+            warn!(cluster = %bad.cluster, request_id = %bad.request_id, error = %bad.error, "sweep skipped a record that does not decode");
+        }
+        let candidates = listed.records;
         let (mut resumed, mut failed) = (Vec::new(), Vec::new());
         for record in candidates.iter().filter(|r| workflow::is_stale(r, now, limits)) {
             match self.resume_stale(record).await {
@@ -78,6 +89,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
             checked: candidates.len(),
             resumed,
             failed,
+            skipped: listed.unreadable,
         })
     }
 

@@ -3,6 +3,7 @@
 
 use crate::domain::plan::UpgradePlan;
 use crate::domain::{KubeVersion, UpgradeRecord, UpgradeStatus};
+use crate::ports::Unreadable;
 use serde::Serialize;
 
 /// The answer to any event.
@@ -68,6 +69,9 @@ pub struct Ignored {
 pub struct StatusReply {
     pub cluster: String,
     pub records: Vec<UpgradeRecord>,
+    /// Stored items that do not decode (another build's, or edited by hand): skipped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// A record named by its key.
@@ -93,6 +97,9 @@ pub struct SweepReply {
     pub checked: usize,
     pub resumed: Vec<RecordKey>,
     pub failed: Vec<RecordKey>,
+    /// Records that do not decode: skipped, so they can't stop the others.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Unreadable>,
 }
 
 /// A dry run: the plan, and nothing changed.

@@ -17,4 +17,4 @@ pub use clock::{Clock, SystemClock};
 pub use eks::{Eks, NodegroupTarget};
 pub use invoker::{InvokeError, SelfInvoker};
 pub use notifier::{Notifier, NotifyError};
-pub use store::{Inserted, RecordStore, Replaced, StoreError};
+pub use store::{Inserted, Listed, RecordStore, Replaced, StoreError, Unreadable};

@@ -1,6 +1,7 @@
 //! The record store port: upgrade records, one per (cluster, request id), every write
 //! conditional.
 
+use crate::domain::record::lock::ClusterLock;
 use crate::domain::UpgradeRecord;
 use std::future::Future;
 
@@ -25,7 +26,25 @@ pub enum Replaced {
     Conflict,
 }
 
-/// Upgrade records, one per (cluster, request id). Every write is conditional.
+/// A stored item that does not decode as a record (written by another build, or by hand): it
+/// is skipped and reported, never a reason to fail a listing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unreadable {
+    pub cluster: String,
+    pub request_id: String,
+    pub error: String,
+}
+
+/// What a listing found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listed {
+    pub records: Vec<UpgradeRecord>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Upgrade records, one per (cluster, request id), and each cluster's lock. Every write is
+/// conditional.
 pub trait RecordStore: Send + Sync {
     /// Writes `record` unless a record with its key exists.
     fn insert_new(&self, record: &UpgradeRecord) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
@@ -45,12 +64,20 @@ pub trait RecordStore: Send + Sync {
         expected_revision: u64,
     ) -> impl Future<Output = Result<Replaced, StoreError>> + Send;
 
-    /// Every record of a cluster.
-    fn list_cluster(&self, cluster: &str) -> impl Future<Output = Result<Vec<UpgradeRecord>, StoreError>> + Send;
+    /// Every record of a cluster (not its lock).
+    fn list_cluster(&self, cluster: &str) -> impl Future<Output = Result<Listed, StoreError>> + Send;
 
     /// The unfinished records whose heartbeat is at or before `heartbeat_before`.
-    fn list_resumable(
+    fn list_resumable(&self, heartbeat_before: i64) -> impl Future<Output = Result<Listed, StoreError>> + Send;
+
+    /// The cluster's lock: which upgrade holds it.
+    fn get_lock(&self, cluster: &str) -> impl Future<Output = Result<Option<ClusterLock>, StoreError>> + Send;
+
+    /// Writes `lock` if there is none (`expected_revision` None) or if the stored one is still
+    /// at `expected_revision`.
+    fn put_lock(
         &self,
-        heartbeat_before: i64,
-    ) -> impl Future<Output = Result<Vec<UpgradeRecord>, StoreError>> + Send;
+        lock: &ClusterLock,
+        expected_revision: Option<u64>,
+    ) -> impl Future<Output = Result<Replaced, StoreError>> + Send;
 }

@@ -1,7 +1,8 @@
 //! A record store in memory for tests, with the semantics of DynamoDB's conditional PutItem and
 //! faults on demand. Compiled for tests only (feature `test-util`).
 
-use super::{Inserted, RecordStore, Replaced, StoreError};
+use super::{Inserted, Listed, RecordStore, Replaced, StoreError, Unreadable};
+use crate::domain::record::lock::ClusterLock;
 use crate::domain::UpgradeRecord;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -13,6 +14,9 @@ type WritePredicate = Box<dyn Fn(&UpgradeRecord) -> bool + Send>;
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     records: Arc<Mutex<BTreeMap<(String, String), UpgradeRecord>>>,
+    locks: Arc<Mutex<BTreeMap<String, ClusterLock>>>,
+    /// Items that do not decode (as another build could leave): listed as unreadable.
+    pub unreadable: Arc<Mutex<Vec<Unreadable>>>,
     /// While set, every call fails (the table is unreachable).
     pub unavailable: Arc<AtomicBool>,
     /// The next write of a record matching the predicate fails (a crash at that point).
@@ -43,6 +47,21 @@ impl MemoryStore {
             .expect("lock")
             .get(&(cluster.to_owned(), request_id.to_owned()))
             .cloned()
+    }
+
+    fn unreadable_where(&self, keep: impl Fn(&Unreadable) -> bool) -> Vec<Unreadable> {
+        self.unreadable
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|u| keep(u))
+            .cloned()
+            .collect()
+    }
+
+    /// The cluster's lock, as stored.
+    pub fn lock_of(&self, cluster: &str) -> Option<ClusterLock> {
+        self.locks.lock().expect("lock").get(cluster).cloned()
     }
 
     /// Puts a record as is (to set up a test).
@@ -101,17 +120,39 @@ impl RecordStore for MemoryStore {
         Ok(Replaced::Done)
     }
 
-    async fn list_cluster(&self, cluster: &str) -> Result<Vec<UpgradeRecord>, StoreError> {
+    async fn list_cluster(&self, cluster: &str) -> Result<Listed, StoreError> {
         self.enter().await?;
-        Ok(self.all().into_iter().filter(|r| r.cluster == cluster).collect())
+        Ok(Listed {
+            records: self.all().into_iter().filter(|r| r.cluster == cluster).collect(),
+            unreadable: self.unreadable_where(|u| u.cluster == cluster),
+        })
     }
 
-    async fn list_resumable(&self, heartbeat_before: i64) -> Result<Vec<UpgradeRecord>, StoreError> {
+    async fn list_resumable(&self, heartbeat_before: i64) -> Result<Listed, StoreError> {
         self.enter().await?;
-        Ok(self
-            .all()
-            .into_iter()
-            .filter(|r| r.sweep_bucket.is_some() && r.heartbeat_at <= heartbeat_before)
-            .collect())
+        Ok(Listed {
+            records: self
+                .all()
+                .into_iter()
+                .filter(|r| r.sweep_bucket.is_some() && r.heartbeat_at <= heartbeat_before)
+                .collect(),
+            unreadable: self.unreadable_where(|_| true),
+        })
+    }
+
+    async fn get_lock(&self, cluster: &str) -> Result<Option<ClusterLock>, StoreError> {
+        self.enter().await?;
+        Ok(self.locks.lock().expect("lock").get(cluster).cloned())
+    }
+
+    async fn put_lock(&self, lock: &ClusterLock, expected_revision: Option<u64>) -> Result<Replaced, StoreError> {
+        self.enter().await?;
+        let mut locks = self.locks.lock().expect("lock");
+        if locks.get(&lock.cluster).map(|l| l.revision) != expected_revision {
+            return Ok(Replaced::Conflict);
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        locks.insert(lock.cluster.clone(), lock.clone());
+        Ok(Replaced::Done)
     }
 }

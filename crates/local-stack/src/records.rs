@@ -56,7 +56,12 @@ pub async fn tally(endpoint: &str, table: &str, expect: usize) -> Result<i32, Er
         .send();
     let (mut by_status, mut records, mut invocations, mut writes) = (std::collections::BTreeMap::new(), 0, 0, 0);
     while let Some(item) = pages.next().await {
-        let record: UpgradeRecord = serde_dynamo::from_item(item?)?;
+        let item = item?;
+        // Clusters' locks (sort key `#lock`) and other non-record items.
+        if matches!(item.get("requestId"), Some(AttributeValue::S(key)) if key.starts_with('#')) {
+            continue;
+        }
+        let record: UpgradeRecord = serde_dynamo::from_item(item)?;
         *by_status.entry(status_name(record.status)).or_insert(0usize) += 1;
         records += 1;
         invocations += u64::from(record.invocations);

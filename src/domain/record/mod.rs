@@ -1,5 +1,6 @@
 //! The stored state of one upgrade request: one DynamoDB item per (cluster, request id).
 
+pub mod lock;
 pub mod outbox;
 
 use super::eks::{EksUpdateError, LaunchTemplateRef};
@@ -338,6 +339,12 @@ impl UpgradeRecord {
 
     pub fn is_finished(&self) -> bool {
         self.status.is_terminal()
+    }
+
+    /// Whether it still holds its cluster: unfinished, or BLOCKED and checked again by the
+    /// sweep (it may go on by itself).
+    pub fn holds_cluster(&self) -> bool {
+        !self.is_finished() || self.sweep_bucket.is_some()
     }
 
     /// The continuation that hands this record on, named by `handoff`.

@@ -45,6 +45,7 @@
 mod calls;
 mod commit;
 mod control_plane;
+mod exclusion;
 mod inspect;
 mod items;
 mod lease;
@@ -57,6 +58,7 @@ mod testing;
 
 pub use calls::{next_call, Answer, Call};
 pub use commit::{commit, CommitOptions};
+pub use exclusion::{cancel, may_hold, Hold};
 pub use lease::{claim, hand_off, is_stale, release, reopen, resume_stale, Claim};
 pub use limits::{Limits, DEFAULT_ENROLLMENT_TAG};
 pub use preflight::derived_token;

@@ -61,6 +61,15 @@ pub(super) fn block_for_good(r: &mut UpgradeRecord, note: String, now: i64, limi
     end(r, UpgradeStatus::Blocked, note, now, limits)
 }
 
+/// Cancelled by an operator (see `exclusion::cancel`).
+pub(super) fn end_cancelled(r: &mut UpgradeRecord, now: i64, limits: &Limits) {
+    let note = format!(
+        "cancelled by request while {:?}; the cluster is free for another upgrade",
+        r.status
+    );
+    end(r, UpgradeStatus::Cancelled, note, now, limits);
+}
+
 fn end(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
     set_status(r, status, note, now);
     r.step = Step::Done;
