@@ -114,7 +114,7 @@ fn the_function_is_bounded_and_async_failures_are_kept() {
     let template = template();
     let function = &template["Resources"]["Orchestrator"]["Properties"];
     assert_eq!(function["RecursiveLoop"].as_str(), Some("Allow"));
-    assert_eq!(function["EventInvokeConfig"]["MaximumRetryAttempts"].as_i64(), Some(0));
+    assert_eq!(function["EventInvokeConfig"]["MaximumRetryAttempts"].as_i64(), Some(2));
     assert_eq!(
         function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"].as_str(),
         Some("SQS")
@@ -124,4 +124,89 @@ fn the_function_is_bounded_and_async_failures_are_kept() {
         (function["MemorySize"].as_i64(), function["Timeout"].as_i64()),
         (Some(128), Some(900))
     );
+}
+
+/// Every statement of the function's role.
+fn statements(template: &Yaml) -> Vec<Yaml> {
+    let function = &template["Resources"]["Orchestrator"]["Properties"];
+    function["Policies"]
+        .as_vec()
+        .expect("inline policies")
+        .iter()
+        .flat_map(|p| p["Statement"].as_vec().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn iam_matches_what_the_code_calls() {
+    let template = template();
+    let statements = statements(&template);
+    let with = |action: &str| -> Vec<&Yaml> {
+        statements
+            .iter()
+            .filter(|s| list(&s["Action"]).iter().any(|a| a == action))
+            .collect()
+    };
+    // DescribeUpdate of a node group's or add-on's update is authorized against it.
+    let describe_update: Vec<String> = with("eks:DescribeUpdate")
+        .iter()
+        .flat_map(|s| list(&s["Resource"]))
+        .collect();
+    for resource in ["cluster/*", "nodegroup/*/*/*", "addon/*/*/*"] {
+        assert!(
+            describe_update.iter().any(|r| r.ends_with(resource)),
+            "eks:DescribeUpdate on {resource}: {describe_update:?}"
+        );
+    }
+    // UpdateClusterVersion only with the enrollment tag, so IAM enforces the opt-in too.
+    let update = with("eks:UpdateClusterVersion");
+    assert_eq!(update.len(), 1, "one statement grants it");
+    let condition = &update[0]["Condition"]["StringEqualsIgnoreCase"];
+    let env = &template["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"];
+    let tag = env["ENROLLMENT_TAG"].as_str().expect("ENROLLMENT_TAG set in the template");
+    assert_eq!(
+        condition[format!("aws:ResourceTag/{tag}").as_str()].as_str(),
+        Some("true"),
+        "the condition names the tag the code checks: {:?}",
+        update[0]
+    );
+}
+
+#[test]
+fn notifications_and_intake_failures_are_deliverable_and_alarmed() {
+    let template = template();
+    let resources = &template["Resources"];
+    // EventBridge can't publish to a topic under the AWS-managed SNS key.
+    let topic = &resources["UpgradeNotificationsTopic"]["Properties"];
+    assert_ne!(topic["KmsMasterKeyId"].as_str(), Some("alias/aws/sns"));
+    assert_eq!(topic["KmsMasterKeyId"].as_str(), Some("NotificationsKey"));
+    let key_statements = resources["NotificationsKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_vec()
+        .expect("a key policy");
+    assert!(
+        key_statements.iter().any(|s| {
+            list(&s["Principal"]["Service"]).iter().any(|p| p == "events.amazonaws.com")
+                && list(&s["Action"]).iter().any(|a| a == "kms:GenerateDataKey*")
+        }),
+        "EventBridge may encrypt for the topic"
+    );
+    // Both schedules retry, then keep what they could not deliver.
+    let events = &resources["Orchestrator"]["Properties"]["Events"];
+    for schedule in ["ExampleUpgradeSchedule", "Sweep"] {
+        let properties = &events[schedule]["Properties"];
+        assert!(properties["RetryPolicy"]["MaximumRetryAttempts"].as_i64() > Some(0), "{schedule}");
+        assert_eq!(
+            properties["DeadLetterConfig"]["Arn"].as_str(),
+            Some("ScheduleDeadLetters.Arn"),
+            "{schedule}"
+        );
+    }
+    // Each failure queue has an alarm.
+    for queue in ["FailedInvocations", "ScheduleDeadLetters"] {
+        let alarmed = resources.as_hash().unwrap().values().any(|r| {
+            r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
+                && r["Properties"]["Dimensions"][0]["Value"].as_str() == Some(format!("{queue}.QueueName").as_str())
+        });
+        assert!(alarmed, "no alarm on {queue}");
+    }
 }
