@@ -124,6 +124,24 @@ impl Config {
 
     /// Values that each look fine but cannot work together.
     fn check(&self) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        let longest = [
+            (
+                "CONTROL_PLANE_UPDATE_TIMEOUT_SECONDS",
+                limits.control_plane_update_timeout_secs,
+            ),
+            ("ADDON_UPDATE_TIMEOUT_SECONDS", limits.addon_update_timeout_secs),
+            ("NODEGROUP_UPDATE_TIMEOUT_SECONDS", limits.nodegroup_update_timeout_secs),
+        ]
+        .into_iter()
+        .max_by_key(|(_, secs)| *secs);
+        if let Some((name, secs)) = longest.filter(|(_, secs)| *secs > limits.max_attempt_secs) {
+            return Err(ConfigError(format!(
+                "MAX_TRACKING_SECONDS ({}) must be at least {name} ({secs}): the whole upgrade would end before one \
+                 update may",
+                limits.max_attempt_secs
+            )));
+        }
         if self.operation_timeout_secs >= self.safety_margin_secs {
             return Err(ConfigError(format!(
                 "OPERATION_TIMEOUT_SECONDS ({}) must be shorter than SAFETY_MARGIN_SECONDS ({}): a call \
@@ -197,7 +215,7 @@ fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Limits, Confi
             365 * 86400,
         )?,
         hop_estimate_secs: minutes("HOP_ESTIMATE_MINUTES", defaults.hop_estimate_secs, 1, 720)?,
-        sweep_period_secs: vars.number("SWEEP_PERIOD_SECONDS", defaults.sweep_period_secs, 60, 86400)?,
+        sweep_period_secs: minutes("SWEEP_PERIOD_MINUTES", defaults.sweep_period_secs, 1, 60)?,
     })
 }
 
@@ -261,6 +279,12 @@ mod tests {
             "{err}"
         );
         assert!(with(&[("INVOCATION_BUDGET_SECONDS", "95")]).is_ok());
+        let err = with(&[("MAX_TRACKING_SECONDS", "10800")]).unwrap_err();
+        assert!(
+            err.0
+                .starts_with("MAX_TRACKING_SECONDS (10800) must be at least NODEGROUP_UPDATE_TIMEOUT_SECONDS"),
+            "{err}"
+        );
         let err = with(&[("OPERATION_TIMEOUT_SECONDS", "45")]).unwrap_err();
         assert!(
             err.0

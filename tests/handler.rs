@@ -1860,3 +1860,284 @@ async fn an_invocation_too_short_to_make_progress_is_refused_naming_the_settings
     );
     assert!(h.app.store.all().is_empty(), "nothing written");
 }
+
+#[tokio::test]
+async fn a_refused_node_group_is_asked_again_once_the_operator_fixed_it() {
+    let eks = fleet_cluster("1.30");
+    eks.lock().item_refusals.insert(
+        "ng-b".into(),
+        EksFailure::new(
+            FailureKind::AccessDenied,
+            "AccessDeniedException",
+            "not authorized to perform: eks:UpdateNodegroupVersion",
+        ),
+    );
+    let h = Harness::new(eks);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Blocked);
+    // The role is fixed; the hourly re-check asks again and the upgrade finishes.
+    h.app.eks.lock().item_refusals.clear();
+    assert_eq!(an_hour_later(&h).await, 1);
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert_eq!(fleet_versions(&h).2, vec![Some(KubeVersion::new(1, 31)); 2]);
+}
+
+#[tokio::test]
+async fn a_node_group_started_beside_a_busy_one_is_recorded_as_itself() {
+    use eks_upgrade_orchestrator::domain::eks::NodegroupView;
+    let eks = fleet_cluster("1.30");
+    {
+        let mut s = eks.lock();
+        s.nodegroups.push(NodegroupView {
+            name: "ng-c".into(),
+            version: Some(KubeVersion::new(1, 30)),
+            status: "ACTIVE".into(),
+            ..Default::default()
+        });
+        s.item_busy.insert("ng-b".into(), 1);
+        s.item_polls.insert("ng-a".into(), 6);
+    }
+    let limits = Limits {
+        nodegroup_parallelism: 2,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(eks, limits);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    let s = h.app.eks.lock();
+    for item in record
+        .items
+        .iter()
+        .filter(|i| i.kind == eks_upgrade_orchestrator::domain::ItemKind::Nodegroup)
+    {
+        let update = &s.updates[item.update_id.as_deref().unwrap()];
+        assert_eq!(update.target.as_deref(), Some(item.name.as_str()), "{item:?}");
+    }
+    let mut updated: Vec<&str> = s.nodegroup_targets.iter().map(|(n, _)| n.as_str()).collect();
+    updated.sort();
+    updated.dedup();
+    assert_eq!(updated, ["ng-a", "ng-b", "ng-c"]);
+}
+
+#[tokio::test]
+async fn a_node_group_refused_beside_a_running_one_does_not_abandon_it() {
+    let eks = fleet_cluster("1.30");
+    {
+        let mut s = eks.lock();
+        s.item_polls.insert("ng-a".into(), 6);
+        s.item_refusals.insert(
+            "ng-b".into(),
+            EksFailure::new(
+                FailureKind::Rejected,
+                "ClientException",
+                "Nodegroup ng-b has an unsupported configuration",
+            ),
+        );
+    }
+    let limits = Limits {
+        nodegroup_parallelism: 2,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(eks, limits);
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    let record = h.record("to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Failed, "{:?}", record.message);
+    let ng = |name: &str| record.items.iter().find(|i| i.name == name).unwrap().status;
+    assert_eq!(ng("ng-a"), ItemStatus::Succeeded, "followed to its end");
+    assert_eq!(ng("ng-b"), ItemStatus::Failed);
+    assert!(
+        record.message.as_deref().unwrap().contains("ClientException"),
+        "{:?}",
+        record.message
+    );
+}
+
+#[tokio::test]
+async fn a_blocked_upgrade_with_a_node_group_still_rolling_cannot_be_cancelled() {
+    let eks = fleet_cluster("1.30");
+    {
+        let mut s = eks.lock();
+        s.item_polls.insert("ng-a".into(), 100_000);
+        s.item_refusals.insert(
+            "ng-b".into(),
+            EksFailure::new(
+                FailureKind::InvalidRequest,
+                "InvalidRequestException",
+                "Nodegroup ng-b is in DEGRADED state.",
+            ),
+        );
+    }
+    let limits = Limits {
+        nodegroup_parallelism: 2,
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(eks, limits);
+    h.send_ok(request("1.31")).await;
+    let err = h
+        .send(json!({"cancel": {"cluster": "devel", "requestId": "to-1.31"}}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::NotCancelled(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_finished_holder_gives_its_cluster_up_and_cannot_be_reopened_after() {
+    let h = Harness::new(blocked_by_insights());
+    h.send_ok(json!({"cluster": "devel", "targetVersion": "1.31", "requestId": "old"}))
+        .await;
+    // Taken out of enrollment: BLOCKED for good, no longer holding the cluster.
+    h.app.eks.lock().unenrolled.push("devel".into());
+    assert_eq!(an_hour_later(&h).await, 1);
+    assert!(!h.record("old").holds_cluster());
+    h.app.eks.lock().unenrolled.clear();
+    h.app.eks.lock().insights.clear();
+    // A new request takes the cluster; the old one marked as having given it up.
+    h.send_ok(json!({"cluster": "devel", "targetVersion": "1.31", "requestId": "new"}))
+        .await;
+    assert_eq!(h.record("old").released_to.as_deref(), Some("new"));
+    assert_eq!(h.app.store.lock_of("devel").unwrap().holder, "new");
+    // The old request sent again can't take it back (so two never drive the cluster).
+    let again = h
+        .send_ok(json!({"cluster": "devel", "targetVersion": "1.31", "requestId": "old"}))
+        .await;
+    assert!(
+        again["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("gave its cluster to upgrade new"),
+        "{again}"
+    );
+    assert_eq!(h.record("old").status, UpgradeStatus::Blocked);
+    assert_eq!(h.app.store.lock_of("devel").unwrap().holder, "new");
+}
+
+#[tokio::test]
+async fn an_upgrade_recorded_before_locks_still_holds_its_cluster() {
+    use eks_upgrade_orchestrator::domain::{ClusterName, TargetVersion, UpgradeRecord, UpgradeRequest};
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    let legacy = UpgradeRequest::new(
+        ClusterName::parse("devel").unwrap(),
+        TargetVersion::Exact(KubeVersion::new(1, 31)),
+    );
+    let mut running = UpgradeRecord::new(
+        &legacy,
+        KubeVersion::new(1, 31),
+        "0b7c3a9e-7f3c-4b36-9c1e-6f1e2d3c4b5a".into(),
+        T0,
+    );
+    running.status = UpgradeStatus::InProgress;
+    running.step = Step::TrackUpdate;
+    h.app.store.put(running);
+    let err = h
+        .send(json!({"cluster": "devel", "targetVersion": "1.31", "requestId": "new"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, HandlerError::ClusterBusy { ref holder, .. } if holder == "to-1.31"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("before clusters had locks"), "{err}");
+}
+
+#[tokio::test]
+async fn a_holder_whose_record_cannot_be_read_is_named_not_taken_over() {
+    use eks_upgrade_orchestrator::domain::record::lock::ClusterLock;
+    use eks_upgrade_orchestrator::ports::Unreadable;
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    h.app
+        .store
+        .put_lock_as_is(ClusterLock::new("devel", "from-a-newer-build", T0 - 86_400, 4));
+    h.app.store.unreadable.lock().unwrap().push(Unreadable {
+        cluster: "devel".into(),
+        request_id: "from-a-newer-build".into(),
+        error: "stored record does not decode: unknown variant `ROLLING_BACK`".into(),
+    });
+    let err = h.send(request("1.31")).await.unwrap_err();
+    assert!(
+        matches!(err, HandlerError::ClusterBusy { ref holder, .. } if holder == "from-a-newer-build"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("can't be read"), "{err}");
+    let status = h
+        .send_ok(json!({"status": {"cluster": "devel", "requestId": "from-a-newer-build"}}))
+        .await;
+    assert!(
+        status["unreadable"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("ROLLING_BACK"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn notifications_that_went_out_are_not_sent_again_after_a_partial_failure() {
+    let h = Harness::new(FakeEks::with_cluster("devel", "1.30", 2));
+    *h.app.notifier.accept_only.lock().unwrap() = Some(1);
+    h.send_ok(request("1.31")).await;
+    *h.app.notifier.accept_only.lock().unwrap() = None;
+    h.send_ok(request("1.31")).await; // nothing changes; a later change publishes the rest
+    h.app.clock.advance_secs(3600);
+    let published: Vec<String> = h.app.notifier.all().iter().map(|n| n.id.clone()).collect();
+    let mut unique = published.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(published.len(), unique.len(), "none twice: {published:?}");
+}
+
+#[tokio::test]
+async fn a_parked_upgrade_woken_late_after_its_window_closed_starts_nothing() {
+    use eks_upgrade_orchestrator::domain::{
+        ClusterName, ItemKind, TargetVersion, UpgradeRecord, UpgradeRequest, WorkItem,
+    };
+    let eks = fleet_cluster("1.30");
+    eks.lock().clusters.get_mut("devel").unwrap().1 = KubeVersion::new(1, 31);
+    let h = Harness::new(eks);
+    let mut request_body = UpgradeRequest::new(
+        ClusterName::parse("devel").unwrap(),
+        TargetVersion::Exact(KubeVersion::new(1, 31)),
+    );
+    // 02:00-03:00 UTC; T0 is 14:13 UTC: the sweep comes long after the window it was due for.
+    request_body.maintenance_window =
+        Some(serde_json::from_value(json!({ "start": "02:00", "durationMinutes": 60 })).unwrap());
+    let mut parked = UpgradeRecord::new(
+        &request_body,
+        KubeVersion::new(1, 31),
+        "0b7c3a9e-7f3c-4b36-9c1e-6f1e2d3c4b5a".into(),
+        T0 - 86_400,
+    );
+    parked.status = UpgradeStatus::WaitingForWindow;
+    parked.step = Step::RunItems;
+    parked.hop_version = Some(KubeVersion::new(1, 31));
+    parked.wait_until = Some(T0 - 40_000);
+    parked.heartbeat_at = T0 - 86_400;
+    parked.items.push(WorkItem {
+        kind: ItemKind::Nodegroup,
+        name: "ng-a".into(),
+        version: "1.31".into(),
+        from: Some("1.30".into()),
+        hop: KubeVersion::new(1, 31),
+        client_request_token: "5d1e8f0a-2b7c-4e9d-8a6f-3c2b1a0e9d8c".into(),
+        status: ItemStatus::Planned,
+        update_id: None,
+        started_at: None,
+        finished_at: None,
+        polled_at: None,
+        deferred: false,
+        errors: Vec::new(),
+        launch_template: None,
+    });
+    h.app.store.put(parked);
+    h.send_ok(json!({ "sweep": {} })).await;
+    h.deliver_continuations().await;
+    assert!(
+        !h.app.eks.lock().calls.iter().any(|c| c == "UpdateNodegroupVersion"),
+        "no node-group update outside the window"
+    );
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::WaitingForWindow);
+}

@@ -32,7 +32,11 @@ const ALLOWED_RESOURCES: &[&str] = &[
     "FailedInvocations.Arn",
 ];
 
-const CATALOGUE_ACTIONS: &[&str] = &["eks:DescribeClusterVersions", "eks:DescribeAddonVersions"];
+const CATALOGUE_ACTIONS: &[&str] = &[
+    "eks:DescribeClusterVersions",
+    "eks:DescribeAddonVersions",
+    "ec2:DescribeLaunchTemplateVersions",
+];
 
 #[test]
 fn the_function_role_is_least_privilege() {
@@ -54,7 +58,7 @@ fn the_function_role_is_least_privilege() {
             for action in &actions {
                 assert!(!action.contains('*'), "wildcard action {action}");
                 assert!(
-                    ["eks:", "dynamodb:", "lambda:", "events:", "sqs:"]
+                    ["eks:", "dynamodb:", "lambda:", "events:", "sqs:", "ec2:Describe"]
                         .iter()
                         .any(|p| action.starts_with(p)),
                     "unexpected service in {action}"
@@ -163,7 +167,9 @@ fn iam_matches_what_the_code_calls() {
     assert_eq!(update.len(), 1, "one statement grants it");
     let condition = &update[0]["Condition"]["StringEqualsIgnoreCase"];
     let env = &template["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"];
-    let tag = env["ENROLLMENT_TAG"].as_str().expect("ENROLLMENT_TAG set in the template");
+    let tag = env["ENROLLMENT_TAG"]
+        .as_str()
+        .expect("ENROLLMENT_TAG set in the template");
     assert_eq!(
         condition[format!("aws:ResourceTag/{tag}").as_str()].as_str(),
         Some("true"),
@@ -185,7 +191,9 @@ fn notifications_and_intake_failures_are_deliverable_and_alarmed() {
         .expect("a key policy");
     assert!(
         key_statements.iter().any(|s| {
-            list(&s["Principal"]["Service"]).iter().any(|p| p == "events.amazonaws.com")
+            list(&s["Principal"]["Service"])
+                .iter()
+                .any(|p| p == "events.amazonaws.com")
                 && list(&s["Action"]).iter().any(|a| a == "kms:GenerateDataKey*")
         }),
         "EventBridge may encrypt for the topic"
@@ -194,7 +202,10 @@ fn notifications_and_intake_failures_are_deliverable_and_alarmed() {
     let events = &resources["Orchestrator"]["Properties"]["Events"];
     for schedule in ["ExampleUpgradeSchedule", "Sweep"] {
         let properties = &events[schedule]["Properties"];
-        assert!(properties["RetryPolicy"]["MaximumRetryAttempts"].as_i64() > Some(0), "{schedule}");
+        assert!(
+            properties["RetryPolicy"]["MaximumRetryAttempts"].as_i64() > Some(0),
+            "{schedule}"
+        );
         assert_eq!(
             properties["DeadLetterConfig"]["Arn"].as_str(),
             Some("ScheduleDeadLetters.Arn"),
@@ -209,4 +220,38 @@ fn notifications_and_intake_failures_are_deliverable_and_alarmed() {
         });
         assert!(alarmed, "no alarm on {queue}");
     }
+}
+
+/// The value an intrinsic names in the template: a parameter's default for `!Ref Param`.
+fn resolved(template: &Yaml, value: &Yaml) -> Option<String> {
+    let text = match value {
+        Yaml::String(s) => s.clone(),
+        Yaml::Integer(n) => n.to_string(),
+        _ => return None,
+    };
+    let parameter = &template["Parameters"][text.as_str()];
+    match &parameter["Default"] {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Integer(n) => Some(n.to_string()),
+        _ => Some(text),
+    }
+}
+
+#[test]
+fn the_templates_environment_is_a_configuration_the_function_accepts() {
+    let template = template();
+    let variables = &template["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"];
+    let mut env: std::collections::HashMap<String, String> = variables
+        .as_hash()
+        .expect("variables")
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), resolved(&template, v)?)))
+        .collect();
+    // What Lambda sets, and the table (a resource, not a parameter).
+    env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), "eks-upgrade-orchestrator".into());
+    env.insert("UPGRADES_TABLE".into(), "upgrades".into());
+    let config = eks_upgrade_orchestrator::config::Config::from_lookup(|name| env.get(name).cloned())
+        .unwrap_or_else(|e| panic!("the template's defaults don't start the function: {e}"));
+    assert_eq!(config.limits.sweep_period_secs, 600);
+    assert_eq!(config.limits.max_attempt_secs, 86400);
 }

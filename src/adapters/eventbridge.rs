@@ -31,7 +31,9 @@ impl Notifier for EventBridgeNotifier {
         let Some(bus) = &self.bus else {
             return Ok(());
         };
-        // PutEvents takes at most 10 entries.
+        // PutEvents takes at most 10 entries; the ones that went out are said, so a failure
+        // keeps only the others for the next change.
+        let mut published: Vec<String> = Vec::new();
         for chunk in notifications.chunks(10) {
             let entries = chunk
                 .iter()
@@ -44,33 +46,44 @@ impl Notifier for EventBridgeNotifier {
                         .build()
                 })
                 .collect();
-            let out = self
+            let sent = self
                 .client
                 .get()
                 .await
                 .put_events()
                 .set_entries(Some(entries))
                 .send()
-                .await
-                .map_err(|e| {
+                .await;
+            let out = match sent {
+                Ok(out) => out,
+                Err(e) => {
                     let failure = sdk_failure(&e);
-                    NotifyError(format!("PutEvents: {} {}", failure.code, failure.message))
-                })?;
-            if out.failed_entry_count() > 0 {
-                let reasons: Vec<String> = out
-                    .entries()
-                    .iter()
-                    .filter_map(|e| {
-                        e.error_code()
-                            .map(|c| format!("{c}: {}", e.error_message().unwrap_or_default()))
-                    })
-                    .collect();
-                return Err(NotifyError(format!(
+                    return Err(NotifyError {
+                        message: format!("PutEvents: {} {}", failure.code, failure.message),
+                        published,
+                    });
+                }
+            };
+            if out.failed_entry_count() == 0 {
+                published.extend(chunk.iter().map(|n| n.id.clone()));
+                continue;
+            }
+            // The answer's entries are in the request's order: one without an error went out.
+            let mut reasons = Vec::new();
+            for (notification, entry) in chunk.iter().zip(out.entries()) {
+                match entry.error_code() {
+                    None => published.push(notification.id.clone()),
+                    Some(code) => reasons.push(format!("{code}: {}", entry.error_message().unwrap_or_default())),
+                }
+            }
+            return Err(NotifyError {
+                message: format!(
                     "PutEvents refused {} entries: {}",
                     out.failed_entry_count(),
                     reasons.join("; ")
-                )));
-            }
+                ),
+                published,
+            });
         }
         Ok(())
     }

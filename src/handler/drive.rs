@@ -4,9 +4,8 @@
 
 use super::reply::{Ignored, Reply, Summary};
 use super::{new_token, HandlerError, Invocation};
-use crate::domain::eks::Survey;
 use crate::domain::workflow::{self, Answer, Call, Claim, Next};
-use crate::domain::{Continuation, EksFailure, ItemKind, UpdateState, UpdateView, UpgradeRecord};
+use crate::domain::{Continuation, ItemKind, UpgradeRecord};
 use crate::ports::{Clock, Eks, NodegroupTarget, Notifier, RecordStore, SelfInvoker, StoreError};
 use tracing::{info, warn};
 
@@ -222,33 +221,5 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
                 Answer::DescribeItemUpdate(self.eks.describe_item_update(cluster, kind, &name, &update_id).await)
             }
         }
-    }
-
-    async fn updates_in_progress(&self, cluster: &str) -> Result<Vec<UpdateView>, EksFailure> {
-        let mut running = Vec::new();
-        for id in self.eks.list_updates(cluster).await? {
-            let update = self.eks.describe_update(cluster, &id).await?;
-            if update.state == UpdateState::InProgress {
-                running.push(update);
-            }
-        }
-        Ok(running)
-    }
-
-    /// Everything a plan is made from, by read-only calls.
-    pub(super) async fn survey(&self, cluster: &str) -> Result<Survey, EksFailure> {
-        let mut addon_versions = Vec::new();
-        let addons = self.eks.addons(cluster).await?;
-        for addon in &addons {
-            addon_versions.push((addon.name.clone(), self.eks.addon_versions(&addon.name).await?));
-        }
-        Ok(Survey {
-            cluster: self.eks.describe_cluster(cluster).await?,
-            versions: self.eks.describe_cluster_versions().await?,
-            nodegroups: self.eks.nodegroups(cluster).await?,
-            addons,
-            addon_versions,
-            insights: self.eks.upgrade_insights(cluster).await?,
-        })
     }
 }

@@ -89,6 +89,12 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
                 existing: existing.target_version.to_string(),
             });
         }
+        if let Some(taker) = &existing.released_to {
+            let outcome = format!(
+                "this upgrade ended and gave its cluster to upgrade {taker}; send a new requestId to upgrade again"
+            );
+            return Ok(TakenUp::Answer(Summary::of(&existing, outcome)));
+        }
         let now = self.clock.now_secs();
         match workflow::reopen(&existing, request, new_token(), now) {
             Some(reopened) => match self.hold_then_write(&existing, reopened).await? {

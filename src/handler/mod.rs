@@ -12,6 +12,7 @@
 
 mod drive;
 mod exclusion;
+mod gather;
 mod intake;
 mod persist;
 mod queries;

@@ -31,13 +31,18 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
     /// fails, the notifications stay and go out with the next change: never lost, and never
     /// a reason to fail the upgrade.
     async fn publish(&self, record: UpgradeRecord) -> Result<UpgradeRecord, StoreError> {
-        if let Err(e) = self.notifier.publish(&record.outbox).await {
-            warn!(cluster = %record.cluster, request_id = %record.request_id, error = %e,
-                  pending = record.outbox.len(), "notifications not published; kept for the next change");
-            return Ok(record);
-        }
         let mut sent = record.clone();
-        sent.outbox.clear();
+        match self.notifier.publish(&record.outbox).await {
+            Ok(()) => sent.outbox.clear(),
+            Err(e) => {
+                warn!(cluster = %record.cluster, request_id = %record.request_id, error = %e,
+                      pending = record.outbox.len() - e.published.len(), "notifications not published; kept for the next change");
+                if e.published.is_empty() {
+                    return Ok(record);
+                }
+                sent.outbox.retain(|n| !e.published.contains(&n.id));
+            }
+        }
         let options = CommitOptions {
             now: self.clock.now_secs(),
             notify: self.notifier.enabled(),

@@ -7,7 +7,7 @@ use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::window::next_opening;
 use crate::domain::workflow;
 use crate::domain::{StatusQuery, UpgradeRecord, UpgradeRequest};
-use crate::ports::{Clock, Eks, Listed, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Clock, Eks, Listed, Notifier, RecordStore, SelfInvoker, Unreadable};
 use tracing::{info, warn};
 
 impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
@@ -46,9 +46,21 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
     pub async fn status(&self, query: StatusQuery) -> Result<StatusReply, HandlerError> {
         let cluster = query.cluster.as_str();
         let listed = match &query.request_id {
-            Some(id) => Listed {
-                records: self.store.get(cluster, id.as_str()).await?.into_iter().collect(),
-                unreadable: Vec::new(),
+            Some(id) => match self.store.get(cluster, id.as_str()).await {
+                Ok(record) => Listed {
+                    records: record.into_iter().collect(),
+                    unreadable: Vec::new(),
+                },
+                // One record that does not decode is reported, not a failed query.
+                Err(e) if e.0.contains("does not decode") => Listed {
+                    records: Vec::new(),
+                    unreadable: vec![Unreadable {
+                        cluster: cluster.to_owned(),
+                        request_id: id.to_string(),
+                        error: e.0,
+                    }],
+                },
+                Err(e) => return Err(e.into()),
             },
             None => self.store.list_cluster(cluster).await?,
         };

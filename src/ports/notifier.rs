@@ -3,9 +3,24 @@
 use crate::domain::record::outbox::Notification;
 use std::future::Future;
 
+/// Publishing failed, wholly or in part.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("notifications: {0}")]
-pub struct NotifyError(pub String);
+#[error("notifications: {message}")]
+pub struct NotifyError {
+    pub message: String,
+    /// The ids of the notifications that did go out before or beside the failure: they leave
+    /// the outbox, so they are not sent twice.
+    pub published: Vec<String>,
+}
+
+impl NotifyError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            published: Vec::new(),
+        }
+    }
+}
 
 /// Publishes notifications (EventBridge PutEvents). A failure never fails the upgrade: the
 /// notifications stay in the record's outbox and go out with the next change.
@@ -36,6 +51,8 @@ mod recording {
         pub published: Arc<Mutex<Vec<Notification>>>,
         pub failing: Arc<AtomicBool>,
         pub off: Arc<AtomicBool>,
+        /// While set, a batch is accepted up to this many entries; the rest is refused.
+        pub accept_only: Arc<Mutex<Option<usize>>>,
     }
 
     impl RecordingNotifier {
@@ -52,9 +69,19 @@ mod recording {
         async fn publish(&self, notifications: &[Notification]) -> Result<(), NotifyError> {
             tokio::task::yield_now().await;
             if self.failing.load(Ordering::SeqCst) {
-                return Err(NotifyError(
-                    "AccessDeniedException: not authorized to perform events:PutEvents".into(),
+                return Err(NotifyError::new(
+                    "AccessDeniedException: not authorized to perform events:PutEvents",
                 ));
+            }
+            if let Some(accepted) = *self.accept_only.lock().expect("lock") {
+                if notifications.len() > accepted {
+                    let sent = &notifications[..accepted];
+                    self.published.lock().expect("lock").extend(sent.iter().cloned());
+                    return Err(NotifyError {
+                        message: "PutEvents refused entries: ThrottlingException".into(),
+                        published: sent.iter().map(|n| n.id.clone()).collect(),
+                    });
+                }
             }
             self.published
                 .lock()

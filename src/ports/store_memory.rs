@@ -59,6 +59,11 @@ impl MemoryStore {
             .collect()
     }
 
+    /// Sets a cluster's lock as is (to set up a test).
+    pub fn put_lock_as_is(&self, lock: ClusterLock) {
+        self.locks.lock().expect("lock").insert(lock.cluster.clone(), lock);
+    }
+
     /// The cluster's lock, as stored.
     pub fn lock_of(&self, cluster: &str) -> Option<ClusterLock> {
         self.locks.lock().expect("lock").get(cluster).cloned()
@@ -105,6 +110,12 @@ impl RecordStore for MemoryStore {
 
     async fn get(&self, cluster: &str, request_id: &str) -> Result<Option<UpgradeRecord>, StoreError> {
         self.enter().await?;
+        if let Some(bad) = self
+            .unreadable_where(|u| u.cluster == cluster && u.request_id == request_id)
+            .pop()
+        {
+            return Err(StoreError(bad.error));
+        }
         Ok(self.record(cluster, request_id))
     }
 

@@ -82,12 +82,15 @@ pub enum ItemStatus {
     Failed,
     /// Its update ended Cancelled.
     Cancelled,
+    /// EKS refused it for a reason an operator can fix (access denied, a DEGRADED resource, a
+    /// custom AMI): asked again when the blocked upgrade is checked again or requested again.
+    Blocked,
 }
 
 impl ItemStatus {
     /// Its update ended badly: nothing new starts, the ones running are followed to their end.
     pub fn is_failure(self) -> bool {
-        matches!(self, Self::Failed | Self::Cancelled)
+        matches!(self, Self::Failed | Self::Cancelled | Self::Blocked)
     }
 }
 
@@ -259,6 +262,9 @@ pub struct UpgradeRecord {
     /// How many node groups update at once (from configuration, at each hop's preflight).
     #[serde(default = "one")]
     pub nodegroup_parallelism: u32,
+    /// The request that took this finished upgrade's cluster: it can't be reopened any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_to: Option<String>,
 }
 
 fn one() -> u32 {
@@ -275,6 +281,8 @@ pub const MAX_HISTORY: usize = 40;
 pub const HISTORY_HEAD: usize = 5;
 /// The most notifications waiting in the outbox; older ones are dropped (and counted).
 pub const MAX_OUTBOX: usize = 50;
+/// The most bytes of notifications waiting in the outbox, likewise.
+pub const MAX_OUTBOX_BYTES: usize = 64 * 1024;
 
 fn no_exclusions(exclusions: &Exclusions) -> bool {
     exclusions.is_empty()
@@ -324,6 +332,7 @@ impl UpgradeRecord {
             outbox: Vec::new(),
             notifications: 0,
             notifications_dropped: 0,
+            released_to: None,
             history_dropped: 0,
             rechecks: 0,
             blocked_since: None,

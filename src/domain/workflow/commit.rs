@@ -3,7 +3,7 @@
 //! as changed, so no step has to remember them. The driver calls [`commit`] before every write.
 
 use crate::domain::record::outbox::{notifications_for, Notification, DETAIL_BLOCKED};
-use crate::domain::record::{UpgradeRecord, UpgradeStatus, HISTORY_HEAD, MAX_HISTORY, MAX_OUTBOX};
+use crate::domain::record::{UpgradeRecord, UpgradeStatus, HISTORY_HEAD, MAX_HISTORY, MAX_OUTBOX, MAX_OUTBOX_BYTES};
 
 /// How a record is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,9 +82,10 @@ fn queue(old: &UpgradeRecord, new: &mut UpgradeRecord) {
             detail,
         });
     }
-    if new.outbox.len() > MAX_OUTBOX {
-        let drop = new.outbox.len() - MAX_OUTBOX;
-        new.outbox.drain(..drop);
-        new.notifications_dropped += drop as u32;
+    // Bounded in number and in size (a notification carries the plan's blockers and warnings).
+    let size = |outbox: &[Notification]| outbox.iter().map(|n| n.detail.to_string().len()).sum::<usize>();
+    while new.outbox.len() > MAX_OUTBOX || (new.outbox.len() > 1 && size(&new.outbox) > MAX_OUTBOX_BYTES) {
+        new.outbox.remove(0);
+        new.notifications_dropped += 1;
     }
 }

@@ -65,12 +65,12 @@ pub fn cancel(record: &UpgradeRecord, now: i64, limits: &Limits) -> Result<Upgra
             record.step,
             Step::StartUpdate | Step::TrackUpdate | Step::FindUpdateInProgress | Step::AwaitOtherUpdate
         );
-    let cancellable = match record.status {
-        UpgradeStatus::Blocked => record.holds_cluster(),
-        UpgradeStatus::WaitingForWindow => true,
-        UpgradeStatus::Pending => !running,
-        _ => false,
-    };
+    let cancellable = !running
+        && match record.status {
+            UpgradeStatus::Blocked => record.holds_cluster(),
+            UpgradeStatus::WaitingForWindow | UpgradeStatus::Pending => true,
+            _ => false,
+        };
     if !cancellable {
         return Err(format!(
             "it is {:?} at step {:?}: only an upgrade that is parked, BLOCKED or not yet started can be cancelled \

@@ -1,9 +1,9 @@
 //! `RunItems`: a hop's add-on and node-group updates, each with its own token, one at a time
 //! (node groups up to `nodegroupParallelism` side by side), each inside the maintenance window.
 
-use super::status::{describe_errors, finish, refused, set_status};
+use super::status::{describe_errors, finish, refusal, set_status};
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, FailureKind, UpdateState, UpdateView};
+use crate::domain::eks::{EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
 use crate::domain::record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 use crate::domain::text::human_duration;
 use crate::domain::window::{self, Decision};
@@ -15,7 +15,9 @@ pub(super) fn on_item_started(
     now: i64,
     limits: &Limits,
 ) -> Next {
-    let Some(i) = r.items.iter().position(|i| i.status == ItemStatus::Planned) else {
+    // The item next_call chose, from the same record.
+    let chosen = next_startable(r).map(|item| item.client_request_token.clone());
+    let Some(i) = chosen.and_then(|token| r.items.iter().position(|i| i.client_request_token == token)) else {
         return Next::Now;
     };
     match answer {
@@ -38,7 +40,8 @@ pub(super) fn on_item_started(
             r.message = Some(format!("{}: {}; trying again", item_label(&r.items[i]), e.message));
             let running = r.items.iter().any(|i| i.status == ItemStatus::InProgress);
             let poll = limits.poll_interval_secs;
-            match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now + poll, 1) {
+            let margin = start_margin(r.items[i].kind);
+            match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now + poll, margin) {
                 Decision::Wait { until, reason } if !running => park(r, until, reason, now, limits),
                 _ => Next::After(poll),
             }
@@ -49,24 +52,7 @@ pub(super) fn on_item_started(
             r.message = Some(format!("{} is gone: {}", item_label(&r.items[i]), e.message));
             next_item(r, now, limits)
         }
-        // A launch template naming an image that the node group's amiType did not show: the
-        // operator rolls it (or names a launch template version for it).
-        Err(e) if e.kind == FailureKind::InvalidParameter && e.message.contains("custom AMI") => {
-            let note = format!(
-                "{}: {e}: it runs a custom AMI; roll it with a new launch template version, or name that version \
-                 in nodegroupLaunchTemplates and send the request again",
-                item_label(&r.items[i])
-            );
-            finish(r, UpgradeStatus::Blocked, note, now, limits)
-        }
-        Err(e) if e.kind == FailureKind::InvalidParameter => {
-            let note = format!("{}: {}", item_label(&r.items[i]), e.message);
-            finish(r, UpgradeStatus::Failed, note, now, limits)
-        }
-        Err(e) => {
-            let label = item_label(&r.items[i]);
-            refused(r, &label, &e, now, limits)
-        }
+        Err(e) => item_refused(r, i, &e, now, limits),
     }
 }
 
@@ -88,25 +74,66 @@ pub(super) fn on_item_update(
             // The running ones were looked at: a deferred item may be asked for again, if the
             // window is open; while it is closed, nothing new starts (the running ones are
             // followed to their end, then the upgrade parks).
-            let closed = window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, 1) != Decision::Go;
+            let margin = next_startable_kind(r).map_or(1, start_margin);
+            let closed = window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, margin) != Decision::Go;
             for item in r.items.iter_mut().filter(|i| i.status == ItemStatus::Planned) {
                 item.deferred = closed;
             }
             item_progress(r, i, &update, now, limits)
         }
-        Err(e) if e.kind == FailureKind::NotFound => {
-            let note = format!(
-                "EKS no longer knows the {} update: {}",
-                item_label(&r.items[i]),
-                e.message
-            );
-            finish(r, UpgradeStatus::Failed, note, now, limits)
-        }
-        Err(e) => {
-            let what = format!("DescribeUpdate of the {} update", item_label(&r.items[i]));
-            refused(r, &what, &e, now, limits)
-        }
+        Err(e) => item_refused(r, i, &e, now, limits),
     }
+}
+
+/// EKS refused item `i` (its start, or the description of its update): the item is marked
+/// BLOCKED (an operator can fix it: access denied, a DEGRADED resource, a custom AMI) or FAILED
+/// with EKS's code and message; the others running are followed to their end first, then the
+/// upgrade ends with every refusal.
+fn item_refused(r: &mut UpgradeRecord, i: usize, e: &EksFailure, now: i64, limits: &Limits) -> Next {
+    let label = item_label(&r.items[i]);
+    let custom_ami = e.kind == FailureKind::InvalidParameter && e.message.contains("custom AMI");
+    let (blocked, note) = if custom_ami {
+        // A launch template naming an image the node group's amiType did not show: the
+        // operator rolls it (or names a launch template version for it).
+        let note = format!(
+            "{label}: {e}: it runs a custom AMI; roll it with a new launch template version, or name that version \
+             in nodegroupLaunchTemplates and send the request again"
+        );
+        (true, note)
+    } else if r.items[i].status == ItemStatus::InProgress && e.kind == FailureKind::NotFound {
+        (false, format!("EKS no longer knows the {label} update: {}", e.message))
+    } else {
+        let (status, note) = refusal(&label, e);
+        (status == UpgradeStatus::Blocked, note)
+    };
+    let name = r.items[i].name.clone();
+    let item = &mut r.items[i];
+    item.status = if blocked {
+        ItemStatus::Blocked
+    } else {
+        ItemStatus::Failed
+    };
+    item.finished_at = Some(now);
+    item.errors = vec![EksUpdateError {
+        error_code: e.code.clone(),
+        error_message: e.message.clone(),
+        resource_ids: vec![name],
+    }];
+    r.last_error = Some(e.to_string());
+    r.message = Some(note.clone());
+    if r.items.iter().any(|i| i.status == ItemStatus::InProgress) {
+        return next_item(r, now, limits);
+    }
+    let failed = r.items.iter().filter(|i| i.status.is_failure()).count();
+    if failed > 1 {
+        return finish_failed(r, now, limits);
+    }
+    let status = if blocked {
+        UpgradeStatus::Blocked
+    } else {
+        UpgradeStatus::Failed
+    };
+    finish(r, status, note, now, limits)
 }
 
 /// The planned item that may start now: the next one when nothing runs, or the next node group
@@ -190,16 +217,19 @@ fn finish_failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
     let failed: Vec<&WorkItem> = r.items.iter().filter(|i| i.status.is_failure()).collect();
     let status = if failed.iter().all(|i| i.status == ItemStatus::Cancelled) {
         UpgradeStatus::Cancelled
+    } else if failed.iter().all(|i| i.status == ItemStatus::Blocked) {
+        // Only refusals an operator can fix: checked again later.
+        UpgradeStatus::Blocked
     } else {
         UpgradeStatus::Failed
     };
     let note = failed
         .iter()
         .map(|i| {
-            let state = if i.status == ItemStatus::Failed {
-                "Failed"
-            } else {
-                "Cancelled"
+            let state = match i.status {
+                ItemStatus::Failed => "Failed",
+                ItemStatus::Blocked => "refused",
+                _ => "Cancelled",
             };
             let errors = i
                 .errors
@@ -239,11 +269,26 @@ pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Nex
     if r.status == UpgradeStatus::Pending && r.update_id.is_some() {
         set_status(r, UpgradeStatus::InProgress, "add-ons and node groups".into(), now);
     }
-    // A step starts only inside the maintenance window.
-    match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, 1) {
+    // A step starts only inside the maintenance window, with time left to get going.
+    let margin = next_startable_kind(r).map_or(1, start_margin);
+    match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, margin) {
         Decision::Go => Next::Now,
         Decision::Wait { until, reason } => park(r, until, reason, now, limits),
     }
+}
+
+/// How much of the window an update needs left to start: an add-on's takes minutes; a node
+/// group's replaces every node, so it starts only with half an hour left (it is followed to its
+/// end whatever the window, but should not begin as the window closes).
+fn start_margin(kind: ItemKind) -> i64 {
+    match kind {
+        ItemKind::Addon => 10 * 60,
+        ItemKind::Nodegroup => 30 * 60,
+    }
+}
+
+fn next_startable_kind(r: &UpgradeRecord) -> Option<ItemKind> {
+    r.items.iter().find(|i| i.status == ItemStatus::Planned).map(|i| i.kind)
 }
 
 /// Outside the window: parked until it opens (the sweep wakes it), or BLOCKED if it never does.

@@ -7,7 +7,7 @@ use super::commit::starts_attempt;
 use super::status::{finish, recheck_due, set_status, still_running};
 use super::Limits;
 use crate::domain::event::UpgradeRequest;
-use crate::domain::record::{Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
+use crate::domain::record::{ItemStatus, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use crate::domain::text::human_duration;
 use crate::domain::version::TargetVersion;
 
@@ -54,10 +54,14 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
         r.step = Step::InspectCluster;
         r.rechecks += 1;
         r.status = UpgradeStatus::Pending;
+        retry_refused_items(&mut r);
     }
     if r.status == UpgradeStatus::WaitingForWindow {
         // The wait does not count against the chain bound: the attempt starts when it wakes.
+        // It looks at the cluster first (the window, enrollment), so a sweep late past the
+        // window's end starts nothing outside it.
         r.wait_until = None;
+        r.step = Step::InspectCluster;
         let note = "woken to check the maintenance window".into();
         set_status(&mut r, UpgradeStatus::Pending, note, now);
     }
@@ -116,9 +120,30 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
     r.expires_at = None;
     r.sweep_bucket = Some(RESUMABLE.to_owned());
     r.blocked_since = None;
+    retry_refused_items(&mut r);
+    // A custom-AMI node group not started yet goes by the launch template version the new
+    // request names.
+    for item in r.items.iter_mut().filter(|i| i.status == ItemStatus::Planned) {
+        if let (Some(template), Some(version)) = (
+            item.launch_template.as_mut(),
+            request.nodegroup_launch_templates.version_for(&item.name, item.hop),
+        ) {
+            template.version = Some(version.to_owned());
+        }
+    }
     let note = format!("requested again{}", if request.force { " with force" } else { "" });
     set_status(&mut r, UpgradeStatus::Pending, note, now);
     Some(r)
+}
+
+/// Items EKS refused for a reason an operator could fix are asked again (with the same token:
+/// a refused call made no update).
+fn retry_refused_items(r: &mut UpgradeRecord) {
+    for item in r.items.iter_mut().filter(|i| i.status == ItemStatus::Blocked) {
+        item.status = ItemStatus::Planned;
+        item.finished_at = None;
+        item.errors.clear();
+    }
 }
 
 /// Whether the sweep should resume the record: unfinished, no live lease, and no sign of life

@@ -132,13 +132,12 @@ fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) ->
 }
 
 /// The failure in `answer` if it is a fault (retry later) rather than an answer to act on:
-/// throttling, 5xx, time-outs; and, in the survey, a node group or add-on that vanished
-/// between its listing and its description.
+/// throttling, 5xx, time-outs, connection errors (and, from the survey, a node group or add-on
+/// that vanished between its listing and its description: the driver says so).
 fn fault(answer: &Answer) -> Option<&EksFailure> {
-    let failure = answer.failure()?;
-    let is_fault = failure.kind == FailureKind::Transient
-        || (matches!(answer, Answer::Survey(_)) && failure.kind == FailureKind::NotFound);
-    is_fault.then_some(failure)
+    answer
+        .failure()
+        .filter(|failure| failure.kind == FailureKind::Transient)
 }
 
 #[cfg(test)]
@@ -212,6 +211,14 @@ mod tests {
                 .contains("RejectedException: bad client"));
             assert_eq!(t.record.faults, 0, "not counted as a fault to retry");
         }
+    }
+
+    #[test]
+    fn a_cluster_gone_during_the_preflight_fails_instead_of_being_retried() {
+        let gone = failure(FailureKind::NotFound, "No cluster found for name: devel.");
+        let t = step(&record_at(Step::Preflight), Answer::Survey(Err(gone)));
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::Failed, Next::Stop));
+        assert!(t.record.message.unwrap().contains("No cluster found for name: devel."));
     }
 
     #[test]

@@ -34,6 +34,12 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         let note = limits.not_enrolled(&r.cluster);
         return block_for_good(r, note, now, limits);
     }
+    if r.items.iter().any(|i| i.status == ItemStatus::Planned) {
+        // Updates planned before and not made yet (an upgrade blocked, then checked again) go
+        // first, in their order, before anything new is planned.
+        r.message = Some("the updates planned before go first".into());
+        return next_item(r, now, limits);
+    }
     let options = PlanOptions {
         force: r.force,
         launch_templates: &r.nodegroup_launch_templates,
@@ -82,7 +88,11 @@ fn node_groups_first(
         .filter(|ng| add_nodegroup(r, ng, survey, current, &base))
         .count();
     let names: Vec<&str> = plan.node_groups_first.iter().map(|n| n.name.as_str()).collect();
-    if added == 0 && !r.items.iter().any(|i| i.status == ItemStatus::InProgress) {
+    let pending = r
+        .items
+        .iter()
+        .any(|i| matches!(i.status, ItemStatus::InProgress | ItemStatus::Planned));
+    if added == 0 && !pending {
         // Updated already, yet still behind (a launch template whose AMI is for another
         // version?): asking again would change nothing.
         let note = format!(
@@ -283,6 +293,10 @@ mod tests {
         // The next hop gets a token of its own, the same one however often it is planned.
         let mut second = t.record.clone();
         second.step = Step::Preflight;
+        // (The first hop's items are done by then.)
+        for item in &mut second.items {
+            item.status = ItemStatus::Succeeded;
+        }
         let a = step(&second, Answer::Survey(Ok(survey_at("1.31"))));
         let b = step(&second, Answer::Survey(Ok(survey_at("1.31"))));
         assert_eq!(a.record.hop_version, Some(KubeVersion::new(1, 32)));

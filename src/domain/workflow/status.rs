@@ -185,18 +185,24 @@ pub(super) fn still_running(r: &UpgradeRecord) -> String {
 /// FAILED otherwise; the message names the call and carries EKS's code and message.
 pub(super) fn refused(r: &mut UpgradeRecord, what: &str, e: &EksFailure, now: i64, limits: &Limits) -> Next {
     r.last_error = Some(e.to_string());
+    let (status, note) = refusal(what, e);
+    finish(r, status, note, now, limits)
+}
+
+/// What a refusal makes of the record (BLOCKED or FAILED) and how it reads.
+pub(super) fn refusal(what: &str, e: &EksFailure) -> (UpgradeStatus, String) {
     match e.kind {
-        FailureKind::AccessDenied => {
-            let note = format!(
+        FailureKind::AccessDenied => (
+            UpgradeStatus::Blocked,
+            format!(
                 "{what}: {e}. Grant it to the function's role; a blocked upgrade is checked again after \
                  BLOCKED_RECHECK_SECONDS, or send the request again"
-            );
-            finish(r, UpgradeStatus::Blocked, note, now, limits)
-        }
-        FailureKind::InvalidRequest | FailureKind::InvalidState => {
-            finish(r, UpgradeStatus::Blocked, format!("{what}: {e}"), now, limits)
-        }
-        _ => finish(r, UpgradeStatus::Failed, format!("{what}: {e}"), now, limits),
+            ),
+        ),
+        FailureKind::InvalidRequest | FailureKind::InvalidState => (UpgradeStatus::Blocked, format!("{what}: {e}")),
+        // EKS's message says why, verbatim.
+        FailureKind::InvalidParameter => (UpgradeStatus::Failed, format!("{what}: {}", e.message)),
+        _ => (UpgradeStatus::Failed, format!("{what}: {e}")),
     }
 }
 

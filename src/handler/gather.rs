@@ -1,0 +1,47 @@
+//! Read-only calls that several steps make together: the updates in progress, the survey a plan
+//! is made from.
+
+use crate::domain::eks::{EksFailure, FailureKind, Survey};
+use crate::domain::{UpdateState, UpdateView};
+use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker};
+
+/// ListUpdates lists a cluster's whole history: only the latest are described (an update in
+/// progress is among them).
+const UPDATES_DESCRIBED: usize = 25;
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
+    pub(super) async fn updates_in_progress(&self, cluster: &str) -> Result<Vec<UpdateView>, EksFailure> {
+        let mut running = Vec::new();
+        for id in self.eks.list_updates(cluster).await?.iter().take(UPDATES_DESCRIBED) {
+            let update = self.eks.describe_update(cluster, id).await?;
+            if update.state == UpdateState::InProgress {
+                running.push(update);
+            }
+        }
+        Ok(running)
+    }
+
+    /// Everything a plan is made from, by read-only calls. The cluster first: a cluster that is
+    /// gone answers NotFound; a node group or add-on gone between its listing and its
+    /// description is a fault (looked at again later).
+    pub(super) async fn survey(&self, cluster: &str) -> Result<Survey, EksFailure> {
+        let cluster_view = self.eks.describe_cluster(cluster).await?;
+        let vanished = |e: EksFailure| match e.kind {
+            FailureKind::NotFound => EksFailure::new(FailureKind::Transient, e.code, e.message),
+            _ => e,
+        };
+        let addons = self.eks.addons(cluster).await.map_err(vanished)?;
+        let mut addon_versions = Vec::new();
+        for addon in &addons {
+            addon_versions.push((addon.name.clone(), self.eks.addon_versions(&addon.name).await?));
+        }
+        Ok(Survey {
+            cluster: cluster_view,
+            versions: self.eks.describe_cluster_versions().await?,
+            nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
+            addons,
+            addon_versions,
+            insights: self.eks.upgrade_insights(cluster).await?,
+        })
+    }
+}
