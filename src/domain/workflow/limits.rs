@@ -62,10 +62,10 @@ impl Limits {
             field: "maintenanceWindow.durationMinutes".into(),
             problem: format!(
                 "expected at least {needed} minutes: a hop needs HOP_ESTIMATE_MINUTES ({}) of the window, and a \
-                 parked upgrade wakes only at a sweep, up to SWEEP_PERIOD_SECONDS ({}) after the window \
+                 parked upgrade wakes only at a sweep, up to SWEEP_PERIOD_MINUTES ({}) after the window \
                  opens; got {minutes}",
                 self.hop_estimate_secs / 60,
-                self.sweep_period_secs
+                self.sweep_period_secs / 60
             ),
         })
     }
