@@ -2141,3 +2141,27 @@ async fn a_parked_upgrade_woken_late_after_its_window_closed_starts_nothing() {
     );
     assert_eq!(h.record("to-1.31").status, UpgradeStatus::WaitingForWindow);
 }
+
+#[tokio::test]
+async fn updates_planned_for_a_hop_wait_for_its_control_plane_after_a_block() {
+    let eks = fleet_cluster("1.30");
+    eks.lock().update_refusal = Some(EksFailure::new(
+        FailureKind::AccessDenied,
+        "AccessDeniedException",
+        "not authorized to perform: eks:UpdateClusterVersion",
+    ));
+    let h = Harness::new(eks);
+    h.send_ok(request("1.31")).await;
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Blocked);
+    let before = h.app.eks.lock().calls.len();
+    h.send_ok(request("1.31")).await;
+    h.deliver_continuations().await;
+    assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
+    let calls = h.app.eks.lock().calls[before..].to_vec();
+    let first = |name: &str| calls.iter().position(|c| c == name).unwrap();
+    assert!(
+        first("UpdateClusterVersion") < first("UpdateAddon")
+            && first("UpdateClusterVersion") < first("UpdateNodegroupVersion"),
+        "the hop's add-ons and node groups after its control plane: {calls:?}"
+    );
+}

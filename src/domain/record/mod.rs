@@ -238,6 +238,10 @@ pub struct UpgradeRecord {
     /// While WAITING_FOR_WINDOW: when the window next opens long enough.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_until: Option<i64>,
+    /// The control plane's version as last seen (DescribeCluster, the survey, our update's
+    /// success): an item of a later hop does not start before its control plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane_version: Option<KubeVersion>,
     /// The control-plane hop under way (its version); `clientRequestToken` is that hop's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hop_version: Option<KubeVersion>,
@@ -326,6 +330,7 @@ impl UpgradeRecord {
             exclusions: request.exclusions.clone(),
             wait_until: None,
             hop_version: None,
+            control_plane_version: None,
             control_plane_updates: Vec::new(),
             items: Vec::new(),
             plan: None,

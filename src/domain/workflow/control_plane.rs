@@ -156,6 +156,7 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
         UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
         UpdateState::Successful if has_more_work(r) => {
             let hop = r.hop_version.unwrap_or(r.target_version);
+            r.control_plane_version = Some(hop);
             if !r.control_plane_updates.contains(&update.id) {
                 r.control_plane_updates.push(update.id.clone());
             }

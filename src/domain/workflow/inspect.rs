@@ -29,6 +29,7 @@ pub(super) fn on_cluster(
 fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limits: &Limits) -> Next {
     if let Some(current) = cluster.version {
         r.from_version.get_or_insert(current);
+        r.control_plane_version = Some(current);
         if current >= r.target_version {
             // The control plane is there; the preflight finishes the rest of the cluster (node
             // groups to its version, add-ons to their default for it) or says it is done.

@@ -148,10 +148,12 @@ pub(super) fn next_startable(record: &UpgradeRecord) -> Option<&WorkItem> {
         .iter()
         .filter(|i| i.status == ItemStatus::InProgress)
         .collect();
+    // An item of a hop whose control plane is not there yet waits for it.
+    let ready = |i: &WorkItem| record.control_plane_version.is_none_or(|cp| i.hop <= cp);
     let planned = record
         .items
         .iter()
-        .find(|i| i.status == ItemStatus::Planned && (!i.deferred || running.is_empty()))?;
+        .find(|i| i.status == ItemStatus::Planned && ready(i) && (!i.deferred || running.is_empty()))?;
     let room = running.is_empty()
         || (planned.kind == ItemKind::Nodegroup
             && running.iter().all(|i| i.kind == ItemKind::Nodegroup)
@@ -261,7 +263,8 @@ pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Nex
     if r.items.iter().any(|i| i.status.is_failure()) {
         return finish_failed(r, now, limits);
     }
-    if !r.items.iter().any(|i| i.status == ItemStatus::Planned) {
+    if next_startable(r).is_none() {
+        // Nothing that may start now (items of a later hop wait for its control plane).
         r.step = Step::InspectCluster;
         return Next::Now;
     }
@@ -288,7 +291,7 @@ fn start_margin(kind: ItemKind) -> i64 {
 }
 
 fn next_startable_kind(r: &UpgradeRecord) -> Option<ItemKind> {
-    r.items.iter().find(|i| i.status == ItemStatus::Planned).map(|i| i.kind)
+    next_startable(r).map(|i| i.kind)
 }
 
 /// Outside the window: parked until it opens (the sweep wakes it), or BLOCKED if it never does.

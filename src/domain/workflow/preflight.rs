@@ -28,15 +28,20 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
             return Next::After(limits.poll_interval_secs);
         }
     };
+    r.control_plane_version = Some(current);
     if !limits.admits(&r.cluster, &survey.cluster) {
         // Checked before every hop: a cluster taken out of enrollment is not touched again,
         // nor checked again by the sweep (a new request, once enrolled, goes on).
         let note = limits.not_enrolled(&r.cluster);
         return block_for_good(r, note, now, limits);
     }
-    if r.items.iter().any(|i| i.status == ItemStatus::Planned) {
-        // Updates planned before and not made yet (an upgrade blocked, then checked again) go
-        // first, in their order, before anything new is planned.
+    if r.items
+        .iter()
+        .any(|i| i.status == ItemStatus::Planned && i.hop <= current)
+    {
+        // Updates planned before for a hop the control plane has made, not made yet (an
+        // upgrade blocked, then checked again), go first, in their order. (Those of a hop not
+        // made yet wait for its control plane: the hop plans them again, as they are.)
         r.message = Some("the updates planned before go first".into());
         return next_item(r, now, limits);
     }
@@ -91,7 +96,7 @@ fn node_groups_first(
     let pending = r
         .items
         .iter()
-        .any(|i| matches!(i.status, ItemStatus::InProgress | ItemStatus::Planned));
+        .any(|i| i.status == ItemStatus::InProgress || (i.status == ItemStatus::Planned && i.hop <= current));
     if added == 0 && !pending {
         // Updated already, yet still behind (a launch template whose AMI is for another
         // version?): asking again would change nothing.
