@@ -21,6 +21,7 @@ pub mod ports;
 /// the crate's own tests turn on), so the Lambda binary does not carry them.
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes {
+    pub use crate::ports::alarms::FakeAlarms;
     pub use crate::ports::clock::ManualClock;
     pub use crate::ports::eks_fake::{FakeEks, FakeEksState, FakeUpdate};
     pub use crate::ports::invoker::RecordingInvoker;

@@ -6,6 +6,7 @@
 
 use eks_upgrade_orchestrator::adapters::{
     aws::{AwsConfig, TrustRoots},
+    cloudwatch::CloudWatchAlarms,
     dynamodb::DynamoStore,
     eks::EksAdapter,
     eventbridge::EventBridgeNotifier,
@@ -34,6 +35,7 @@ async fn main() -> Result<(), Error> {
             aws.lazy(aws_sdk_eventbridge::Client::new),
             config.event_bus_name.clone(),
         ),
+        alarms: CloudWatchAlarms::new(aws.lazy(aws_sdk_cloudwatch::Client::new)),
         config,
         crash_points: CrashPoints::from_env(),
     };

@@ -1,84 +1,17 @@
 //! The handler against in-memory ports: every branch of the workflow, driven through the real
 //! driver (claims, conditional writes, continuations, the sweep).
 
-use eks_upgrade_orchestrator::config::Config;
-use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::{
     EksFailure, EksUpdateError, FailureKind, ItemStatus, KubeVersion, Step, UpdateState, UpgradeStatus,
 };
-use eks_upgrade_orchestrator::fakes::{FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier};
-use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
+use eks_upgrade_orchestrator::fakes::FakeEks;
+use eks_upgrade_orchestrator::handler::{HandlerError, Invocation};
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 
-const T0: i64 = 1_790_000_000;
-
-struct Harness {
-    app: Orchestrator<FakeEks, MemoryStore, RecordingInvoker, ManualClock, RecordingNotifier>,
-    invocations: std::sync::atomic::AtomicUsize,
-}
-
-impl Harness {
-    fn new(eks: FakeEks) -> Self {
-        Self::with_limits(eks, Limits::default())
-    }
-
-    fn with_limits(eks: FakeEks, limits: Limits) -> Self {
-        Self {
-            app: Orchestrator {
-                eks,
-                store: MemoryStore::default(),
-                invoker: RecordingInvoker::default(),
-                clock: ManualClock::at(T0),
-                notifier: RecordingNotifier::default(),
-                config: Config {
-                    safety_margin_secs: 45,
-                    invocation_budget_secs: None,
-                    ..Config::new("upgrades", "orchestrator", limits)
-                },
-                crash_points: CrashPoints::none(),
-            },
-            invocations: Default::default(),
-        }
-    }
-
-    /// A fresh invocation with Lambda's 900 s from now.
-    fn invocation(&self, seconds: i64) -> Invocation {
-        let n = self.invocations.fetch_add(1, Ordering::SeqCst);
-        Invocation {
-            request_id: format!("invocation-{n}"),
-            deadline_ms: self.app.clock.now_ms.load(Ordering::SeqCst) + seconds * 1000,
-        }
-    }
-
-    async fn send(&self, event: Value) -> Result<Value, HandlerError> {
-        let invocation = self.invocation(900);
-        self.app.handle(&event, &invocation).await
-    }
-
-    async fn send_ok(&self, event: Value) -> Value {
-        self.send(event).await.expect("handled")
-    }
-
-    /// Delivers every continuation the function sent itself, until none is left.
-    async fn deliver_continuations(&self) -> Vec<Value> {
-        let mut answers = Vec::new();
-        loop {
-            let sent = self.app.invoker.take();
-            if sent.is_empty() {
-                return answers;
-            }
-            for continuation in sent {
-                answers.push(self.send_ok(json!({ "continuation": continuation })).await);
-            }
-        }
-    }
-
-    fn record(&self, request_id: &str) -> eks_upgrade_orchestrator::domain::UpgradeRecord {
-        self.app.store.record("devel", request_id).expect("record stored")
-    }
-}
+mod common;
+use common::*;
 
 fn request(version: &str) -> Value {
     json!({ "cluster": "devel", "targetVersion": version })
@@ -791,44 +724,6 @@ async fn an_invalid_window_is_refused_naming_the_field() {
 }
 
 /// A cluster at 1.30 with kube-proxy (a version per Kubernetes minor) and two node groups.
-fn fleet_cluster(ng_b_version: &str) -> FakeEks {
-    use eks_upgrade_orchestrator::domain::eks::{AddonVersionOption, AddonView, NodegroupView};
-    let eks = FakeEks::with_cluster("devel", "1.30", 1);
-    {
-        let mut s = eks.lock();
-        s.nodegroups = vec![
-            NodegroupView {
-                name: "ng-a".into(),
-                version: Some(KubeVersion::new(1, 30)),
-                status: "ACTIVE".into(),
-                ..Default::default()
-            },
-            NodegroupView {
-                name: "ng-b".into(),
-                version: ng_b_version.parse().ok(),
-                status: "ACTIVE".into(),
-                ..Default::default()
-            },
-        ];
-        s.addons = vec![AddonView {
-            name: "kube-proxy".into(),
-            version: "v1.30.3-eksbuild.2".into(),
-            status: "ACTIVE".into(),
-            ..Default::default()
-        }];
-        s.addon_catalog = vec![(
-            "kube-proxy".into(),
-            (30..=33)
-                .map(|m| AddonVersionOption {
-                    version: format!("v1.{m}.3-eksbuild.2"),
-                    compatible: vec![(KubeVersion::new(1, m), true)],
-                })
-                .collect(),
-        )];
-    }
-    eks
-}
-
 fn fleet_versions(h: &Harness) -> (KubeVersion, String, Vec<Option<KubeVersion>>) {
     let s = h.app.eks.lock();
     (
@@ -1456,6 +1351,8 @@ async fn a_request_sent_again_to_an_upgrade_parked_between_items_starts_nothing(
         deferred: false,
         errors: Vec::new(),
         launch_template: None,
+        from_launch_template: None,
+        purpose: Default::default(),
     });
     h.app.store.put(parked);
     let answer = h.send_ok(request("1.31")).await;
@@ -2131,6 +2028,8 @@ async fn a_parked_upgrade_woken_late_after_its_window_closed_starts_nothing() {
         deferred: false,
         errors: Vec::new(),
         launch_template: None,
+        from_launch_template: None,
+        purpose: Default::default(),
     });
     h.app.store.put(parked);
     h.send_ok(json!({ "sweep": {} })).await;

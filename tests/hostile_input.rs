@@ -5,7 +5,9 @@ use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::{decode_event, InboundEvent};
-use eks_upgrade_orchestrator::fakes::{FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier};
+use eks_upgrade_orchestrator::fakes::{
+    FakeAlarms, FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier,
+};
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -101,6 +103,7 @@ async fn every_malformed_sample_is_refused_naming_its_field_and_writes_nothing()
         invoker: RecordingInvoker::default(),
         clock: ManualClock::at(1_790_000_000),
         notifier: RecordingNotifier::default(),
+        alarms: FakeAlarms::default(),
         config: Config {
             safety_margin_secs: 45,
             invocation_budget_secs: None,

@@ -12,7 +12,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use eks_emulator::{Durations, Emulator, EmulatorConfig, FailNextUpdate, FaultsPatch, RelayConfigPatch};
-use eks_upgrade_orchestrator::adapters::{dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker};
+use eks_upgrade_orchestrator::adapters::{
+    cloudwatch::CloudWatchAlarms, dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker,
+};
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
@@ -26,7 +28,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock, RecordingNotifier>;
+type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock, RecordingNotifier, CloudWatchAlarms>;
 
 const TABLE: &str = "upgrades";
 const FUNCTION: &str = "eks-upgrade-orchestrator";
@@ -185,6 +187,7 @@ impl Stack {
             invoker: LambdaInvoker::new(lambda_client, FUNCTION),
             clock: SystemClock,
             notifier: RecordingNotifier::default(),
+            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&sdk(emulator.url()).await)),
             config: test_config(),
             crash_points: CrashPoints::none(),
         };

@@ -3,7 +3,8 @@
 use super::aws::LazyClient;
 use super::sdk_failure;
 use crate::domain::eks::{
-    AddonVersionOption, AddonView, HealthIssue, InsightView, LaunchTemplateRef, NodegroupView, OfferedVersion,
+    AddonVersionOption, AddonView, HealthIssue, InsightCategory, InsightView, LaunchTemplateRef, NodegroupView,
+    OfferedVersion,
 };
 use crate::domain::{
     ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
@@ -335,15 +336,19 @@ impl Eks for EksAdapter {
             .collect())
     }
 
-    async fn upgrade_insights(&self, cluster: &str) -> Result<Vec<InsightView>, EksFailure> {
-        let upgrade_readiness = InsightsFilter::builder().categories(Category::UpgradeReadiness).build();
+    async fn insights(&self, cluster: &str, category: InsightCategory) -> Result<Vec<InsightView>, EksFailure> {
+        let category = match category {
+            InsightCategory::UpgradeReadiness => Category::UpgradeReadiness,
+            InsightCategory::RollbackReadiness => Category::RollbackReadiness,
+        };
+        let filter = InsightsFilter::builder().categories(category).build();
         let pages = self
             .client
             .get()
             .await
             .list_insights()
             .cluster_name(cluster)
-            .filter(upgrade_readiness)
+            .filter(filter)
             .into_paginator();
         let insights = pages
             .items()
@@ -387,7 +392,9 @@ where
     Ok(described)
 }
 
-fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> EksFailure {
+pub(crate) fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E, HttpResponse>,
+) -> EksFailure {
     let sdk = sdk_failure(err);
     let kind = if sdk.transient {
         FailureKind::Transient

@@ -1,9 +1,10 @@
 //! The ports over the AWS SDK. Clients are built once, on first use, from `aws_config` (see
-//! [`aws`]); endpoints follow the standard `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_DYNAMODB`
-//! and `AWS_ENDPOINT_URL_LAMBDA` variables, so the same binary runs against AWS or the local
+//! [`aws`]); endpoints follow the standard `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_DYNAMODB`,
+//! `AWS_ENDPOINT_URL_LAMBDA` and `AWS_ENDPOINT_URL_CLOUDWATCH` variables, so the same binary runs against AWS or the local
 //! stack.
 
 pub mod aws;
+pub mod cloudwatch;
 pub mod dynamodb;
 pub mod eks;
 pub mod eventbridge;

@@ -190,6 +190,57 @@ pub struct InsightView {
     pub reason: String,
 }
 
+/// Which insights ListInsights is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsightCategory {
+    /// Before an upgrade.
+    UpgradeReadiness,
+    /// Before a version rollback: an ERROR blocks it unless `force`.
+    RollbackReadiness,
+}
+
+impl InsightCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UpgradeReadiness => "UPGRADE_READINESS",
+            Self::RollbackReadiness => "ROLLBACK_READINESS",
+        }
+    }
+}
+
+/// A CloudWatch alarm (DescribeAlarms), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmView {
+    pub name: String,
+    /// OK, ALARM, INSUFFICIENT_DATA.
+    pub state: String,
+    pub reason: String,
+}
+
+/// What a hop's verification looks at: the cluster's, add-ons' and node groups' health, and
+/// the named alarms (those CloudWatch does not know are absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyEvidence {
+    pub cluster: ClusterView,
+    pub nodegroups: Vec<NodegroupView>,
+    pub addons: Vec<AddonView>,
+    pub alarms: Vec<AlarmView>,
+}
+
+/// What a rollback's prerequisites are checked on, by read-only calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackSurvey {
+    pub cluster: ClusterView,
+    pub versions: Vec<OfferedVersion>,
+    /// The cluster's updates in progress.
+    pub updates_in_progress: Vec<UpdateView>,
+    /// ROLLBACK_READINESS insights.
+    pub insights: Vec<InsightView>,
+    pub nodegroups: Vec<NodegroupView>,
+    /// Add-on name to its versions (for the add-ons to go back).
+    pub addon_versions: Vec<(String, Vec<AddonVersionOption>)>,
+}
+
 /// Everything a plan is made from: read-only answers, safe to ask again at any time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Survey {

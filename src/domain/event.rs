@@ -133,6 +133,66 @@ pub struct UpgradeRequest {
     /// Periods in which nothing starts, window or not.
     #[serde(default)]
     pub exclusions: Exclusions,
+    /// Verify each hop once its control plane, add-ons and node groups are done, before the
+    /// next hop starts or the upgrade ends.
+    #[serde(default)]
+    pub verify: Option<VerifySpec>,
+    /// What a failed verification does: `stop` (the default) or `rollback` the hop.
+    #[serde(default)]
+    pub on_verify_failure: OnVerifyFailure,
+}
+
+/// How a hop is verified: the cluster, its add-ons and node groups healthy (always), and these
+/// CloudWatch alarms OK, through a soak time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifySpec {
+    /// CloudWatch alarms that must be OK (at most 20).
+    #[serde(default, deserialize_with = "alarm_names")]
+    pub alarms: Vec<String>,
+    /// How long every check must keep passing after the hop, in minutes (0 to 1440; 0: one look).
+    #[serde(default, deserialize_with = "soak_minutes")]
+    pub soak_minutes: u16,
+}
+
+/// What a failed verification does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnVerifyFailure {
+    /// End the upgrade FAILED with the evidence, the cluster left as it is.
+    #[default]
+    Stop,
+    /// Roll the hop back: node groups, then the control plane (EKS version rollback), then the
+    /// add-ons.
+    Rollback,
+}
+
+fn alarm_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    if names.len() > 20 {
+        return Err(serde::de::Error::custom(format!(
+            "expected at most 20 alarm names, got {}",
+            names.len()
+        )));
+    }
+    for name in &names {
+        let ok = !name.is_empty() && name.chars().count() <= 255 && !name.chars().any(char::is_control);
+        if !ok {
+            return Err(serde::de::Error::custom(format!(
+                "expected CloudWatch alarm names (1-255 characters, no control characters), got {}",
+                shown(name)
+            )));
+        }
+    }
+    Ok(names)
+}
+
+fn soak_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let minutes = i64::deserialize(d)?;
+    u16::try_from(minutes)
+        .ok()
+        .filter(|m| *m <= 1440)
+        .ok_or_else(|| serde::de::Error::custom(format!("expected 0 to 1440 minutes, got {minutes}")))
 }
 
 impl UpgradeRequest {
@@ -148,6 +208,8 @@ impl UpgradeRequest {
             request_id: None,
             maintenance_window: None,
             exclusions: Exclusions::default(),
+            verify: None,
+            on_verify_failure: OnVerifyFailure::Stop,
         }
     }
 
@@ -194,6 +256,21 @@ pub struct CancelRequest {
     pub request_id: RequestId,
 }
 
+/// Rolls back the last hop of a recorded upgrade (EKS version rollback, within 7 days of it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackRequest {
+    pub cluster: ClusterName,
+    pub request_id: RequestId,
+    /// Proceed although ROLLBACK_READINESS insights report blocking issues (never past a
+    /// prerequisite).
+    #[serde(default)]
+    pub force: bool,
+    /// Say what would be rolled back and whether the prerequisites hold; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 /// Finds upgrades whose chain of invocations broke and resumes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -206,6 +283,7 @@ pub enum InboundEvent {
     Status(StatusQuery),
     Sweep(SweepRequest),
     Cancel(CancelRequest),
+    Rollback(RollbackRequest),
 }
 
 /// Why an event was refused, naming the field and what was expected.
@@ -227,7 +305,7 @@ impl fmt::Display for InvalidEvent {
 
 impl std::error::Error for InvalidEvent {}
 
-const KIND_KEYS: [&str; 4] = ["continuation", "status", "sweep", "cancel"];
+const KIND_KEYS: [&str; 5] = ["continuation", "status", "sweep", "cancel", "rollback"];
 
 /// Decodes a raw invocation payload.
 pub fn decode_event(payload: &Value) -> Result<InboundEvent, InvalidEvent> {
@@ -248,13 +326,22 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
     let kinds: Vec<&str> = KIND_KEYS.into_iter().filter(|k| object.contains_key(*k)).collect();
     match kinds.as_slice() {
         [] if object.contains_key("cluster") || object.contains_key("targetVersion") => {
-            Ok(InboundEvent::Upgrade(typed(payload, prefix)?))
+            let request: UpgradeRequest = typed(payload, prefix)?;
+            if request.on_verify_failure == OnVerifyFailure::Rollback && request.verify.is_none() {
+                return Err(InvalidEvent {
+                    field: format!("{prefix}onVerifyFailure"),
+                    problem: "expected \"stop\" without a \"verify\" object: nothing would be verified, so nothing \
+                              would roll back"
+                        .into(),
+                });
+            }
+            Ok(InboundEvent::Upgrade(request))
         }
         [] => Err(InvalidEvent {
             field: prefix.trim_end_matches('.').to_owned(),
             problem: format!(
                 "unrecognised event: expected an upgrade request {{\"cluster\", \"targetVersion\"}} \
-                 or an object with one of the keys \"continuation\", \"status\", \"sweep\", \"cancel\"; got keys [{}]",
+                 or an object with one of the keys \"continuation\", \"status\", \"sweep\", \"cancel\", \"rollback\"; got keys [{}]",
                 object.keys().take(10).map(|k| shown(k)).collect::<Vec<_>>().join(", ")
             ),
         }),
@@ -271,13 +358,14 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
                 "continuation" => Ok(InboundEvent::Continuation(typed(inner, &at)?)),
                 "status" => Ok(InboundEvent::Status(typed(inner, &at)?)),
                 "cancel" => Ok(InboundEvent::Cancel(typed(inner, &at)?)),
+                "rollback" => Ok(InboundEvent::Rollback(typed(inner, &at)?)),
                 _ => Ok(InboundEvent::Sweep(typed(inner, &at)?)),
             }
         }
         several => Err(InvalidEvent {
             field: prefix.trim_end_matches('.').to_owned(),
             problem: format!(
-                "expected exactly one of \"continuation\", \"status\", \"sweep\", \"cancel\", got {}",
+                "expected exactly one of \"continuation\", \"status\", \"sweep\", \"cancel\", \"rollback\", got {}",
                 several.join(", ")
             ),
         }),

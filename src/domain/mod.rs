@@ -28,8 +28,8 @@ pub mod workflow;
 
 pub use eks::{ClusterView, EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
 pub use event::{
-    decode_event, CancelRequest, ClusterName, Continuation, InboundEvent, InvalidEvent, RequestId, StatusQuery,
-    SweepRequest, UpgradeRequest,
+    decode_event, CancelRequest, ClusterName, Continuation, InboundEvent, InvalidEvent, RequestId, RollbackRequest,
+    StatusQuery, SweepRequest, UpgradeRequest,
 };
 pub use record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 pub use version::{KubeVersion, TargetVersion};

@@ -6,14 +6,14 @@ use super::reply::{Ignored, Reply, Summary};
 use super::{new_token, HandlerError, Invocation};
 use crate::domain::workflow::{self, Answer, Call, Claim, Next};
 use crate::domain::{Continuation, ItemKind, UpgradeRecord};
-use crate::ports::{Clock, Eks, NodegroupTarget, Notifier, RecordStore, SelfInvoker, StoreError};
+use crate::ports::{Alarms, Clock, Eks, NodegroupTarget, Notifier, RecordStore, SelfInvoker, StoreError};
 use tracing::{info, warn};
 
 /// How many times an invocation re-reads a record after losing a conditional write before it
 /// leaves the record to whoever won.
 const CLAIM_ATTEMPTS: usize = 5;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
     /// A continuation: only the one carrying the record's current handoff goes on.
     pub async fn resume(&self, continuation: Continuation, invocation: &Invocation) -> Result<Reply, HandlerError> {
         let cluster = continuation.cluster.as_str();
@@ -71,7 +71,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
                     return Ok(Summary::of(&ended, "chain bound reached; stopped"));
                 }
                 Claim::Claimed(claimed) => match self.write(&record, claimed).await? {
-                    Some(claimed) => return self.drive(claimed, invocation).await,
+                    Some(claimed) => return Box::pin(self.drive(claimed, invocation)).await,
                     None => match self.store.get(&record.cluster, &record.request_id).await? {
                         Some(fresh) => record = fresh,
                         None => return Ok(Summary::of(&record, "record vanished")),
@@ -92,7 +92,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
         let mut in_a_row = 0;
         while let Some(call) = workflow::next_call(&record) {
             let call_name = call.name();
-            let answer = self.call(&record.cluster, call).await;
+            let answer = Box::pin(self.call(&record.cluster, call)).await;
             self.crash_points.hit(&format!("after:{call_name}"))?;
             let now = self.clock.now_secs();
             let transition = workflow::reconcile(&record, answer, now, &self.config.limits);
@@ -219,6 +219,15 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
             }
             Call::DescribeItemUpdate { kind, name, update_id } => {
                 Answer::DescribeItemUpdate(self.eks.describe_item_update(cluster, kind, &name, &update_id).await)
+            }
+            Call::Verify { alarms } => Answer::Verify(self.verify_evidence(cluster, &alarms).await),
+            Call::RollbackSurvey => Answer::RollbackSurvey(self.rollback_survey(cluster).await),
+            Call::StartRollback { version, token, force } => {
+                info!(cluster, %version, force, client_request_token = %token, "calling UpdateClusterVersion (rollback)");
+                Answer::StartRollback(self.eks.update_cluster_version(cluster, version, &token, force).await)
+            }
+            Call::DescribeRollback { update_id } => {
+                Answer::DescribeRollback(self.eks.describe_update(cluster, &update_id).await)
             }
         }
     }

@@ -1,15 +1,15 @@
 //! Read-only calls that several steps make together: the updates in progress, the survey a plan
-//! is made from.
+//! is made from, a verification's evidence, a rollback's prerequisites.
 
-use crate::domain::eks::{EksFailure, FailureKind, Survey};
+use crate::domain::eks::{EksFailure, FailureKind, InsightCategory, RollbackSurvey, Survey, VerifyEvidence};
 use crate::domain::{UpdateState, UpdateView};
-use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
 
 /// ListUpdates lists a cluster's whole history: only the latest are described (an update in
 /// progress is among them).
 const UPDATES_DESCRIBED: usize = 25;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orchestrator<E, S, I, C, N> {
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
     pub(super) async fn updates_in_progress(&self, cluster: &str) -> Result<Vec<UpdateView>, EksFailure> {
         let mut running = Vec::new();
         for id in self.eks.list_updates(cluster).await?.iter().take(UPDATES_DESCRIBED) {
@@ -26,10 +26,6 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
     /// description is a fault (looked at again later).
     pub(super) async fn survey(&self, cluster: &str) -> Result<Survey, EksFailure> {
         let cluster_view = self.eks.describe_cluster(cluster).await?;
-        let vanished = |e: EksFailure| match e.kind {
-            FailureKind::NotFound => EksFailure::new(FailureKind::Transient, e.code, e.message),
-            _ => e,
-        };
         let addons = self.eks.addons(cluster).await.map_err(vanished)?;
         let mut addon_versions = Vec::new();
         for addon in &addons {
@@ -41,7 +37,46 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> super::Orche
             nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
             addons,
             addon_versions,
-            insights: self.eks.upgrade_insights(cluster).await?,
+            insights: self.eks.insights(cluster, InsightCategory::UpgradeReadiness).await?,
         })
+    }
+
+    /// A hop's verification: the cluster, its node groups and add-ons, and the named alarms.
+    pub(super) async fn verify_evidence(&self, cluster: &str, alarms: &[String]) -> Result<VerifyEvidence, EksFailure> {
+        Ok(VerifyEvidence {
+            cluster: self.eks.describe_cluster(cluster).await?,
+            nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
+            addons: self.eks.addons(cluster).await.map_err(vanished)?,
+            alarms: self.alarms.describe(alarms).await?,
+        })
+    }
+
+    /// What a rollback's prerequisites are checked on: the cluster, the versions EKS offers,
+    /// the updates in progress, the ROLLBACK_READINESS insights, the node groups, and the
+    /// versions of the add-ons that may go back.
+    pub(super) async fn rollback_survey(&self, cluster: &str) -> Result<RollbackSurvey, EksFailure> {
+        let cluster_view = self.eks.describe_cluster(cluster).await?;
+        let addons = self.eks.addons(cluster).await.map_err(vanished)?;
+        let mut addon_versions = Vec::new();
+        for addon in &addons {
+            addon_versions.push((addon.name.clone(), self.eks.addon_versions(&addon.name).await?));
+        }
+        Ok(RollbackSurvey {
+            cluster: cluster_view,
+            versions: self.eks.describe_cluster_versions().await?,
+            updates_in_progress: self.updates_in_progress(cluster).await?,
+            insights: self.eks.insights(cluster, InsightCategory::RollbackReadiness).await?,
+            nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
+            addon_versions,
+        })
+    }
+}
+
+/// A node group or add-on gone between its listing and its description: a fault, looked at
+/// again later (a cluster that is gone answers NotFound to DescribeCluster first).
+fn vanished(e: EksFailure) -> EksFailure {
+    match e.kind {
+        FailureKind::NotFound => EksFailure::new(FailureKind::Transient, e.code, e.message),
+        _ => e,
     }
 }

@@ -8,6 +8,7 @@
 //!   hands on to a continuation;
 //! - [`persist`]: commits and writes a record, then publishes its outbox;
 //! - [`queries`]: the dry run, the status query and the sweep;
+//! - [`rollback`]: an operator's rollback of an upgrade's last hop;
 //! - [`reply`]: what each event answers.
 
 mod drive;
@@ -17,12 +18,13 @@ mod intake;
 mod persist;
 mod queries;
 pub mod reply;
+mod rollback;
 
 use crate::config::Config;
 use crate::crash::{CrashPoints, InjectedCrash};
 use crate::domain::plan::PlanError;
 use crate::domain::{decode_event, EksFailure, FailureKind, InboundEvent, InvalidEvent};
-use crate::ports::{Clock, Eks, Notifier, RecordStore, SelfInvoker, StoreError};
+use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker, StoreError};
 use reply::Reply;
 use serde_json::Value;
 use tracing::warn;
@@ -91,6 +93,8 @@ pub enum HandlerError {
     #[error("{0}")]
     NotCancelled(String),
     #[error("{0}")]
+    NotRolledBack(String),
+    #[error("{0}")]
     Misconfigured(String),
 }
 
@@ -107,6 +111,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::Eks(_) => "EksUnavailable",
             HandlerError::ClusterBusy { .. } => "ClusterBusy",
             HandlerError::NotCancelled(_) => "NotCancelled",
+            HandlerError::NotRolledBack(_) => "NotRolledBack",
             HandlerError::Misconfigured(_) => "Misconfigured",
         };
         Self {
@@ -117,18 +122,20 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 }
 
 /// The function: the ports, the configuration, and the handling of each event.
-pub struct Orchestrator<E, S, I, C, N> {
+pub struct Orchestrator<E, S, I, C, N, A> {
     pub eks: E,
     pub store: S,
     pub invoker: I,
     pub clock: C,
     pub notifier: N,
+    /// The CloudWatch alarms a hop's verification reads.
+    pub alarms: A,
     pub config: Config,
     /// Test hook, empty in production: see [`crate::crash`].
     pub crash_points: CrashPoints,
 }
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator<E, S, I, C, N> {
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> Orchestrator<E, S, I, C, N, A> {
     /// Handles one invocation's payload, answering JSON.
     pub async fn handle(&self, payload: &Value, invocation: &Invocation) -> Result<Value, HandlerError> {
         let reply = self.reply(payload, invocation).await?;
@@ -146,16 +153,27 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier> Orchestrator
                 .check_window(window)
                 .inspect_err(|e| warn!(error = %e, "event refused"))?;
         }
-        if matches!(&event, InboundEvent::Upgrade(r) if !r.dry_run) || matches!(event, InboundEvent::Continuation(_)) {
+        let drives = match &event {
+            InboundEvent::Upgrade(r) => !r.dry_run,
+            InboundEvent::Rollback(r) => !r.dry_run,
+            InboundEvent::Continuation(_) => true,
+            _ => false,
+        };
+        if drives {
             self.check_time(invocation)?;
         }
+        // Each kind's future is boxed: their union, built on the stack of a debug build, would
+        // overflow a 2 MiB worker thread.
         Ok(match event {
-            InboundEvent::Upgrade(request) if request.dry_run => Reply::DryRun(Box::new(self.dry_run(&request).await?)),
-            InboundEvent::Upgrade(request) => Reply::Upgrade(self.upgrade(request, invocation).await?),
-            InboundEvent::Continuation(continuation) => self.resume(continuation, invocation).await?,
-            InboundEvent::Status(query) => Reply::Status(self.status(query).await?),
-            InboundEvent::Sweep(_) => Reply::Sweep(self.sweep().await?),
-            InboundEvent::Cancel(request) => Reply::Upgrade(self.cancel(request).await?),
+            InboundEvent::Upgrade(request) if request.dry_run => {
+                Reply::DryRun(Box::new(Box::pin(self.dry_run(&request)).await?))
+            }
+            InboundEvent::Upgrade(request) => Reply::Upgrade(Box::pin(self.upgrade(request, invocation)).await?),
+            InboundEvent::Continuation(continuation) => Box::pin(self.resume(continuation, invocation)).await?,
+            InboundEvent::Status(query) => Reply::Status(Box::pin(self.status(query)).await?),
+            InboundEvent::Sweep(_) => Reply::Sweep(Box::pin(self.sweep()).await?),
+            InboundEvent::Cancel(request) => Reply::Upgrade(Box::pin(self.cancel(request)).await?),
+            InboundEvent::Rollback(request) => Box::pin(self.rollback(request, invocation)).await?,
         })
     }
 

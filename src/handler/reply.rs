@@ -2,6 +2,7 @@
 //! README documents (untagged: each kind has its own fields).
 
 use crate::domain::plan::UpgradePlan;
+use crate::domain::record::safety::{AddonBack, Check, Rollback, Verification};
 use crate::domain::{KubeVersion, UpgradeRecord, UpgradeStatus};
 use crate::ports::Unreadable;
 use serde::Serialize;
@@ -17,6 +18,7 @@ pub enum Reply {
     Status(StatusReply),
     Sweep(SweepReply),
     DryRun(Box<DryRunReply>),
+    RollbackDryRun(Box<RollbackDryRunReply>),
 }
 
 /// What an upgrade request or a continuation answers: the record's state and what this
@@ -35,6 +37,12 @@ pub struct Summary {
     pub client_request_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The last hop's verification, with its evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Box<Verification>>,
+    /// The rollback of the last hop, once one began.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Box<Rollback>>,
     /// What this invocation did.
     pub outcome: String,
 }
@@ -50,6 +58,8 @@ impl Summary {
             update_id: record.update_id.clone(),
             client_request_token: record.client_request_token.clone(),
             message: record.message.clone(),
+            verification: record.verification.clone().map(Box::new),
+            rollback: record.rollback.clone().map(Box::new),
             outcome: outcome.into(),
         }
     }
@@ -122,4 +132,25 @@ pub struct WindowState {
     pub open_now: bool,
     /// When a hop could next start (epoch seconds); none within the search horizon.
     pub next_opening: Option<i64>,
+}
+
+/// A rollback's dry run: what would be rolled back, and whether the prerequisites hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackDryRunReply {
+    pub dry_run: bool,
+    pub cluster: String,
+    pub request_id: String,
+    pub from: KubeVersion,
+    pub to: KubeVersion,
+    /// Whether every prerequisite holds (a rollback would start now).
+    pub would_start: bool,
+    pub prerequisites: Vec<Check>,
+    /// The node groups that would go back first.
+    pub nodegroups: Vec<String>,
+    /// The add-ons that would go back after the control plane.
+    pub addons_back: Vec<AddonBack>,
+    /// What would be left as it is, and why.
+    pub notes: Vec<String>,
+    pub outcome: String,
 }

@@ -1,7 +1,7 @@
 //! The EKS port: the calls the workflow makes, over reduced views of EKS's answers.
 
 use crate::domain::eks::{
-    AddonVersionOption, AddonView, InsightView, LaunchTemplateRef, NodegroupView, OfferedVersion,
+    AddonVersionOption, AddonView, InsightCategory, InsightView, LaunchTemplateRef, NodegroupView, OfferedVersion,
 };
 use crate::domain::{ClusterView, EksFailure, ItemKind, KubeVersion, UpdateView};
 use std::future::Future;
@@ -79,6 +79,10 @@ pub trait Eks: Send + Sync {
     /// The versions of an add-on and what each runs on (DescribeAddonVersions, all pages).
     fn addon_versions(&self, addon: &str) -> impl Future<Output = Result<Vec<AddonVersionOption>, EksFailure>> + Send;
 
-    /// The cluster's upgrade-readiness insights (ListInsights, all pages).
-    fn upgrade_insights(&self, cluster: &str) -> impl Future<Output = Result<Vec<InsightView>, EksFailure>> + Send;
+    /// The cluster's insights of one category (ListInsights, all pages).
+    fn insights(
+        &self,
+        cluster: &str,
+        category: InsightCategory,
+    ) -> impl Future<Output = Result<Vec<InsightView>, EksFailure>> + Send;
 }

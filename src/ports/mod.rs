@@ -2,6 +2,7 @@
 //! over the AWS SDK live in [`crate::adapters`]; each port's in-memory double lives beside it and
 //! is compiled only for tests (feature `test-util`, see [`crate::fakes`]).
 
+pub mod alarms;
 pub mod clock;
 pub mod eks;
 pub mod invoker;
@@ -13,6 +14,7 @@ pub(crate) mod eks_fake;
 #[cfg(any(test, feature = "test-util"))]
 pub(crate) mod store_memory;
 
+pub use alarms::Alarms;
 pub use clock::{Clock, SystemClock};
 pub use eks::{Eks, NodegroupTarget};
 pub use invoker::{InvokeError, SelfInvoker};

@@ -2,13 +2,15 @@
 
 pub mod lock;
 pub mod outbox;
+pub mod safety;
 
 use super::eks::{EksUpdateError, LaunchTemplateRef};
-use super::event::{ClusterName, Continuation, RequestId, UpgradeRequest};
+use super::event::{ClusterName, Continuation, OnVerifyFailure, RequestId, UpgradeRequest, VerifySpec};
 use super::plan::{NodegroupLaunchTemplates, UpgradePlan};
 use super::version::KubeVersion;
 use super::window::{Exclusions, MaintenanceWindow};
 use outbox::Notification;
+use safety::{Rollback, Verification};
 use serde::{Deserialize, Serialize};
 
 /// What an operator sees: where the upgrade stands.
@@ -30,11 +32,23 @@ pub enum UpgradeStatus {
     /// Outside the maintenance window (or in an exclusion): parked until `waitUntil`, when the
     /// sweep wakes it. No invocation runs meanwhile.
     WaitingForWindow,
+    /// The last hop is being rolled back (`rollback`): node groups, control plane, add-ons.
+    RollingBack,
+    /// The rollback ended: the cluster is back on the previous version.
+    RolledBack,
+    /// The rollback failed, with EKS's errors; the cluster is partly rolled back.
+    RollbackFailed,
+    /// A prerequisite or a ROLLBACK_READINESS insight stopped the rollback before anything was
+    /// touched; the message says which.
+    RollbackBlocked,
 }
 
 impl UpgradeStatus {
     pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Pending | Self::InProgress | Self::WaitingForWindow)
+        !matches!(
+            self,
+            Self::Pending | Self::InProgress | Self::WaitingForWindow | Self::RollingBack
+        )
     }
 }
 
@@ -58,8 +72,28 @@ pub enum Step {
     AwaitOtherUpdate,
     /// DescribeUpdate on `updateId` until it ends.
     TrackUpdate,
+    /// The hop's verification: health of the cluster, add-ons and node groups, and alarms,
+    /// through the soak time.
+    Verify,
+    /// Read-only look at the rollback's prerequisites, then its items and token.
+    RollbackPreflight,
+    /// UpdateClusterVersion one minor down with the rollback's stored token.
+    StartRollback,
+    /// DescribeUpdate on the VersionRollback until it ends.
+    TrackRollback,
     /// Nothing more to do.
     Done,
+}
+
+/// Why an add-on or node-group update is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ItemPurpose {
+    /// A hop of the upgrade.
+    #[default]
+    Upgrade,
+    /// A rollback of the last hop (back to the version before it).
+    Rollback,
 }
 
 /// What an add-on or node-group step changes.
@@ -130,6 +164,15 @@ pub struct WorkItem {
     /// template), not by `version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_template: Option<LaunchTemplateRef>,
+    /// The launch template version it had before (to roll a custom-AMI node group back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_launch_template: Option<LaunchTemplateRef>,
+    #[serde(default, skip_serializing_if = "is_upgrade")]
+    pub purpose: ItemPurpose,
+}
+
+fn is_upgrade(purpose: &ItemPurpose) -> bool {
+    *purpose == ItemPurpose::Upgrade
 }
 
 /// One line of the record's history: a status change and when it happened.
@@ -269,6 +312,27 @@ pub struct UpgradeRecord {
     /// The request that took this finished upgrade's cluster: it can't be reopened any more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub released_to: Option<String>,
+    /// How each hop is verified (none: not verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySpec>,
+    #[serde(default)]
+    pub on_verify_failure: OnVerifyFailure,
+    /// The hop under verification (or the last verified), with its evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    /// The hops verified, one verdict each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified_hops: Vec<KubeVersion>,
+    /// The version our last successful control-plane update reached (what a rollback undoes;
+    /// a later hop that failed does not change it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_reached: Option<KubeVersion>,
+    /// When our last control-plane update succeeded: a rollback must start within 7 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_finished_at: Option<i64>,
+    /// The rollback of the last hop, once one began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
 }
 
 fn one() -> u32 {
@@ -342,6 +406,13 @@ impl UpgradeRecord {
             rechecks: 0,
             blocked_since: None,
             blocked_notice: None,
+            verify: request.verify.clone(),
+            on_verify_failure: request.on_verify_failure,
+            verification: None,
+            verified_hops: Vec::new(),
+            hop_reached: None,
+            hop_finished_at: None,
+            rollback: None,
             nodegroup_parallelism: 1,
             history: vec![HistoryEntry {
                 at: now,

@@ -24,8 +24,15 @@ pub const DETAIL_STEP_FAILED: &str = "EKS Upgrade Step Failed";
 pub const DETAIL_BLOCKED: &str = "EKS Upgrade Blocked";
 /// Parked outside the maintenance window. `waitUntil` (epoch seconds), `reason`.
 pub const DETAIL_PARKED: &str = "EKS Upgrade Parked";
-/// The upgrade ended: SUCCEEDED, FAILED, CANCELLED or TIMED_OUT. `controlPlaneUpdates`.
+/// The upgrade ended: SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, or after a rollback
+/// ROLLED_BACK, ROLLBACK_FAILED or ROLLBACK_BLOCKED. `controlPlaneUpdates`, and `rollback`.
 pub const DETAIL_ENDED: &str = "EKS Upgrade Ended";
+/// A hop's verification passed. `hop`, `checks` (the evidence).
+pub const DETAIL_VERIFIED: &str = "EKS Upgrade Verified";
+/// A hop's verification failed. `hop`, `checks` (the evidence), `onVerifyFailure`.
+pub const DETAIL_VERIFICATION_FAILED: &str = "EKS Upgrade Verification Failed";
+/// A rollback began. `rollback`: from, to, cause, reason.
+pub const DETAIL_ROLLBACK_STARTED: &str = "EKS Rollback Started";
 
 /// A notification waiting in the record's outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +108,10 @@ pub fn notifications_for(old: &UpgradeRecord, new: &UpgradeRecord) -> Vec<(Strin
             json!({ "step": "CONTROL_PLANE", "version": version, "updateId": new.update_id, "adopted": new.adopted }),
         );
     }
+    verification_notices(old, new, &mut emit);
+    if new.status == UpgradeStatus::RollingBack && old.status != UpgradeStatus::RollingBack {
+        emit(DETAIL_ROLLBACK_STARTED, json!({ "rollback": new.rollback }));
+    }
     if new.status != old.status {
         match new.status {
             UpgradeStatus::Failed | UpgradeStatus::Cancelled if !new.eks_errors.is_empty() => {
@@ -114,16 +125,42 @@ pub fn notifications_for(old: &UpgradeRecord, new: &UpgradeRecord) -> Vec<(Strin
                 DETAIL_PARKED,
                 json!({ "waitUntil": new.wait_until, "reason": new.message }),
             ),
-            UpgradeStatus::Succeeded | UpgradeStatus::Failed | UpgradeStatus::Cancelled | UpgradeStatus::TimedOut => {
-                emit(
-                    DETAIL_ENDED,
-                    json!({ "controlPlaneUpdates": new.control_plane_updates }),
-                )
-            }
-            UpgradeStatus::Pending | UpgradeStatus::InProgress => {}
+            UpgradeStatus::Succeeded
+            | UpgradeStatus::Failed
+            | UpgradeStatus::Cancelled
+            | UpgradeStatus::TimedOut
+            | UpgradeStatus::RolledBack
+            | UpgradeStatus::RollbackFailed
+            | UpgradeStatus::RollbackBlocked => emit(
+                DETAIL_ENDED,
+                json!({ "controlPlaneUpdates": new.control_plane_updates, "rollback": new.rollback }),
+            ),
+            UpgradeStatus::Pending | UpgradeStatus::InProgress | UpgradeStatus::RollingBack => {}
         }
     }
     out
+}
+
+/// A verdict on a hop's verification, once.
+fn verification_notices(old: &UpgradeRecord, new: &UpgradeRecord, emit: &mut impl FnMut(&str, Value)) {
+    let Some(v) = new.verification.as_ref() else {
+        return;
+    };
+    let before = old
+        .verification
+        .as_ref()
+        .filter(|o| o.hop == v.hop && o.started_at == v.started_at);
+    if before.and_then(|o| o.passed) == v.passed {
+        return;
+    }
+    match v.passed {
+        Some(true) => emit(DETAIL_VERIFIED, json!({ "hop": v.hop, "checks": v.checks })),
+        Some(false) => emit(
+            DETAIL_VERIFICATION_FAILED,
+            json!({ "hop": v.hop, "checks": v.checks, "onVerifyFailure": new.on_verify_failure }),
+        ),
+        None => {}
+    }
 }
 
 /// Adds the notifications of the change from `old` to `new` to `new`'s outbox, numbered.

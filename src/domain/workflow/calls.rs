@@ -4,7 +4,9 @@
 //! [`super::reconcile`]; an answer that does not answer the record's call changes nothing.
 
 use super::items::{item_to_poll, next_startable};
-use crate::domain::eks::{ClusterView, EksFailure, LaunchTemplateRef, Survey, UpdateView};
+use crate::domain::eks::{
+    ClusterView, EksFailure, LaunchTemplateRef, RollbackSurvey, Survey, UpdateView, VerifyEvidence,
+};
 use crate::domain::record::{ItemKind, Step, UpgradeRecord};
 use crate::domain::version::KubeVersion;
 
@@ -44,6 +46,18 @@ pub enum Call {
         name: String,
         update_id: String,
     },
+    /// `Verify`: DescribeCluster, the node groups and add-ons, and the named CloudWatch alarms.
+    Verify { alarms: Vec<String> },
+    /// `RollbackPreflight`: read-only look at the rollback's prerequisites.
+    RollbackSurvey,
+    /// `StartRollback`: UpdateClusterVersion one minor down with the rollback's stored token.
+    StartRollback {
+        version: KubeVersion,
+        token: String,
+        force: bool,
+    },
+    /// `TrackRollback`: DescribeUpdate on the VersionRollback.
+    DescribeRollback { update_id: String },
 }
 
 /// What EKS answered to a [`Call`]: the variant of the same name.
@@ -57,6 +71,10 @@ pub enum Answer {
     DescribeUpdate(Result<UpdateView, EksFailure>),
     StartItem(Result<UpdateView, EksFailure>),
     DescribeItemUpdate(Result<UpdateView, EksFailure>),
+    Verify(Result<VerifyEvidence, EksFailure>),
+    RollbackSurvey(Result<RollbackSurvey, EksFailure>),
+    StartRollback(Result<UpdateView, EksFailure>),
+    DescribeRollback(Result<UpdateView, EksFailure>),
 }
 
 impl Call {
@@ -76,6 +94,10 @@ impl Call {
                 ..
             } => "UpdateNodegroupVersion",
             Self::DescribeItemUpdate { .. } => "DescribeItemUpdate",
+            Self::Verify { .. } => "Verify",
+            Self::RollbackSurvey => "RollbackSurvey",
+            Self::StartRollback { .. } => "UpdateClusterVersion(rollback)",
+            Self::DescribeRollback { .. } => "DescribeUpdate(rollback)",
         }
     }
 }
@@ -93,6 +115,10 @@ impl Answer {
                 | (Call::DescribeUpdate { .. }, Answer::DescribeUpdate(_))
                 | (Call::StartItem { .. }, Answer::StartItem(_))
                 | (Call::DescribeItemUpdate { .. }, Answer::DescribeItemUpdate(_))
+                | (Call::Verify { .. }, Answer::Verify(_))
+                | (Call::RollbackSurvey, Answer::RollbackSurvey(_))
+                | (Call::StartRollback { .. }, Answer::StartRollback(_))
+                | (Call::DescribeRollback { .. }, Answer::DescribeRollback(_))
         )
     }
 
@@ -106,7 +132,11 @@ impl Answer {
             | Self::DescribeOtherUpdate(Err(e))
             | Self::DescribeUpdate(Err(e))
             | Self::StartItem(Err(e))
-            | Self::DescribeItemUpdate(Err(e)) => Some(e),
+            | Self::DescribeItemUpdate(Err(e))
+            | Self::Verify(Err(e))
+            | Self::RollbackSurvey(Err(e))
+            | Self::StartRollback(Err(e))
+            | Self::DescribeRollback(Err(e)) => Some(e),
             _ => None,
         }
     }
@@ -136,8 +166,25 @@ pub fn next_call(record: &UpgradeRecord) -> Option<Call> {
             None => Call::DescribeCluster,
         }),
         Step::RunItems => item_call(record),
+        Step::Verify => Some(Call::Verify {
+            alarms: record.verify.as_ref().map(|v| v.alarms.clone()).unwrap_or_default(),
+        }),
+        Step::RollbackPreflight => Some(Call::RollbackSurvey),
+        Step::StartRollback | Step::TrackRollback => rollback_call(record),
         Step::Done => None,
     }
+}
+
+fn rollback_call(record: &UpgradeRecord) -> Option<Call> {
+    let rollback = record.rollback.as_ref()?;
+    Some(match (&rollback.update_id, record.step) {
+        (Some(id), Step::TrackRollback) => Call::DescribeRollback { update_id: id.clone() },
+        _ => Call::StartRollback {
+            version: rollback.to,
+            token: rollback.client_request_token.clone(),
+            force: rollback.force,
+        },
+    })
 }
 
 fn item_call(record: &UpgradeRecord) -> Option<Call> {

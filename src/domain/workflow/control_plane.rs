@@ -154,9 +154,11 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
         .unwrap_or_default();
     match &update.state {
         UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
-        UpdateState::Successful if has_more_work(r) => {
+        UpdateState::Successful if has_more_work(r) || r.verify.is_some() => {
             let hop = r.hop_version.unwrap_or(r.target_version);
             r.control_plane_version = Some(hop);
+            r.hop_reached = Some(hop);
+            r.hop_finished_at = Some(now);
             if !r.control_plane_updates.contains(&update.id) {
                 r.control_plane_updates.push(update.id.clone());
             }
@@ -170,6 +172,8 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
             next_item(r, now, limits)
         }
         UpdateState::Successful => {
+            r.hop_reached = Some(r.hop_version.unwrap_or(r.target_version));
+            r.hop_finished_at = Some(now);
             if !r.control_plane_updates.contains(&update.id) {
                 r.control_plane_updates.push(update.id.clone());
             }

@@ -28,6 +28,18 @@ pub(super) fn on_cluster(
 
 fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limits: &Limits) -> Next {
     if let Some(current) = cluster.version {
+        if let Some(reached) = r
+            .hop_version
+            .filter(|h| current < *h && !r.control_plane_updates.is_empty())
+        {
+            // Our hop to `reached` succeeded, yet the control plane is below it: someone rolled
+            // it back. This upgrade does not fight that.
+            let note = format!(
+                "the control plane went down from {reached} to {current} under this upgrade (a rollback by someone \
+                 else?): stopped; send a new request to upgrade again"
+            );
+            return finish(r, UpgradeStatus::Failed, note, now, limits);
+        }
         r.from_version.get_or_insert(current);
         r.control_plane_version = Some(current);
         if current >= r.target_version {

@@ -4,7 +4,9 @@
 use super::status::{describe_errors, finish, refusal, set_status};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
-use crate::domain::record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
+use crate::domain::record::{
+    HistoryEntry, ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem,
+};
 use crate::domain::text::human_duration;
 use crate::domain::window::{self, Decision};
 
@@ -124,7 +126,11 @@ fn item_refused(r: &mut UpgradeRecord, i: usize, e: &EksFailure, now: i64, limit
     if r.items.iter().any(|i| i.status == ItemStatus::InProgress) {
         return next_item(r, now, limits);
     }
-    let failed = r.items.iter().filter(|i| i.status.is_failure()).count();
+    let failed = r
+        .items
+        .iter()
+        .filter(|i| in_phase(r, i) && i.status.is_failure())
+        .count();
     if failed > 1 {
         return finish_failed(r, now, limits);
     }
@@ -139,7 +145,11 @@ fn item_refused(r: &mut UpgradeRecord, i: usize, e: &EksFailure, now: i64, limit
 /// The planned item that may start now: the next one when nothing runs, or the next node group
 /// while fewer than `nodegroupParallelism` node groups (and nothing else) run.
 pub(super) fn next_startable(record: &UpgradeRecord) -> Option<&WorkItem> {
-    if record.items.iter().any(|i| i.status.is_failure()) {
+    if record
+        .items
+        .iter()
+        .any(|i| in_phase(record, i) && i.status.is_failure())
+    {
         // One failed: nothing new starts; the ones running are followed to their end.
         return None;
     }
@@ -150,15 +160,20 @@ pub(super) fn next_startable(record: &UpgradeRecord) -> Option<&WorkItem> {
         .collect();
     // An item of a hop whose control plane is not there yet waits for it.
     let ready = |i: &WorkItem| record.control_plane_version.is_none_or(|cp| i.hop <= cp);
-    let planned = record
-        .items
-        .iter()
-        .find(|i| i.status == ItemStatus::Planned && ready(i) && (!i.deferred || running.is_empty()))?;
+    let planned = record.items.iter().find(|i| {
+        i.status == ItemStatus::Planned && in_phase(record, i) && ready(i) && (!i.deferred || running.is_empty())
+    })?;
     let room = running.is_empty()
         || (planned.kind == ItemKind::Nodegroup
             && running.iter().all(|i| i.kind == ItemKind::Nodegroup)
             && running.len() < record.nodegroup_parallelism.max(1) as usize);
     room.then_some(planned)
+}
+
+/// Whether an item belongs to what the record is doing: during a rollback, only the rollback's
+/// items count (the upgrade's leftovers, planned or failed, are not started nor held against it).
+pub(super) fn in_phase(r: &UpgradeRecord, item: &WorkItem) -> bool {
+    r.rollback.is_none() || item.purpose == ItemPurpose::Rollback
 }
 
 /// The running item whose update to describe next: the least recently described, so that node
@@ -216,7 +231,11 @@ fn item_progress(r: &mut UpgradeRecord, i: usize, update: &UpdateView, now: i64,
 
 /// Every item that failed, with EKS's errors, once none is running any more.
 fn finish_failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
-    let failed: Vec<&WorkItem> = r.items.iter().filter(|i| i.status.is_failure()).collect();
+    let failed: Vec<&WorkItem> = r
+        .items
+        .iter()
+        .filter(|i| in_phase(r, i) && i.status.is_failure())
+        .collect();
     let status = if failed.iter().all(|i| i.status == ItemStatus::Cancelled) {
         UpgradeStatus::Cancelled
     } else if failed.iter().all(|i| i.status == ItemStatus::Blocked) {
@@ -260,17 +279,28 @@ pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Nex
         r.step = Step::RunItems;
         return Next::Now;
     }
-    if r.items.iter().any(|i| i.status.is_failure()) {
+    if r.items.iter().any(|i| in_phase(r, i) && i.status.is_failure()) {
         return finish_failed(r, now, limits);
     }
     if next_startable(r).is_none() {
-        // Nothing that may start now (items of a later hop wait for its control plane).
+        // Nothing that may start now (items of a later hop wait for its control plane): the
+        // rollback's next step, the hop's verification, or back to the cluster.
+        if r.rollback.is_some() {
+            return super::rollback::after_items(r, now, limits);
+        }
+        if super::verify::needs_verification(r) {
+            return super::verify::start(r, now);
+        }
         r.step = Step::InspectCluster;
         return Next::Now;
     }
     r.step = Step::RunItems;
     if r.status == UpgradeStatus::Pending && r.update_id.is_some() {
         set_status(r, UpgradeStatus::InProgress, "add-ons and node groups".into(), now);
+    }
+    if r.rollback.is_some() {
+        // A rollback does not wait for the window: it undoes a hop that failed.
+        return Next::Now;
     }
     // A step starts only inside the maintenance window, with time left to get going.
     let margin = next_startable_kind(r).map_or(1, start_margin);

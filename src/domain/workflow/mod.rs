@@ -51,8 +51,12 @@ mod items;
 mod lease;
 mod limits;
 mod preflight;
+mod rollback;
 mod status;
+mod verify;
 
+#[cfg(test)]
+mod safety_tests;
 #[cfg(test)]
 mod testing;
 
@@ -62,6 +66,7 @@ pub use exclusion::{cancel, may_hold, Hold};
 pub use lease::{claim, hand_off, is_stale, release, reopen, resume_stale, Claim};
 pub use limits::{Limits, DEFAULT_ENROLLMENT_TAG};
 pub use preflight::derived_token;
+pub use rollback::{begin_on_request as rollback_on_request, preview as rollback_preview, ROLLBACK_WINDOW_SECS};
 
 use crate::domain::eks::{EksFailure, FailureKind};
 use crate::domain::record::UpgradeRecord;
@@ -128,6 +133,10 @@ fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) ->
         Answer::DescribeUpdate(a) => control_plane::on_update(r, a, now, limits),
         Answer::StartItem(a) => items::on_item_started(r, a, now, limits),
         Answer::DescribeItemUpdate(a) => items::on_item_update(r, a, now, limits),
+        Answer::Verify(a) => verify::on_evidence(r, a, now, limits),
+        Answer::RollbackSurvey(a) => rollback::on_survey(r, a, now, limits),
+        Answer::StartRollback(a) => rollback::on_started(r, a, now, limits),
+        Answer::DescribeRollback(a) => rollback::on_update(r, a, now, limits),
     }
 }
 

@@ -8,7 +8,7 @@ use super::status::{block_for_good, finish, refused};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, LaunchTemplateRef, Survey};
 use crate::domain::plan::{make_plan, Hop, NodegroupStep, PlanOptions, UpgradePlan};
-use crate::domain::record::{ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
+use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 use crate::domain::version::{KubeVersion, TargetVersion};
 
 /// The step's function: the answer to the survey.
@@ -221,6 +221,8 @@ fn add_nodegroup(r: &mut UpgradeRecord, ng: &NodegroupStep, survey: &Survey, hop
             .and_then(|n| n.launch_template.clone())
             .unwrap_or_default();
         if let Some(item) = r.items.last_mut() {
+            // The template as it is now, to roll the node group back to it if need be.
+            item.from_launch_template = Some(own.clone());
             item.launch_template = Some(LaunchTemplateRef {
                 version: Some(version.clone()),
                 ..own
@@ -246,10 +248,26 @@ pub(super) fn add_item(
     hop: KubeVersion,
     base: &str,
 ) {
+    add_item_for(r, ItemPurpose::Upgrade, kind, name, version, from, hop, base)
+}
+
+/// An item for `purpose` unless it is there already (the same purpose, kind, name and
+/// version: its token is derived from those, so it is the same step).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn add_item_for(
+    r: &mut UpgradeRecord,
+    purpose: ItemPurpose,
+    kind: ItemKind,
+    name: &str,
+    version: &str,
+    from: Option<String>,
+    hop: KubeVersion,
+    base: &str,
+) {
     let exists = r
         .items
         .iter()
-        .any(|i| i.kind == kind && i.name == name && i.version == version);
+        .any(|i| i.purpose == purpose && i.kind == kind && i.name == name && i.version == version);
     if !exists {
         let what = format!("{kind:?}:{name}:{version}");
         r.items.push(WorkItem {
@@ -267,6 +285,8 @@ pub(super) fn add_item(
             deferred: false,
             errors: Vec::new(),
             launch_template: None,
+            from_launch_template: None,
+            purpose,
         });
     }
 }

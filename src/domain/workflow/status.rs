@@ -29,6 +29,13 @@ pub(super) fn set_status(r: &mut UpgradeRecord, status: UpgradeStatus, note: Str
 /// Ends the attempt with `status`. A BLOCKED record stays resumable: the sweep checks it again
 /// after `blocked_recheck_secs`, until it has been blocked for `blocked_give_up_secs`.
 pub(super) fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
+    // During a rollback, whatever ends it short of its end is a failed rollback.
+    let status = match status {
+        UpgradeStatus::Failed | UpgradeStatus::Cancelled | UpgradeStatus::Blocked if r.rollback.is_some() => {
+            UpgradeStatus::RollbackFailed
+        }
+        other => other,
+    };
     if status != UpgradeStatus::Blocked {
         return end(r, status, note, now, limits);
     }
@@ -149,6 +156,16 @@ pub(super) fn running_updates(r: &UpgradeRecord) -> Vec<RunningUpdate> {
                 id: id.clone(),
                 kind: None,
                 name: hop.to_string(),
+                started,
+            });
+        }
+    }
+    if let Some(rollback) = r.rollback.as_ref().filter(|_| r.step == Step::TrackRollback) {
+        if let (Some(id), Some(started)) = (&rollback.update_id, rollback.update_started_at) {
+            running.push(RunningUpdate {
+                id: id.clone(),
+                kind: None,
+                name: rollback.to.to_string(),
                 started,
             });
         }

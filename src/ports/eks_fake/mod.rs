@@ -4,12 +4,14 @@
 //! really interleave.
 
 use super::{Eks, NodegroupTarget};
-use crate::domain::eks::{AddonVersionOption, AddonView, InsightView, NodegroupView, OfferedVersion};
+use crate::domain::eks::{AddonVersionOption, AddonView, InsightCategory, InsightView, NodegroupView, OfferedVersion};
 use crate::domain::{
     ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+
+mod refusals;
 
 /// One update in the fake EKS.
 #[derive(Debug, Clone)]
@@ -72,6 +74,11 @@ pub struct FakeEksState {
     /// Every UpdateNodegroupVersion accepted: (node group, `version:<v>` or
     /// `launchTemplate:<version>`).
     pub nodegroup_targets: Vec<(String, String)>,
+    /// Cluster name to the version its last in-place upgrade came from (set when one of
+    /// ours succeeds): UpdateClusterVersion back to it is a VersionRollback.
+    pub upgraded_from: HashMap<String, KubeVersion>,
+    /// The clusters' `upgradePolicy.supportType` (none: EXTENDED, EKS's default).
+    pub support_type: Option<String>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -201,60 +208,13 @@ impl FakeEks {
         }
     }
 
-    /// Why EKS refuses a new control-plane update, with its real message; none if it accepts.
-    fn refusal(
-        s: &FakeEksState,
-        cluster: &str,
-        current: KubeVersion,
-        version: KubeVersion,
-        force: bool,
-    ) -> Option<EksFailure> {
-        if let Some(running) = s
+    /// Control-plane rollbacks (VersionRollback updates) EKS started.
+    pub fn version_rollbacks(&self) -> usize {
+        self.lock()
             .updates
             .values()
-            .find(|u| u.cluster == cluster && u.state == UpdateState::InProgress)
-        {
-            return Some(EksFailure::new(
-                FailureKind::ResourceInUse,
-                "ResourceInUseException",
-                format!(
-                    "Cannot VersionUpdate because cluster {cluster} currently has update {} in progress",
-                    running.id
-                ),
-            ));
-        }
-        let behind: Vec<&str> = s
-            .nodegroups
-            .iter()
-            .filter(|n| n.version.is_some_and(|v| v < current))
-            .map(|n| n.name.as_str())
-            .collect();
-        if !behind.is_empty() {
-            return Some(EksFailure::new(
-                FailureKind::InvalidParameter,
-                "InvalidParameterException",
-                format!(
-                    "Nodegroups {} must be updated to match cluster version {current} before updating cluster version.",
-                    behind.join(", ")
-                ),
-            ));
-        }
-        if version != current.next_minor() {
-            return Some(EksFailure::new(
-                FailureKind::InvalidParameter,
-                "InvalidParameterException",
-                format!("Unsupported Kubernetes minor version update from {current} to {version}"),
-            ));
-        }
-        if !force && s.blocking_insights.iter().any(|c| c == cluster) {
-            return Some(EksFailure::new(
-                FailureKind::InvalidState,
-                "InvalidStateException",
-                "Upgrade readiness issues detected. Call the EKS ListInsights API to view upgrade blocking issues \
-                 detected by EKS. Pass the force flag to override upgrade readiness errors and proceed with upgrade.",
-            ));
-        }
-        None
+            .filter(|u| u.kind == "VersionRollback")
+            .count()
     }
 
     async fn enter(&self, call: &str) -> Result<std::sync::MutexGuard<'_, FakeEksState>, EksFailure> {
@@ -294,7 +254,7 @@ impl Eks for FakeEks {
                 .into()
             },
             health: s.cluster_health.clone(),
-            support_type: Some("STANDARD".to_owned()),
+            support_type: Some(s.support_type.clone().unwrap_or_else(|| "EXTENDED".to_owned())),
         })
     }
 
@@ -321,7 +281,13 @@ impl Eks for FakeEks {
             }
             return Ok(Self::view(existing));
         }
-        if let Some(refusal) = Self::refusal(&s, cluster, current, version, force) {
+        let rolling_back = version.major == current.major && version.minor + 1 == current.minor;
+        let refusal = if rolling_back {
+            Self::rollback_refusal(&s, cluster, current, version, force)
+        } else {
+            Self::refusal(&s, cluster, current, version, force)
+        };
+        if let Some(refusal) = refusal {
             return Err(refusal);
         }
         s.next_id += 1;
@@ -330,7 +296,12 @@ impl Eks for FakeEks {
         let update = FakeUpdate {
             id: id.clone(),
             cluster: cluster.to_owned(),
-            kind: "VersionUpdate".to_owned(),
+            kind: if rolling_back {
+                "VersionRollback"
+            } else {
+                "VersionUpdate"
+            }
+            .to_owned(),
             version: Some(version.to_string()),
             state: UpdateState::InProgress,
             polls_left: s.update_polls,
@@ -365,6 +336,7 @@ impl Eks for FakeEks {
             .get_mut(update_id)
             .filter(|u| u.cluster == cluster)
             .ok_or_else(missing)?;
+        let was_running = update.state == UpdateState::InProgress;
         if update.state == UpdateState::InProgress {
             if update.polls_left == 0 {
                 update.state = update.outcome.clone();
@@ -402,10 +374,19 @@ impl Eks for FakeEks {
         if state != UpdateState::InProgress {
             if let Some(c) = s.clusters.get_mut(cluster) {
                 c.0 = "ACTIVE".to_owned();
-                if state == UpdateState::Successful && kind == "VersionUpdate" {
-                    if let Some(v) = version.and_then(|v| v.parse().ok()) {
+                let to: Option<KubeVersion> = version.and_then(|v| v.parse().ok());
+                // Applied once, as the update ends (it is described again later).
+                match (was_running && state == UpdateState::Successful, kind.as_str(), to) {
+                    (true, "VersionUpdate", Some(v)) => {
+                        let from = c.1;
                         c.1 = v;
+                        s.upgraded_from.insert(cluster.to_owned(), from);
                     }
+                    (true, "VersionRollback", Some(v)) => {
+                        c.1 = v;
+                        s.upgraded_from.remove(cluster);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -541,9 +522,13 @@ impl Eks for FakeEks {
             .unwrap_or_default())
     }
 
-    async fn upgrade_insights(&self, cluster: &str) -> Result<Vec<InsightView>, EksFailure> {
+    async fn insights(&self, cluster: &str, category: InsightCategory) -> Result<Vec<InsightView>, EksFailure> {
         let s = self.enter("ListInsights").await?;
         s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
-        Ok(s.insights.clone())
+        Ok(s.insights
+            .iter()
+            .filter(|i| i.category == category.as_str())
+            .cloned()
+            .collect())
     }
 }

@@ -1,0 +1,59 @@
+//! [`Alarms`] over `aws-sdk-cloudwatch` (DescribeAlarms).
+
+use super::aws::LazyClient;
+use super::eks::failure;
+use crate::domain::eks::AlarmView;
+use crate::domain::EksFailure;
+use crate::ports::Alarms;
+use aws_sdk_cloudwatch::types::AlarmType;
+
+#[derive(Debug, Clone)]
+pub struct CloudWatchAlarms {
+    client: LazyClient<aws_sdk_cloudwatch::Client>,
+}
+
+impl CloudWatchAlarms {
+    pub fn new(client: impl Into<LazyClient<aws_sdk_cloudwatch::Client>>) -> Self {
+        Self { client: client.into() }
+    }
+}
+
+impl Alarms for CloudWatchAlarms {
+    async fn describe(&self, names: &[String]) -> Result<Vec<AlarmView>, EksFailure> {
+        if names.is_empty() {
+            // No alarms named: no call (nor a CloudWatch permission) needed.
+            return Ok(Vec::new());
+        }
+        let pages = self
+            .client
+            .get()
+            .await
+            .describe_alarms()
+            .set_alarm_names(Some(names.to_vec()))
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| failure(&e))?;
+        let mut alarms = Vec::new();
+        for page in &pages {
+            for alarm in page.metric_alarms() {
+                alarms.push(view(alarm.alarm_name(), alarm.state_value(), alarm.state_reason()));
+            }
+            for alarm in page.composite_alarms() {
+                alarms.push(view(alarm.alarm_name(), alarm.state_value(), alarm.state_reason()));
+            }
+        }
+        Ok(alarms)
+    }
+}
+
+fn view(name: Option<&str>, state: Option<&aws_sdk_cloudwatch::types::StateValue>, reason: Option<&str>) -> AlarmView {
+    AlarmView {
+        name: name.unwrap_or_default().to_owned(),
+        state: state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        reason: reason.unwrap_or_default().to_owned(),
+    }
+}

@@ -1,0 +1,172 @@
+//! `Verify`: once a hop's control plane, add-ons and node groups are done, the hop is verified
+//! before the next starts or the upgrade ends (a request with `verify`): the cluster, each
+//! add-on and each node group healthy and ACTIVE, and the named CloudWatch alarms OK, every
+//! look through the soak time. The verdict and its evidence go into the record.
+
+use super::rollback;
+use super::status::{finish, refused};
+use super::{Limits, Next};
+use crate::domain::eks::{EksFailure, HealthIssue, VerifyEvidence};
+use crate::domain::event::{OnVerifyFailure, VerifySpec};
+use crate::domain::record::safety::{Check, RollbackCause, Verification};
+use crate::domain::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus};
+use crate::domain::text::human_duration;
+
+/// Whether the hop just done must be verified before going on.
+pub(super) fn needs_verification(r: &UpgradeRecord) -> bool {
+    r.verify.is_some()
+        && r.rollback.is_none()
+        && !r.control_plane_updates.is_empty()
+        && r.hop_reached.is_some_and(|hop| !r.verified_hops.contains(&hop))
+}
+
+/// The hop's verification begins.
+pub(super) fn start(r: &mut UpgradeRecord, now: i64) -> Next {
+    let hop = r.hop_reached.unwrap_or(r.target_version);
+    if r.verification.as_ref().is_none_or(|v| v.hop != hop) {
+        r.verification = Some(Verification {
+            hop,
+            started_at: now,
+            checked_at: now,
+            passed: None,
+            checks: Vec::new(),
+        });
+    }
+    r.step = Step::Verify;
+    r.message = Some(format!("verifying the hop to {hop}"));
+    Next::Now
+}
+
+/// The step's function: what the verification's look found.
+pub(super) fn on_evidence(
+    r: &mut UpgradeRecord,
+    answer: Result<VerifyEvidence, EksFailure>,
+    now: i64,
+    limits: &Limits,
+) -> Next {
+    let evidence = match answer {
+        Ok(evidence) => evidence,
+        Err(e) => return refused(r, "the hop's verification (read-only calls)", &e, now, limits),
+    };
+    let spec = r.verify.clone().unwrap_or_default();
+    let checks = evaluate(&spec, &evidence);
+    let passed = checks.iter().all(|c| c.passed);
+    let hop = r.hop_reached.unwrap_or(r.target_version);
+    let verification = r.verification.get_or_insert(Verification {
+        hop,
+        started_at: now,
+        checked_at: now,
+        passed: None,
+        checks: Vec::new(),
+    });
+    verification.checks = checks;
+    verification.checked_at = now;
+    if !passed {
+        verification.passed = Some(false);
+        return failed(r, now, limits);
+    }
+    let soaked = now - verification.started_at;
+    let soak = i64::from(spec.soak_minutes) * 60;
+    if soaked < soak {
+        r.message = Some(format!(
+            "the hop to {hop} holds so far ({} of {} soak)",
+            human_duration(soaked),
+            human_duration(soak)
+        ));
+        return Next::After(limits.poll_interval_secs.min(soak - soaked).max(1));
+    }
+    verification.passed = Some(true);
+    let count = verification.checks.len();
+    r.verified_hops.push(hop);
+    let note = format!("the hop to {hop} verified: {count} check(s) held");
+    r.history.push(HistoryEntry {
+        at: now,
+        status: r.status,
+        note: note.clone(),
+    });
+    r.message = Some(note);
+    // The next hop, or the end of the upgrade.
+    r.step = Step::InspectCluster;
+    Next::Now
+}
+
+/// The verification failed: the evidence stays in the record; then stop, or roll the hop back.
+fn failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
+    let Some(verification) = r.verification.clone() else {
+        return Next::Now;
+    };
+    let hop = verification.hop;
+    let reason = format!("verification of the hop to {hop} failed: {}", verification.failures());
+    match r.on_verify_failure {
+        OnVerifyFailure::Stop => {
+            let note = format!(
+                "{reason}. The cluster is left at {hop}; to roll the hop back, send {{\"rollback\": {{\"cluster\": \"{}\", \
+                 \"requestId\": \"{}\"}}}}",
+                r.cluster, r.request_id
+            );
+            finish(r, UpgradeStatus::Failed, note, now, limits)
+        }
+        OnVerifyFailure::Rollback => rollback::begin(r, RollbackCause::VerificationFailed, reason, false, now),
+    }
+}
+
+/// The checks of one look: the cluster's health, each add-on's and node group's status and
+/// health, and each named alarm's state.
+pub fn evaluate(spec: &VerifySpec, evidence: &VerifyEvidence) -> Vec<Check> {
+    let issues = |list: &[HealthIssue]| {
+        list.iter()
+            .map(|i| format!("{}: {}", i.code, i.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut checks = vec![Check {
+        check: "cluster health".into(),
+        passed: evidence.cluster.health.is_empty(),
+        detail: if evidence.cluster.health.is_empty() {
+            "no health issues".into()
+        } else {
+            issues(&evidence.cluster.health)
+        },
+    }];
+    let resource = |what: String, status: &str, health: &[HealthIssue]| {
+        let passed = status == "ACTIVE" && health.is_empty();
+        let detail = match (status == "ACTIVE", health.is_empty()) {
+            (true, true) => "ACTIVE, no health issues".to_owned(),
+            (true, false) => format!("ACTIVE with health issues: {}", issues(health)),
+            (false, true) => status.to_owned(),
+            (false, false) => format!("{status}: {}", issues(health)),
+        };
+        Check {
+            check: what,
+            passed,
+            detail,
+        }
+    };
+    for addon in &evidence.addons {
+        checks.push(resource(format!("add-on {}", addon.name), &addon.status, &addon.health));
+    }
+    for ng in &evidence.nodegroups {
+        checks.push(resource(format!("node group {}", ng.name), &ng.status, &ng.health));
+    }
+    for name in &spec.alarms {
+        let check = format!("alarm {name}");
+        checks.push(match evidence.alarms.iter().find(|a| &a.name == name) {
+            Some(alarm) if alarm.state == "OK" => Check {
+                check,
+                passed: true,
+                detail: "OK".into(),
+            },
+            Some(alarm) => Check {
+                check,
+                passed: false,
+                detail: format!("{}: {}", alarm.state, alarm.reason),
+            },
+            None => Check {
+                check,
+                passed: false,
+                detail: "CloudWatch does not know this alarm".into(),
+            },
+        });
+    }
+    checks
+}

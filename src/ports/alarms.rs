@@ -1,0 +1,73 @@
+//! The alarms port: the CloudWatch alarms a hop's verification reads (DescribeAlarms).
+
+use crate::domain::eks::AlarmView;
+use crate::domain::EksFailure;
+use std::future::Future;
+
+/// Reads alarm states. A name CloudWatch does not know is absent from the answer (the
+/// verification counts that as failed, not as OK).
+pub trait Alarms: Send + Sync {
+    fn describe(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmView>, EksFailure>> + Send;
+}
+
+#[cfg(any(test, feature = "test-util"))]
+pub use fake::FakeAlarms;
+
+#[cfg(any(test, feature = "test-util"))]
+mod fake {
+    use super::Alarms;
+    use crate::domain::eks::AlarmView;
+    use crate::domain::EksFailure;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    /// Alarms set by the test; fails with `failure` while it is set; counts the calls.
+    #[derive(Debug, Clone, Default)]
+    pub struct FakeAlarms {
+        inner: Arc<Mutex<Inner>>,
+    }
+
+    #[derive(Debug, Default)]
+    struct Inner {
+        alarms: BTreeMap<String, (String, String)>,
+        failure: Option<EksFailure>,
+        calls: usize,
+    }
+
+    impl FakeAlarms {
+        pub fn set(&self, name: &str, state: &str, reason: &str) {
+            let mut inner = self.inner.lock().unwrap();
+            inner
+                .alarms
+                .insert(name.to_owned(), (state.to_owned(), reason.to_owned()));
+        }
+
+        pub fn fail_with(&self, failure: Option<EksFailure>) {
+            self.inner.lock().unwrap().failure = failure;
+        }
+
+        pub fn calls(&self) -> usize {
+            self.inner.lock().unwrap().calls
+        }
+    }
+
+    impl Alarms for FakeAlarms {
+        async fn describe(&self, names: &[String]) -> Result<Vec<AlarmView>, EksFailure> {
+            let mut inner = self.inner.lock().unwrap();
+            inner.calls += 1;
+            if let Some(failure) = inner.failure.clone() {
+                return Err(failure);
+            }
+            Ok(names
+                .iter()
+                .filter_map(|name| {
+                    inner.alarms.get(name).map(|(state, reason)| AlarmView {
+                        name: name.clone(),
+                        state: state.clone(),
+                        reason: reason.clone(),
+                    })
+                })
+                .collect())
+        }
+    }
+}
