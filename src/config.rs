@@ -207,6 +207,7 @@ fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Limits, Confi
             .map(str::to_owned)
             .collect(),
         nodegroup_parallelism: vars.number("NODEGROUP_PARALLELISM", 1, 1, 20)? as u32,
+        verify_alarm_prefix: vars.text("VERIFY_ALARM_PREFIX"),
         blocked_recheck_secs: vars.number("BLOCKED_RECHECK_SECONDS", defaults.blocked_recheck_secs, 0, 30 * 86400)?,
         blocked_give_up_secs: vars.number(
             "BLOCKED_GIVE_UP_AFTER_SECONDS",

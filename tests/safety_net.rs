@@ -448,3 +448,24 @@ async fn a_verification_request_is_checked_field_by_field() {
     }
     assert!(h.app.store.all().is_empty(), "nothing written");
 }
+
+#[tokio::test]
+async fn an_alarm_the_function_may_not_read_is_refused_at_once() {
+    let limits = eks_upgrade_orchestrator::domain::workflow::Limits {
+        verify_alarm_prefix: Some("eks-upgrade-".into()),
+        ..Default::default()
+    };
+    let h = Harness::with_limits(fleet_cluster("1.30"), limits);
+    let err = h.send(verified("1.31", "stop")).await.unwrap_err();
+    let said = err.to_string();
+    assert!(
+        said.contains("verify.alarms[0]") && said.contains("eks-upgrade-"),
+        "{said}"
+    );
+    assert!(h.app.store.all().is_empty(), "nothing written");
+    let mut allowed = verified("1.31", "stop");
+    allowed["verify"]["alarms"] = json!(["eks-upgrade-api-5xx"]);
+    h.app.alarms.set("eks-upgrade-api-5xx", "OK", "fine");
+    h.send_ok(allowed).await;
+    assert_eq!(settle(&h, "safe").await.status, UpgradeStatus::Succeeded);
+}

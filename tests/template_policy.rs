@@ -30,6 +30,7 @@ const ALLOWED_RESOURCES: &[&str] = &[
     "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}",
     "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}",
     "FailedInvocations.Arn",
+    "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${VerifyAlarmPrefix}*",
 ];
 
 const CATALOGUE_ACTIONS: &[&str] = &[
@@ -58,9 +59,17 @@ fn the_function_role_is_least_privilege() {
             for action in &actions {
                 assert!(!action.contains('*'), "wildcard action {action}");
                 assert!(
-                    ["eks:", "dynamodb:", "lambda:", "events:", "sqs:", "ec2:Describe"]
-                        .iter()
-                        .any(|p| action.starts_with(p)),
+                    [
+                        "eks:",
+                        "dynamodb:",
+                        "lambda:",
+                        "events:",
+                        "sqs:",
+                        "ec2:Describe",
+                        "cloudwatch:DescribeAlarms"
+                    ]
+                    .iter()
+                    .any(|p| action.starts_with(p)),
                     "unexpected service in {action}"
                 );
             }
@@ -179,6 +188,28 @@ fn iam_matches_what_the_code_calls() {
 }
 
 #[test]
+fn the_alarms_iam_lets_it_read_are_the_ones_the_code_accepts() {
+    let template = template();
+    let statements = statements(&template);
+    let alarms: Vec<&Yaml> = statements
+        .iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| a.starts_with("cloudwatch:")))
+        .collect();
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(list(&alarms[0]["Action"]), ["cloudwatch:DescribeAlarms"], "read only");
+    assert_eq!(
+        list(&alarms[0]["Resource"]),
+        ["arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${VerifyAlarmPrefix}*"]
+    );
+    let env = &template["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["VERIFY_ALARM_PREFIX"].as_str(),
+        Some("VerifyAlarmPrefix"),
+        "the code checks the same prefix"
+    );
+}
+
+#[test]
 fn notifications_and_intake_failures_are_deliverable_and_alarmed() {
     let template = template();
     let resources = &template["Resources"];
@@ -254,4 +285,5 @@ fn the_templates_environment_is_a_configuration_the_function_accepts() {
         .unwrap_or_else(|e| panic!("the template's defaults don't start the function: {e}"));
     assert_eq!(config.limits.sweep_period_secs, 600);
     assert_eq!(config.limits.max_attempt_secs, 86400);
+    assert_eq!(config.limits.verify_alarm_prefix.as_deref(), Some("eks-upgrade-"));
 }

@@ -1,7 +1,7 @@
 //! Bounds and pacing of the workflow, from configuration; and who may be upgraded.
 
 use crate::domain::eks::ClusterView;
-use crate::domain::event::InvalidEvent;
+use crate::domain::event::{InvalidEvent, VerifySpec};
 use crate::domain::record::ItemKind;
 use crate::domain::window;
 use crate::domain::window::MaintenanceWindow;
@@ -43,6 +43,9 @@ pub struct Limits {
     pub enrollment_tag: String,
     /// ... or their name in this list.
     pub allowed_clusters: Vec<String>,
+    /// `VERIFY_ALARM_PREFIX`: the alarms a request may name for its verification start with
+    /// this (the template grants DescribeAlarms on those only); none: any alarm.
+    pub verify_alarm_prefix: Option<String>,
 }
 
 /// The tag that enrolls a cluster, unless configured otherwise (`ENROLLMENT_TAG`).
@@ -68,6 +71,25 @@ impl Limits {
                 self.sweep_period_secs / 60
             ),
         })
+    }
+
+    /// The alarms a verification names must be ones the function may read: refused at once
+    /// otherwise, rather than denied by IAM a hop later.
+    pub fn check_alarms(&self, verify: Option<&VerifySpec>) -> Result<(), InvalidEvent> {
+        let (Some(verify), Some(prefix)) = (verify, self.verify_alarm_prefix.as_deref()) else {
+            return Ok(());
+        };
+        match verify.alarms.iter().position(|a| !a.starts_with(prefix)) {
+            None => Ok(()),
+            Some(i) => Err(InvalidEvent {
+                field: format!("verify.alarms[{i}]"),
+                problem: format!(
+                    "expected an alarm name starting with {prefix:?} (VERIFY_ALARM_PREFIX: the function may read only \
+                     those alarms); got {:?}",
+                    verify.alarms[i]
+                ),
+            }),
+        }
     }
 
     /// How long an update of this kind may run.
@@ -115,6 +137,7 @@ impl Default for Limits {
             nodegroup_parallelism: 1,
             enrollment_tag: DEFAULT_ENROLLMENT_TAG.to_owned(),
             allowed_clusters: Vec::new(),
+            verify_alarm_prefix: None,
         }
     }
 }
