@@ -39,6 +39,22 @@ fn samples_decode() {
     assert!(matches!(sample("status.json"), InboundEvent::Status(_)));
     assert!(matches!(sample("sweep.json"), InboundEvent::Sweep(_)));
     assert!(matches!(sample("cancel.json"), InboundEvent::Cancel(_)));
+    let InboundEvent::Upgrade(verified) = sample("upgrade-request-verified.json") else {
+        panic!()
+    };
+    assert_eq!(verified.verify.as_ref().map(|v| v.soak_minutes), Some(15));
+    assert_eq!(
+        verified.on_verify_failure,
+        eks_upgrade_orchestrator::domain::event::OnVerifyFailure::Rollback
+    );
+    let InboundEvent::Rollback(rollback) = sample("rollback.json") else {
+        panic!()
+    };
+    assert!(!rollback.dry_run && !rollback.force);
+    let InboundEvent::Rollback(dry) = sample("rollback-dry-run.json") else {
+        panic!()
+    };
+    assert!(dry.dry_run);
     let InboundEvent::Upgrade(custom) = sample("upgrade-request-custom-ami.json") else {
         panic!()
     };

@@ -28,6 +28,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod safety_net;
+
 type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock, RecordingNotifier, CloudWatchAlarms>;
 
 const TABLE: &str = "upgrades";
