@@ -74,13 +74,15 @@ stack_start() {
     --lambda-forward-url "http://127.0.0.1:$LAMBDA_PORT" >"$STACK_DIR/eks-emulator.out" 2>"$STACK_DIR/eks-emulator.log" &
   STACK_PIDS+=($!)
   wait_port eks-emulator "$EKS_PORT" 30 "$!"
-  note "eks-emulator  http://127.0.0.1:$EKS_PORT  (EKS API, and the Lambda relay for Event invokes; seed $(basename "$seed"))"
+  note "eks-emulator  http://127.0.0.1:$EKS_PORT  (EKS API, CloudWatch alarms, and the Lambda relay for Event invokes; seed $(basename "$seed"))"
 
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
   export AWS_ENDPOINT_URL_EKS="http://127.0.0.1:$EKS_PORT"
   # The function's continuations (InvocationType Event) go to the emulator's relay, which
   # answers 202 at once and delivers them to cargo lambda watch.
   export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$EKS_PORT"
+  # A hop's verification reads CloudWatch alarms: the emulator's stand-in answers them.
+  export AWS_ENDPOINT_URL_CLOUDWATCH="http://127.0.0.1:$EKS_PORT"
   export UPGRADES_TABLE
   "$HELPER" create-table | sed 's/^/   /'
 

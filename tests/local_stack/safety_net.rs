@@ -19,11 +19,11 @@ fn verified(request_id: &str, on_failure: &str) -> Value {
 }
 
 impl Stack {
-    /// The types of the cluster's updates, oldest first (ListUpdates lists newest first).
+    /// The types of the cluster's updates (ListUpdates, then DescribeUpdate on each).
     async fn update_types(&self, cluster: &str) -> Vec<String> {
         let listed = self.eks.list_updates().name(cluster).send().await.unwrap();
         let mut types = Vec::new();
-        for id in listed.update_ids().iter().rev() {
+        for id in listed.update_ids() {
             let update = self
                 .eks
                 .describe_update()

@@ -31,7 +31,7 @@ struct RelayCounts {
 }
 
 /// DescribeCluster through the SDK, as the function does, against `endpoint`.
-pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
+async fn eks_client(endpoint: &str) -> aws_sdk_eks::Client {
     let config = aws_config::from_env()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -44,7 +44,12 @@ pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
         ))
         .load()
         .await;
-    let out = aws_sdk_eks::Client::new(&config)
+    aws_sdk_eks::Client::new(&config)
+}
+
+pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
+    let out = eks_client(endpoint)
+        .await
         .describe_cluster()
         .name(name)
         .send()
@@ -63,6 +68,48 @@ pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
 fn admin(endpoint: &str, path: &str) -> Result<ureq::Body, Error> {
     let url = format!("{}/{}", endpoint.trim_end_matches('/'), path.trim_start_matches('/'));
     Ok(ureq::get(&url).call()?.into_body())
+}
+
+/// The cluster's updates by type, oldest first (ListUpdates, DescribeUpdate); exit 1 unless
+/// there are `expect_rollbacks` VersionRollback (when given).
+pub async fn update_types(endpoint: &str, cluster: &str, expect_rollbacks: Option<usize>) -> Result<i32, Error> {
+    let eks = eks_client(endpoint).await;
+    let sdk = |e: &dyn std::fmt::Display| format!("{cluster}: {e}");
+    let listed = eks.list_updates().name(cluster).send().await.map_err(|e| sdk(&e))?;
+    let mut updates = Vec::new();
+    for id in listed.update_ids() {
+        let described = eks
+            .describe_update()
+            .name(cluster)
+            .update_id(id)
+            .send()
+            .await
+            .map_err(|e| sdk(&e))?;
+        let update = described.update().ok_or("DescribeUpdate answered without an update")?;
+        let created = update.created_at().map(|t| t.as_secs_f64()).unwrap_or_default();
+        let what = format!(
+            "{} {}",
+            update.r#type().map(|t| t.as_str()).unwrap_or("?"),
+            update.status().map(|s| s.as_str()).unwrap_or("?")
+        );
+        updates.push((created, what));
+    }
+    updates.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let types: Vec<String> = updates.into_iter().map(|(_, what)| what).collect();
+    println!("   its updates, oldest first: {}", types.join(", "));
+    let rollbacks = types.iter().filter(|t| t.starts_with("VersionRollback ")).count();
+    Ok(match expect_rollbacks {
+        Some(n) if n != rollbacks => 1,
+        _ => 0,
+    })
+}
+
+/// Sets an alarm of the emulator's CloudWatch stand-in.
+pub fn alarm(endpoint: &str, name: &str, state: &str, reason: &str) -> Result<i32, Error> {
+    let url = format!("{}/_emulator/alarms", endpoint.trim_end_matches('/'));
+    ureq::post(&url).send_json(serde_json::json!({ "name": name, "state": state, "reason": reason }))?;
+    println!("   alarm {name}: {state} ({reason})");
+    Ok(0)
 }
 
 /// The emulator's admin API's answer at `path`, printed as is.

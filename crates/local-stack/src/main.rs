@@ -64,7 +64,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         expect: usize,
     },
-    /// Print each change of an upgrade record until it finishes; exit 0 if it SUCCEEDED.
+    /// Print each change of an upgrade record until it finishes; exit 0 if it ended with
+    /// `--expect` (SUCCEEDED by default).
     Watch {
         #[command(flatten)]
         at: TableArgs,
@@ -75,6 +76,33 @@ enum Command {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
+        #[arg(long, default_value = "SUCCEEDED")]
+        expect: String,
+    },
+    /// Wait until an upgrade record reaches a step (e.g. VERIFY); exit 0 then, 2 on time-out,
+    /// 1 if it finished first.
+    WaitStep {
+        #[command(flatten)]
+        at: TableArgs,
+        #[arg(long)]
+        cluster: String,
+        #[arg(long)]
+        request_id: String,
+        #[arg(long)]
+        step: String,
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Set a CloudWatch alarm of the emulator's stand-in (OK, ALARM or INSUFFICIENT_DATA).
+    Alarm {
+        #[command(flatten)]
+        at: EksArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        state: String,
+        #[arg(long, default_value = "set by local-stack")]
+        reason: String,
     },
     /// One line on a cluster, read with DescribeCluster: its version, status and platform.
     Cluster {
@@ -91,6 +119,10 @@ enum Command {
         cluster: String,
         #[arg(long)]
         expect_control_plane: Option<u64>,
+        /// Also list the cluster's updates by type (ListUpdates) and expect this many
+        /// VersionRollback.
+        #[arg(long)]
+        expect_rollbacks: Option<usize>,
     },
     /// Print the JSON the EKS emulator's admin API answers at `path` (e.g. `/_emulator/stats`).
     Emulator {
@@ -120,16 +152,41 @@ async fn main() {
             cluster,
             request_id,
             timeout,
+            expect,
+        } => {
+            let watched = records::Watched {
+                cluster: &cluster,
+                request_id: &request_id,
+                expect: &expect,
+            };
+            records::watch(&at.endpoint, &at.table, watched, Duration::from_secs(timeout)).await
+        }
+        Command::WaitStep {
+            at,
+            cluster,
+            request_id,
+            step,
+            timeout,
         } => {
             let timeout = Duration::from_secs(timeout);
-            records::watch(&at.endpoint, &at.table, &cluster, &request_id, timeout).await
+            records::wait_step(&at.endpoint, &at.table, &cluster, &request_id, &step, timeout).await
         }
+        Command::Alarm {
+            at,
+            name,
+            state,
+            reason,
+        } => look::alarm(&at.endpoint, &name, &state, &reason),
         Command::Cluster { at, name } => look::cluster(&at.endpoint, &name).await,
         Command::Counts {
             at,
             cluster,
             expect_control_plane,
-        } => look::counts(&at.endpoint, &cluster, expect_control_plane),
+            expect_rollbacks,
+        } => match look::counts(&at.endpoint, &cluster, expect_control_plane) {
+            Ok(0) if expect_rollbacks.is_some() => look::update_types(&at.endpoint, &cluster, expect_rollbacks).await,
+            other => other,
+        },
         Command::Emulator { at, path } => look::emulator(&at.endpoint, &path),
         Command::Reply => look::reply(),
         Command::JsonGet { paths } => look::json_get(&paths),

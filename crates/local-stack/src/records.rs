@@ -84,62 +84,34 @@ pub fn status_name(status: UpgradeStatus) -> String {
         .unwrap_or_default()
 }
 
+/// What `watch` follows, and the status it expects at the end.
+pub struct Watched<'a> {
+    pub cluster: &'a str,
+    pub request_id: &'a str,
+    pub expect: &'a str,
+}
+
+/// What `watch` printed so far.
+#[derive(Default)]
+struct Shown {
+    history: usize,
+    invocations: u32,
+    update: Option<String>,
+    rollback_update: Option<String>,
+}
+
 /// Prints the record's history (every status change, with its time) and each new invocation
-/// that takes it up, as they appear; returns once the record is finished.
-pub async fn watch(
-    endpoint: &str,
-    table: &str,
-    cluster: &str,
-    request_id: &str,
-    timeout: Duration,
-) -> Result<i32, Error> {
+/// that takes it up, as they appear; returns once the record is finished: 0 if it ended with
+/// the expected status.
+pub async fn watch(endpoint: &str, table: &str, watched: Watched<'_>, timeout: Duration) -> Result<i32, Error> {
     let client = dynamodb_client(endpoint).await;
     let start = Instant::now();
-    let (mut shown_history, mut shown_invocations, mut shown_update) = (0, 0, None);
+    let mut shown = Shown::default();
     loop {
         // The table may be briefly unreachable (the fault runs stop it): keep watching.
-        if let Ok(Some(item)) = read_item(&client, table, cluster, request_id).await {
+        if let Ok(Some(item)) = read_item(&client, table, watched.cluster, watched.request_id).await {
             let record: UpgradeRecord = serde_dynamo::from_item(item)?;
-            let offset = |at: i64| format!("+{:>4}s", at - record.created_at);
-            if shown_history == 0 {
-                println!(
-                    "  {}  clientRequestToken {} (stored before any EKS call)",
-                    offset(record.created_at),
-                    record.client_request_token
-                );
-            }
-            for (i, entry) in record.history.iter().enumerate().skip(shown_history) {
-                let took = match i.checked_sub(1).and_then(|p| record.history.get(p)) {
-                    Some(previous) => format!("  ({} for {}s)", status_name(previous.status), entry.at - previous.at),
-                    None => String::new(),
-                };
-                println!(
-                    "  {}  {:<12} {}{took}",
-                    offset(entry.at),
-                    status_name(entry.status),
-                    entry.note
-                );
-            }
-            shown_history = record.history.len();
-            if record.update_id.is_some() && shown_update != record.update_id {
-                shown_update = record.update_id.clone();
-                let how = if record.adopted { "adopted" } else { "ours" };
-                println!(
-                    "  {}  update id {} ({how}); tracked with DescribeUpdate",
-                    offset(record.updated_at),
-                    record.update_id.as_deref().unwrap_or_default()
-                );
-            }
-            if record.invocations > shown_invocations {
-                if record.invocations > 1 {
-                    println!(
-                        "  {}  invocation {} of the function carries on (a continuation it sent itself)",
-                        offset(record.heartbeat_at),
-                        record.invocations
-                    );
-                }
-                shown_invocations = record.invocations;
-            }
+            show_changes(&record, &mut shown);
             if record.is_finished() {
                 println!(
                     "  {} after {}: {}",
@@ -151,7 +123,7 @@ pub async fn watch(
                     "  ({} invocation(s) of the function worked on it; {} fault(s) met)",
                     record.invocations, record.faults
                 );
-                return Ok(if record.status == UpgradeStatus::Succeeded {
+                return Ok(if status_name(record.status) == watched.expect {
                     0
                 } else {
                     1
@@ -160,6 +132,92 @@ pub async fn watch(
         }
         if start.elapsed() > timeout {
             eprintln!("gave up watching after {}", seconds(timeout));
+            return Ok(2);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Prints what changed in the record since the last look.
+fn show_changes(record: &UpgradeRecord, shown: &mut Shown) {
+    let offset = |at: i64| format!("+{:>4}s", at - record.created_at);
+    if shown.history == 0 {
+        println!(
+            "  {}  clientRequestToken {} (stored before any EKS call)",
+            offset(record.created_at),
+            record.client_request_token
+        );
+    }
+    for (i, entry) in record.history.iter().enumerate().skip(shown.history) {
+        let took = match i.checked_sub(1).and_then(|p| record.history.get(p)) {
+            Some(previous) => format!("  ({} for {}s)", status_name(previous.status), entry.at - previous.at),
+            None => String::new(),
+        };
+        println!(
+            "  {}  {:<12} {}{took}",
+            offset(entry.at),
+            status_name(entry.status),
+            entry.note
+        );
+    }
+    shown.history = record.history.len();
+    if record.update_id.is_some() && shown.update != record.update_id {
+        shown.update = record.update_id.clone();
+        let how = if record.adopted { "adopted" } else { "ours" };
+        println!(
+            "  {}  update id {} ({how}); tracked with DescribeUpdate",
+            offset(record.updated_at),
+            record.update_id.as_deref().unwrap_or_default()
+        );
+    }
+    let rollback_update = record.rollback.as_ref().and_then(|rb| rb.update_id.clone());
+    if rollback_update.is_some() && shown.rollback_update != rollback_update {
+        shown.rollback_update = rollback_update;
+        println!(
+            "  {}  control-plane rollback {} (a VersionRollback, token stored first); tracked with DescribeUpdate",
+            offset(record.updated_at),
+            shown.rollback_update.as_deref().unwrap_or_default()
+        );
+    }
+    if record.invocations > shown.invocations {
+        if record.invocations > 1 {
+            println!(
+                "  {}  invocation {} of the function carries on (a continuation it sent itself)",
+                offset(record.heartbeat_at),
+                record.invocations
+            );
+        }
+        shown.invocations = record.invocations;
+    }
+}
+
+/// Waits until the record is at `step` (as stored, e.g. `VERIFY`).
+pub async fn wait_step(
+    endpoint: &str,
+    table: &str,
+    cluster: &str,
+    request_id: &str,
+    step: &str,
+    timeout: Duration,
+) -> Result<i32, Error> {
+    let client = dynamodb_client(endpoint).await;
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(item)) = read_item(&client, table, cluster, request_id).await {
+            let record: UpgradeRecord = serde_dynamo::from_item(item)?;
+            if serde_json::to_value(record.step)?.as_str() == Some(step) {
+                return Ok(0);
+            }
+            if record.is_finished() {
+                eprintln!("{cluster}/{request_id} finished before reaching {step}");
+                return Ok(1);
+            }
+        }
+        if start.elapsed() > timeout {
+            eprintln!(
+                "{cluster}/{request_id} did not reach {step} within {}",
+                seconds(timeout)
+            );
             return Ok(2);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
