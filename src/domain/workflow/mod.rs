@@ -33,9 +33,19 @@
 //!  │                      RunItems: add-ons, then node groups, each UpdateX + DescribeUpdate,
 //!  │                          │     each inside the window (else WAITING_FOR_WINDOW)
 //!  │                          │ an item Failed / Cancelled ──▶ FAILED / CANCELLED
-//!  └──────── all done ────────┘
+//!  │                          │ all done, `verify` set
+//!  │                          ▼
+//!  │                      Verify: health + alarms through the soak ── fails, stop ──▶ FAILED
+//!  └──── all done / held ─────┘                 │ fails, onVerifyFailure rollback (or a
+//!                                               ▼ `rollback` event) ─▶ ROLLING_BACK
+//!                         RollbackPreflight ── a prerequisite fails ──▶ ROLLBACK_BLOCKED
+//!                               ▼ rollback items (node groups) written
+//!                         RunItems (node groups back) ─▶ StartRollback (token stored)
+//!                               ─▶ TrackRollback (VersionRollback) ─▶ RunItems (add-ons back)
+//!                               ─▶ ROLLED_BACK      (any failure on the way: ROLLBACK_FAILED)
 //!
-//!  Done: the step of every finished record (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, BLOCKED).
+//!  Done: the step of every finished record (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, BLOCKED,
+//!  ROLLED_BACK, ROLLBACK_FAILED, ROLLBACK_BLOCKED).
 //!  BLOCKED is left by the sweep after BLOCKED_RECHECK_SECONDS (back to PENDING, InspectCluster)
 //!  or by the same request sent again (with `force` for insights).
 //!  Faults (throttling, 5xx, ...) at any step: same step, retry after the poll interval.
