@@ -124,7 +124,7 @@ async fn a_failed_verification_with_stop_ends_failed_with_its_evidence_and_rolls
         .iter()
         .find(|n| n.detail_type == "EKS Upgrade Verification Failed")
         .expect("a verdict notification");
-    assert_eq!(failed.detail["checks"].as_array().unwrap().len(), 5);
+    assert_eq!(failed.detail["checks"].as_array().unwrap().len(), 6);
 }
 
 #[tokio::test]
@@ -468,4 +468,32 @@ async fn an_alarm_the_function_may_not_read_is_refused_at_once() {
     h.app.alarms.set("eks-upgrade-api-5xx", "OK", "fine");
     h.send_ok(allowed).await;
     assert_eq!(settle(&h, "safe").await.status, UpgradeStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn a_rollback_requested_days_after_the_upgrade_runs_to_its_end() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    upgraded(&h).await;
+    // Past MAX_TRACKING_SECONDS since the upgrade began: the rollback is an attempt of its own.
+    h.app.clock.advance_secs(3 * 86400);
+    h.send_ok(rollback(false)).await;
+    let record = settle(&h, "safe").await;
+    assert_eq!(record.status, UpgradeStatus::RolledBack, "{:?}", record.message);
+    assert_eq!(h.app.eks.version_rollbacks(), 1);
+    assert_eq!(
+        h.app.eks.lock().rollback_timeouts,
+        [eks_upgrade_orchestrator::domain::workflow::ROLLBACK_TIMEOUT_MINUTES],
+        "EKS is told when to give up, so its end is what we see"
+    );
+}
+
+#[tokio::test]
+async fn a_soak_longer_than_the_attempt_bound_is_refused_at_once() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    let mut request = verified("1.31", "stop");
+    request["verify"]["soakMinutes"] = json!(1440);
+    let err = h.send(request).await.unwrap_err();
+    assert!(err.to_string().contains("verify.soakMinutes"), "{err}");
+    assert!(err.to_string().contains("MAX_TRACKING_SECONDS"), "{err}");
+    assert!(h.app.store.all().is_empty());
 }

@@ -13,7 +13,8 @@ use crate::ports::{Eks, NodegroupTarget};
 use aws_sdk_eks::config::http::HttpResponse;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types::{
-    Category, InsightsFilter, LaunchTemplateSpecification, ResolveConflicts, Update, UpdateParamType, UpdateStatus,
+    Category, InsightsFilter, LaunchTemplateSpecification, ResolveConflicts, RollbackConfig, Update, UpdateParamType,
+    UpdateStatus,
 };
 
 #[derive(Debug, Clone)]
@@ -85,6 +86,33 @@ impl Eks for EksAdapter {
             .version(version.to_string())
             .client_request_token(client_request_token)
             .force(force)
+            .send()
+            .await
+            .map_err(|e| failure(&e))?;
+        update_view(out.update())
+    }
+
+    async fn roll_back_cluster_version(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        client_request_token: &str,
+        force: bool,
+        timeout_minutes: u32,
+    ) -> Result<UpdateView, EksFailure> {
+        let config = RollbackConfig::builder()
+            .timeout_minutes(timeout_minutes.min(i32::MAX as u32) as i32)
+            .build();
+        let out = self
+            .client
+            .get()
+            .await
+            .update_cluster_version()
+            .name(cluster)
+            .version(version.to_string())
+            .client_request_token(client_request_token)
+            .force(force)
+            .rollback_config(config)
             .send()
             .await
             .map_err(|e| failure(&e))?;

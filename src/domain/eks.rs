@@ -237,6 +237,8 @@ pub struct RollbackSurvey {
     /// ROLLBACK_READINESS insights.
     pub insights: Vec<InsightView>,
     pub nodegroups: Vec<NodegroupView>,
+    /// The installed add-ons (their status).
+    pub addons: Vec<AddonView>,
     /// Add-on name to its versions (for the add-ons to go back).
     pub addon_versions: Vec<(String, Vec<AddonVersionOption>)>,
 }

@@ -224,7 +224,12 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             Call::RollbackSurvey => Answer::RollbackSurvey(self.rollback_survey(cluster).await),
             Call::StartRollback { version, token, force } => {
                 info!(cluster, %version, force, client_request_token = %token, "calling UpdateClusterVersion (rollback)");
-                Answer::StartRollback(self.eks.update_cluster_version(cluster, version, &token, force).await)
+                let timeout = workflow::ROLLBACK_TIMEOUT_MINUTES;
+                let eks = &self.eks;
+                Answer::StartRollback(
+                    eks.roll_back_cluster_version(cluster, version, &token, force, timeout)
+                        .await,
+                )
             }
             Call::DescribeRollback { update_id } => {
                 Answer::DescribeRollback(self.eks.describe_update(cluster, &update_id).await)

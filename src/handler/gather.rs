@@ -67,6 +67,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             updates_in_progress: self.updates_in_progress(cluster).await?,
             insights: self.eks.insights(cluster, InsightCategory::RollbackReadiness).await?,
             nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
+            addons,
             addon_versions,
         })
     }

@@ -151,7 +151,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> O
             self.config
                 .limits
                 .check_window(window)
-                .and_then(|()| self.config.limits.check_alarms(request.verify.as_ref()))
+                .and_then(|()| self.config.limits.check_verify(request.verify.as_ref()))
                 .inspect_err(|e| warn!(error = %e, "event refused"))?;
         }
         let drives = match &event {

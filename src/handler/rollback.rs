@@ -39,7 +39,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             .rollback_survey(&candidate.cluster)
             .await
             .map_err(HandlerError::Eks)?;
-        let planned = workflow::rollback_preview(&candidate, &survey, now);
+        let planned = workflow::rollback_preview(&candidate, &survey, now, &self.config.limits);
         let Some(rollback) = planned.rollback.clone() else {
             return Err(HandlerError::NotRolledBack("no rollback was planned".into()));
         };

@@ -28,6 +28,17 @@ pub trait Eks: Send + Sync {
         force: bool,
     ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
 
+    /// UpdateClusterVersion one minor down (a VersionRollback), with `rollbackConfig`'s
+    /// `timeoutMinutes`: EKS cancels the rollback no sooner than that.
+    fn roll_back_cluster_version(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        client_request_token: &str,
+        force: bool,
+        timeout_minutes: u32,
+    ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
+
     fn describe_update(
         &self,
         cluster: &str,

@@ -3,7 +3,9 @@
 //! as changed, so no step has to remember them. The driver calls [`commit`] before every write.
 
 use crate::domain::record::outbox::{notifications_for, Notification, DETAIL_BLOCKED};
-use crate::domain::record::{UpgradeRecord, UpgradeStatus, HISTORY_HEAD, MAX_HISTORY, MAX_OUTBOX, MAX_OUTBOX_BYTES};
+use crate::domain::record::{
+    Step, UpgradeRecord, UpgradeStatus, HISTORY_HEAD, MAX_HISTORY, MAX_OUTBOX, MAX_OUTBOX_BYTES,
+};
 
 /// How a record is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,14 +52,17 @@ fn bound_history(r: &mut UpgradeRecord) {
 }
 
 /// Whether the change from `previous` to `next` begins a new attempt: a BLOCKED or parked
-/// record going again, or the next control-plane hop.
+/// record going again, the next control-plane hop, a hop's verification (its soak has its own
+/// time), or a rollback (it may come days after the upgrade).
 pub fn starts_attempt(previous: &UpgradeRecord, next: &UpgradeRecord) -> bool {
     let resumed = matches!(
         previous.status,
         UpgradeStatus::Blocked | UpgradeStatus::WaitingForWindow
     ) && next.status == UpgradeStatus::Pending;
     let next_hop = next.hop_version.is_some() && next.hop_version != previous.hop_version;
-    resumed || next_hop
+    let verifying = next.step == Step::Verify && previous.step != Step::Verify;
+    let rolling_back = next.status == UpgradeStatus::RollingBack && previous.status != UpgradeStatus::RollingBack;
+    resumed || next_hop || verifying || rolling_back
 }
 
 /// Adds the notifications of the change from `old` to `new` to `new`'s outbox, numbered. A

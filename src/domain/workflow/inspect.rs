@@ -29,7 +29,7 @@ pub(super) fn on_cluster(
 fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limits: &Limits) -> Next {
     if let Some(current) = cluster.version {
         if let Some(reached) = r
-            .hop_version
+            .hop_reached
             .filter(|h| current < *h && !r.control_plane_updates.is_empty())
         {
             // Our hop to `reached` succeeded, yet the control plane is below it: someone rolled
@@ -42,6 +42,10 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
         }
         r.from_version.get_or_insert(current);
         r.control_plane_version = Some(current);
+        // Back after a block or a park with a hop done but not yet verified: verify it first.
+        if super::verify::needs_verification(r) {
+            return super::verify::start(r, now);
+        }
         if current >= r.target_version {
             // The control plane is there; the preflight finishes the rest of the cluster (node
             // groups to its version, add-ons to their default for it) or says it is done.

@@ -73,10 +73,25 @@ impl Limits {
         })
     }
 
-    /// The alarms a verification names must be ones the function may read: refused at once
-    /// otherwise, rather than denied by IAM a hop later.
-    pub fn check_alarms(&self, verify: Option<&VerifySpec>) -> Result<(), InvalidEvent> {
-        let (Some(verify), Some(prefix)) = (verify, self.verify_alarm_prefix.as_deref()) else {
+    /// A verification must fit the attempt's bound (its soak starts an attempt of its own, with
+    /// two polls' room), and the alarms it names must be ones the function may read: refused at
+    /// once otherwise, rather than denied by IAM a hop later.
+    pub fn check_verify(&self, verify: Option<&VerifySpec>) -> Result<(), InvalidEvent> {
+        let Some(verify) = verify else { return Ok(()) };
+        let soak = i64::from(verify.soak_minutes) * 60;
+        let room = 2 * self.poll_interval_secs;
+        if soak + room > self.max_attempt_secs {
+            return Err(InvalidEvent {
+                field: "verify.soakMinutes".into(),
+                problem: format!(
+                    "expected at most {} minutes: the soak and two polls must fit MAX_TRACKING_SECONDS ({}); got {}",
+                    (self.max_attempt_secs - room).max(0) / 60,
+                    self.max_attempt_secs,
+                    verify.soak_minutes
+                ),
+            });
+        }
+        let Some(prefix) = self.verify_alarm_prefix.as_deref() else {
             return Ok(());
         };
         match verify.alarms.iter().position(|a| !a.starts_with(prefix)) {

@@ -66,8 +66,6 @@ mod status;
 mod verify;
 
 #[cfg(test)]
-mod safety_tests;
-#[cfg(test)]
 mod testing;
 
 pub use calls::{next_call, Answer, Call};
@@ -76,7 +74,10 @@ pub use exclusion::{cancel, may_hold, Hold};
 pub use lease::{claim, hand_off, is_stale, release, reopen, resume_stale, Claim};
 pub use limits::{Limits, DEFAULT_ENROLLMENT_TAG};
 pub use preflight::derived_token;
-pub use rollback::{begin_on_request as rollback_on_request, preview as rollback_preview, ROLLBACK_WINDOW_SECS};
+pub use rollback::{
+    begin_on_request as rollback_on_request, preview as rollback_preview, ROLLBACK_TIMEOUT_MINUTES,
+    ROLLBACK_WINDOW_SECS,
+};
 
 use crate::domain::eks::{EksFailure, FailureKind};
 use crate::domain::record::UpgradeRecord;

@@ -31,7 +31,9 @@ pub(super) fn set_status(r: &mut UpgradeRecord, status: UpgradeStatus, note: Str
 pub(super) fn finish(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
     // During a rollback, whatever ends it short of its end is a failed rollback.
     let status = match status {
-        UpgradeStatus::Failed | UpgradeStatus::Cancelled | UpgradeStatus::Blocked if r.rollback.is_some() => {
+        UpgradeStatus::Failed | UpgradeStatus::Cancelled | UpgradeStatus::Blocked | UpgradeStatus::TimedOut
+            if r.rollback.is_some() =>
+        {
             UpgradeStatus::RollbackFailed
         }
         other => other,
@@ -97,21 +99,19 @@ pub(super) fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits
         return next;
     };
     let at = now + secs;
-    if let Some(late) = running_updates(r)
-        .into_iter()
-        .find(|u| at > u.started + limits.update_timeout_secs(u.kind))
-    {
-        let timeout = limits.update_timeout_secs(late.kind);
+    let timeout = |u: &RunningUpdate| u.bound.unwrap_or_else(|| limits.update_timeout_secs(u.kind));
+    if let Some(late) = running_updates(r).into_iter().find(|u| at > u.started + timeout(u)) {
         let note = format!(
             "{} still in progress after {} (bound {} = {}); it may still be running in EKS: follow it with DescribeUpdate",
             late.describe(),
             human_duration(now - late.started),
-            match late.kind {
-                None => "CONTROL_PLANE_UPDATE_TIMEOUT_SECONDS",
-                Some(ItemKind::Addon) => "ADDON_UPDATE_TIMEOUT_SECONDS",
-                Some(ItemKind::Nodegroup) => "NODEGROUP_UPDATE_TIMEOUT_SECONDS",
+            match (late.bound, late.kind) {
+                (Some(_), _) => "the rollback's timeoutMinutes and an hour",
+                (None, None) => "CONTROL_PLANE_UPDATE_TIMEOUT_SECONDS",
+                (None, Some(ItemKind::Addon)) => "ADDON_UPDATE_TIMEOUT_SECONDS",
+                (None, Some(ItemKind::Nodegroup)) => "NODEGROUP_UPDATE_TIMEOUT_SECONDS",
             },
-            human_duration(timeout)
+            human_duration(timeout(&late))
         );
         return finish(r, UpgradeStatus::TimedOut, note, now, limits);
     }
@@ -134,6 +134,9 @@ pub(super) struct RunningUpdate {
     pub kind: Option<ItemKind>,
     pub name: String,
     pub started: i64,
+    /// Its own bound, instead of its kind's (a control-plane rollback: EKS cancels it after
+    /// the `timeoutMinutes` it was given).
+    pub bound: Option<i64>,
 }
 
 impl RunningUpdate {
@@ -157,6 +160,7 @@ pub(super) fn running_updates(r: &UpgradeRecord) -> Vec<RunningUpdate> {
                 kind: None,
                 name: hop.to_string(),
                 started,
+                bound: None,
             });
         }
     }
@@ -167,6 +171,7 @@ pub(super) fn running_updates(r: &UpgradeRecord) -> Vec<RunningUpdate> {
                 kind: None,
                 name: rollback.to.to_string(),
                 started,
+                bound: Some(i64::from(super::rollback::ROLLBACK_TIMEOUT_MINUTES) * 60 + 3600),
             });
         }
     }
@@ -177,6 +182,7 @@ pub(super) fn running_updates(r: &UpgradeRecord) -> Vec<RunningUpdate> {
                 kind: Some(item.kind),
                 name: item.name.clone(),
                 started,
+                bound: None,
             });
         }
     }

@@ -9,29 +9,38 @@ use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, HealthIssue, VerifyEvidence};
 use crate::domain::event::{OnVerifyFailure, VerifySpec};
 use crate::domain::record::safety::{Check, RollbackCause, Verification};
-use crate::domain::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus};
+use crate::domain::record::{HistoryEntry, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus};
 use crate::domain::text::human_duration;
+use crate::domain::version::KubeVersion;
 
 /// Whether the hop just done must be verified before going on.
 pub(super) fn needs_verification(r: &UpgradeRecord) -> bool {
+    let Some(hop) = r.hop_reached else { return false };
+    // Every update of the hop (and of those before) done.
+    let hop_done = r
+        .items
+        .iter()
+        .filter(|i| i.purpose == ItemPurpose::Upgrade && i.hop <= hop)
+        .all(|i| matches!(i.status, ItemStatus::Succeeded | ItemStatus::Skipped));
     r.verify.is_some()
         && r.rollback.is_none()
         && !r.control_plane_updates.is_empty()
-        && r.hop_reached.is_some_and(|hop| !r.verified_hops.contains(&hop))
+        && !r.verified_hops.contains(&hop)
+        && hop_done
 }
 
 /// The hop's verification begins.
 pub(super) fn start(r: &mut UpgradeRecord, now: i64) -> Next {
     let hop = r.hop_reached.unwrap_or(r.target_version);
-    if r.verification.as_ref().is_none_or(|v| v.hop != hop) {
-        r.verification = Some(Verification {
-            hop,
-            started_at: now,
-            checked_at: now,
-            passed: None,
-            checks: Vec::new(),
-        });
-    }
+    // The soak starts now, whenever it was begun before: time nobody looked (blocked, parked)
+    // does not count.
+    r.verification = Some(Verification {
+        hop,
+        started_at: now,
+        checked_at: now,
+        passed: None,
+        checks: Vec::new(),
+    });
     r.step = Step::Verify;
     r.message = Some(format!("verifying the hop to {hop}"));
     Next::Now
@@ -49,9 +58,9 @@ pub(super) fn on_evidence(
         Err(e) => return refused(r, "the hop's verification (read-only calls)", &e, now, limits),
     };
     let spec = r.verify.clone().unwrap_or_default();
-    let checks = evaluate(&spec, &evidence);
-    let passed = checks.iter().all(|c| c.passed);
     let hop = r.hop_reached.unwrap_or(r.target_version);
+    let checks = evaluate(&spec, hop, &evidence);
+    let passed = checks.iter().all(|c| c.passed);
     let verification = r.verification.get_or_insert(Verification {
         hop,
         started_at: now,
@@ -112,14 +121,21 @@ fn failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
 
 /// The checks of one look: the cluster's health, each add-on's and node group's status and
 /// health, and each named alarm's state.
-pub fn evaluate(spec: &VerifySpec, evidence: &VerifyEvidence) -> Vec<Check> {
+pub fn evaluate(spec: &VerifySpec, hop: KubeVersion, evidence: &VerifyEvidence) -> Vec<Check> {
     let issues = |list: &[HealthIssue]| {
         list.iter()
             .map(|i| format!("{}: {}", i.code, i.message))
             .collect::<Vec<_>>()
             .join("; ")
     };
+    let cluster = &evidence.cluster;
+    let at = cluster.version.map_or("?".to_owned(), |v| v.to_string());
     let mut checks = vec![Check {
+        check: format!("cluster ACTIVE at {hop}"),
+        passed: cluster.status == "ACTIVE" && cluster.version == Some(hop),
+        detail: format!("cluster is {} at {at}", cluster.status),
+    }];
+    checks.push(Check {
         check: "cluster health".into(),
         passed: evidence.cluster.health.is_empty(),
         detail: if evidence.cluster.health.is_empty() {
@@ -127,7 +143,7 @@ pub fn evaluate(spec: &VerifySpec, evidence: &VerifyEvidence) -> Vec<Check> {
         } else {
             issues(&evidence.cluster.health)
         },
-    }];
+    });
     let resource = |what: String, status: &str, health: &[HealthIssue]| {
         let passed = status == "ACTIVE" && health.is_empty();
         let detail = match (status == "ACTIVE", health.is_empty()) {

@@ -77,6 +77,8 @@ pub struct FakeEksState {
     /// Cluster name to the version its last in-place upgrade came from (set when one of
     /// ours succeeds): UpdateClusterVersion back to it is a VersionRollback.
     pub upgraded_from: HashMap<String, KubeVersion>,
+    /// The `rollbackConfig.timeoutMinutes` of each rollback call.
+    pub rollback_timeouts: Vec<u32>,
     /// The clusters' `upgradePolicy.supportType` (none: EXTENDED, EKS's default).
     pub support_type: Option<String>,
 }
@@ -320,6 +322,25 @@ impl Eks for FakeEks {
             errors: Vec::new(),
             ..view
         })
+    }
+
+    async fn roll_back_cluster_version(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        token: &str,
+        force: bool,
+        timeout_minutes: u32,
+    ) -> Result<UpdateView, EksFailure> {
+        if !(120..=10080).contains(&timeout_minutes) {
+            return Err(EksFailure::new(
+                FailureKind::InvalidParameter,
+                "InvalidParameterException",
+                "rollbackConfig.timeoutMinutes must be between 120 and 10080.",
+            ));
+        }
+        self.lock().rollback_timeouts.push(timeout_minutes);
+        self.update_cluster_version(cluster, version, token, force).await
     }
 
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {

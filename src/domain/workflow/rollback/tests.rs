@@ -1,8 +1,6 @@
 //! The safety net's steps on their own: a hop's verification, and the rollback of the last hop
 //! (prerequisites, node groups, control plane, add-ons), each from a record and EKS's answers.
 
-use super::preflight::add_item;
-use super::testing::*;
 use crate::domain::eks::{
     AddonVersionOption, AddonView, AlarmView, HealthIssue, InsightView, NodegroupView, OfferedVersion, RollbackSurvey,
     VerifyEvidence,
@@ -10,6 +8,8 @@ use crate::domain::eks::{
 use crate::domain::event::{OnVerifyFailure, VerifySpec};
 use crate::domain::record::safety::RollbackCause;
 use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus};
+use crate::domain::workflow::preflight::add_item;
+use crate::domain::workflow::testing::*;
 
 const V30: KubeVersion = KubeVersion::new(1, 30);
 const V31: KubeVersion = KubeVersion::new(1, 31);
@@ -109,6 +109,12 @@ fn rollback_survey() -> RollbackSurvey {
             status: "ACTIVE".into(),
             ..Default::default()
         }],
+        addons: vec![AddonView {
+            name: "vpc-cni".into(),
+            version: "v1.19.0".into(),
+            status: "ACTIVE".into(),
+            health: vec![],
+        }],
         addon_versions: vec![(
             "vpc-cni".into(),
             vec![
@@ -128,7 +134,7 @@ fn rollback_survey() -> RollbackSurvey {
 /// The record once the hop's last item succeeded: its verification is next.
 fn verifying(on_failure: OnVerifyFailure, soak_minutes: u16) -> UpgradeRecord {
     let mut r = hop_done(on_failure, soak_minutes);
-    let next = super::items::next_item(&mut r, NOW, &limits());
+    let next = crate::domain::workflow::items::next_item(&mut r, NOW, &limits());
     assert_eq!((r.step, next), (Step::Verify, Next::Now));
     assert_eq!(
         next_call(&r),
@@ -147,13 +153,17 @@ fn a_healthy_hop_is_verified_and_the_upgrade_goes_on() {
     assert_eq!(t.record.verified_hops, vec![V31]);
     let verification = t.record.verification.clone().unwrap();
     assert_eq!(verification.passed, Some(true));
-    assert_eq!(verification.checks.len(), 4, "cluster, add-on, node group, alarm");
+    assert_eq!(
+        verification.checks.len(),
+        5,
+        "cluster status, cluster health, add-on, node group, alarm"
+    );
     assert!(verification.checks.iter().all(|c| c.passed));
     // Verified once: the hop is not verified again on the next look.
     let mut again = t.record.clone();
-    assert!(!super::verify::needs_verification(&again));
+    assert!(!crate::domain::workflow::verify::needs_verification(&again));
     again.step = Step::RunItems;
-    super::items::next_item(&mut again, NOW, &limits());
+    crate::domain::workflow::items::next_item(&mut again, NOW, &limits());
     assert_eq!(again.step, Step::InspectCluster);
 }
 
@@ -379,6 +389,28 @@ fn each_prerequisite_blocks_the_rollback_before_anything_is_touched_and_says_whi
             "upgraded in place by this upgrade",
             Box::new(|r, _| r.hop_reached = Some(KubeVersion::new(1, 29))),
         ),
+        // An adopted update may be EKS's own end-of-support upgrade.
+        ("upgraded in place by this upgrade", Box::new(|r, _| r.adopted = true)),
+        // EKS refuses to update a DEGRADED node group or add-on: nothing may start.
+        (
+            "node group ng-1 can go back",
+            Box::new(|_, s| s.nodegroups[0].status = "DEGRADED".into()),
+        ),
+        (
+            "add-on vpc-cni can go back",
+            Box::new(|_, s| s.addons[0].status = "DEGRADED".into()),
+        ),
+        // A version EKS does not list: whether it needs EXTENDED can't be told.
+        (
+            "upgrade policy for extended support",
+            Box::new(|_, s| s.versions.retain(|v| v.version != V30)),
+        ),
+        ("cluster enrolled", Box::new(|_, s| s.cluster.tags.clear())),
+        // An hour is kept back from EKS's 7 days.
+        (
+            "within 7 days of the upgrade",
+            Box::new(|r, _| r.hop_finished_at = Some(NOW - 7 * 86400 + 1800)),
+        ),
     ];
     for (check, change) in cases {
         let mut r = started();
@@ -564,4 +596,163 @@ fn verification_and_rollback_records_stay_small() {
     let (done, _) = roll_back(t.record, rollback_survey());
     let size = serde_json::to_vec(&done).unwrap().len();
     assert!(size < 16 * 1024, "{size} bytes");
+}
+
+#[test]
+fn a_hop_blocked_after_the_last_one_succeeded_is_not_taken_for_a_rollback_by_someone_else() {
+    // 1.29 to 1.31: the hop to 1.30 is done; the hop to 1.31 was refused (insights) and the
+    // re-check comes back to InspectCluster with the cluster at 1.30.
+    let mut r = hop_done(OnVerifyFailure::Stop, 0);
+    r.verify = None;
+    r.hop_reached = Some(V30);
+    r.hop_version = Some(V31);
+    r.status = UpgradeStatus::Pending;
+    r.step = Step::InspectCluster;
+    let t = step(&r, Answer::DescribeCluster(Ok(cluster("ACTIVE", "1.30"))));
+    assert_ne!(t.record.status, UpgradeStatus::Failed, "{:?}", t.record.message);
+    assert_eq!(t.record.step, Step::Preflight);
+}
+
+#[test]
+fn a_hop_left_unverified_by_a_block_is_verified_when_the_upgrade_comes_back() {
+    let mut r = hop_done(OnVerifyFailure::Stop, 0);
+    // The verification's read was refused (BLOCKED); the re-check starts at InspectCluster.
+    r.status = UpgradeStatus::Pending;
+    r.step = Step::InspectCluster;
+    let t = step(&r, Answer::DescribeCluster(Ok(cluster("ACTIVE", "1.31"))));
+    assert_eq!(t.record.step, Step::Verify, "{:?}", t.record.message);
+    // Not before the hop's own updates are done.
+    let mut pending = r.clone();
+    pending.items[1].status = ItemStatus::Planned;
+    let t = step(&pending, Answer::DescribeCluster(Ok(cluster("ACTIVE", "1.31"))));
+    assert_ne!(t.record.step, Step::Verify);
+}
+
+#[test]
+fn a_cluster_still_updating_fails_its_verification_and_a_soak_restarts_on_return() {
+    let r = verifying(OnVerifyFailure::Stop, 10);
+    let mut evidence = healthy();
+    evidence.cluster.status = "UPDATING".into();
+    let t = step(&r, Answer::Verify(Ok(evidence)));
+    assert_eq!(t.record.status, UpgradeStatus::Failed);
+    assert!(t
+        .record
+        .message
+        .unwrap()
+        .contains("cluster ACTIVE at 1.31: cluster is UPDATING"));
+    // A soak begun before a block starts again: time nobody looked does not count.
+    let mut again = r.clone();
+    again.verification.as_mut().unwrap().started_at = NOW - 3600;
+    let next = crate::domain::workflow::verify::start(&mut again, NOW);
+    assert_eq!(next, Next::Now);
+    assert_eq!(again.verification.unwrap().started_at, NOW);
+}
+
+#[test]
+fn a_rollback_that_times_out_ends_rollback_failed_and_asked_again_keeps_its_token_while_it_may_have_gone_out() {
+    let r = verifying(OnVerifyFailure::Rollback, 0);
+    let mut r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+    r = step(&r, Answer::RollbackSurvey(Ok(rollback_survey()))).record;
+    r = step(
+        &r,
+        Answer::StartItem(Ok(update("b1", UpdateState::Successful, "VersionUpdate", None))),
+    )
+    .record;
+    assert_eq!(r.step, Step::StartRollback);
+    let token = r.rollback.as_ref().unwrap().client_request_token.clone();
+    // A fault, then the bound: the call may have reached EKS.
+    r = step(
+        &r,
+        Answer::StartRollback(Err(failure(FailureKind::Transient, "timed out"))),
+    )
+    .record;
+    let timed_out = crate::domain::workflow::status::bound(&mut r.clone(), Next::After(30), NOW + 2 * 86400, &limits());
+    assert_eq!(timed_out, Next::Stop);
+    let mut ended = r.clone();
+    crate::domain::workflow::status::bound(&mut ended, Next::After(30), NOW + 2 * 86400, &limits());
+    assert_eq!(ended.status, UpgradeStatus::RollbackFailed, "{:?}", ended.message);
+    let again = rollback_on_request(&ended, false, NOW + 2 * 86400 + 60).unwrap();
+    assert_eq!(
+        again.rollback.as_ref().unwrap().client_request_token,
+        token,
+        "the same token finds the same update"
+    );
+    let forced = rollback_on_request(&ended, true, NOW + 2 * 86400 + 60).unwrap();
+    assert_ne!(
+        forced.rollback.as_ref().unwrap().client_request_token,
+        token,
+        "other parameters, a new token"
+    );
+}
+
+#[test]
+fn a_stopped_record_with_a_stale_running_item_can_still_be_rolled_back() {
+    let mut r = hop_done(OnVerifyFailure::Stop, 0);
+    r.items[0].status = ItemStatus::InProgress;
+    r.status = UpgradeStatus::TimedOut;
+    r.step = Step::Done;
+    assert!(rollback_on_request(&r, false, NOW + 60).is_ok());
+}
+
+#[test]
+fn the_seven_days_are_checked_again_before_the_control_plane_goes_back() {
+    let r = verifying(OnVerifyFailure::Rollback, 0);
+    let mut r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+    r = step(&r, Answer::RollbackSurvey(Ok(rollback_survey()))).record;
+    // The node group took until the window's end.
+    r.hop_finished_at = Some(NOW - 7 * 86400);
+    let t = step(
+        &r,
+        Answer::StartItem(Ok(update("b1", UpdateState::Successful, "VersionUpdate", None))),
+    );
+    assert_eq!(t.record.status, UpgradeStatus::RollbackFailed);
+    assert!(t
+        .record
+        .message
+        .clone()
+        .unwrap()
+        .contains("7 days for a rollback ran out"));
+    assert_eq!(next_call(&t.record), None, "no control-plane rollback after the window");
+}
+
+#[test]
+fn an_add_on_that_failed_to_go_back_is_asked_again_with_a_new_token_and_the_control_plane_is_left_alone() {
+    let r = verifying(OnVerifyFailure::Rollback, 0);
+    let mut r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+    r = step(&r, Answer::RollbackSurvey(Ok(rollback_survey()))).record;
+    r = step(
+        &r,
+        Answer::StartItem(Ok(update("b1", UpdateState::Successful, "VersionUpdate", None))),
+    )
+    .record;
+    r = step(
+        &r,
+        Answer::StartRollback(Ok(update("rb-1", UpdateState::Successful, "VersionRollback", None))),
+    )
+    .record;
+    let addon = |r: &UpgradeRecord| {
+        r.items
+            .iter()
+            .find(|i| i.purpose == ItemPurpose::Rollback && i.kind == ItemKind::Addon)
+            .cloned()
+            .unwrap()
+    };
+    let first = addon(&r).client_request_token;
+    r = step(&r, Answer::StartItem(Err(failure(FailureKind::Rejected, "no")))).record;
+    assert_eq!(r.status, UpgradeStatus::RollbackFailed, "{:?}", r.message);
+    let again = rollback_on_request(&r, false, NOW + 600).unwrap();
+    let mut survey = rollback_survey();
+    survey.cluster.version = Some(V30);
+    survey.nodegroups[0].version = Some(V30);
+    let (done, calls) = roll_back(again, survey);
+    assert_ne!(addon(&done).client_request_token, first);
+    assert_eq!(done.status, UpgradeStatus::RolledBack, "{:?}", done.message);
+    assert!(!calls.iter().any(|c| matches!(c, Call::StartRollback { .. })));
+    assert!(calls.iter().any(|c| matches!(
+        c,
+        Call::StartItem {
+            kind: ItemKind::Addon,
+            ..
+        }
+    )));
 }

@@ -4,17 +4,29 @@
 //! VersionRollback), then the add-ons back to their versions before the hop. Every call with a
 //! token stored first, as for the upgrade.
 
+mod prerequisites;
+
 use super::items::next_item;
 use super::preflight::{add_item_for, derived_token};
 use super::status::{describe_errors, finish, set_status};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, FailureKind, RollbackSurvey, UpdateState, UpdateView};
-use crate::domain::record::safety::{AddonBack, Check, Rollback, RollbackCause};
+use crate::domain::record::safety::{AddonBack, Rollback, RollbackCause};
 use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use crate::domain::text::human_duration;
+pub use prerequisites::prerequisites;
 
 /// EKS allows a rollback this long after the upgrade completed.
 pub const ROLLBACK_WINDOW_SECS: i64 = 7 * 86400;
+
+/// Kept back from EKS's 7 days: we see an update's success up to a poll after EKS completed
+/// it, and the node groups go back before the control plane does.
+const WINDOW_MARGIN_SECS: i64 = 3600;
+
+/// `rollbackConfig.timeoutMinutes` sent with the control plane's rollback: EKS cancels it no
+/// sooner than this (120 to 10080; EKS's default is 720). The rollback is followed this long
+/// and an hour more, so EKS's own end is what the record shows.
+pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 240;
 
 /// A rollback of the last hop begins: its prerequisites are looked at first.
 pub(super) fn begin(r: &mut UpgradeRecord, cause: RollbackCause, reason: String, force: bool, now: i64) -> Next {
@@ -56,7 +68,7 @@ pub fn begin_on_request(record: &UpgradeRecord, force: bool, now: i64) -> Result
         ));
     }
     let finished = record.hop_finished_at.unwrap_or(i64::MIN);
-    if now - finished > ROLLBACK_WINDOW_SECS {
+    if now - finished > ROLLBACK_WINDOW_SECS - WINDOW_MARGIN_SECS {
         return Err(format!(
             "its last hop (to {hop}) finished {} ago: EKS rolls back only within 7 days of an upgrade",
             human_duration(now - finished)
@@ -74,12 +86,12 @@ pub fn begin_on_request(record: &UpgradeRecord, force: bool, now: i64) -> Result
             | UpgradeStatus::RollbackBlocked
             | UpgradeStatus::RollbackFailed
     );
-    let running = record.items.iter().any(|i| i.status == ItemStatus::InProgress);
-    if !rollable || running {
+    // (An item still IN_PROGRESS in a stopped record is a stale view: the prerequisites look
+    // at EKS's updates in progress instead.)
+    if !rollable {
         return Err(format!(
-            "it is {:?}{}: only an upgrade that has stopped can be rolled back",
-            record.status,
-            if running { " with an update running" } else { "" }
+            "it is {:?}: only an upgrade that has stopped can be rolled back",
+            record.status
         ));
     }
     let mut r = record.clone();
@@ -90,21 +102,23 @@ pub fn begin_on_request(record: &UpgradeRecord, force: bool, now: i64) -> Result
     // The same hop again after a blocked or failed rollback: go on from where it stopped.
     let (from, to) = (hop, previous_minor(hop));
     match r.rollback.as_mut().filter(|rb| rb.from == from && rb.to == to) {
-        Some(_) if record.control_plane_version == Some(to) => {
-            return Err(format!(
-                "its control plane is already back at {to}; what did not go back is in its message: finish that by hand"
-            ));
-        }
         Some(rb) => {
+            // A new token only where the old one can't serve: its update ended without
+            // success, or `force` changes (EKS refuses a token again with other parameters).
+            // Otherwise the call may have gone out before a crash: the same token finds it.
+            // (A control plane already back is seen by the survey: only the add-ons are left.)
+            let back = record.control_plane_version == Some(to) && rb.update_id.is_some();
+            if back || rb.update_id.is_some() || rb.force != force {
+                // (Once the control plane is back its token is spent; a new one gives the
+                // add-ons asked again new tokens.)
+                if !back {
+                    rb.update_id = None;
+                    rb.update_started_at = None;
+                }
+                rb.client_request_token = derived_token(&record.client_request_token, &format!("rollback:{to}:{now}"));
+            }
             rb.force = force;
             rb.cause = RollbackCause::Requested;
-            // The control plane's rollback ended without success (or never started): a new
-            // one, with a new token (the old one names the update that ended).
-            if rb.update_id.is_some() {
-                rb.update_id = None;
-                rb.update_started_at = None;
-            }
-            rb.client_request_token = derived_token(&record.client_request_token, &format!("rollback:{to}:{now}"));
             // Node groups that failed to go back are asked again, with new tokens.
             r.items
                 .retain(|i| i.purpose != ItemPurpose::Rollback || !i.status.is_failure());
@@ -145,7 +159,13 @@ pub(super) fn on_survey(
             return finish(r, UpgradeStatus::RollbackFailed, note, now, limits);
         }
     };
-    let checks = prerequisites(r, &rollback, &survey, now);
+    let back = r.control_plane_version == Some(rollback.to) && rollback.update_id.is_some();
+    if back && survey.cluster.version == Some(rollback.to) {
+        // Our control-plane rollback succeeded before (then an add-on failed, or a crash):
+        // only the add-ons are left.
+        return control_plane_back(r, &rollback, now, limits);
+    }
+    let checks = prerequisites(r, &rollback, &survey, now, limits);
     let blocked: Vec<String> = checks
         .iter()
         .filter(|c| !c.passed)
@@ -171,144 +191,16 @@ pub(super) fn on_survey(
 
 /// A dry run of `RollbackPreflight`: the prerequisites, and what would go back whether or not
 /// they hold (the node groups as rollback items, the add-ons in `addonsBack`).
-pub fn preview(r: &UpgradeRecord, survey: &RollbackSurvey, now: i64) -> UpgradeRecord {
+pub fn preview(r: &UpgradeRecord, survey: &RollbackSurvey, now: i64, limits: &Limits) -> UpgradeRecord {
     let mut preview = r.clone();
     if let Some(rollback) = r.rollback.clone() {
-        let checks = prerequisites(r, &rollback, survey, now);
+        let checks = prerequisites(r, &rollback, survey, now, limits);
         if let Some(rb) = preview.rollback.as_mut() {
             rb.prerequisites = checks;
         }
         plan(&mut preview, &rollback, survey);
     }
     preview
-}
-
-/// What must hold before anything is rolled back (EKS's prerequisites, and the node groups this
-/// tool can bring back).
-pub fn prerequisites(r: &UpgradeRecord, rollback: &Rollback, survey: &RollbackSurvey, now: i64) -> Vec<Check> {
-    let (from, to) = (rollback.from, rollback.to);
-    let check = |name: &str, passed: bool, detail: String| Check {
-        check: name.to_owned(),
-        passed,
-        detail,
-    };
-    let finished = r.hop_finished_at.unwrap_or(i64::MIN);
-    let mut checks = vec![
-        check(
-            "upgraded in place by this upgrade",
-            !r.control_plane_updates.is_empty() && r.hop_reached == Some(from),
-            format!("its last control-plane hop went to {from}"),
-        ),
-        check(
-            "within 7 days of the upgrade",
-            now - finished <= ROLLBACK_WINDOW_SECS,
-            format!("the hop to {from} finished {} ago", human_duration(now - finished)),
-        ),
-        check(
-            "exactly one minor down",
-            survey.cluster.version == Some(from) && previous_minor(from) == to,
-            format!(
-                "the control plane is at {}; the rollback goes from {from} to {to}",
-                survey.cluster.version.map_or("?".into(), |v| v.to_string())
-            ),
-        ),
-        check(
-            "cluster ACTIVE, no update in progress",
-            survey.cluster.status == "ACTIVE" && survey.updates_in_progress.is_empty(),
-            match survey.updates_in_progress.first() {
-                Some(u) => format!("update {} ({}) is in progress", u.id, u.kind),
-                None => format!("cluster is {}", survey.cluster.status),
-            },
-        ),
-    ];
-    checks.push(extended_support(rollback, survey));
-    checks.push(insights(rollback, survey));
-    checks.extend(nodegroups_back(r, rollback, survey));
-    checks
-}
-
-fn extended_support(rollback: &Rollback, survey: &RollbackSurvey) -> Check {
-    let to = rollback.to;
-    let extended = survey
-        .versions
-        .iter()
-        .any(|v| v.version == to && v.status == "EXTENDED_SUPPORT");
-    let policy = survey.cluster.support_type.clone().unwrap_or_else(|| "STANDARD".into());
-    Check {
-        check: "upgrade policy for extended support".into(),
-        passed: !extended || policy == "EXTENDED",
-        detail: if extended {
-            format!("{to} is in extended support; the cluster's upgrade policy is {policy} (EXTENDED needed)")
-        } else {
-            format!("{to} is not in extended support")
-        },
-    }
-}
-
-fn insights(rollback: &Rollback, survey: &RollbackSurvey) -> Check {
-    let errors: Vec<String> = survey
-        .insights
-        .iter()
-        .filter(|i| i.category == "ROLLBACK_READINESS" && i.status == "ERROR")
-        .map(|i| format!("{}: {}", i.name, i.reason))
-        .collect();
-    let detail = match (errors.is_empty(), rollback.force) {
-        (true, _) => format!(
-            "no ERROR rollback-readiness insight ({} checked)",
-            survey.insights.len()
-        ),
-        (false, true) => format!("ERROR insights overridden by force: {}", errors.join("; ")),
-        (false, false) => format!(
-            "ERROR insights (send {{\"rollback\": {{..., \"force\": true}}}} to override): {}",
-            errors.join("; ")
-        ),
-    };
-    Check {
-        check: "rollback readiness insights".into(),
-        passed: errors.is_empty() || rollback.force,
-        detail,
-    }
-}
-
-/// Every node group at `from` must go back first (EKS rolls back the control plane only, and
-/// refuses it while a node group is newer): the ones this upgrade moved, it brings back.
-fn nodegroups_back(r: &UpgradeRecord, rollback: &Rollback, survey: &RollbackSurvey) -> Vec<Check> {
-    survey
-        .nodegroups
-        .iter()
-        .filter(|ng| ng.version == Some(rollback.from))
-        .map(|ng| {
-            let ours = moved_by_hop(r, rollback, &ng.name);
-            let back = ours.is_some_and(|i| !ng.custom_ami() || i.from_launch_template.is_some());
-            Check {
-                check: format!("node group {} can go back", ng.name),
-                passed: back,
-                detail: match (ours.is_some(), back) {
-                    (_, true) => format!(
-                        "this upgrade moved it to {}; it goes back to {}",
-                        rollback.from, rollback.to
-                    ),
-                    (true, false) => "a custom AMI whose launch template version before the hop is unknown: roll it \
-                                      back by hand first"
-                        .into(),
-                    (false, _) => format!(
-                        "it is at {} but this upgrade did not move it: roll it back to {} first",
-                        rollback.from, rollback.to
-                    ),
-                },
-            }
-        })
-        .collect()
-}
-
-fn moved_by_hop<'a>(r: &'a UpgradeRecord, rollback: &Rollback, name: &str) -> Option<&'a crate::domain::WorkItem> {
-    r.items.iter().find(|i| {
-        i.purpose == ItemPurpose::Upgrade
-            && i.kind == ItemKind::Nodegroup
-            && i.name == name
-            && i.hop == rollback.from
-            && i.status == ItemStatus::Succeeded
-    })
 }
 
 /// The node groups back (items, with tokens derived from the rollback's), and the add-ons to
@@ -381,6 +273,15 @@ fn plan(r: &mut UpgradeRecord, rollback: &Rollback, survey: &RollbackSurvey) {
 pub(super) fn after_items(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
     match r.rollback.as_ref().map(|rb| rb.update_id.is_some()) {
         Some(false) => {
+            let finished = r.hop_finished_at.unwrap_or(i64::MIN);
+            if now - finished > ROLLBACK_WINDOW_SECS - WINDOW_MARGIN_SECS / 2 {
+                let note = format!(
+                    "EKS's 7 days for a rollback ran out while the node groups went back ({} since the hop): the \
+                     control plane stays; move the node groups forward again or roll back by hand",
+                    human_duration(now - finished)
+                );
+                return finish(r, UpgradeStatus::RollbackFailed, note, now, limits);
+            }
             r.step = Step::StartRollback;
             Next::Now
         }
@@ -449,24 +350,8 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
             let Some(rollback) = r.rollback.clone() else {
                 return Next::Now;
             };
-            r.control_plane_version = Some(rollback.to);
             r.message = Some(format!("control plane back at {} (update {})", rollback.to, update.id));
-            let base = derived_token(&rollback.client_request_token, "addons");
-            for addon in &rollback.addons_back {
-                let from = Some(addon.from.clone());
-                add_item_for(
-                    r,
-                    ItemPurpose::Rollback,
-                    ItemKind::Addon,
-                    &addon.name,
-                    &addon.to,
-                    from,
-                    rollback.to,
-                    &base,
-                );
-            }
-            r.step = Step::RunItems;
-            next_item(r, now, limits)
+            control_plane_back(r, &rollback, now, limits)
         }
         UpdateState::Failed | UpdateState::Cancelled => {
             r.eks_errors = update.errors.clone();
@@ -479,6 +364,28 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
             finish(r, UpgradeStatus::RollbackFailed, note, now, limits)
         }
     }
+}
+
+/// The control plane is back: the add-ons go back next (items with tokens derived from the
+/// rollback's), then the rollback ends.
+fn control_plane_back(r: &mut UpgradeRecord, rollback: &Rollback, now: i64, limits: &Limits) -> Next {
+    r.control_plane_version = Some(rollback.to);
+    let base = derived_token(&rollback.client_request_token, "addons");
+    for addon in &rollback.addons_back {
+        let from = Some(addon.from.clone());
+        add_item_for(
+            r,
+            ItemPurpose::Rollback,
+            ItemKind::Addon,
+            &addon.name,
+            &addon.to,
+            from,
+            rollback.to,
+            &base,
+        );
+    }
+    r.step = Step::RunItems;
+    next_item(r, now, limits)
 }
 
 fn finished(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
@@ -507,3 +414,6 @@ fn finished(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
     );
     finish(r, UpgradeStatus::RolledBack, note, now, limits)
 }
+
+#[cfg(test)]
+mod tests;
