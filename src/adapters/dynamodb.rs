@@ -28,6 +28,14 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    pub(super) async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.client.get().await
+    }
+
+    pub(super) fn table(&self) -> &str {
+        &self.table
+    }
+
     pub fn new(client: impl Into<LazyClient<aws_sdk_dynamodb::Client>>, table: impl Into<String>) -> Self {
         Self {
             client: client.into(),
@@ -72,7 +80,7 @@ fn from_item(item: Item) -> Result<UpgradeRecord, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError(format!("stored record does not decode: {e}")))
 }
 
-fn store_error<E>(
+pub(super) fn store_error<E>(
     operation: &str,
     err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> StoreError

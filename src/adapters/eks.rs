@@ -248,6 +248,11 @@ impl Eks for EksAdapter {
             .collect())
     }
 
+    async fn list_clusters(&self) -> Result<Vec<String>, EksFailure> {
+        let pages = self.client.get().await.list_clusters().into_paginator().items().send();
+        pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))
+    }
+
     async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
         let client = self.client.get().await;
         let names = client

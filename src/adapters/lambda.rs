@@ -2,6 +2,7 @@
 
 use super::aws::LazyClient;
 use super::sdk_failure;
+use crate::domain::event::rollout::RolloutKey;
 use crate::domain::Continuation;
 use crate::ports::{InvokeError, SelfInvoker};
 use aws_sdk_lambda::primitives::Blob;
@@ -24,7 +25,16 @@ impl LambdaInvoker {
 
 impl SelfInvoker for LambdaInvoker {
     async fn send(&self, continuation: &Continuation) -> Result<(), InvokeError> {
-        let payload = continuation.to_event();
+        self.invoke_event(continuation.to_event()).await
+    }
+
+    async fn send_tick(&self, rollout: &RolloutKey) -> Result<(), InvokeError> {
+        self.invoke_event(rollout.to_event()).await
+    }
+}
+
+impl LambdaInvoker {
+    async fn invoke_event(&self, payload: serde_json::Value) -> Result<(), InvokeError> {
         let out = self
             .client
             .get()

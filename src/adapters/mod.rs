@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod cloudwatch;
 pub mod dynamodb;
+mod dynamodb_rollouts;
 pub mod eks;
 pub mod eventbridge;
 pub mod lambda;

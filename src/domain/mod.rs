@@ -1,4 +1,4 @@
-//! The domain: events, records and the upgrade workflow. No I/O here.
+//! The domain: events, records, the upgrade workflow and fleet rollouts. No I/O here.
 //!
 //! The modules form layers; each imports only from layers above it, never back:
 //!
@@ -8,7 +8,8 @@
 //! 3. [`plan`]: the upgrade plan, made from an EKS survey;
 //! 4. [`event`]: the events the function accepts, decoded and validated;
 //! 5. [`record`]: the stored upgrade record and its notification outbox;
-//! 6. [`workflow`]: the state machine over the record.
+//! 6. [`workflow`]: the state machine over the record;
+//! 7. [`rollout`]: a fleet taken through stages, each cluster by an upgrade record.
 //!
 //! `tests/architecture.rs` checks that no module imports one below it.
 
@@ -25,6 +26,8 @@ pub mod event;
 pub mod record;
 
 pub mod workflow;
+
+pub mod rollout;
 
 pub use eks::{ClusterView, EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
 pub use event::{

@@ -151,7 +151,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
 
     /// Writes the handoff, then sends the continuation. If the send fails, the record's heartbeat
     /// goes stale and the sweep resumes it.
-    async fn hand_off(&self, record: UpgradeRecord) -> Result<Summary, HandlerError> {
+    pub(super) async fn hand_off(&self, record: UpgradeRecord) -> Result<Summary, HandlerError> {
         let nonce = new_token();
         let Some(handed) = self.write(&record, workflow::hand_off(&record, &nonce)).await? else {
             return self

@@ -47,18 +47,23 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
         if let TargetVersion::Exact(version) = request.target_version {
             return Ok(version);
         }
-        let offered = self.eks.describe_cluster_versions().await.map_err(HandlerError::Eks)?;
-        let latest = offered
-            .iter()
-            .filter(|v| v.status == "STANDARD_SUPPORT")
-            .map(|v| v.version)
-            .max()
-            .ok_or_else(|| HandlerError::Plan(PlanError("EKS lists no version in standard support".into())))?;
+        let latest = self.latest_version().await?;
         if request.request_id.is_none() {
             request.request_id = Some(RequestId::for_target(TargetVersion::Exact(latest)));
         }
         request.target_version = TargetVersion::Exact(latest);
         Ok(latest)
+    }
+
+    /// `latest`: the newest version EKS offers in standard support.
+    pub(super) async fn latest_version(&self) -> Result<KubeVersion, HandlerError> {
+        let offered = self.eks.describe_cluster_versions().await.map_err(HandlerError::Eks)?;
+        offered
+            .iter()
+            .filter(|v| v.status == "STANDARD_SUPPORT")
+            .map(|v| v.version)
+            .max()
+            .ok_or_else(|| HandlerError::Plan(PlanError("EKS lists no version in standard support".into())))
     }
 
     /// Only enrolled clusters: a stray or forged schedule is refused here, with nothing written.

@@ -9,6 +9,7 @@
 //! - [`persist`]: commits and writes a record, then publishes its outbox;
 //! - [`queries`]: the dry run, the status query and the sweep;
 //! - [`rollback`]: an operator's rollback of an upgrade's last hop;
+//! - [`rollout`]: fleet rollouts: the request, ticks, controls, status;
 //! - [`reply`]: what each event answers.
 
 mod drive;
@@ -19,6 +20,7 @@ mod persist;
 mod queries;
 pub mod reply;
 mod rollback;
+pub mod rollout;
 
 use crate::config::Config;
 use crate::crash::{CrashPoints, InjectedCrash};
@@ -95,6 +97,8 @@ pub enum HandlerError {
     #[error("{0}")]
     NotRolledBack(String),
     #[error("{0}")]
+    RolloutRefused(String),
+    #[error("{0}")]
     Misconfigured(String),
 }
 
@@ -112,6 +116,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
             HandlerError::ClusterBusy { .. } => "ClusterBusy",
             HandlerError::NotCancelled(_) => "NotCancelled",
             HandlerError::NotRolledBack(_) => "NotRolledBack",
+            HandlerError::RolloutRefused(_) => "RolloutRefused",
             HandlerError::Misconfigured(_) => "Misconfigured",
         };
         Self {
@@ -157,6 +162,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> O
         let drives = match &event {
             InboundEvent::Upgrade(r) => !r.dry_run,
             InboundEvent::Rollback(r) => !r.dry_run,
+            InboundEvent::Rollout(r) => !r.dry_run,
+            InboundEvent::RolloutControl(_) | InboundEvent::RolloutTick(_) => true,
             InboundEvent::Continuation(_) => true,
             _ => false,
         };
@@ -175,6 +182,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> O
             InboundEvent::Sweep(_) => Reply::Sweep(Box::pin(self.sweep()).await?),
             InboundEvent::Cancel(request) => Reply::Upgrade(Box::pin(self.cancel(request)).await?),
             InboundEvent::Rollback(request) => Box::pin(self.rollback(request, invocation)).await?,
+            InboundEvent::Rollout(request) => Box::pin(self.rollout(*request, invocation)).await?,
+            InboundEvent::RolloutControl(control) => Box::pin(self.rollout_control(control, invocation)).await?,
+            InboundEvent::RolloutStatus(query) => Box::pin(self.rollout_status(query)).await?,
+            InboundEvent::RolloutTick(key) => Box::pin(self.rollout_tick(key, invocation)).await?,
         })
     }
 

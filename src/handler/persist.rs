@@ -20,11 +20,14 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             notify: self.notifier.enabled(),
         };
         let next = commit(current, next, options);
-        match self.store.replace(&next, current.revision).await? {
-            Replaced::Done if next.outbox.is_empty() => Ok(Some(next)),
-            Replaced::Done => Ok(Some(self.publish(next).await?)),
-            Replaced::Conflict => Ok(None),
-        }
+        let written = match self.store.replace(&next, current.revision).await? {
+            Replaced::Done if next.outbox.is_empty() => next,
+            Replaced::Done => self.publish(next).await?,
+            Replaced::Conflict => return Ok(None),
+        };
+        // An upgrade of a rollout that just ended tells its rollout.
+        self.tell_rollout(current, &written).await;
+        Ok(Some(written))
     }
 
     /// Publishes the outbox of a written record, then empties it (conditionally). If either

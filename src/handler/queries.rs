@@ -91,10 +91,22 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
                 Err(()) => failed.push(RecordKey::of(record)),
             }
         }
+        // Every unfinished rollout gets a tick (a soak that ended, an upgrade's end not told).
+        let mut rollouts = Vec::new();
+        for rollout in self.store.list_unfinished_rollouts().await? {
+            match rollout.key() {
+                Ok(key) => match self.invoker.send_tick(&key).await {
+                    Ok(()) => rollouts.push(format!("{}/{}", rollout.name, rollout.request_id)),
+                    Err(e) => warn!(rollout = %rollout.name, error = %e, "sweep could not tick a rollout"),
+                },
+                Err(e) => warn!(rollout = %rollout.name, error = %e, "sweep skipped a rollout with a bad key"),
+            }
+        }
         info!(
             candidates = candidates.len(),
             resumed = resumed.len(),
             failed = failed.len(),
+            rollouts = rollouts.len(),
             "sweep done"
         );
         Ok(SweepReply {
@@ -102,6 +114,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             resumed,
             failed,
             skipped: listed.unreadable,
+            rollouts_ticked: rollouts,
         })
     }
 

@@ -19,6 +19,8 @@ pub enum Reply {
     Sweep(SweepReply),
     DryRun(Box<DryRunReply>),
     RollbackDryRun(Box<RollbackDryRunReply>),
+    Rollout(Box<super::rollout::reply::RolloutReply>),
+    RolloutDryRun(Box<super::rollout::reply::RolloutDryRunReply>),
 }
 
 /// What an upgrade request or a continuation answers: the record's state and what this
@@ -110,6 +112,9 @@ pub struct SweepReply {
     /// Records that do not decode: skipped, so they can't stop the others.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Unreadable>,
+    /// The unfinished rollouts sent a tick (`name/requestId`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rollouts_ticked: Vec<String>,
 }
 
 /// A dry run: the plan, and nothing changed.

@@ -90,6 +90,9 @@ pub trait Eks: Send + Sync {
     /// The versions of an add-on and what each runs on (DescribeAddonVersions, all pages).
     fn addon_versions(&self, addon: &str) -> impl Future<Output = Result<Vec<AddonVersionOption>, EksFailure>> + Send;
 
+    /// The names of the account's clusters in this region (ListClusters, all pages).
+    fn list_clusters(&self) -> impl Future<Output = Result<Vec<String>, EksFailure>> + Send;
+
     /// The cluster's insights of one category (ListInsights, all pages).
     fn insights(
         &self,

@@ -1,5 +1,7 @@
-//! The self-invoke port: the continuation the function sends itself.
+//! The self-invoke port: the continuation the function sends itself, and the tick a rollout
+//! gets when one of its clusters' upgrades ends.
 
+use crate::domain::event::rollout::RolloutKey;
 use crate::domain::Continuation;
 use std::future::Future;
 
@@ -10,6 +12,9 @@ pub struct InvokeError(pub String);
 /// Sends the function a continuation, asynchronously (InvocationType Event).
 pub trait SelfInvoker: Send + Sync {
     fn send(&self, continuation: &Continuation) -> impl Future<Output = Result<(), InvokeError>> + Send;
+
+    /// `{"rolloutTick": ...}`, asynchronously.
+    fn send_tick(&self, rollout: &RolloutKey) -> impl Future<Output = Result<(), InvokeError>> + Send;
 }
 
 #[cfg(any(test, feature = "test-util"))]
@@ -18,6 +23,7 @@ pub use recording::RecordingInvoker;
 #[cfg(any(test, feature = "test-util"))]
 mod recording {
     use super::{InvokeError, SelfInvoker};
+    use crate::domain::event::rollout::RolloutKey;
     use crate::domain::Continuation;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
@@ -26,12 +32,17 @@ mod recording {
     #[derive(Debug, Clone, Default)]
     pub struct RecordingInvoker {
         pub sent: Arc<Mutex<Vec<Continuation>>>,
+        pub ticks: Arc<Mutex<Vec<RolloutKey>>>,
         pub dropping: Arc<AtomicBool>,
     }
 
     impl RecordingInvoker {
         pub fn take(&self) -> Vec<Continuation> {
             std::mem::take(&mut *self.sent.lock().expect("lock"))
+        }
+
+        pub fn take_ticks(&self) -> Vec<RolloutKey> {
+            std::mem::take(&mut *self.ticks.lock().expect("lock"))
         }
     }
 
@@ -42,6 +53,15 @@ mod recording {
                 return Err(InvokeError("TooManyRequestsException: Rate exceeded".to_owned()));
             }
             self.sent.lock().expect("lock").push(continuation.clone());
+            Ok(())
+        }
+
+        async fn send_tick(&self, rollout: &RolloutKey) -> Result<(), InvokeError> {
+            tokio::task::yield_now().await;
+            if self.dropping.load(Ordering::SeqCst) {
+                return Err(InvokeError("TooManyRequestsException: Rate exceeded".to_owned()));
+            }
+            self.ticks.lock().expect("lock").push(rollout.clone());
             Ok(())
         }
     }

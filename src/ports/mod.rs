@@ -7,6 +7,7 @@ pub mod clock;
 pub mod eks;
 pub mod invoker;
 pub mod notifier;
+pub mod rollout_store;
 pub mod store;
 
 #[cfg(any(test, feature = "test-util"))]
@@ -19,4 +20,5 @@ pub use clock::{Clock, SystemClock};
 pub use eks::{Eks, NodegroupTarget};
 pub use invoker::{InvokeError, SelfInvoker};
 pub use notifier::{Notifier, NotifyError};
+pub use rollout_store::RolloutStore;
 pub use store::{Inserted, Listed, RecordStore, Replaced, StoreError, Unreadable};

@@ -1,6 +1,7 @@
 //! The record store port: upgrade records, one per (cluster, request id), every write
 //! conditional.
 
+use super::RolloutStore;
 use crate::domain::record::lock::ClusterLock;
 use crate::domain::UpgradeRecord;
 use std::future::Future;
@@ -44,8 +45,8 @@ pub struct Listed {
 }
 
 /// Upgrade records, one per (cluster, request id), and each cluster's lock. Every write is
-/// conditional.
-pub trait RecordStore: Send + Sync {
+/// conditional. The same table holds the rollouts ([`RolloutStore`]).
+pub trait RecordStore: RolloutStore + Send + Sync {
     /// Writes `record` unless a record with its key exists.
     fn insert_new(&self, record: &UpgradeRecord) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
 

@@ -1,8 +1,9 @@
 //! A record store in memory for tests, with the semantics of DynamoDB's conditional PutItem and
 //! faults on demand. Compiled for tests only (feature `test-util`).
 
-use super::{Inserted, Listed, RecordStore, Replaced, StoreError, Unreadable};
+use super::{Inserted, Listed, RecordStore, Replaced, RolloutStore, StoreError, Unreadable};
 use crate::domain::record::lock::ClusterLock;
+use crate::domain::rollout::{partition, RolloutRecord};
 use crate::domain::UpgradeRecord;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,6 +16,7 @@ type WritePredicate = Box<dyn Fn(&UpgradeRecord) -> bool + Send>;
 pub struct MemoryStore {
     records: Arc<Mutex<BTreeMap<(String, String), UpgradeRecord>>>,
     locks: Arc<Mutex<BTreeMap<String, ClusterLock>>>,
+    rollouts: Arc<Mutex<BTreeMap<(String, String), RolloutRecord>>>,
     /// Items that do not decode (as another build could leave): listed as unreadable.
     pub unreadable: Arc<Mutex<Vec<Unreadable>>>,
     /// While set, every call fails (the table is unreachable).
@@ -67,6 +69,11 @@ impl MemoryStore {
     /// The cluster's lock, as stored.
     pub fn lock_of(&self, cluster: &str) -> Option<ClusterLock> {
         self.locks.lock().expect("lock").get(cluster).cloned()
+    }
+
+    /// Every rollout, as stored.
+    pub fn rollouts(&self) -> Vec<RolloutRecord> {
+        self.rollouts.lock().expect("lock").values().cloned().collect()
     }
 
     /// Puts a record as is (to set up a test).
@@ -165,5 +172,52 @@ impl RecordStore for MemoryStore {
         self.writes.fetch_add(1, Ordering::SeqCst);
         locks.insert(lock.cluster.clone(), lock.clone());
         Ok(Replaced::Done)
+    }
+}
+
+impl RolloutStore for MemoryStore {
+    async fn insert_rollout(&self, record: &RolloutRecord) -> Result<Option<RolloutRecord>, StoreError> {
+        self.enter().await?;
+        let key = (record.cluster.clone(), record.request_id.clone());
+        let mut rollouts = self.rollouts.lock().expect("lock");
+        if let Some(existing) = rollouts.get(&key) {
+            return Ok(Some(existing.clone()));
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        rollouts.insert(key, record.clone());
+        Ok(None)
+    }
+
+    async fn get_rollout(&self, name: &str, request_id: &str) -> Result<Option<RolloutRecord>, StoreError> {
+        self.enter().await?;
+        let key = (partition(name), request_id.to_owned());
+        Ok(self.rollouts.lock().expect("lock").get(&key).cloned())
+    }
+
+    async fn replace_rollout(&self, record: &RolloutRecord, expected_revision: u64) -> Result<Replaced, StoreError> {
+        self.enter().await?;
+        let key = (record.cluster.clone(), record.request_id.clone());
+        let mut rollouts = self.rollouts.lock().expect("lock");
+        if rollouts.get(&key).map(|r| r.revision) != Some(expected_revision) {
+            return Ok(Replaced::Conflict);
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        rollouts.insert(key, record.clone());
+        Ok(Replaced::Done)
+    }
+
+    async fn list_rollouts(&self, name: &str) -> Result<Vec<RolloutRecord>, StoreError> {
+        self.enter().await?;
+        let partition = partition(name);
+        Ok(self.rollouts().into_iter().filter(|r| r.cluster == partition).collect())
+    }
+
+    async fn list_unfinished_rollouts(&self) -> Result<Vec<RolloutRecord>, StoreError> {
+        self.enter().await?;
+        Ok(self
+            .rollouts()
+            .into_iter()
+            .filter(|r| r.sweep_bucket.is_some())
+            .collect())
     }
 }

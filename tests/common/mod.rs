@@ -77,6 +77,10 @@ impl Harness {
         }
     }
 
+    pub fn record_of(&self, cluster: &str, request_id: &str) -> eks_upgrade_orchestrator::domain::UpgradeRecord {
+        self.app.store.record(cluster, request_id).expect("record stored")
+    }
+
     pub fn record(&self, request_id: &str) -> eks_upgrade_orchestrator::domain::UpgradeRecord {
         self.app.store.record("devel", request_id).expect("record stored")
     }

@@ -5,6 +5,7 @@ pub mod outbox;
 pub mod safety;
 
 use super::eks::{EksUpdateError, LaunchTemplateRef};
+use super::event::rollout::RolloutKey;
 use super::event::{ClusterName, Continuation, OnVerifyFailure, RequestId, UpgradeRequest, VerifySpec};
 use super::plan::{NodegroupLaunchTemplates, UpgradePlan};
 use super::version::KubeVersion;
@@ -333,6 +334,9 @@ pub struct UpgradeRecord {
     /// The rollback of the last hop, once one began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+    /// The rollout this upgrade belongs to: told when it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutKey>,
 }
 
 fn one() -> u32 {
@@ -413,6 +417,7 @@ impl UpgradeRecord {
             hop_reached: None,
             hop_finished_at: None,
             rollback: None,
+            rollout: None,
             nodegroup_parallelism: 1,
             history: vec![HistoryEntry {
                 at: now,

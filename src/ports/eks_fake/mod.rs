@@ -77,6 +77,8 @@ pub struct FakeEksState {
     /// Cluster name to the version its last in-place upgrade came from (set when one of
     /// ours succeeds): UpdateClusterVersion back to it is a VersionRollback.
     pub upgraded_from: HashMap<String, KubeVersion>,
+    /// Tags of each cluster, besides the enrollment tag.
+    pub cluster_tags: HashMap<String, BTreeMap<String, String>>,
     /// The `rollbackConfig.timeoutMinutes` of each rollback call.
     pub rollback_timeouts: Vec<u32>,
     /// The clusters' `upgradePolicy.supportType` (none: EXTENDED, EKS's default).
@@ -192,6 +194,40 @@ impl FakeEks {
         self.lock().update_cluster_version_calls
     }
 
+    /// Adds an ACTIVE cluster at `version` with `tags`.
+    pub fn add_cluster(&self, name: &str, version: &str, tags: &[(&str, &str)]) {
+        let mut s = self.lock();
+        s.clusters.insert(
+            name.to_owned(),
+            ("ACTIVE".to_owned(), version.parse().expect("version")),
+        );
+        let tags = tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        s.cluster_tags.insert(name.to_owned(), tags);
+    }
+
+    /// The clusters with an update of ours in progress now.
+    pub fn clusters_updating(&self) -> usize {
+        let s = self.lock();
+        let mut clusters: Vec<&str> = s
+            .updates
+            .values()
+            .filter(|u| u.token.is_some() && u.state == UpdateState::InProgress)
+            .map(|u| u.cluster.as_str())
+            .collect();
+        clusters.sort();
+        clusters.dedup();
+        clusters.len()
+    }
+
+    /// Control-plane updates of ours made on `cluster`.
+    pub fn cluster_updates(&self, cluster: &str) -> usize {
+        let s = self.lock();
+        s.updates
+            .values()
+            .filter(|u| u.cluster == cluster && u.token.is_some() && u.target.is_none())
+            .count()
+    }
+
     pub fn cluster_version(&self, cluster: &str) -> KubeVersion {
         self.lock().clusters[cluster].1
     }
@@ -246,14 +282,13 @@ impl Eks for FakeEks {
             status: status.clone(),
             version: Some(*version),
             platform_version: Some("eks.1".to_owned()),
-            tags: if s.unenrolled.iter().any(|c| c == cluster) {
-                Default::default()
-            } else {
-                [(
-                    crate::domain::workflow::DEFAULT_ENROLLMENT_TAG.to_owned(),
-                    "true".to_owned(),
-                )]
-                .into()
+            tags: {
+                let mut tags = s.cluster_tags.get(cluster).cloned().unwrap_or_default();
+                if !s.unenrolled.iter().any(|c| c == cluster) {
+                    let tag = crate::domain::workflow::DEFAULT_ENROLLMENT_TAG.to_owned();
+                    tags.insert(tag, "true".to_owned());
+                }
+                tags
             },
             health: s.cluster_health.clone(),
             support_type: Some(s.support_type.clone().unwrap_or_else(|| "EXTENDED".to_owned())),
@@ -520,6 +555,13 @@ impl Eks for FakeEks {
                 default: minor == 34,
             })
             .collect())
+    }
+
+    async fn list_clusters(&self) -> Result<Vec<String>, EksFailure> {
+        let s = self.enter("ListClusters").await?;
+        let mut names: Vec<String> = s.clusters.keys().cloned().collect();
+        names.sort();
+        Ok(names)
     }
 
     async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {

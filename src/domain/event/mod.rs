@@ -1,13 +1,18 @@
 //! The events the function accepts, decoded and validated before anything is written.
 //!
-//! Four kinds, told apart by their shape:
+//! Told apart by their shape:
 //! - an upgrade request, flat: `{"cluster": "devel", "targetVersion": "1.31"}` (what an
 //!   EventBridge Scheduler schedule sends as its `Input`);
 //! - `{"continuation": {...}}`: what the function sends itself to go on tracking;
 //! - `{"status": {"cluster": "devel"}}`: an operator's question;
-//! - `{"sweep": {}}`: the periodic backstop.
+//! - `{"sweep": {}}`: the periodic backstop;
+//! - `{"cancel": ...}`, `{"rollback": ...}`: an operator's controls of one upgrade;
+//! - `{"rollout": ...}`, `{"rolloutControl": ...}`, `{"rolloutStatus": ...}`,
+//!   `{"rolloutTick": ...}`: a fleet upgraded in stages ([`rollout`]).
 //!
 //! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
+
+pub mod rollout;
 
 use super::plan::NodegroupLaunchTemplates;
 use super::text::shown;
@@ -284,6 +289,10 @@ pub enum InboundEvent {
     Sweep(SweepRequest),
     Cancel(CancelRequest),
     Rollback(RollbackRequest),
+    Rollout(Box<rollout::RolloutRequest>),
+    RolloutControl(rollout::RolloutControl),
+    RolloutStatus(rollout::RolloutQuery),
+    RolloutTick(rollout::RolloutKey),
 }
 
 /// Why an event was refused, naming the field and what was expected.
@@ -305,7 +314,17 @@ impl fmt::Display for InvalidEvent {
 
 impl std::error::Error for InvalidEvent {}
 
-const KIND_KEYS: [&str; 5] = ["continuation", "status", "sweep", "cancel", "rollback"];
+const KIND_KEYS: [&str; 9] = [
+    "continuation",
+    "status",
+    "sweep",
+    "cancel",
+    "rollback",
+    "rollout",
+    "rolloutControl",
+    "rolloutStatus",
+    "rolloutTick",
+];
 
 /// Decodes a raw invocation payload.
 pub fn decode_event(payload: &Value) -> Result<InboundEvent, InvalidEvent> {
@@ -341,7 +360,8 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
             field: prefix.trim_end_matches('.').to_owned(),
             problem: format!(
                 "unrecognised event: expected an upgrade request {{\"cluster\", \"targetVersion\"}} \
-                 or an object with one of the keys \"continuation\", \"status\", \"sweep\", \"cancel\", \"rollback\"; got keys [{}]",
+                 or an object with one of the keys {}; got keys [{}]",
+                KIND_KEYS.map(|k| format!("\"{k}\"")).join(", "),
                 object.keys().take(10).map(|k| shown(k)).collect::<Vec<_>>().join(", ")
             ),
         }),
@@ -359,13 +379,26 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
                 "status" => Ok(InboundEvent::Status(typed(inner, &at)?)),
                 "cancel" => Ok(InboundEvent::Cancel(typed(inner, &at)?)),
                 "rollback" => Ok(InboundEvent::Rollback(typed(inner, &at)?)),
+                "rollout" => {
+                    let request: rollout::RolloutRequest = typed(inner, &at)?;
+                    rollout::check(&request, &at)?;
+                    Ok(InboundEvent::Rollout(Box::new(request)))
+                }
+                "rolloutControl" => {
+                    let control: rollout::RolloutControl = typed(inner, &at)?;
+                    rollout::check_control(&control, &at)?;
+                    Ok(InboundEvent::RolloutControl(control))
+                }
+                "rolloutStatus" => Ok(InboundEvent::RolloutStatus(typed(inner, &at)?)),
+                "rolloutTick" => Ok(InboundEvent::RolloutTick(typed(inner, &at)?)),
                 _ => Ok(InboundEvent::Sweep(typed(inner, &at)?)),
             }
         }
         several => Err(InvalidEvent {
             field: prefix.trim_end_matches('.').to_owned(),
             problem: format!(
-                "expected exactly one of \"continuation\", \"status\", \"sweep\", \"cancel\", \"rollback\", got {}",
+                "expected exactly one of {}, got {}",
+                KIND_KEYS.map(|k| format!("\"{k}\"")).join(", "),
                 several.join(", ")
             ),
         }),

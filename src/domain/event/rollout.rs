@@ -1,0 +1,350 @@
+//! Rollout events: a fleet upgraded in stages (`{"rollout": {...}}`), its controls
+//! (`{"rolloutControl": {...}}`), its status (`{"rolloutStatus": {...}}`), and the nudge a
+//! child upgrade or the sweep sends it (`{"rolloutTick": {...}}`). Validated whole before
+//! anything is written: every error names its field.
+
+use super::{typed, ClusterName, InvalidEvent, OnVerifyFailure, RequestId, UpgradeRequest};
+use crate::domain::text::shown;
+use crate::domain::version::TargetVersion;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// At most this many stages in a rollout.
+pub const MAX_STAGES: usize = 10;
+/// At most this many clusters in a rollout (named or found by tags): its record stays far
+/// below DynamoDB's 400 KB.
+pub const MAX_CLUSTERS: usize = 1000;
+/// The per-cluster options a rollout (or a stage) may set: an upgrade request's, but its key.
+pub const OPTION_KEYS: [&str; 7] = [
+    "force",
+    "overridePodDisruptionBudgets",
+    "nodegroupLaunchTemplates",
+    "maintenanceWindow",
+    "exclusions",
+    "verify",
+    "onVerifyFailure",
+];
+
+/// A rollout's or a stage's name: 1-48 characters of letters, digits and `. _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut chars = text.chars();
+        let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && text.len() <= 48;
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "expected a name of 1-48 characters (letters, digits, '.', '_' and '-', starting with a letter or \
+                 digit), got {}",
+                shown(text)
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A cluster a stage names: `"prod-1"` or `{"name": "prod-1"}` (the object leaves room for an
+/// account and a region later, without breaking events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterRef {
+    pub name: ClusterName,
+}
+
+impl<'de> Deserialize<'de> for ClusterRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Spec {
+            name: ClusterName,
+        }
+        match Value::deserialize(d)? {
+            Value::String(name) => Ok(Self {
+                name: ClusterName::parse(&name).map_err(serde::de::Error::custom)?,
+            }),
+            object @ Value::Object(_) => {
+                let spec: Spec = serde_json::from_value(object).map_err(serde::de::Error::custom)?;
+                Ok(Self { name: spec.name })
+            }
+            other => Err(serde::de::Error::custom(format!(
+                "expected a cluster name or {{\"name\": ...}}, got {other}"
+            ))),
+        }
+    }
+}
+
+/// One stage: the clusters it selects, how many upgrade at once, how long it soaks, how many
+/// may fail, and whether it waits for an approval.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StageSpec {
+    pub name: Name,
+    /// Clusters by name.
+    #[serde(default)]
+    pub clusters: Vec<ClusterRef>,
+    /// And clusters carrying all these tags (enrolled ones only).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Clusters upgrading at once (1 to 200).
+    #[serde(default = "one", deserialize_with = "max_concurrent")]
+    pub max_concurrent: u32,
+    /// After the stage's last cluster succeeded, how long before the next stage may start
+    /// (0 to 10080 minutes).
+    #[serde(default, deserialize_with = "stage_soak")]
+    pub soak_minutes: u32,
+    /// How many of its clusters may fail before the rollout stops (0 to 1000).
+    #[serde(default, deserialize_with = "failure_budget")]
+    pub failure_budget: u32,
+    /// Wait for `{"rolloutControl": {"action": "approve", "stage": ...}}` before starting.
+    #[serde(default)]
+    pub approval: bool,
+    /// Per-cluster options for this stage, over the rollout's.
+    #[serde(default)]
+    pub options: Map<String, Value>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn bounded<'de, D: Deserializer<'de>>(d: D, min: i64, max: i64, what: &str) -> Result<u32, D::Error> {
+    let n = i64::deserialize(d)?;
+    if (min..=max).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "expected {min} to {max} {what}, got {n}"
+        )))
+    }
+}
+
+fn max_concurrent<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded(d, 1, 200, "clusters")
+}
+
+fn stage_soak<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded(d, 0, 10080, "minutes")
+}
+
+fn failure_budget<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded(d, 0, 1000, "clusters")
+}
+
+/// A fleet upgraded in stages to one version.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutRequest {
+    pub name: Name,
+    /// A version, or `latest` (resolved once, when the rollout starts: every stage gets it).
+    pub target_version: TargetVersion,
+    /// With the name, the rollout's key; defaults to `to-<the resolved version>`. At most 64
+    /// characters (its clusters' upgrades are named after it).
+    #[serde(default)]
+    pub request_id: Option<RequestId>,
+    /// Discover the clusters, plan each, and change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Per-cluster options for every stage (an upgrade request's, but its key).
+    #[serde(default)]
+    pub options: Map<String, Value>,
+    pub stages: Vec<StageSpec>,
+}
+
+impl RolloutRequest {
+    /// The options a stage's clusters get: the rollout's, with the stage's over them.
+    pub fn options_for(&self, stage: &StageSpec) -> Map<String, Value> {
+        let mut options = self.options.clone();
+        options.extend(stage.options.clone());
+        options
+    }
+
+    /// The upgrade request of one of its clusters.
+    pub fn upgrade_for(
+        options: &Map<String, Value>,
+        cluster: &str,
+        target: TargetVersion,
+        request_id: &str,
+    ) -> Result<UpgradeRequest, InvalidEvent> {
+        let mut request = options.clone();
+        request.insert("cluster".into(), Value::String(cluster.to_owned()));
+        request.insert("targetVersion".into(), Value::String(target.to_string()));
+        request.insert("requestId".into(), Value::String(request_id.to_owned()));
+        let request: UpgradeRequest = typed(&Value::Object(request), "")?;
+        if request.on_verify_failure == OnVerifyFailure::Rollback && request.verify.is_none() {
+            return Err(InvalidEvent {
+                field: "onVerifyFailure".into(),
+                problem: "expected \"stop\" without a \"verify\" object".into(),
+            });
+        }
+        Ok(request)
+    }
+}
+
+/// What a control does to a rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ControlAction {
+    /// Nothing new starts; running upgrades go on.
+    Pause,
+    Resume,
+    /// Nothing new starts; running upgrades finish; then CANCELLED.
+    Cancel,
+    /// Lets a stage with `approval` start.
+    Approve,
+    /// A cluster not yet started is left out.
+    Skip,
+}
+
+/// `{"rolloutControl": {"name", "requestId"?, "action", "stage"?, "cluster"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutControl {
+    pub name: Name,
+    /// Which rollout of that name; none: its only unfinished one.
+    #[serde(default)]
+    pub request_id: Option<RequestId>,
+    pub action: ControlAction,
+    /// The stage to approve.
+    #[serde(default)]
+    pub stage: Option<Name>,
+    /// The cluster to skip.
+    #[serde(default)]
+    pub cluster: Option<ClusterName>,
+}
+
+/// `{"rolloutStatus": {"name", "requestId"?}}`: the rollout per stage and cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutQuery {
+    pub name: Name,
+    #[serde(default)]
+    pub request_id: Option<RequestId>,
+}
+
+/// `{"rolloutTick": {"name", "requestId"}}`: look at the rollout's running clusters and go on
+/// (sent by a child upgrade that ended, and by the sweep).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutKey {
+    pub name: Name,
+    pub request_id: RequestId,
+}
+
+impl RolloutKey {
+    pub fn to_event(&self) -> Value {
+        serde_json::json!({ "rolloutTick": self })
+    }
+}
+
+/// The whole request's checks beyond its fields' own: stages, clusters, options.
+pub(super) fn check(request: &RolloutRequest, at: &str) -> Result<(), InvalidEvent> {
+    let invalid = |field: String, problem: String| Err(InvalidEvent { field, problem });
+    if let Some(id) = &request.request_id {
+        if id.as_str().len() > 64 {
+            return invalid(format!("{at}.requestId"), "expected at most 64 characters".into());
+        }
+    }
+    if request.stages.is_empty() || request.stages.len() > MAX_STAGES {
+        let got = request.stages.len();
+        return invalid(
+            format!("{at}.stages"),
+            format!("expected 1 to {MAX_STAGES} stages, got {got}"),
+        );
+    }
+    check_options(&request.options, &format!("{at}.options"), request.target_version)?;
+    let mut stage_names = BTreeSet::new();
+    let mut named: BTreeMap<&str, &str> = BTreeMap::new();
+    for (i, stage) in request.stages.iter().enumerate() {
+        let here = format!("{at}.stages[{i}]");
+        if !stage_names.insert(stage.name.as_str()) {
+            return invalid(format!("{here}.name"), format!("stage {} is named twice", stage.name));
+        }
+        if stage.clusters.is_empty() && stage.tags.is_empty() {
+            return invalid(
+                here,
+                "expected \"clusters\" or \"tags\": the stage selects no cluster".into(),
+            );
+        }
+        if stage.tags.keys().any(|k| k.is_empty() || k.len() > 128) {
+            return invalid(format!("{here}.tags"), "expected tag keys of 1-128 characters".into());
+        }
+        for (j, cluster) in stage.clusters.iter().enumerate() {
+            if let Some(first) = named.insert(cluster.name.as_str(), stage.name.as_str()) {
+                return invalid(
+                    format!("{here}.clusters[{j}]"),
+                    format!(
+                        "cluster {} is already in stage {first}: a cluster belongs to one stage",
+                        cluster.name
+                    ),
+                );
+            }
+        }
+        check_options(&stage.options, &format!("{here}.options"), request.target_version)?;
+        check_options(&request.options_for(stage), &here, request.target_version)?;
+    }
+    if named.len() > MAX_CLUSTERS {
+        return invalid(
+            format!("{at}.stages"),
+            format!("expected at most {MAX_CLUSTERS} clusters"),
+        );
+    }
+    Ok(())
+}
+
+/// Options are an upgrade request's, without its key: checked by decoding one.
+fn check_options(options: &Map<String, Value>, at: &str, target: TargetVersion) -> Result<(), InvalidEvent> {
+    if let Some(key) = options.keys().find(|k| !OPTION_KEYS.contains(&k.as_str())) {
+        return Err(InvalidEvent {
+            field: format!("{at}.{key}"),
+            problem: format!("expected one of the per-cluster options {}", OPTION_KEYS.join(", ")),
+        });
+    }
+    let target = match target {
+        TargetVersion::Exact(_) => target,
+        // Checked against some version: the options do not depend on which.
+        TargetVersion::Latest => TargetVersion::Exact(crate::domain::version::KubeVersion::new(1, 31)),
+    };
+    RolloutRequest::upgrade_for(options, "options-check", target, "options-check")
+        .map(|_| ())
+        .map_err(|e| InvalidEvent {
+            field: format!("{at}.{}", e.field),
+            problem: e.problem,
+        })
+}
+
+/// Controls that need a stage or a cluster say so.
+pub(super) fn check_control(control: &RolloutControl, at: &str) -> Result<(), InvalidEvent> {
+    match (control.action, &control.stage, &control.cluster) {
+        (ControlAction::Approve, None, _) => Err(InvalidEvent {
+            field: format!("{at}.stage"),
+            problem: "expected the stage to approve".into(),
+        }),
+        (ControlAction::Skip, _, None) => Err(InvalidEvent {
+            field: format!("{at}.cluster"),
+            problem: "expected the cluster to skip".into(),
+        }),
+        _ => Ok(()),
+    }
+}

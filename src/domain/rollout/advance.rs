@@ -1,0 +1,279 @@
+//! A rollout's tick, with no I/O: what its clusters' upgrade records say ([`observe`]), what
+//! the starts answered ([`started`]), then the stages move on and the clusters to start now
+//! are named ([`advance`]). The handler writes the record *before* it starts any cluster, so a
+//! crash between the two leaves those clusters `STARTING`, and the next tick starts them (the
+//! child's key makes that start happen once).
+
+use super::{
+    ClusterEntry, ClusterState, RolloutHistory, RolloutRecord, RolloutStatus, StageStatus, MAX_NOTES, NOTE_CHARS,
+};
+use crate::domain::record::UpgradeStatus;
+use crate::domain::text::human_duration;
+
+/// What a cluster's upgrade record says, read at a tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildSeen {
+    /// No record (yet).
+    Missing,
+    /// Going: running, parked, or BLOCKED and checked again.
+    Going { status: UpgradeStatus },
+    /// Over: it holds its cluster no more.
+    Ended {
+        status: UpgradeStatus,
+        message: Option<String>,
+    },
+}
+
+/// What starting a cluster's upgrade answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    /// Its record is there (created now, or before).
+    Started,
+    /// Another upgrade holds the cluster: waited for.
+    Busy(String),
+    /// Refused for good (not enrolled any more, a bad option): the cluster failed.
+    Refused(String),
+}
+
+/// Takes in what the clusters' upgrade records say.
+pub fn observe(r: &mut RolloutRecord, seen: &[(String, ChildSeen)], now: i64) {
+    for (cluster, child) in seen {
+        let Some((s, c)) = r.find(cluster) else { continue };
+        let state = r.stages[s].clusters[c].state;
+        match (state, child) {
+            (ClusterState::Starting | ClusterState::Waiting, ChildSeen::Going { .. }) => {
+                r.stages[s].clusters[c].state = ClusterState::Running;
+            }
+            (ClusterState::Running, ChildSeen::Missing) => {
+                let note = "its upgrade record is gone".to_owned();
+                end_cluster(r, s, c, false, Some(note), now);
+            }
+            (
+                ClusterState::Starting | ClusterState::Waiting | ClusterState::Running,
+                ChildSeen::Ended { status, message },
+            ) => {
+                let ok = *status == UpgradeStatus::Succeeded;
+                let note = (!ok).then(|| format!("{status:?}: {}", message.as_deref().unwrap_or("no message")));
+                end_cluster(r, s, c, ok, note, now);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Takes in what starting clusters answered.
+pub fn started(r: &mut RolloutRecord, outcomes: &[(String, StartOutcome)], now: i64) {
+    for (cluster, outcome) in outcomes {
+        let Some((s, c)) = r.find(cluster) else { continue };
+        if !matches!(
+            r.stages[s].clusters[c].state,
+            ClusterState::Starting | ClusterState::Waiting
+        ) {
+            continue;
+        }
+        match outcome {
+            StartOutcome::Started => {
+                let entry = &mut r.stages[s].clusters[c];
+                entry.state = ClusterState::Running;
+                entry.note = None;
+            }
+            StartOutcome::Busy(why) => {
+                r.stages[s].clusters[c].state = ClusterState::Waiting;
+                set_note(r, s, c, format!("waiting: {why}"));
+            }
+            StartOutcome::Refused(why) => end_cluster(r, s, c, false, Some(why.clone()), now),
+        }
+    }
+}
+
+/// Moves the stages on as far as they go now; returns the clusters to start (or start again).
+pub fn advance(r: &mut RolloutRecord, now: i64) -> Vec<String> {
+    if r.is_finished() || r.status == RolloutStatus::Paused {
+        return Vec::new();
+    }
+    // Bounded: each pass moves a stage on, or stops.
+    for _ in 0..=r.stages.len() * 4 + 1 {
+        let Some(s) = r.current_stage() else {
+            let note = format!("every stage succeeded: the fleet is at {}", r.target_version);
+            end(r, RolloutStatus::Succeeded, note, now);
+            return Vec::new();
+        };
+        if r.stages[s].over_budget() && r.status == RolloutStatus::Running {
+            let failed = failures(r);
+            r.status = RolloutStatus::Stopping;
+            let note = format!(
+                "stage {} has {} failed cluster(s), over its budget of {}: nothing more starts; {failed}",
+                r.stages[s].name,
+                r.stages[s].count(ClusterState::Failed),
+                r.stages[s].failure_budget
+            );
+            history(r, now, note);
+        }
+        if matches!(r.status, RolloutStatus::Stopping | RolloutStatus::Cancelling) {
+            return wind_down(r, now);
+        }
+        match r.stages[s].status {
+            StageStatus::Waiting | StageStatus::AwaitingApproval => {
+                if r.stages[s].approval && !r.stages[s].approved {
+                    if r.stages[s].status == StageStatus::Waiting {
+                        r.stages[s].status = StageStatus::AwaitingApproval;
+                        let note = format!("stage {} waits for its approval", r.stages[s].name);
+                        history(r, now, note);
+                    }
+                    return Vec::new();
+                }
+                r.stages[s].status = StageStatus::Running;
+                r.stages[s].started_at = Some(now);
+                let note = format!(
+                    "stage {} started: {} cluster(s)",
+                    r.stages[s].name,
+                    r.stages[s].clusters.len()
+                );
+                history(r, now, note);
+            }
+            StageStatus::Running => {
+                fill(r, s, now);
+                let stage = &r.stages[s];
+                if stage.active() > 0 || stage.count(ClusterState::Pending) > 0 {
+                    return to_start(r, s);
+                }
+                let soak = i64::from(stage.soak_minutes) * 60;
+                r.stages[s].status = StageStatus::Soaking;
+                r.stages[s].soak_until = Some(now + soak);
+                let note = format!(
+                    "stage {}: every cluster ended ({} succeeded, {} failed, {} skipped); soaking {}",
+                    r.stages[s].name,
+                    r.stages[s].count(ClusterState::Succeeded),
+                    r.stages[s].count(ClusterState::Failed),
+                    r.stages[s].count(ClusterState::Skipped),
+                    human_duration(soak)
+                );
+                history(r, now, note);
+            }
+            StageStatus::Soaking => {
+                if r.stages[s].soak_until.is_some_and(|t| now < t) {
+                    return Vec::new();
+                }
+                r.stages[s].status = StageStatus::Succeeded;
+                r.stages[s].finished_at = Some(now);
+                let note = format!("stage {} succeeded", r.stages[s].name);
+                history(r, now, note);
+            }
+            StageStatus::Succeeded | StageStatus::Stopped => return Vec::new(),
+        }
+    }
+    Vec::new()
+}
+
+/// When the rollout should be looked at again by itself: the end of a soak.
+pub fn wake_at(r: &RolloutRecord) -> Option<i64> {
+    let s = r.current_stage()?;
+    (r.stages[s].status == StageStatus::Soaking && r.status == RolloutStatus::Running)
+        .then_some(r.stages[s].soak_until)
+        .flatten()
+}
+
+/// Pending clusters take the stage's free places.
+fn fill(r: &mut RolloutRecord, s: usize, now: i64) {
+    let stage = &mut r.stages[s];
+    let mut free = (stage.max_concurrent as usize).saturating_sub(stage.active());
+    for entry in stage.clusters.iter_mut().filter(|c| c.state == ClusterState::Pending) {
+        if free == 0 {
+            break;
+        }
+        entry.state = ClusterState::Starting;
+        entry.started_at = Some(now);
+        free -= 1;
+    }
+}
+
+fn to_start(r: &RolloutRecord, s: usize) -> Vec<String> {
+    r.stages[s]
+        .clusters
+        .iter()
+        .filter(|c| matches!(c.state, ClusterState::Starting | ClusterState::Waiting))
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Stopping or cancelling: nothing new starts (clusters not yet started stay so); once none is
+/// active, the rollout ends.
+fn wind_down(r: &mut RolloutRecord, now: i64) -> Vec<String> {
+    let active: usize = r.stages.iter().map(|s| s.active()).sum();
+    if active > 0 {
+        return Vec::new();
+    }
+    for stage in r.stages.iter_mut().filter(|s| s.status != StageStatus::Succeeded) {
+        stage.status = StageStatus::Stopped;
+        stage.finished_at.get_or_insert(now);
+    }
+    let (status, note) = if r.status == RolloutStatus::Cancelling {
+        (
+            RolloutStatus::Cancelled,
+            "cancelled: the running upgrades finished".to_owned(),
+        )
+    } else {
+        (RolloutStatus::Stopped, format!("stopped: {}", failures(r)))
+    };
+    end(r, status, note, now);
+    Vec::new()
+}
+
+/// The failed clusters and why, for a message.
+fn failures(r: &RolloutRecord) -> String {
+    let failed: Vec<String> = r
+        .stages
+        .iter()
+        .flat_map(|s| s.clusters.iter())
+        .filter(|c| c.state == ClusterState::Failed)
+        .map(|c| format!("{} ({})", c.name, c.note.as_deref().unwrap_or("see its record")))
+        .take(10)
+        .collect();
+    if failed.is_empty() {
+        "no cluster failed".into()
+    } else {
+        format!("failed: {}", failed.join("; "))
+    }
+}
+
+fn end_cluster(r: &mut RolloutRecord, s: usize, c: usize, ok: bool, note: Option<String>, now: i64) {
+    let entry: &mut ClusterEntry = &mut r.stages[s].clusters[c];
+    entry.state = if ok {
+        ClusterState::Succeeded
+    } else {
+        ClusterState::Failed
+    };
+    entry.finished_at = Some(now);
+    entry.note = None;
+    if let Some(note) = note {
+        set_note(r, s, c, note);
+    }
+}
+
+/// A cluster's note, bounded in length and in number.
+pub(super) fn set_note(r: &mut RolloutRecord, s: usize, c: usize, note: String) {
+    let kept = r
+        .stages
+        .iter()
+        .flat_map(|s| s.clusters.iter())
+        .filter(|c| c.note.is_some())
+        .count();
+    let entry = &mut r.stages[s].clusters[c];
+    if entry.note.is_none() && kept >= MAX_NOTES {
+        r.notes_dropped += 1;
+        return;
+    }
+    entry.note = Some(note.chars().take(NOTE_CHARS).collect());
+}
+
+pub(super) fn history(r: &mut RolloutRecord, now: i64, note: String) {
+    r.message = Some(note.clone());
+    r.history.push(RolloutHistory { at: now, note });
+}
+
+pub(super) fn end(r: &mut RolloutRecord, status: RolloutStatus, note: String, now: i64) {
+    r.status = status;
+    r.finished_at = Some(now);
+    r.sweep_bucket = None;
+    history(r, now, note);
+}

@@ -1,0 +1,159 @@
+//! The clusters of each stage, from what discovery found (ListClusters, then each cluster's
+//! tags): named ones must exist and be enrolled; tags select enrolled clusters only; a cluster
+//! belongs to one stage. Errors name the field, and nothing is written.
+
+use super::{
+    partition, ClusterEntry, ClusterState, RolloutRecord, RolloutStatus, StageState, StageStatus, ROLLOUT_BUCKET,
+};
+use crate::domain::eks::ClusterView;
+use crate::domain::event::rollout::{RolloutRequest, StageSpec, MAX_CLUSTERS};
+use crate::domain::event::InvalidEvent;
+use crate::domain::version::KubeVersion;
+use crate::domain::workflow::Limits;
+use std::collections::BTreeMap;
+
+/// A cluster discovery found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    pub name: String,
+    pub view: ClusterView,
+}
+
+/// The new rollout's record, its clusters in their stages, or the field that can't be met.
+pub fn new_rollout(
+    request: &RolloutRequest,
+    request_id: &str,
+    target: KubeVersion,
+    discovered: &[Discovered],
+    limits: &Limits,
+    now: i64,
+) -> Result<RolloutRecord, InvalidEvent> {
+    let by_name: BTreeMap<&str, &Discovered> = discovered.iter().map(|d| (d.name.as_str(), d)).collect();
+    let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    let mut not_enrolled = Vec::new();
+    let mut stages = Vec::new();
+    for (i, spec) in request.stages.iter().enumerate() {
+        let here = format!("rollout.stages[{i}]");
+        let names = members(spec, &here, &by_name, limits, &mut not_enrolled)?;
+        for name in &names {
+            if let Some(first) = owner.insert(name.clone(), spec.name.as_str()) {
+                return Err(InvalidEvent {
+                    field: format!("{here}.tags"),
+                    problem: format!(
+                        "cluster {name} is selected by stage {first} and stage {}: a cluster belongs to one stage",
+                        spec.name
+                    ),
+                });
+            }
+        }
+        if names.is_empty() {
+            return Err(InvalidEvent {
+                field: here,
+                problem: "selects no enrolled cluster (a typo in a tag would otherwise skip a whole stage)".into(),
+            });
+        }
+        stages.push(stage(request, spec, names));
+    }
+    if owner.len() > MAX_CLUSTERS {
+        return Err(InvalidEvent {
+            field: "rollout.stages".into(),
+            problem: format!("selects {} clusters: at most {MAX_CLUSTERS} per rollout", owner.len()),
+        });
+    }
+    not_enrolled.sort();
+    not_enrolled.dedup();
+    not_enrolled.truncate(super::MAX_NOTES);
+    Ok(RolloutRecord {
+        cluster: partition(request.name.as_str()),
+        request_id: request_id.to_owned(),
+        name: request.name.to_string(),
+        requested: request.target_version,
+        target_version: target,
+        status: RolloutStatus::Running,
+        options: request.options.clone(),
+        stages,
+        not_enrolled,
+        message: Some(format!("rollout to {target} requested")),
+        history: Vec::new(),
+        history_dropped: 0,
+        outbox: Vec::new(),
+        notifications: 0,
+        notes_dropped: 0,
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+        expires_at: None,
+        sweep_bucket: Some(ROLLOUT_BUCKET.to_owned()),
+        heartbeat_at: now,
+        revision: 0,
+        ticks: 0,
+    })
+}
+
+/// A stage's clusters: those it names, then those its tags select, in name order.
+fn members(
+    spec: &StageSpec,
+    here: &str,
+    by_name: &BTreeMap<&str, &Discovered>,
+    limits: &Limits,
+    not_enrolled: &mut Vec<String>,
+) -> Result<Vec<String>, InvalidEvent> {
+    let mut names = Vec::new();
+    for (j, cluster) in spec.clusters.iter().enumerate() {
+        let name = cluster.name.as_str();
+        let field = format!("{here}.clusters[{j}]");
+        let Some(found) = by_name.get(name) else {
+            return Err(InvalidEvent {
+                field,
+                problem: format!("no cluster {name} in this account and region (ListClusters)"),
+            });
+        };
+        if !limits.admits(name, &found.view) {
+            return Err(InvalidEvent {
+                field,
+                problem: limits.not_enrolled(name),
+            });
+        }
+        names.push(name.to_owned());
+    }
+    if !spec.tags.is_empty() {
+        for (name, found) in by_name {
+            let tagged = spec.tags.iter().all(|(k, v)| found.view.tags.get(k) == Some(v));
+            if !tagged || names.iter().any(|n| n == name) {
+                continue;
+            }
+            if limits.admits(name, &found.view) {
+                names.push((*name).to_owned());
+            } else {
+                not_enrolled.push((*name).to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+fn stage(request: &RolloutRequest, spec: &StageSpec, names: Vec<String>) -> StageState {
+    StageState {
+        name: spec.name.to_string(),
+        status: StageStatus::Waiting,
+        max_concurrent: spec.max_concurrent,
+        soak_minutes: spec.soak_minutes,
+        failure_budget: spec.failure_budget,
+        approval: spec.approval,
+        approved: false,
+        options: request.options_for(spec),
+        started_at: None,
+        soak_until: None,
+        finished_at: None,
+        clusters: names
+            .into_iter()
+            .map(|name| ClusterEntry {
+                name,
+                state: ClusterState::Pending,
+                started_at: None,
+                finished_at: None,
+                note: None,
+            })
+            .collect(),
+    }
+}

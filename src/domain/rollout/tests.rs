@@ -1,0 +1,448 @@
+//! The rollout's pure steps: assignment, ticks, controls, bounds.
+
+use super::advance::{advance, observe, started, wake_at, ChildSeen, StartOutcome};
+use super::assign::{new_rollout, Discovered};
+use super::commit::{commit, notifications_for, RolloutCommit};
+use super::*;
+use crate::domain::eks::ClusterView;
+use crate::domain::event::rollout::{ControlAction, RolloutControl, RolloutRequest};
+use crate::domain::event::{decode_event, InboundEvent};
+use crate::domain::record::UpgradeStatus;
+use crate::domain::workflow::{Limits, DEFAULT_ENROLLMENT_TAG};
+use serde_json::{json, Value};
+
+const NOW: i64 = 1_790_000_000;
+
+fn request(stages: Value) -> RolloutRequest {
+    match decode_event(&json!({ "rollout": { "name": "fleet", "targetVersion": "1.31", "stages": stages } })) {
+        Ok(InboundEvent::Rollout(r)) => *r,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn cluster(name: &str, env: &str, enrolled: bool) -> Discovered {
+    let mut tags: std::collections::BTreeMap<String, String> = [("env".to_owned(), env.to_owned())].into();
+    if enrolled {
+        tags.insert(DEFAULT_ENROLLMENT_TAG.to_owned(), "true".to_owned());
+    }
+    Discovered {
+        name: name.to_owned(),
+        view: ClusterView {
+            status: "ACTIVE".into(),
+            version: Some(KubeVersion::new(1, 30)),
+            tags,
+            ..Default::default()
+        },
+    }
+}
+
+fn fleet() -> Vec<Discovered> {
+    vec![
+        cluster("dev-1", "dev", true),
+        cluster("dev-2", "dev", true),
+        cluster("stg-1", "staging", true),
+        cluster("prod-1", "prod", true),
+        cluster("prod-2", "prod", true),
+        cluster("prod-3", "prod", true),
+        cluster("prod-x", "prod", false),
+    ]
+}
+
+fn three_stages() -> RolloutRecord {
+    let request = request(json!([
+        { "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 2 },
+        { "name": "staging", "clusters": ["stg-1"], "soakMinutes": 30 },
+        { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 2, "approval": true },
+    ]));
+    new_rollout(
+        &request,
+        "to-1.31",
+        KubeVersion::new(1, 31),
+        &fleet(),
+        &Limits::default(),
+        NOW,
+    )
+    .unwrap()
+}
+
+/// Every started cluster's upgrade ends with `status`.
+fn end_all(r: &mut RolloutRecord, status: UpgradeStatus, now: i64) {
+    let seen: Vec<(String, ChildSeen)> = r
+        .stages
+        .iter()
+        .flat_map(|s| s.clusters.iter())
+        .filter(|c| c.state.is_active())
+        .map(|c| {
+            (
+                c.name.clone(),
+                ChildSeen::Ended {
+                    status,
+                    message: Some("done".into()),
+                },
+            )
+        })
+        .collect();
+    observe(r, &seen, now);
+}
+
+fn start_all(r: &mut RolloutRecord, names: &[String], now: i64) {
+    let outcomes: Vec<(String, StartOutcome)> = names.iter().map(|n| (n.clone(), StartOutcome::Started)).collect();
+    started(r, &outcomes, now);
+}
+
+#[test]
+fn stages_get_their_clusters_by_name_and_enrolled_tags() {
+    let r = three_stages();
+    let names: Vec<Vec<&str>> = r
+        .stages
+        .iter()
+        .map(|s| s.clusters.iter().map(|c| c.name.as_str()).collect())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            vec!["dev-1", "dev-2"],
+            vec!["stg-1"],
+            vec!["prod-1", "prod-2", "prod-3"]
+        ]
+    );
+    assert_eq!(r.not_enrolled, ["prod-x"]);
+    assert_eq!(r.cluster, "rollout#fleet");
+    assert_eq!(r.sweep_bucket.as_deref(), Some(ROLLOUT_BUCKET));
+}
+
+#[test]
+fn a_three_stage_rollout_runs_in_order_with_its_soak_and_approval() {
+    let mut r = three_stages();
+    let first = advance(&mut r, NOW);
+    assert_eq!(first, ["dev-1", "dev-2"]);
+    assert_eq!(r.stages[0].status, StageStatus::Running);
+    assert_eq!(r.stages[1].status, StageStatus::Waiting);
+    start_all(&mut r, &first, NOW);
+    assert!(advance(&mut r, NOW + 60).is_empty(), "running: nothing more");
+    end_all(&mut r, UpgradeStatus::Succeeded, NOW + 600);
+    // dev has no soak: staging starts at once.
+    assert_eq!(advance(&mut r, NOW + 600), ["stg-1"]);
+    assert_eq!(r.stages[0].status, StageStatus::Succeeded);
+    start_all(&mut r, &["stg-1".to_owned()], NOW + 600);
+    end_all(&mut r, UpgradeStatus::Succeeded, NOW + 1200);
+    assert!(advance(&mut r, NOW + 1200).is_empty());
+    assert_eq!(r.stages[1].status, StageStatus::Soaking);
+    assert_eq!(wake_at(&r), Some(NOW + 1200 + 1800));
+    // No stage starts before the soak ends.
+    assert!(advance(&mut r, NOW + 1200 + 1799).is_empty());
+    assert_eq!(r.stages[2].status, StageStatus::Waiting);
+    // Then prod waits for its approval.
+    assert!(advance(&mut r, NOW + 3000).is_empty());
+    assert_eq!(r.stages[2].status, StageStatus::AwaitingApproval);
+    let approve = control(ControlAction::Approve, Some("prod"), None);
+    r = controls::apply(&r, &approve, NOW + 3100).unwrap();
+    let prod = advance(&mut r, NOW + 3100);
+    assert_eq!(prod, ["prod-1", "prod-2"], "maxConcurrent 2");
+    start_all(&mut r, &prod, NOW + 3100);
+    end_all(&mut r, UpgradeStatus::Succeeded, NOW + 3700);
+    assert_eq!(advance(&mut r, NOW + 3700), ["prod-3"]);
+    start_all(&mut r, &["prod-3".to_owned()], NOW + 3700);
+    end_all(&mut r, UpgradeStatus::Succeeded, NOW + 4300);
+    assert!(advance(&mut r, NOW + 4300).is_empty());
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+    assert!(r.sweep_bucket.is_none());
+}
+
+fn control(action: ControlAction, stage: Option<&str>, cluster: Option<&str>) -> RolloutControl {
+    let mut body = json!({ "name": "fleet", "action": action });
+    if let Some(stage) = stage {
+        body["stage"] = json!(stage);
+    }
+    if let Some(cluster) = cluster {
+        body["cluster"] = json!(cluster);
+    }
+    match decode_event(&json!({ "rolloutControl": body })) {
+        Ok(InboundEvent::RolloutControl(c)) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn max_concurrent_is_never_exceeded_however_the_ticks_fall() {
+    let request =
+        request(json!([{ "name": "all", "tags": { "env": "prod" }, "maxConcurrent": 2, "failureBudget": 5 }]));
+    let mut fleet = fleet();
+    for i in 0..20 {
+        fleet.push(cluster(&format!("p{i:02}"), "prod", true));
+    }
+    let mut r = new_rollout(&request, "r", KubeVersion::new(1, 31), &fleet, &Limits::default(), NOW).unwrap();
+    let mut now = NOW;
+    for round in 0..40 {
+        let names = advance(&mut r, now);
+        assert!(
+            r.stages[0].active() <= 2,
+            "round {round}: {} active",
+            r.stages[0].active()
+        );
+        // Starts answer in turn: one busy, the rest started.
+        let outcomes: Vec<(String, StartOutcome)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.clone(),
+                    if i == 0 && round % 3 == 0 {
+                        StartOutcome::Busy("held".into())
+                    } else {
+                        StartOutcome::Started
+                    },
+                )
+            })
+            .collect();
+        started(&mut r, &outcomes, now);
+        assert!(r.stages[0].active() <= 2);
+        // One running cluster ends per round.
+        if let Some(c) = r.stages[0].clusters.iter().find(|c| c.state == ClusterState::Running) {
+            let seen = vec![(
+                c.name.clone(),
+                ChildSeen::Ended {
+                    status: UpgradeStatus::Succeeded,
+                    message: None,
+                },
+            )];
+            observe(&mut r, &seen, now);
+        }
+        now += 60;
+        if r.is_finished() {
+            break;
+        }
+    }
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+}
+
+#[test]
+fn a_failure_over_a_zero_budget_stops_the_rollout_and_nothing_starts_in_the_next_stage() {
+    let mut r = three_stages();
+    let first = advance(&mut r, NOW);
+    start_all(&mut r, &first, NOW);
+    let seen = vec![(
+        "dev-1".to_owned(),
+        ChildSeen::Ended {
+            status: UpgradeStatus::Failed,
+            message: Some("update u-1 Failed: NodeCreationFailure".into()),
+        },
+    )];
+    observe(&mut r, &seen, NOW + 300);
+    assert!(advance(&mut r, NOW + 300).is_empty(), "nothing new starts");
+    assert_eq!(r.status, RolloutStatus::Stopping);
+    // dev-2 still runs: it finishes, then the rollout ends.
+    end_all(&mut r, UpgradeStatus::Succeeded, NOW + 600);
+    assert!(advance(&mut r, NOW + 600).is_empty());
+    assert_eq!(r.status, RolloutStatus::Stopped);
+    let message = r.message.clone().unwrap();
+    assert!(
+        message.contains("dev-1") && message.contains("NodeCreationFailure"),
+        "{message}"
+    );
+    assert!(
+        r.stages[1].clusters.iter().all(|c| c.state == ClusterState::Pending),
+        "staging never started"
+    );
+    assert_eq!(r.stages[1].status, StageStatus::Stopped);
+}
+
+#[test]
+fn pause_resume_cancel_and_skip() {
+    let mut r = three_stages();
+    let first = advance(&mut r, NOW);
+    start_all(&mut r, &first, NOW);
+    r = controls::apply(&r, &control(ControlAction::Pause, None, None), NOW).unwrap();
+    end_all(&mut r, UpgradeStatus::Succeeded, NOW + 60);
+    assert!(advance(&mut r, NOW + 60).is_empty(), "paused: nothing starts");
+    assert_eq!(r.stages[1].status, StageStatus::Waiting);
+    r = controls::apply(&r, &control(ControlAction::Skip, None, Some("stg-1")), NOW + 70).unwrap();
+    r = controls::apply(&r, &control(ControlAction::Resume, None, None), NOW + 80).unwrap();
+    assert!(
+        advance(&mut r, NOW + 80).is_empty(),
+        "staging's only cluster was skipped"
+    );
+    assert_eq!(r.stages[1].status, StageStatus::Soaking);
+    let err = controls::apply(&r, &control(ControlAction::Skip, None, Some("dev-1")), NOW + 90).unwrap_err();
+    assert!(err.contains("already Succeeded"), "{err}");
+    r = controls::apply(&r, &control(ControlAction::Cancel, None, None), NOW + 100).unwrap();
+    assert!(advance(&mut r, NOW + 4000).is_empty());
+    assert_eq!(r.status, RolloutStatus::Cancelled);
+    let err = controls::apply(&r, &control(ControlAction::Resume, None, None), NOW + 5000).unwrap_err();
+    assert!(err.contains("ended"), "{err}");
+}
+
+#[test]
+fn a_cluster_held_by_another_upgrade_waits_and_is_tried_again() {
+    let mut r = three_stages();
+    let first = advance(&mut r, NOW);
+    let outcomes = vec![
+        (
+            "dev-1".to_owned(),
+            StartOutcome::Busy("held by upgrade to-1.31, which is IN_PROGRESS".into()),
+        ),
+        ("dev-2".to_owned(), StartOutcome::Started),
+    ];
+    started(&mut r, &outcomes, NOW);
+    assert_eq!(first.len(), 2);
+    let entry = &r.stages[0].clusters[0];
+    assert_eq!(entry.state, ClusterState::Waiting);
+    assert!(entry.note.as_deref().unwrap().contains("held by upgrade to-1.31"));
+    assert_eq!(advance(&mut r, NOW + 60), ["dev-1"], "asked again at the next tick");
+}
+
+#[test]
+fn a_crash_after_the_write_leaves_clusters_starting_and_the_next_tick_names_them_again() {
+    let mut r = three_stages();
+    let first = advance(&mut r, NOW);
+    // The write happened; the starts did not (crash). The next tick: no record for them yet.
+    let seen: Vec<(String, ChildSeen)> = first.iter().map(|n| (n.clone(), ChildSeen::Missing)).collect();
+    observe(&mut r, &seen, NOW + 60);
+    assert_eq!(advance(&mut r, NOW + 60), first);
+    // One was started before the crash: its record is there, going.
+    observe(
+        &mut r,
+        &[(
+            "dev-1".to_owned(),
+            ChildSeen::Going {
+                status: UpgradeStatus::InProgress,
+            },
+        )],
+        NOW + 61,
+    );
+    assert_eq!(advance(&mut r, NOW + 61), ["dev-2"]);
+}
+
+#[test]
+fn notifications_say_what_happened_in_order() {
+    let before = three_stages();
+    let first = commit(
+        None,
+        before.clone(),
+        RolloutCommit {
+            now: NOW,
+            notify: true,
+            retention_secs: 86400,
+        },
+    );
+    assert_eq!(first.outbox[0].detail_type, "EKS Rollout Started");
+    let mut r = first.clone();
+    r.outbox.clear();
+    let names = advance(&mut r, NOW);
+    start_all(&mut r, &names, NOW);
+    let kinds: Vec<&str> = notifications_for(Some(&first), &r)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(kinds, ["EKS Rollout Stage Started"]);
+}
+
+#[test]
+fn a_thousand_clusters_with_long_names_all_failed_stay_far_below_dynamodbs_item_limit() {
+    let request =
+        request(json!([{ "name": "all", "tags": { "env": "prod" }, "maxConcurrent": 200, "failureBudget": 1000 }]));
+    let fleet: Vec<Discovered> = (0..1000)
+        .map(|i| cluster(&format!("{i:04}-{}", "x".repeat(95)), "prod", true))
+        .collect();
+    let mut r = new_rollout(&request, "r", KubeVersion::new(1, 31), &fleet, &Limits::default(), NOW).unwrap();
+    for _ in 0..10 {
+        let names = advance(&mut r, NOW);
+        start_all(&mut r, &names, NOW);
+        let long = "E".repeat(2000);
+        let seen: Vec<(String, ChildSeen)> = names
+            .iter()
+            .map(|n| {
+                (
+                    n.clone(),
+                    ChildSeen::Ended {
+                        status: UpgradeStatus::Failed,
+                        message: Some(long.clone()),
+                    },
+                )
+            })
+            .collect();
+        observe(&mut r, &seen, NOW);
+    }
+    let size = serde_json::to_vec(&r).unwrap().len();
+    assert!(size < 200 * 1024, "{size} bytes");
+    assert!(r.notes_dropped > 0, "notes beyond the bound are counted, not kept");
+}
+
+#[test]
+fn bad_specs_are_refused_naming_the_field() {
+    let refused = |rollout: Value| match decode_event(&json!({ "rollout": rollout })) {
+        Err(e) => e.field,
+        Ok(_) => panic!("accepted {rollout}"),
+    };
+    let stage = json!({ "name": "a", "clusters": ["c1"] });
+    assert_eq!(
+        refused(json!({ "name": "f", "targetVersion": "1.31", "stages": [] })),
+        "rollout.stages"
+    );
+    assert_eq!(
+        refused(
+            json!({ "name": "f", "targetVersion": "1.31", "stages": [stage, { "name": "b", "clusters": ["c2", "c1"] }] })
+        ),
+        "rollout.stages[1].clusters[1]"
+    );
+    assert_eq!(
+        refused(json!({ "name": "f", "targetVersion": "1.31", "stages": [{ "name": "a" }] })),
+        "rollout.stages[0]"
+    );
+    assert_eq!(
+        refused(
+            json!({ "name": "f", "targetVersion": "1.31", "stages": [{ "name": "a", "clusters": ["c"], "maxConcurrent": 0 }] })
+        ),
+        "rollout.stages[0].maxConcurrent"
+    );
+    assert_eq!(
+        refused(json!({ "name": "f", "targetVersion": "1.31", "options": { "cluster": "x" }, "stages": [stage] })),
+        "rollout.options.cluster"
+    );
+    assert_eq!(
+        refused(
+            json!({ "name": "f", "targetVersion": "1.31", "stages": [{ "name": "a", "clusters": ["c"], "options": { "maintenanceWindow": { "start": "25:00", "durationMinutes": 60 } } }] })
+        ),
+        "rollout.stages[0].options.maintenanceWindow.start"
+    );
+    assert_eq!(
+        refused(json!({ "name": "f/g", "targetVersion": "1.31", "stages": [stage] })),
+        "rollout.name"
+    );
+    assert_eq!(
+        refused(
+            json!({ "name": "f", "targetVersion": "1.31", "stages": [stage, { "name": "a", "clusters": ["c2"] }] })
+        ),
+        "rollout.stages[1].name"
+    );
+    assert_eq!(
+        refused(
+            json!({ "name": "f", "targetVersion": "1.31", "options": { "onVerifyFailure": "rollback" }, "stages": [stage] })
+        ),
+        "rollout.options.onVerifyFailure"
+    );
+}
+
+#[test]
+fn discovery_refuses_what_the_fleet_does_not_allow() {
+    let limits = Limits::default();
+    let at = |stages: Value| {
+        new_rollout(&request(stages), "r", KubeVersion::new(1, 31), &fleet(), &limits, NOW)
+            .map(|_| ())
+            .unwrap_err()
+    };
+    let e = at(json!([{ "name": "a", "clusters": ["nope"] }]));
+    assert_eq!(e.field, "rollout.stages[0].clusters[0]");
+    assert!(e.problem.contains("no cluster nope"));
+    let e = at(json!([{ "name": "a", "clusters": ["prod-x"] }]));
+    assert!(e.problem.contains("not enrolled"), "{}", e.problem);
+    let e = at(json!([{ "name": "a", "tags": { "env": "prod" } }, { "name": "b", "clusters": ["prod-1"] }]));
+    assert_eq!(e.field, "rollout.stages[1].tags");
+    assert!(
+        e.problem.contains("prod-1 is selected by stage a and stage b"),
+        "{}",
+        e.problem
+    );
+    let e = at(json!([{ "name": "a", "tags": { "env": "qa" } }]));
+    assert_eq!(e.field, "rollout.stages[0]");
+}

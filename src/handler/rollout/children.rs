@@ -1,0 +1,105 @@
+//! A rollout's clusters as their upgrade records show them, and starting one: its upgrade
+//! record (keyed by the rollout, so a start happens once) with the cluster's lock, handed to a
+//! new invocation of its own.
+
+use crate::domain::event::rollout::RolloutRequest;
+use crate::domain::rollout::advance::{ChildSeen, StartOutcome};
+use crate::domain::rollout::{ClusterState, RolloutRecord};
+use crate::domain::{FailureKind, TargetVersion, UpgradeRecord};
+use crate::handler::{new_token, HandlerError};
+use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
+use tracing::{info, warn};
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
+    crate::handler::Orchestrator<E, S, I, C, N, A>
+{
+    /// What the upgrade records of the rollout's started clusters say.
+    pub(super) async fn children(&self, rollout: &RolloutRecord) -> Result<Vec<(String, ChildSeen)>, HandlerError> {
+        let child_id = rollout.child_request_id();
+        let mut seen = Vec::new();
+        let active = rollout
+            .stages
+            .iter()
+            .flat_map(|s| s.clusters.iter())
+            .filter(|c| c.state.is_active());
+        for entry in active {
+            let child = match self.store.get(&entry.name, &child_id).await? {
+                None => ChildSeen::Missing,
+                Some(record) if record.holds_cluster() => ChildSeen::Going { status: record.status },
+                Some(record) => ChildSeen::Ended {
+                    status: record.status,
+                    message: record.message,
+                },
+            };
+            seen.push((entry.name.clone(), child));
+        }
+        Ok(seen)
+    }
+
+    /// Starts the upgrade of one of the rollout's clusters, once.
+    pub(super) async fn start_child(
+        &self,
+        rollout: &RolloutRecord,
+        cluster: &str,
+    ) -> Result<StartOutcome, HandlerError> {
+        let Some((s, _)) = rollout.find(cluster) else {
+            return Ok(StartOutcome::Refused("not in the rollout".into()));
+        };
+        let child_id = rollout.child_request_id();
+        if self.store.get(cluster, &child_id).await?.is_some() {
+            return Ok(StartOutcome::Started);
+        }
+        let target = TargetVersion::Exact(rollout.target_version);
+        let request = match RolloutRequest::upgrade_for(&rollout.stages[s].options, cluster, target, &child_id) {
+            Ok(request) => request,
+            Err(e) => return Ok(StartOutcome::Refused(e.to_string())),
+        };
+        // Enrolled still? (It was when the rollout started.)
+        match self.eks.describe_cluster(cluster).await {
+            Ok(view) if !self.config.limits.admits(cluster, &view) => {
+                return Ok(StartOutcome::Refused(self.config.limits.not_enrolled(cluster)));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind == FailureKind::NotFound => return Ok(StartOutcome::Refused(e.to_string())),
+            Err(e) => return Ok(StartOutcome::Busy(format!("EKS did not answer ({e}); tried again"))),
+        }
+        match self.hold(cluster, &child_id).await {
+            Ok(()) => {}
+            Err(HandlerError::ClusterBusy { holder, why, .. }) => {
+                return Ok(StartOutcome::Busy(format!("held by upgrade {holder}, which {why}")));
+            }
+            Err(e) => return Err(e),
+        }
+        let mut fresh = UpgradeRecord::new(&request, rollout.target_version, new_token(), self.clock.now_secs());
+        fresh.rollout = Some(rollout.key().map_err(HandlerError::Misconfigured)?);
+        if let Inserted::Created = self.store.insert_new(&fresh).await? {
+            info!(cluster, rollout = %rollout.name, request_id = %child_id, "rollout started a cluster's upgrade");
+            // Its own chain of invocations; if the send fails, the sweep resumes it.
+            if let Err(e) = self.hand_off(fresh).await {
+                warn!(cluster, rollout = %rollout.name, error = %e, "the cluster's upgrade was not handed on; the sweep will");
+            }
+        }
+        Ok(StartOutcome::Started)
+    }
+
+    /// Tells a rollout that one of its clusters' upgrades ended (best effort: the sweep ticks
+    /// every unfinished rollout too).
+    pub(crate) async fn tell_rollout(&self, previous: &UpgradeRecord, written: &UpgradeRecord) {
+        let Some(key) = written.rollout.as_ref() else { return };
+        if !previous.holds_cluster() || written.holds_cluster() {
+            return;
+        }
+        if let Err(e) = self.invoker.send_tick(key).await {
+            warn!(cluster = %written.cluster, rollout = %key.name, error = %e, "rollout not told; the sweep will tick it");
+        }
+    }
+}
+
+/// Whether any cluster of the rollout is still to start.
+pub(super) fn starting(rollout: &RolloutRecord) -> bool {
+    rollout
+        .stages
+        .iter()
+        .flat_map(|s| s.clusters.iter())
+        .any(|c| matches!(c.state, ClusterState::Starting | ClusterState::Waiting))
+}

@@ -1,0 +1,215 @@
+//! Fleet rollouts: a request discovers its clusters and writes the rollout (once, by its key),
+//! then ticks it; a tick starts clusters' upgrades (each an upgrade record of its own, keyed by
+//! the rollout); an upgrade that ends, and the sweep, tick it again. Controls and the status
+//! query answer the rollout per stage and cluster.
+//!
+//! - [`children`]: the clusters' upgrade records, and starting one;
+//! - [`tick`]: observe, advance, write, then start;
+//! - [`reply`]: what rollout events answer.
+
+mod children;
+pub mod reply;
+mod tick;
+
+use crate::domain::event::rollout::{RolloutControl, RolloutKey, RolloutQuery, RolloutRequest};
+use crate::domain::plan::{make_plan, PlanOptions};
+use crate::domain::rollout::assign::{new_rollout, Discovered};
+use crate::domain::rollout::commit::commit;
+use crate::domain::rollout::{controls, RolloutRecord};
+use crate::domain::{FailureKind, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
+use crate::handler::reply::Reply;
+use crate::handler::{HandlerError, Invocation};
+use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use reply::{DryRunCluster, DryRunStage, RolloutDryRunReply, RolloutReply};
+use tracing::info;
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
+    crate::handler::Orchestrator<E, S, I, C, N, A>
+{
+    /// `{"rollout": ...}`: the rollout is written once (a duplicate finds it), then ticked.
+    pub async fn rollout(&self, request: RolloutRequest, invocation: &Invocation) -> Result<Reply, HandlerError> {
+        let target = match request.target_version {
+            TargetVersion::Exact(version) => version,
+            TargetVersion::Latest => self.latest_version().await?,
+        };
+        let request_id = match &request.request_id {
+            Some(id) => id.to_string(),
+            None => RequestId::for_target(TargetVersion::Exact(target)).to_string(),
+        };
+        let name = request.name.as_str();
+        if !request.dry_run {
+            if let Some(existing) = self.store.get_rollout(name, &request_id).await? {
+                return self.existing_rollout(existing, target).await;
+            }
+        }
+        let discovered = self.discover().await?;
+        let now = self.clock.now_secs();
+        let fresh = new_rollout(&request, &request_id, target, &discovered, &self.config.limits, now)?;
+        if request.dry_run {
+            return Ok(Reply::RolloutDryRun(Box::new(self.rollout_dry_run(&fresh).await)));
+        }
+        let fresh = commit(None, fresh, self.rollout_commit());
+        if let Some(existing) = self.store.insert_rollout(&fresh).await? {
+            return self.existing_rollout(existing, target).await;
+        }
+        info!(rollout = name, request_id, target = %target, stages = fresh.stages.len(), "rollout recorded");
+        self.publish_rollout(fresh.clone()).await?;
+        let ticked = self
+            .tick(&fresh.key().map_err(HandlerError::Misconfigured)?, invocation)
+            .await?;
+        self.rollout_reply(&ticked, "rollout recorded and started").await
+    }
+
+    async fn existing_rollout(&self, existing: RolloutRecord, target: KubeVersion) -> Result<Reply, HandlerError> {
+        if existing.target_version != target {
+            return Err(HandlerError::ConflictingRequest {
+                cluster: existing.cluster,
+                request_id: existing.request_id,
+                existing: existing.target_version.to_string(),
+            });
+        }
+        self.rollout_reply(&existing, "this rollout was already requested; nothing done")
+            .await
+    }
+
+    /// The account's clusters in this region, with their tags (ListClusters, DescribeCluster).
+    async fn discover(&self) -> Result<Vec<Discovered>, HandlerError> {
+        let mut found = Vec::new();
+        for name in self.eks.list_clusters().await.map_err(HandlerError::Eks)? {
+            match self.eks.describe_cluster(&name).await {
+                Ok(view) => found.push(Discovered { name, view }),
+                // Deleted between the listing and the description.
+                Err(e) if e.kind == FailureKind::NotFound => {}
+                Err(e) => return Err(HandlerError::Eks(e)),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Each stage's clusters with their plans; read-only.
+    async fn rollout_dry_run(&self, rollout: &RolloutRecord) -> RolloutDryRunReply {
+        let mut stages = Vec::new();
+        for stage in &rollout.stages {
+            let mut clusters = Vec::new();
+            for entry in &stage.clusters {
+                let options = PlanOptions {
+                    force: stage.options.get("force").and_then(|v| v.as_bool()).unwrap_or(false),
+                    launch_templates: &Default::default(),
+                };
+                let target = TargetVersion::Exact(rollout.target_version);
+                let planned = match self.survey(&entry.name).await {
+                    Ok(survey) => make_plan(&entry.name, target, options, &survey)
+                        .map(|plan| DryRunCluster::planned(&entry.name, &plan))
+                        .unwrap_or_else(|e| DryRunCluster::failed(&entry.name, e.0)),
+                    Err(e) => DryRunCluster::failed(&entry.name, e.to_string()),
+                };
+                clusters.push(planned);
+            }
+            stages.push(DryRunStage {
+                name: stage.name.clone(),
+                max_concurrent: stage.max_concurrent,
+                soak_minutes: stage.soak_minutes,
+                failure_budget: stage.failure_budget,
+                approval: stage.approval,
+                clusters,
+            });
+        }
+        RolloutDryRunReply {
+            dry_run: true,
+            rollout: rollout.name.clone(),
+            request_id: rollout.request_id.clone(),
+            target_version: rollout.target_version,
+            stages,
+            not_enrolled: rollout.not_enrolled.clone(),
+            outcome: "planned only: nothing was changed in EKS or in the table".into(),
+        }
+    }
+
+    /// `{"rolloutControl": ...}`: applied, written, then a tick makes it take effect.
+    pub async fn rollout_control(
+        &self,
+        control: RolloutControl,
+        invocation: &Invocation,
+    ) -> Result<Reply, HandlerError> {
+        let refused = |why: String| {
+            HandlerError::RolloutRefused(format!("{:?} of rollout {}: {why}", control.action, control.name))
+        };
+        for _ in 0..5 {
+            let current = self
+                .find_rollout(control.name.as_str(), control.request_id.as_ref())
+                .await?;
+            let now = self.clock.now_secs();
+            let next = controls::apply(&current, &control, now).map_err(refused)?;
+            if next == current {
+                return self.rollout_reply(&current, "nothing to change").await;
+            }
+            let Some(written) = self.write_rollout(&current, next).await? else {
+                continue;
+            };
+            info!(rollout = %written.name, action = ?control.action, "rollout control applied");
+            let ticked = self
+                .tick(&written.key().map_err(HandlerError::Misconfigured)?, invocation)
+                .await?;
+            return self
+                .rollout_reply(&ticked, format!("{:?} applied", control.action))
+                .await;
+        }
+        Err(refused("the rollout kept changing; send it again".into()))
+    }
+
+    /// `{"rolloutStatus": ...}`.
+    pub async fn rollout_status(&self, query: RolloutQuery) -> Result<Reply, HandlerError> {
+        let record = self
+            .find_rollout(query.name.as_str(), query.request_id.as_ref())
+            .await?;
+        self.rollout_reply(&record, "status").await
+    }
+
+    /// `{"rolloutTick": ...}`.
+    pub async fn rollout_tick(&self, key: RolloutKey, invocation: &Invocation) -> Result<Reply, HandlerError> {
+        let record = self.tick(&key, invocation).await?;
+        self.rollout_reply(&record, "ticked").await
+    }
+
+    /// The rollout a control or query names: by request id, or the only unfinished one (else
+    /// the latest) of that name.
+    async fn find_rollout(&self, name: &str, request_id: Option<&RequestId>) -> Result<RolloutRecord, HandlerError> {
+        let missing = |what: String| HandlerError::RolloutRefused(format!("no rollout {what}"));
+        if let Some(id) = request_id {
+            return self
+                .store
+                .get_rollout(name, id.as_str())
+                .await?
+                .ok_or_else(|| missing(format!("{name}/{id}")));
+        }
+        let mut all = self.store.list_rollouts(name).await?;
+        let unfinished: Vec<&RolloutRecord> = all.iter().filter(|r| !r.is_finished()).collect();
+        if unfinished.len() > 1 {
+            let ids: Vec<&str> = unfinished.iter().map(|r| r.request_id.as_str()).collect();
+            return Err(HandlerError::RolloutRefused(format!(
+                "rollout {name} has {} unfinished runs ({}): name one with \"requestId\"",
+                ids.len(),
+                ids.join(", ")
+            )));
+        }
+        all.sort_by_key(|r| (!r.is_finished(), r.created_at));
+        all.pop().ok_or_else(|| missing(name.to_owned()))
+    }
+
+    /// The reply, with the upgrade records of the running clusters.
+    async fn rollout_reply(&self, record: &RolloutRecord, outcome: impl Into<String>) -> Result<Reply, HandlerError> {
+        let child_id = record.child_request_id();
+        let mut running: Vec<UpgradeRecord> = Vec::new();
+        for entry in record
+            .stages
+            .iter()
+            .flat_map(|s| s.clusters.iter())
+            .filter(|c| c.state.is_active())
+        {
+            if let Some(upgrade) = self.store.get(&entry.name, &child_id).await? {
+                running.push(upgrade);
+            }
+        }
+        Ok(Reply::Rollout(Box::new(RolloutReply::of(record, &running, outcome))))
+    }
+}

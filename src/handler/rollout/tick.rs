@@ -1,0 +1,135 @@
+//! A rollout's tick: look at its started clusters' upgrade records, move the stages on, write
+//! the record (conditionally on its revision), and only then start the clusters it names. A
+//! crash after the write leaves them `STARTING`; the next tick starts them, once.
+
+use super::children::starting;
+use crate::domain::event::rollout::RolloutKey;
+use crate::domain::rollout::advance::{advance, observe, started, wake_at};
+use crate::domain::rollout::commit::{commit, RolloutCommit};
+use crate::domain::rollout::RolloutRecord;
+use crate::handler::{HandlerError, Invocation};
+use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, Replaced, SelfInvoker};
+use tracing::{info, warn};
+
+/// How many times a tick re-reads a rollout that changed under it, or goes round again.
+const TICK_ROUNDS: usize = 8;
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
+    crate::handler::Orchestrator<E, S, I, C, N, A>
+{
+    /// Ticks a rollout until nothing more happens now; within this invocation's time, it also
+    /// waits for a soak that ends before the deadline.
+    pub async fn tick(&self, key: &RolloutKey, invocation: &Invocation) -> Result<RolloutRecord, HandlerError> {
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let record = self.tick_once(key).await?;
+            if rounds >= TICK_ROUNDS || record.is_finished() {
+                return Ok(record);
+            }
+            if starting(&record) {
+                continue; // refusals freed places, or a start lost a race: once more
+            }
+            let Some(at) = wake_at(&record) else { return Ok(record) };
+            let margin_ms = self.config.safety_margin_secs * 1000;
+            let wait_ms = (at - self.clock.now_secs()).max(0) * 1000;
+            if self.clock.now_ms() + wait_ms + margin_ms > invocation.deadline_ms {
+                return Ok(record); // the sweep ticks it after the soak
+            }
+            self.clock.sleep_ms(wait_ms as u64).await;
+        }
+    }
+
+    /// One look: observe, advance, write; then start what it names, and write what the starts
+    /// answered.
+    async fn tick_once(&self, key: &RolloutKey) -> Result<RolloutRecord, HandlerError> {
+        let (name, request_id) = (key.name.as_str(), key.request_id.as_str());
+        for _ in 0..TICK_ROUNDS {
+            let Some(current) = self.store.get_rollout(name, request_id).await? else {
+                return Err(HandlerError::RolloutRefused(format!("no rollout {name}/{request_id}")));
+            };
+            if current.is_finished() {
+                return Ok(current);
+            }
+            let seen = self.children(&current).await?;
+            let now = self.clock.now_secs();
+            let mut next = current.clone();
+            observe(&mut next, &seen, now);
+            let to_start = advance(&mut next, now);
+            next.ticks += 1;
+            let Some(written) = self.write_rollout(&current, next).await? else {
+                continue; // someone else ticked it: look again
+            };
+            if to_start.is_empty() {
+                return Ok(written);
+            }
+            self.crash_points.hit("rollout:before-starts")?;
+            let mut outcomes = Vec::new();
+            for cluster in &to_start {
+                outcomes.push((cluster.clone(), self.start_child(&written, cluster).await?));
+            }
+            self.crash_points.hit("rollout:after-starts")?;
+            info!(
+                rollout = name,
+                request_id,
+                started = to_start.len(),
+                "rollout started clusters"
+            );
+            let mut after = written.clone();
+            started(&mut after, &outcomes, self.clock.now_secs());
+            advance(&mut after, self.clock.now_secs());
+            // Lost to another tick: the children exist; its next look sees them running.
+            return Ok(self.write_rollout(&written, after).await?.unwrap_or(written));
+        }
+        Err(HandlerError::RolloutRefused(format!(
+            "rollout {name}/{request_id} kept changing under this tick; the next tick goes on"
+        )))
+    }
+
+    /// Writes `next` over `current` if nobody wrote since (`None` if somebody did), then
+    /// publishes its outbox.
+    pub(super) async fn write_rollout(
+        &self,
+        current: &RolloutRecord,
+        next: RolloutRecord,
+    ) -> Result<Option<RolloutRecord>, HandlerError> {
+        let options = self.rollout_commit();
+        let next = commit(Some(current), next, options);
+        match self.store.replace_rollout(&next, current.revision).await? {
+            Replaced::Conflict => Ok(None),
+            Replaced::Done => Ok(Some(self.publish_rollout(next).await?)),
+        }
+    }
+
+    pub(super) fn rollout_commit(&self) -> RolloutCommit {
+        RolloutCommit {
+            now: self.clock.now_secs(),
+            notify: self.notifier.enabled(),
+            retention_secs: self.config.limits.retention_secs,
+        }
+    }
+
+    /// Publishes a written rollout's outbox, then empties it (conditionally); a failure keeps
+    /// them for the next change.
+    pub(super) async fn publish_rollout(&self, record: RolloutRecord) -> Result<RolloutRecord, HandlerError> {
+        if record.outbox.is_empty() {
+            return Ok(record);
+        }
+        let mut sent = record.clone();
+        match self.notifier.publish(&record.outbox).await {
+            Ok(()) => sent.outbox.clear(),
+            Err(e) => {
+                warn!(rollout = %record.name, error = %e, "rollout notifications not published; kept for the next change");
+                if e.published.is_empty() {
+                    return Ok(record);
+                }
+                sent.outbox.retain(|n| !e.published.contains(&n.id));
+            }
+        }
+        let sent = commit(Some(&record), sent, self.rollout_commit());
+        match self.store.replace_rollout(&sent, record.revision).await? {
+            Replaced::Done => Ok(sent),
+            Replaced::Conflict => Ok(record),
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Fleet rollouts through the handler, over in-memory ports: stages in order, soaks on a
+//! controllable clock, `maxConcurrent`, failure budgets, approvals, controls, duplicates and
+//! crashes at each boundary of the rollout's own steps.
+
+use eks_upgrade_orchestrator::domain::rollout::{ClusterState, RolloutRecord, RolloutStatus, StageStatus};
+use eks_upgrade_orchestrator::domain::{KubeVersion, UpdateState, UpgradeStatus};
+use eks_upgrade_orchestrator::fakes::FakeEks;
+use eks_upgrade_orchestrator::handler::HandlerError;
+use eks_upgrade_orchestrator::ports::Clock;
+use serde_json::{json, Value};
+
+mod common;
+use common::*;
+
+const V31: KubeVersion = KubeVersion::new(1, 31);
+
+/// Six clusters at 1.30: dev-1, dev-2 (env=dev), stg-1, stg-2 (env=staging), prod-1, prod-2
+/// (env=prod); each update takes two polls.
+fn fleet() -> FakeEks {
+    let eks = FakeEks::default();
+    eks.lock().update_polls = 2;
+    for (name, env) in [
+        ("dev-1", "dev"),
+        ("dev-2", "dev"),
+        ("stg-1", "staging"),
+        ("stg-2", "staging"),
+        ("prod-1", "prod"),
+        ("prod-2", "prod"),
+    ] {
+        eks.add_cluster(name, "1.30", &[("env", env)]);
+    }
+    eks
+}
+
+fn rollout(stages: Value) -> Value {
+    json!({ "rollout": { "name": "fleet", "targetVersion": "1.31", "stages": stages } })
+}
+
+fn three_stages() -> Value {
+    rollout(json!([
+        { "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 1 },
+        { "name": "staging", "tags": { "env": "staging" }, "maxConcurrent": 2, "soakMinutes": 30 },
+        { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 2, "approval": true },
+    ]))
+}
+
+fn control(action: &str, extra: Value) -> Value {
+    let mut body = json!({ "name": "fleet", "action": action });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    json!({ "rolloutControl": body })
+}
+
+fn record(h: &Harness) -> RolloutRecord {
+    let all = h.app.store.rollouts();
+    assert_eq!(all.len(), 1, "one rollout");
+    all[0].clone()
+}
+
+/// Delivers what the function sent itself (continuations, ticks) until nothing is left;
+/// checks after each that no stage has more than its `maxConcurrent` clusters going.
+async fn drain(h: &Harness) {
+    for _ in 0..10_000 {
+        let continuations = h.app.invoker.take();
+        let ticks = h.app.invoker.take_ticks();
+        if continuations.is_empty() && ticks.is_empty() {
+            return;
+        }
+        for c in continuations {
+            survive(h.send(json!({ "continuation": c })).await);
+            bounded(h);
+        }
+        for t in ticks {
+            survive(h.send(json!({ "rolloutTick": t })).await);
+            bounded(h);
+        }
+    }
+    panic!("never settled");
+}
+
+fn survive(answer: Result<Value, HandlerError>) {
+    match answer {
+        Ok(_) | Err(HandlerError::Crashed(_)) => {}
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn bounded(h: &Harness) {
+    for r in h.app.store.rollouts() {
+        for stage in &r.stages {
+            assert!(
+                stage.active() <= stage.max_concurrent as usize,
+                "stage {}: {} active",
+                stage.name,
+                stage.active()
+            );
+        }
+        let most = r.stages.iter().map(|s| s.max_concurrent as usize).max().unwrap_or(0);
+        assert!(
+            h.app.eks.clusters_updating() <= most,
+            "{} clusters updating",
+            h.app.eks.clusters_updating()
+        );
+    }
+}
+
+/// Sweeps (as the schedule does) after `secs`, then delivers what follows.
+async fn later(h: &Harness, secs: i64) {
+    h.app.clock.advance_secs(secs);
+    survive(h.send(json!({ "sweep": {} })).await);
+    drain(h).await;
+}
+
+fn started_at(r: &RolloutRecord, cluster: &str) -> i64 {
+    let (s, c) = r.find(cluster).unwrap();
+    r.stages[s].clusters[c].started_at.unwrap()
+}
+
+#[tokio::test]
+async fn a_three_stage_rollout_succeeds_in_order_with_its_soak_and_approval() {
+    let h = Harness::new(fleet());
+    let answer = h.send_ok(three_stages()).await;
+    assert_eq!(answer["status"], "RUNNING", "{answer}");
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.stages[0].status, StageStatus::Succeeded);
+    assert_eq!(r.stages[1].status, StageStatus::Soaking, "{:?}", r.message);
+    let soak_until = r.stages[1].soak_until.unwrap();
+    // A sweep well before the soak ends starts nothing (one within an invocation's time of it
+    // waits for it, no longer).
+    later(&h, soak_until - h.app.clock.now_secs() - 1000).await;
+    let r = record(&h);
+    assert_eq!(
+        (r.stages[1].status, r.stages[2].status),
+        (StageStatus::Soaking, StageStatus::Waiting)
+    );
+    later(&h, 1000).await;
+    let r = record(&h);
+    assert!(r.stages[1].finished_at.unwrap() >= soak_until, "the soak was honoured");
+    assert_eq!(r.stages[2].status, StageStatus::AwaitingApproval);
+    let types: Vec<String> = h.app.notifier.all().iter().map(|n| n.detail_type.clone()).collect();
+    assert!(types.contains(&"EKS Rollout Approval Needed".to_owned()), "{types:?}");
+    assert_eq!(
+        h.app.eks.cluster_version("prod-1"),
+        KubeVersion::new(1, 30),
+        "waits for its approval"
+    );
+    let approved = h.send_ok(control("approve", json!({ "stage": "prod" }))).await;
+    assert_eq!(approved["stages"][2]["status"], "RUNNING", "{approved}");
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+    for cluster in ["dev-1", "dev-2", "stg-1", "stg-2", "prod-1", "prod-2"] {
+        assert_eq!(h.app.eks.cluster_version(cluster), V31, "{cluster}");
+        assert_eq!(
+            h.app.eks.cluster_updates(cluster),
+            1,
+            "{cluster}: one control-plane update"
+        );
+        let child = h.record_of(cluster, "rollout:fleet:to-1.31");
+        assert_eq!(child.status, UpgradeStatus::Succeeded);
+    }
+    // In order: dev one at a time, staging after dev, prod after the soak.
+    assert!(started_at(&r, "dev-2") >= r.stages[0].clusters[0].finished_at.unwrap());
+    assert!(started_at(&r, "stg-1") >= r.stages[0].finished_at.unwrap());
+    assert!(started_at(&r, "prod-1") >= r.stages[1].soak_until.unwrap());
+    let types: Vec<String> = h.app.notifier.all().iter().map(|n| n.detail_type.clone()).collect();
+    for kind in [
+        "EKS Rollout Started",
+        "EKS Rollout Stage Started",
+        "EKS Rollout Stage Soaking",
+        "EKS Rollout Stage Done",
+        "EKS Rollout Ended",
+    ] {
+        assert!(types.iter().any(|t| t == kind), "{kind} in {types:?}");
+    }
+}
+
+#[tokio::test]
+async fn max_concurrent_is_never_exceeded() {
+    let eks = FakeEks::default();
+    eks.lock().update_polls = 3;
+    for i in 0..12 {
+        eks.add_cluster(&format!("c{i:02}"), "1.30", &[("env", "prod")]);
+    }
+    let h = Harness::new(eks);
+    h.send_ok(rollout(
+        json!([{ "name": "all", "tags": { "env": "prod" }, "maxConcurrent": 3 }]),
+    ))
+    .await;
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 12);
+}
+
+#[tokio::test]
+async fn a_failure_over_a_zero_budget_stops_the_rollout_and_the_next_stage_never_starts() {
+    let eks = fleet();
+    // The first update of ours (dev-1's) fails.
+    eks.lock().next_outcome = Some((
+        UpdateState::Failed,
+        vec![eks_upgrade_orchestrator::domain::EksUpdateError {
+            error_code: "ClusterUnreachable".into(),
+            error_message: "the control plane could not be reached".into(),
+            resource_ids: vec![],
+        }],
+    ));
+    let h = Harness::new(eks);
+    h.send_ok(three_stages()).await;
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Stopped, "{:?}", r.message);
+    let message = r.message.clone().unwrap();
+    assert!(
+        message.contains("dev-1") && message.contains("ClusterUnreachable"),
+        "{message}"
+    );
+    assert_eq!(r.stages[0].count(ClusterState::Failed), 1);
+    assert_eq!(r.stages[0].count(ClusterState::Pending), 1, "dev-2 never started");
+    for cluster in ["dev-2", "stg-1", "prod-1"] {
+        assert!(
+            h.app.store.record(cluster, "rollout:fleet:to-1.31").is_none(),
+            "{cluster} never started"
+        );
+        assert_eq!(h.app.eks.cluster_updates(cluster), 0);
+    }
+    let ended = h
+        .app
+        .notifier
+        .all()
+        .into_iter()
+        .filter(|n| n.detail_type == "EKS Rollout Stopped")
+        .count();
+    assert_eq!(ended, 1);
+}
+
+#[tokio::test]
+async fn pause_resume_skip_and_cancel() {
+    let h = Harness::new(fleet());
+    h.send_ok(three_stages()).await;
+    let paused = h.send_ok(control("pause", json!({}))).await;
+    assert_eq!(paused["status"], "PAUSED");
+    drain(&h).await;
+    // dev-1 was running: it finished; dev-2 did not start.
+    let r = record(&h);
+    assert_eq!(r.stages[0].clusters[0].state, ClusterState::Succeeded);
+    assert_eq!(r.stages[0].clusters[1].state, ClusterState::Pending);
+    let skipped = h.send_ok(control("skip", json!({ "cluster": "dev-2" }))).await;
+    assert_eq!(skipped["stages"][0]["clusters"][1]["state"], "SKIPPED");
+    let err = h
+        .send(control("skip", json!({ "cluster": "dev-1" })))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already Succeeded"), "{err}");
+    h.send_ok(control("resume", json!({}))).await;
+    drain(&h).await;
+    assert_eq!(record(&h).stages[1].status, StageStatus::Soaking);
+    let cancelled = h.send_ok(control("cancel", json!({}))).await;
+    assert_eq!(cancelled["status"], "CANCELLED", "{cancelled}");
+    assert_eq!(h.app.eks.cluster_version("dev-2"), KubeVersion::new(1, 30), "skipped");
+    assert_eq!(h.app.eks.cluster_updates("prod-1"), 0, "cancelled before prod");
+    let err = h.send(control("resume", json!({}))).await.unwrap_err();
+    assert!(err.to_string().contains("ended"), "{err}");
+}
+
+#[tokio::test]
+async fn a_cancel_lets_running_upgrades_finish_and_starts_nothing_new() {
+    let h = Harness::new(fleet());
+    h.send_ok(rollout(
+        json!([{ "name": "all", "tags": { "env": "dev" }, "maxConcurrent": 1 }]),
+    ))
+    .await;
+    let cancelling = h.send_ok(control("cancel", json!({}))).await;
+    assert_eq!(cancelling["status"], "CANCELLING");
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Cancelled);
+    assert_eq!(h.app.eks.cluster_version("dev-1"), V31, "the running one finished");
+    assert_eq!(h.app.eks.cluster_updates("dev-2"), 0, "nothing new started");
+}
+
+#[tokio::test]
+async fn duplicate_rollout_events_converge_on_one_rollout_and_one_update_per_cluster() {
+    let h = Harness::new(fleet());
+    let event = rollout(json!([{ "name": "all", "tags": { "env": "dev" }, "maxConcurrent": 2 }]));
+    let (a, b, c) = tokio::join!(h.send(event.clone()), h.send(event.clone()), h.send(event.clone()));
+    for answer in [a, b, c] {
+        answer.expect("answered");
+    }
+    h.send_ok(event).await;
+    drain(&h).await;
+    assert_eq!(h.app.store.rollouts().len(), 1);
+    assert_eq!(record(&h).status, RolloutStatus::Succeeded);
+    assert_eq!(h.app.eks.cluster_updates("dev-1"), 1);
+    assert_eq!(h.app.eks.cluster_updates("dev-2"), 1);
+}
+
+#[tokio::test]
+async fn a_crash_at_each_boundary_of_the_rollouts_steps_adds_no_update_and_loses_no_cluster() {
+    for point in [
+        "rollout:before-starts",
+        "rollout:after-starts",
+        "after:UpdateClusterVersion",
+        "before:continuation",
+    ] {
+        let eks = fleet();
+        let h = Harness::new(eks);
+        h.app.crash_points.arm(point);
+        let event = rollout(json!([
+            { "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 2 },
+            { "name": "staging", "tags": { "env": "staging" }, "maxConcurrent": 2 },
+        ]));
+        survive(h.send(event).await);
+        drain(&h).await;
+        for _ in 0..10 {
+            if h.app.store.rollouts().first().is_some_and(|r| r.is_finished()) {
+                break;
+            }
+            later(&h, 900 + 600).await;
+        }
+        let r = record(&h);
+        assert!(!h.app.crash_points.is_armed(), "{point}: the crash fired");
+        assert_eq!(r.status, RolloutStatus::Succeeded, "{point}: {:?}", r.message);
+        for cluster in ["dev-1", "dev-2", "stg-1", "stg-2"] {
+            assert_eq!(h.app.eks.cluster_updates(cluster), 1, "{point}: {cluster} once");
+            assert_eq!(h.app.eks.cluster_version(cluster), V31, "{point}: {cluster}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cluster_busy_with_another_upgrade_waits_for_it() {
+    let eks = fleet();
+    eks.lock().update_polls = 6;
+    let h = Harness::new(eks);
+    // Someone's upgrade of dev-1 is under way (its invocation hands on at once).
+    h.app.crash_points.arm("after:UpdateClusterVersion");
+    survive(
+        h.send(json!({ "cluster": "dev-1", "targetVersion": "1.31", "requestId": "manual" }))
+            .await,
+    );
+    let answer = h
+        .send_ok(rollout(
+            json!([{ "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 2 }]),
+        ))
+        .await;
+    let dev1 = &answer["stages"][0]["clusters"][0];
+    assert_eq!(dev1["state"], "WAITING", "{answer}");
+    assert!(
+        dev1["note"].as_str().unwrap().contains("held by upgrade manual"),
+        "{dev1}"
+    );
+    // The manual upgrade goes on (the sweep resumes it) and ends; the rollout's turn comes.
+    for _ in 0..10 {
+        if h.app.store.rollouts()[0].is_finished() {
+            break;
+        }
+        later(&h, 900 + 600).await;
+    }
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+    assert_eq!(
+        h.app.eks.cluster_updates("dev-1"),
+        1,
+        "the manual upgrade's only: never doubled"
+    );
+    assert_eq!(
+        h.record_of("dev-1", "rollout:fleet:to-1.31").status,
+        UpgradeStatus::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn bad_specs_are_refused_naming_the_field_and_write_nothing() {
+    let h = Harness::new(fleet());
+    for (event, field) in [
+        (
+            rollout(json!([{ "name": "a", "clusters": ["nope"] }])),
+            "rollout.stages[0].clusters[0]",
+        ),
+        (
+            rollout(json!([{ "name": "a", "tags": { "env": "qa" } }])),
+            "rollout.stages[0]",
+        ),
+        (
+            rollout(json!([{ "name": "a", "tags": { "env": "dev" } }, { "name": "b", "clusters": ["dev-1"] }])),
+            "rollout.stages[1].tags",
+        ),
+        (
+            rollout(json!([{ "name": "a", "clusters": ["dev-1"], "soakMinutes": -1 }])),
+            "rollout.stages[0].soakMinutes",
+        ),
+    ] {
+        let err = h.send(event.clone()).await.unwrap_err();
+        assert!(err.to_string().contains(field), "{event}: {err}");
+    }
+    assert!(h.app.store.rollouts().is_empty());
+    assert!(h.app.store.all().is_empty());
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_each_stage_with_each_clusters_plan_and_changes_nothing() {
+    let h = Harness::new(fleet());
+    let mut event = three_stages();
+    event["rollout"]["dryRun"] = json!(true);
+    let answer = h.send_ok(event).await;
+    assert_eq!(answer["dryRun"], true);
+    assert_eq!(answer["stages"].as_array().unwrap().len(), 3);
+    let dev1 = &answer["stages"][0]["clusters"][0];
+    assert_eq!(
+        (dev1["name"].as_str(), dev1["hops"].clone()),
+        (Some("dev-1"), json!(["1.31"]))
+    );
+    assert!(h.app.store.rollouts().is_empty());
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
+}
+
+#[tokio::test]
+async fn the_status_query_answers_per_stage_and_cluster() {
+    let h = Harness::new(fleet());
+    h.send_ok(three_stages()).await;
+    let status = h.send_ok(json!({ "rolloutStatus": { "name": "fleet" } })).await;
+    let dev = &status["stages"][0];
+    assert_eq!(dev["status"], "RUNNING");
+    assert_eq!(dev["clusters"][0]["state"], "RUNNING");
+    assert_eq!(dev["clusters"][0]["upgrade"]["requestId"], "rollout:fleet:to-1.31");
+    assert_eq!(dev["counts"]["PENDING"], 1);
+    assert_eq!(status["stages"][2]["approval"], true);
+}
