@@ -51,6 +51,21 @@ fn samples_decode() {
         panic!()
     };
     assert!(!rollback.dry_run && !rollback.force);
+    let InboundEvent::Rollout(fleet) = sample("rollout.json") else {
+        panic!()
+    };
+    assert_eq!(fleet.stages.len(), 3);
+    assert!(fleet.stages[2].approval);
+    let InboundEvent::Rollout(fleet_dry) = sample("rollout-dry-run.json") else {
+        panic!()
+    };
+    assert!(fleet_dry.dry_run);
+    assert!(matches!(
+        sample("rollout-approve.json"),
+        InboundEvent::RolloutControl(_)
+    ));
+    assert!(matches!(sample("rollout-pause.json"), InboundEvent::RolloutControl(_)));
+    assert!(matches!(sample("rollout-status.json"), InboundEvent::RolloutStatus(_)));
     let InboundEvent::Rollback(dry) = sample("rollback-dry-run.json") else {
         panic!()
     };

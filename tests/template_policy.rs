@@ -36,6 +36,7 @@ const ALLOWED_RESOURCES: &[&str] = &[
 const CATALOGUE_ACTIONS: &[&str] = &[
     "eks:DescribeClusterVersions",
     "eks:DescribeAddonVersions",
+    "eks:ListClusters",
     "ec2:DescribeLaunchTemplateVersions",
 ];
 
@@ -231,7 +232,7 @@ fn notifications_and_intake_failures_are_deliverable_and_alarmed() {
     );
     // Both schedules retry, then keep what they could not deliver.
     let events = &resources["Orchestrator"]["Properties"]["Events"];
-    for schedule in ["ExampleUpgradeSchedule", "Sweep"] {
+    for schedule in ["ExampleUpgradeSchedule", "ExampleRolloutSchedule", "Sweep"] {
         let properties = &events[schedule]["Properties"];
         assert!(
             properties["RetryPolicy"]["MaximumRetryAttempts"].as_i64() > Some(0),
@@ -286,4 +287,30 @@ fn the_templates_environment_is_a_configuration_the_function_accepts() {
     assert_eq!(config.limits.sweep_period_secs, 600);
     assert_eq!(config.limits.max_attempt_secs, 86400);
     assert_eq!(config.limits.verify_alarm_prefix.as_deref(), Some("eks-upgrade-"));
+}
+
+#[test]
+fn the_example_rollout_schedule_is_off_and_sends_a_rollout_the_function_accepts() {
+    let template = template();
+    let schedule =
+        &template["Resources"]["Orchestrator"]["Properties"]["Events"]["ExampleRolloutSchedule"]["Properties"];
+    assert_eq!(schedule["State"].as_str(), Some("RolloutScheduleState"));
+    assert_eq!(
+        template["Parameters"]["RolloutScheduleState"]["Default"].as_str(),
+        Some("DISABLED")
+    );
+    let input: serde_json::Value = serde_json::from_str(schedule["Input"].as_str().expect("Input")).unwrap();
+    match eks_upgrade_orchestrator::domain::decode_event(&input) {
+        Ok(eks_upgrade_orchestrator::domain::InboundEvent::Rollout(rollout)) => {
+            assert_eq!(rollout.stages.len(), 3);
+            assert!(rollout.stages[2].approval, "prod waits for an approval");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Discovery needs ListClusters, which supports no resource: the only new "*".
+    let list = statements(&template)
+        .into_iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| a == "eks:ListClusters"))
+        .count();
+    assert_eq!(list, 1);
 }

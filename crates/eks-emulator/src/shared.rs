@@ -222,9 +222,12 @@ impl Shared {
     }
 
     pub(crate) fn stats(&self) -> Stats {
-        let st = self.state.lock().unwrap();
+        let mut st = self.state.lock().unwrap();
+        let now = self.now();
         Stats {
             requests: st.requests.clone(),
+            clusters_updating_now: st.clusters_updating(now),
+            peak_clusters_updating: st.peak_clusters_updating(),
             clusters: st.cluster_stats.clone(),
             relay: self.relay.stats(),
         }

@@ -13,6 +13,15 @@ use crate::relay::RelayStats;
 pub struct Stats {
     /// EKS requests.
     pub requests: RequestStats,
+    /// Clusters with an update of any kind (control plane, node group, add-on) in
+    /// progress now, by the emulator's clock.
+    #[serde(default)]
+    pub clusters_updating_now: u64,
+    /// The most clusters that had an update in progress at one moment. Updates count from
+    /// their creation until they end (`endsAt`; sooner when finished or cancelled), so
+    /// the peak needs no request at that moment.
+    #[serde(default)]
+    pub peak_clusters_updating: u64,
     /// Per cluster name (also names that do not exist, if called).
     pub clusters: BTreeMap<String, ClusterStats>,
     /// The Lambda invoke relay.

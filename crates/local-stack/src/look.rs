@@ -154,6 +154,10 @@ pub fn reply() -> Result<i32, Error> {
         Value::Null => "-".to_owned(),
         other => other.to_string(),
     };
+    if let Some(stages) = answer.get("stages").and_then(Value::as_array) {
+        rollout_reply(&answer, stages);
+        return Ok(0);
+    }
     match answer.get("records").and_then(Value::as_array) {
         Some(records) => {
             for r in records {
@@ -175,6 +179,59 @@ pub fn reply() -> Result<i32, Error> {
         ),
     }
     Ok(0)
+}
+
+/// A rollout's answer (a start, a control, a status, a dry run): a line per stage and cluster.
+fn rollout_reply(answer: &Value, stages: &[Value]) {
+    let text = |v: &Value, k: &str| match &v[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    };
+    println!(
+        "   rollout {} to {}: {}",
+        text(answer, "rollout"),
+        text(answer, "targetVersion"),
+        if answer["dryRun"] == Value::Bool(true) {
+            "dry run".to_owned()
+        } else {
+            text(answer, "status")
+        }
+    );
+    for stage in stages {
+        println!(
+            "     stage {} ({}; maxConcurrent {}{})",
+            text(stage, "name"),
+            if stage["status"].is_null() {
+                "planned".to_owned()
+            } else {
+                text(stage, "status")
+            },
+            text(stage, "maxConcurrent"),
+            if stage["approval"] == Value::Bool(true) {
+                ", approval"
+            } else {
+                ""
+            }
+        );
+        for cluster in stage["clusters"].as_array().into_iter().flatten() {
+            let what = match (&cluster["state"], &cluster["hops"]) {
+                (Value::String(state), _) => state.clone(),
+                (_, Value::Array(hops)) => format!(
+                    "from {} by {} hop(s){}",
+                    text(cluster, "fromVersion"),
+                    hops.len(),
+                    match cluster["blockers"].as_array() {
+                        Some(b) if !b.is_empty() => format!(", blocked: {}", b.len()),
+                        _ => String::new(),
+                    }
+                ),
+                _ => text(cluster, "error"),
+            };
+            println!("       {:<12} {what}", text(cluster, "name"));
+        }
+    }
+    println!("   outcome: {}", text(answer, "outcome"));
 }
 
 /// The value at a dotted path: object keys and array indexes (`records.0.status`).

@@ -3,12 +3,14 @@
 //!
 //! - `create-table`: creates the upgrades table in dynalite from `template.yaml`;
 //! - `show`, `tally`, `watch`: one record, the table by status, one record followed;
+//! - `watch-rollout`: a fleet rollout followed, a bar per stage and a line per cluster;
 //! - `cluster`, `counts`, `emulator`: the emulated cluster, what EKS (the emulator) counted, and
 //!   any answer of the emulator's admin API;
 //! - `reply`, `json-get`: the function's answers and other JSON, read for a script.
 
 mod look;
 mod records;
+mod rollout;
 
 use clap::{Parser, Subcommand};
 use local_stack::{create_table, dynamodb_client, table_spec_from_template, Error};
@@ -78,6 +80,33 @@ enum Command {
         timeout: u64,
         #[arg(long, default_value = "SUCCEEDED")]
         expect: String,
+    },
+    /// Follow a rollout until it ends: a progress bar per stage and a line per cluster (on a
+    /// terminal; a line per change otherwise); exit 0 if it ended with `--expect`.
+    WatchRollout {
+        #[command(flatten)]
+        at: TableArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        request_id: Option<String>,
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+        #[arg(long, default_value = "SUCCEEDED")]
+        expect: String,
+    },
+    /// Wait until a stage of a rollout has a status (e.g. AWAITING_APPROVAL); exit 0 then.
+    WaitRolloutStage {
+        #[command(flatten)]
+        at: TableArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        stage: String,
+        #[arg(long)]
+        status: String,
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
     },
     /// Wait until an upgrade record reaches a step (e.g. VERIFY); exit 0 then, 2 on time-out,
     /// 1 if it finished first.
@@ -160,6 +189,35 @@ async fn main() {
                 expect: &expect,
             };
             records::watch(&at.endpoint, &at.table, watched, Duration::from_secs(timeout)).await
+        }
+        Command::WatchRollout {
+            at,
+            name,
+            request_id,
+            timeout,
+            expect,
+        } => {
+            let followed = rollout::Followed {
+                name: &name,
+                request_id: request_id.as_deref(),
+                expect: &expect,
+            };
+            rollout::watch(&at.endpoint, &at.table, followed, Duration::from_secs(timeout)).await
+        }
+        Command::WaitRolloutStage {
+            at,
+            name,
+            stage,
+            status,
+            timeout,
+        } => {
+            let followed = rollout::Followed {
+                name: &name,
+                request_id: None,
+                expect: "",
+            };
+            let timeout = Duration::from_secs(timeout);
+            rollout::wait_stage(&at.endpoint, &at.table, followed, &stage, &status, timeout).await
         }
         Command::WaitStep {
             at,

@@ -57,8 +57,10 @@ pub async fn tally(endpoint: &str, table: &str, expect: usize) -> Result<i32, Er
     let (mut by_status, mut records, mut invocations, mut writes) = (std::collections::BTreeMap::new(), 0, 0, 0);
     while let Some(item) = pages.next().await {
         let item = item?;
-        // Clusters' locks (sort key `#lock`) and other non-record items.
-        if matches!(item.get("requestId"), Some(AttributeValue::S(key)) if key.starts_with('#')) {
+        // Clusters' locks (sort key `#lock`) and rollouts (partition `rollout#<name>`).
+        if matches!(item.get("requestId"), Some(AttributeValue::S(key)) if key.starts_with('#'))
+            || matches!(item.get("cluster"), Some(AttributeValue::S(key)) if key.contains('#'))
+        {
             continue;
         }
         let record: UpgradeRecord = serde_dynamo::from_item(item)?;

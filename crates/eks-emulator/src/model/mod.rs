@@ -101,6 +101,7 @@ macro_rules! eks_enum_open {
 }
 
 mod access;
+mod activity;
 mod addons;
 mod clusters;
 mod health;
@@ -124,6 +125,7 @@ pub(crate) use seeding::{ClusterDump, StateDump};
 pub(crate) use updates::{Cancellation, Target, Update, UpdateParamType, UpdateStatus, UpdateType};
 pub(crate) use versions::{ClusterVersionsQuery, VersionInfo, VersionStatus};
 
+use activity::UpdateActivity;
 use clusters::Cluster;
 use tokens::TokenTable;
 
@@ -141,6 +143,8 @@ pub(crate) struct State {
     pub durations: Durations,
     pub requests: RequestStats,
     pub cluster_stats: BTreeMap<String, ClusterStats>,
+    /// The clusters updating and their peak (`activity.rs`).
+    activity: UpdateActivity,
     pub rng: SplitMix64,
 }
 
@@ -171,6 +175,7 @@ impl State {
             durations: init.durations,
             requests: RequestStats::default(),
             cluster_stats: BTreeMap::new(),
+            activity: UpdateActivity::default(),
             rng: SplitMix64::new(init.rng_seed),
         }
     }

@@ -79,6 +79,7 @@ impl State {
             durations: self.durations,
             requests: RequestStats::default(),
             cluster_stats: Default::default(),
+            activity: Default::default(),
             rng: SplitMix64::new(Some(0)),
         };
         if let Some(vs) = &seed.kubernetes_versions {

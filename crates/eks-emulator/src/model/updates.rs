@@ -182,7 +182,8 @@ impl State {
 
     // ------------------------------------------------------------ lifecycle
 
-    /// Creates an update: consumes a matching fail-next rule and counts the effect.
+    /// Creates an update: consumes a matching fail-next rule, counts the effect and the
+    /// clusters updating (`activity.rs`).
     fn add_update(&mut self, cluster: &str, new: NewUpdate, now: f64) -> Update {
         let kind = new.target.kind();
         let u = Update {
@@ -209,6 +210,7 @@ impl State {
         if let Some(c) = self.clusters.get_mut(cluster) {
             c.updates.push(u.clone());
         }
+        self.note_update_started(cluster, now);
         u
     }
 

@@ -1,6 +1,6 @@
 //! Integration tests of the EKS emulator: conformance with the real `aws-sdk-eks`
-//! client, semantics, rollback, faults, the admin API, the Lambda relay, the CloudWatch
-//! stand-in (with the real `aws-sdk-cloudwatch`) and the CLI.
+//! client, semantics, rollback, clusters updating at once, faults, the admin API, the
+//! Lambda relay, the CloudWatch stand-in (with the real `aws-sdk-cloudwatch`) and the CLI.
 
 mod admin_api;
 mod cli;
@@ -11,3 +11,4 @@ mod faults;
 mod relay;
 mod rollback;
 mod semantics;
+mod update_activity;
