@@ -190,35 +190,7 @@ async fn main() {
             };
             records::watch(&at.endpoint, &at.table, watched, Duration::from_secs(timeout)).await
         }
-        Command::WatchRollout {
-            at,
-            name,
-            request_id,
-            timeout,
-            expect,
-        } => {
-            let followed = rollout::Followed {
-                name: &name,
-                request_id: request_id.as_deref(),
-                expect: &expect,
-            };
-            rollout::watch(&at.endpoint, &at.table, followed, Duration::from_secs(timeout)).await
-        }
-        Command::WaitRolloutStage {
-            at,
-            name,
-            stage,
-            status,
-            timeout,
-        } => {
-            let followed = rollout::Followed {
-                name: &name,
-                request_id: None,
-                expect: "",
-            };
-            let timeout = Duration::from_secs(timeout);
-            rollout::wait_stage(&at.endpoint, &at.table, followed, &stage, &status, timeout).await
-        }
+        rollout @ (Command::WatchRollout { .. } | Command::WaitRolloutStage { .. }) => rollouts(rollout).await,
         Command::WaitStep {
             at,
             cluster,
@@ -255,6 +227,42 @@ async fn main() {
             eprintln!("error: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+/// The rollout commands.
+async fn rollouts(command: Command) -> Result<i32, Error> {
+    match command {
+        Command::WatchRollout {
+            at,
+            name,
+            request_id,
+            timeout,
+            expect,
+        } => {
+            let followed = rollout::Followed {
+                name: &name,
+                request_id: request_id.as_deref(),
+                expect: &expect,
+            };
+            rollout::watch(&at.endpoint, &at.table, followed, Duration::from_secs(timeout)).await
+        }
+        Command::WaitRolloutStage {
+            at,
+            name,
+            stage,
+            status,
+            timeout,
+        } => {
+            let followed = rollout::Followed {
+                name: &name,
+                request_id: None,
+                expect: "",
+            };
+            let timeout = Duration::from_secs(timeout);
+            rollout::wait_stage(&at.endpoint, &at.table, followed, &stage, &status, timeout).await
+        }
+        _ => Ok(2),
     }
 }
 

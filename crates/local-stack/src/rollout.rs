@@ -150,11 +150,8 @@ impl View {
             for cluster in stage.clusters.iter().filter(|_| small) {
                 let upgrade = upgrades.get(&cluster.name).map(|u| {
                     let hop = u.hop_version.map(|h| format!(" to {h}")).unwrap_or_default();
-                    format!(
-                        " (upgrade {}{hop}: {})",
-                        status_name(u.status),
-                        u.message.as_deref().unwrap_or_default()
-                    )
+                    let message = u.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+                    format!(" (upgrade {}{hop}{message})", status_name(u.status))
                 });
                 let note = cluster.note.as_deref().map(|n| format!(" - {n}")).unwrap_or_default();
                 let line = format!(
@@ -206,7 +203,7 @@ impl View {
             });
             bar.set_message(line);
         } else if self.last_line.get(name) != Some(&line) {
-            println!("  +{:>4}s{}", elapsed.as_secs(), line.trim_start_matches("  "));
+            println!("  +{:>4}s  {}", elapsed.as_secs(), line.trim_start());
             self.last_line.insert(name.to_owned(), line);
         }
     }
