@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod rollouts;
 mod safety_net;
 
 type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock, RecordingNotifier, CloudWatchAlarms>;

@@ -87,6 +87,9 @@ struct Cli {
     /// Timeout of one delivery attempt in milliseconds.
     #[arg(long, env = "EKS_EMULATOR_RELAY_TIMEOUT_MS", default_value_t = 900_000)]
     relay_timeout_ms: u64,
+    /// Event invocations of one function delivered at once (1: one at a time, in order).
+    #[arg(long, env = "EKS_EMULATOR_RELAY_MAX_CONCURRENCY", default_value_t = 1000)]
+    relay_max_concurrency: u32,
 }
 
 impl Cli {
@@ -123,6 +126,7 @@ impl Cli {
                 max_retries: self.relay_max_retries,
                 backoff_ms: self.relay_backoff_ms,
                 timeout_ms: self.relay_timeout_ms,
+                max_concurrency: self.relay_max_concurrency,
             },
             rng_seed: self.rng_seed,
         })

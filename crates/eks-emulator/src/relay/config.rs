@@ -15,6 +15,10 @@ pub struct RelayConfig {
     pub backoff_ms: u64,
     /// Timeout of one attempt in milliseconds (default 900000, Lambda's 15 minutes).
     pub timeout_ms: u64,
+    /// Event invocations of one function delivered at once, as Lambda runs up to its
+    /// concurrency limit (default 1000, an account's default limit); 1 delivers them one at a
+    /// time in order.
+    pub max_concurrency: u32,
 }
 
 impl Default for RelayConfig {
@@ -24,12 +28,16 @@ impl Default for RelayConfig {
             max_retries: 3,
             backoff_ms: 200,
             timeout_ms: 900_000,
+            max_concurrency: 1000,
         }
     }
 }
 
 impl RelayConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.max_concurrency == 0 {
+            return Err("maxConcurrency must be at least 1".into());
+        }
         if let Some(u) = &self.forward_url {
             let uri: hyper::Uri = u.parse().map_err(|e| format!("forwardUrl {u:?} is not a URL: {e}"))?;
             if uri.scheme_str() != Some("http") || uri.host().is_none() {
@@ -55,6 +63,9 @@ impl RelayConfig {
         if let Some(v) = p.timeout_ms {
             self.timeout_ms = v;
         }
+        if let Some(v) = p.max_concurrency {
+            self.max_concurrency = v;
+        }
     }
 }
 
@@ -74,6 +85,9 @@ pub struct RelayConfigPatch {
     /// See [`RelayConfig::timeout_ms`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// See [`RelayConfig::max_concurrency`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
     /// Drop the next N Event invocations (answered 202, never delivered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_next_events: Option<u64>,

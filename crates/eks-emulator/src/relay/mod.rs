@@ -3,9 +3,11 @@
 //! under test can self-invoke asynchronously without AWS.
 //!
 //! `X-Amz-Invocation-Type: Event` is answered 202 at once and delivered in the
-//! background to the configured Lambda endpoint (e.g. `cargo lambda watch`), in order
-//! per function (one queue and one worker per function name), with bounded retries and
-//! exponential backoff on connection errors, 429, 5xx and function errors. Anything
+//! background to the configured Lambda endpoint (e.g. `cargo lambda watch`): one queue and one
+//! worker per function name, which starts them in order of arrival and delivers up to
+//! `maxConcurrency` at once (as Lambda runs a function's invocations side by side up to its
+//! concurrency), with bounded retries and exponential backoff on connection errors, 429, 5xx
+//! and function errors. Anything
 //! else (RequestResponse, no header) is proxied synchronously.
 //!
 //! Settings: [`config`]; counters: [`stats`]; the HTTP answer: [`http`]. EKS faults never
@@ -24,8 +26,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::{JoinHandle, JoinSet};
 
 pub use config::{RelayConfig, RelayConfigPatch};
 pub use stats::{DroppedInvocation, RelayFunctionStats, RelayStats};
@@ -50,6 +52,8 @@ struct Inner {
     queues: Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     pending: watch::Sender<u64>,
+    /// Woken when a delivery ends, so a worker waiting for room looks again.
+    room: Notify,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -90,6 +94,7 @@ impl Relay {
                 queues: Mutex::new(HashMap::new()),
                 workers: Mutex::new(Vec::new()),
                 pending: watch::channel(0).0,
+                room: Notify::new(),
                 client,
             }),
         }
@@ -114,7 +119,13 @@ impl Relay {
     }
 
     pub(crate) fn reset_counters(&self) {
-        *self.inner.counters.lock().unwrap() = RelayStats::default();
+        let mut c = self.inner.counters.lock().unwrap();
+        let in_flight = c.in_flight;
+        *c = RelayStats {
+            in_flight,
+            peak_in_flight: in_flight,
+            ..RelayStats::default()
+        };
     }
 
     /// Waits until no Event invocation is queued or being delivered.
@@ -317,10 +328,44 @@ impl Relay {
         self.inner.workers.lock().unwrap().push(handle);
     }
 
+    /// Starts the function's invocations in order, each once there is room; dropping the
+    /// worker (shutdown) aborts the deliveries it started.
     async fn worker(self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        let mut deliveries = JoinSet::new();
         while let Some(job) = rx.recv().await {
-            self.deliver(job).await;
-            self.inner.pending.send_modify(|p| *p = p.saturating_sub(1));
+            while deliveries.try_join_next().is_some() {}
+            self.wait_for_room().await;
+            let relay = self.clone();
+            deliveries.spawn(async move {
+                relay.deliver(job).await;
+                {
+                    let mut c = relay.inner.counters.lock().unwrap();
+                    c.in_flight = c.in_flight.saturating_sub(1);
+                }
+                relay.inner.room.notify_waiters();
+                relay.inner.pending.send_modify(|p| *p = p.saturating_sub(1));
+            });
+        }
+        while deliveries.join_next().await.is_some() {}
+    }
+
+    /// Waits until fewer than `maxConcurrency` invocations are being delivered, and takes a
+    /// place.
+    async fn wait_for_room(&self) {
+        loop {
+            let notified = self.inner.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let limit = u64::from(self.config().max_concurrency);
+            {
+                let mut c = self.inner.counters.lock().unwrap();
+                if c.in_flight < limit {
+                    c.in_flight += 1;
+                    c.peak_in_flight = c.peak_in_flight.max(c.in_flight);
+                    return;
+                }
+            }
+            notified.await;
         }
     }
 

@@ -26,6 +26,10 @@ pub struct RelayStats {
     pub sync_failures: u64,
     /// Event invocations queued or being delivered now.
     pub pending: u64,
+    /// Event invocations being delivered now (each one a busy function instance).
+    pub in_flight: u64,
+    /// The most Event invocations ever delivered at once since the counters were zeroed.
+    pub peak_in_flight: u64,
     /// Event invocations the drop-next switch will still drop.
     pub drop_next_events: u64,
     /// The same counters per function name.

@@ -36,6 +36,9 @@ struct Target {
     received: Arc<Mutex<Vec<Received>>>,
     plan: Arc<Mutex<VecDeque<Answer>>>,
     always: Arc<Mutex<Option<Answer>>>,
+    /// How long each answer takes, and how many were being answered at once (now, at most).
+    delay_ms: Arc<Mutex<u64>>,
+    busy: Arc<Mutex<(u64, u64)>>,
 }
 
 async fn target_handler(State(t): State<Target>, req: Request) -> Response {
@@ -46,6 +49,14 @@ async fn target_handler(State(t): State<Target>, req: Request) -> Response {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
     let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap();
+    {
+        let mut busy = t.busy.lock().unwrap();
+        busy.0 += 1;
+        busy.1 = busy.1.max(busy.0);
+    }
+    let delay = *t.delay_ms.lock().unwrap();
+    tokio::time::sleep(Duration::from_millis(delay)).await;
+    t.busy.lock().unwrap().0 -= 1;
     let body = String::from_utf8_lossy(&body).into_owned();
     t.received.lock().unwrap().push(Received {
         path,
@@ -87,6 +98,7 @@ async fn emulator_forwarding_to(url: &str) -> Emulator {
             max_retries: 3,
             backoff_ms: 1,
             timeout_ms: 10_000,
+            ..RelayConfig::default()
         },
         ..Default::default()
     })
@@ -110,9 +122,14 @@ async fn invoke_event(l: &aws_sdk_lambda::Client, function: &str, payload: &str)
 }
 
 #[tokio::test]
-async fn delivers_event_invokes_in_order_per_function() {
+async fn delivers_event_invokes_in_order_per_function_one_at_a_time() {
     let (target, url) = start_target().await;
     let emu = emulator_forwarding_to(&url).await;
+    emu.set_relay(RelayConfigPatch {
+        max_concurrency: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
     let l = lambda(&emu).await;
     for i in 0..20 {
         invoke_event(&l, "orchestrator", &format!("{{\"seq\":{i}}}")).await;
@@ -136,6 +153,7 @@ async fn delivers_event_invokes_in_order_per_function() {
         (s.accepted, s.delivered, s.dropped, s.retried, s.pending),
         (40, 40, 0, 0, 0)
     );
+    assert_eq!(s.peak_in_flight, 1);
     assert_eq!(s.by_function["orchestrator"].delivered, 20);
     emu.shutdown().await;
 }
@@ -149,6 +167,12 @@ async fn retries_on_5xx_and_function_errors() {
         .unwrap()
         .extend([Answer::Status(500), Answer::Status(503), Answer::FunctionError]);
     let emu = emulator_forwarding_to(&url).await;
+    // One at a time, so the three failures are the first invocation's attempts.
+    emu.set_relay(RelayConfigPatch {
+        max_concurrency: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
     let l = lambda(&emu).await;
     invoke_event(&l, "f", r#"{"n":1}"#).await;
     invoke_event(&l, "f", r#"{"n":2}"#).await;
@@ -307,5 +331,28 @@ async fn without_a_target_invoke_is_not_found() {
         .unwrap_err()
         .into_service_error();
     assert!(matches!(e, InvokeError::ResourceNotFoundException(_)), "{e:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn delivers_event_invokes_side_by_side_up_to_max_concurrency() {
+    let (target, url) = start_target().await;
+    *target.delay_ms.lock().unwrap() = 100;
+    let emu = emulator_forwarding_to(&url).await;
+    emu.set_relay(RelayConfigPatch {
+        max_concurrency: Some(5),
+        ..Default::default()
+    })
+    .unwrap();
+    let l = lambda(&emu).await;
+    for i in 0..20 {
+        invoke_event(&l, "orchestrator", &format!("{{\"seq\":{i}}}")).await;
+    }
+    assert!(emu.wait_relay_idle(Duration::from_secs(10)).await);
+    assert_eq!(target.received.lock().unwrap().len(), 20);
+    let s = emu.stats().relay;
+    assert_eq!((s.delivered, s.pending, s.in_flight), (20, 0, 0));
+    assert_eq!(s.peak_in_flight, 5, "five at once, never more");
+    assert_eq!(target.busy.lock().unwrap().1, 5, "the target saw five at once");
     emu.shutdown().await;
 }
