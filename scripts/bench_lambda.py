@@ -13,7 +13,8 @@ instance would be. Standard library only.
   bench_lambda.py run BIN EVENT_JSON UNTIL_CMD     -> JSON: invocations, billed time, peak RSS
      (serves events until UNTIL_CMD, run every second, exits 0)
   bench_lambda.py fleet BIN INSTANCES EVENTS_FILE UNTIL_CMD   -> the same, for one event per line
-     of EVENTS_FILE served by INSTANCES copies of the function at once (peak RSS: the largest)
+     of EVENTS_FILE served by INSTANCES copies of the function at once (peak RSS: the largest;
+     peak busy instances: the most invocations being handled at one moment)
 
 Timing: from just before the process is started to the moment its first response reaches the
 Runtime API. Peak RSS: VmHWM of the function's process, read before it is stopped.
@@ -43,6 +44,8 @@ class Service:
         self.invocations = 0
         self.responded = threading.Event()
         self.handling = []  # seconds from each event handed out to its answer
+        self.busy = 0  # invocations handed out and not answered yet: busy instances
+        self.peak_busy = 0
 
     def handler(self):
         service = self
@@ -72,6 +75,8 @@ class Service:
                     with service.lock:
                         service.started[request_id] = time.perf_counter()
                         service.invocations += 1
+                        service.busy += 1
+                        service.peak_busy = max(service.peak_busy, service.busy)
                     deadline = int(time.time() * 1000) + 900_000
                     self.reply(200, payload, {
                         "Lambda-Runtime-Aws-Request-Id": request_id,
@@ -90,6 +95,8 @@ class Service:
                     request_id = parts[parts.index("invocation") + 1]
                     now = time.perf_counter()
                     with service.lock:
+                        if request_id in service.started:
+                            service.busy -= 1
                         started = service.started.pop(request_id, now)
                         service.busy_seconds += now - started
                         service.responses.append((request_id, now, parts[-1] == "error", body))
@@ -212,11 +219,14 @@ def run(binary, events, until_cmd, instances=1):
     t0 = time.perf_counter()
     processes = [start(binary, server) for _ in range(instances)]
     peak = 0
+    give_up = t0 + float(os.environ.get("BENCH_TIMEOUT_SECONDS", "3600"))
     while subprocess.call(until_cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
         for process in processes:
             peak = max(peak, peak_rss_kib(process.pid) or 0)
             if process.poll() is not None:
                 raise SystemExit("the function exited")
+        if time.perf_counter() > give_up:
+            raise SystemExit(f"{until_cmd} did not succeed within BENCH_TIMEOUT_SECONDS")
         time.sleep(1)
     wall = time.perf_counter() - t0
     for process in processes:
@@ -230,6 +240,7 @@ def run(binary, events, until_cmd, instances=1):
         "busy_seconds": round(service.busy_seconds, 2),
         "wall_seconds": round(wall, 2),
         "peak_rss_kib": peak,
+        "peak_busy_instances": service.peak_busy,
         "errors": sum(1 for r in service.responses if r[2]),
     }
 

@@ -430,3 +430,45 @@ async fn the_status_query_answers_per_stage_and_cluster() {
     assert_eq!(dev["counts"]["PENDING"], 1);
     assert_eq!(status["stages"][2]["approval"], true);
 }
+
+#[tokio::test]
+async fn a_tick_from_a_cluster_the_rollout_already_saw_end_changes_nothing() {
+    let h = Harness::new(fleet());
+    h.send_ok(rollout(json!([
+        { "name": "dev", "clusters": ["dev-1", "dev-2", "stg-1"], "maxConcurrent": 2 },
+        { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 2 },
+    ])))
+    .await;
+    // Both first clusters' upgrades run to their end; their ticks are held back.
+    let mut held = Vec::new();
+    loop {
+        held.extend(h.app.invoker.take_ticks());
+        let continuations = h.app.invoker.take();
+        if continuations.is_empty() {
+            break;
+        }
+        for c in continuations {
+            survive(h.send(json!({ "continuation": c })).await);
+        }
+    }
+    let told: Vec<String> = held.iter().filter_map(|t| t.cluster.as_ref().map(|c| c.to_string())).collect();
+    assert_eq!(told, ["dev-1", "dev-2"], "each child names itself");
+    // The first tick sees both ends and starts stg-1.
+    survive(h.send(json!({ "rolloutTick": held[0] })).await);
+    let after_first = record(&h);
+    assert_eq!(after_first.stages[0].count(ClusterState::Succeeded), 2);
+    // The second finds its cluster already seen: no look, no write, nothing started again.
+    survive(h.send(json!({ "rolloutTick": held[1] })).await);
+    let after_second = record(&h);
+    assert_eq!(after_second.revision, after_first.revision);
+    assert_eq!(after_second.ticks, after_first.ticks);
+    // A sweep's tick (no cluster) still looks.
+    survive(h.send(json!({ "rolloutTick": { "name": "fleet", "requestId": "to-1.31" } })).await);
+    assert_eq!(record(&h).ticks, after_first.ticks + 1);
+    drain(&h).await;
+    let done = record(&h);
+    assert_eq!(done.status, RolloutStatus::Succeeded, "{:?}", done.message);
+    for cluster in ["dev-1", "dev-2", "stg-1", "prod-1", "prod-2"] {
+        assert_eq!(h.app.eks.cluster_updates(cluster), 1, "{cluster}");
+    }
+}

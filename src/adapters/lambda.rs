@@ -2,7 +2,7 @@
 
 use super::aws::LazyClient;
 use super::sdk_failure;
-use crate::domain::event::rollout::RolloutKey;
+use crate::domain::event::rollout::RolloutTick;
 use crate::domain::Continuation;
 use crate::ports::{InvokeError, SelfInvoker};
 use aws_sdk_lambda::primitives::Blob;
@@ -28,8 +28,8 @@ impl SelfInvoker for LambdaInvoker {
         self.invoke_event(continuation.to_event()).await
     }
 
-    async fn send_tick(&self, rollout: &RolloutKey) -> Result<(), InvokeError> {
-        self.invoke_event(rollout.to_event()).await
+    async fn send_tick(&self, tick: &RolloutTick) -> Result<(), InvokeError> {
+        self.invoke_event(tick.to_event()).await
     }
 }
 

@@ -95,7 +95,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
         let mut rollouts = Vec::new();
         for rollout in self.store.list_unfinished_rollouts().await? {
             match rollout.key() {
-                Ok(key) => match self.invoker.send_tick(&key).await {
+                Ok(key) => match self.invoker.send_tick(&key.tick(None)).await {
                     Ok(()) => rollouts.push(format!("{}/{}", rollout.name, rollout.request_id)),
                     Err(e) => warn!(rollout = %rollout.name, error = %e, "sweep could not tick a rollout"),
                 },

@@ -1,7 +1,7 @@
 //! The self-invoke port: the continuation the function sends itself, and the tick a rollout
 //! gets when one of its clusters' upgrades ends.
 
-use crate::domain::event::rollout::RolloutKey;
+use crate::domain::event::rollout::RolloutTick;
 use crate::domain::Continuation;
 use std::future::Future;
 
@@ -14,7 +14,7 @@ pub trait SelfInvoker: Send + Sync {
     fn send(&self, continuation: &Continuation) -> impl Future<Output = Result<(), InvokeError>> + Send;
 
     /// `{"rolloutTick": ...}`, asynchronously.
-    fn send_tick(&self, rollout: &RolloutKey) -> impl Future<Output = Result<(), InvokeError>> + Send;
+    fn send_tick(&self, tick: &RolloutTick) -> impl Future<Output = Result<(), InvokeError>> + Send;
 }
 
 #[cfg(any(test, feature = "test-util"))]
@@ -23,7 +23,7 @@ pub use recording::RecordingInvoker;
 #[cfg(any(test, feature = "test-util"))]
 mod recording {
     use super::{InvokeError, SelfInvoker};
-    use crate::domain::event::rollout::RolloutKey;
+    use crate::domain::event::rollout::RolloutTick;
     use crate::domain::Continuation;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ mod recording {
     #[derive(Debug, Clone, Default)]
     pub struct RecordingInvoker {
         pub sent: Arc<Mutex<Vec<Continuation>>>,
-        pub ticks: Arc<Mutex<Vec<RolloutKey>>>,
+        pub ticks: Arc<Mutex<Vec<RolloutTick>>>,
         pub dropping: Arc<AtomicBool>,
     }
 
@@ -41,7 +41,7 @@ mod recording {
             std::mem::take(&mut *self.sent.lock().expect("lock"))
         }
 
-        pub fn take_ticks(&self) -> Vec<RolloutKey> {
+        pub fn take_ticks(&self) -> Vec<RolloutTick> {
             std::mem::take(&mut *self.ticks.lock().expect("lock"))
         }
     }
@@ -56,12 +56,12 @@ mod recording {
             Ok(())
         }
 
-        async fn send_tick(&self, rollout: &RolloutKey) -> Result<(), InvokeError> {
+        async fn send_tick(&self, tick: &RolloutTick) -> Result<(), InvokeError> {
             tokio::task::yield_now().await;
             if self.dropping.load(Ordering::SeqCst) {
                 return Err(InvokeError("TooManyRequestsException: Rate exceeded".to_owned()));
             }
-            self.ticks.lock().expect("lock").push(rollout.clone());
+            self.ticks.lock().expect("lock").push(tick.clone());
             Ok(())
         }
     }

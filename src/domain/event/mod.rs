@@ -292,7 +292,7 @@ pub enum InboundEvent {
     Rollout(Box<rollout::RolloutRequest>),
     RolloutControl(rollout::RolloutControl),
     RolloutStatus(rollout::RolloutQuery),
-    RolloutTick(rollout::RolloutKey),
+    RolloutTick(rollout::RolloutTick),
 }
 
 /// Why an event was refused, naming the field and what was expected.

@@ -243,8 +243,7 @@ pub struct RolloutQuery {
     pub request_id: Option<RequestId>,
 }
 
-/// `{"rolloutTick": {"name", "requestId"}}`: look at the rollout's running clusters and go on
-/// (sent by a child upgrade that ended, and by the sweep).
+/// A rollout's key, as its clusters' upgrade records keep it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolloutKey {
@@ -253,6 +252,38 @@ pub struct RolloutKey {
 }
 
 impl RolloutKey {
+    /// A tick of this rollout, told by `cluster`'s upgrade (none: by the sweep).
+    pub fn tick(&self, cluster: Option<&ClusterName>) -> RolloutTick {
+        RolloutTick {
+            name: self.name.clone(),
+            request_id: self.request_id.clone(),
+            cluster: cluster.cloned(),
+        }
+    }
+}
+
+/// `{"rolloutTick": {"name", "requestId", "cluster"?}}`: look at the rollout's running clusters
+/// and go on. Sent by a child upgrade that ended (naming its cluster), and by the sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutTick {
+    pub name: Name,
+    pub request_id: RequestId,
+    /// The cluster whose upgrade ended: once the rollout shows it ended, this tick has nothing
+    /// left to do (another tick looked after it did), which keeps a hundred children ending at
+    /// once from a hundred rounds of conflicting writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterName>,
+}
+
+impl RolloutTick {
+    pub fn key(&self) -> RolloutKey {
+        RolloutKey {
+            name: self.name.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
     pub fn to_event(&self) -> Value {
         serde_json::json!({ "rolloutTick": self })
     }

@@ -5,7 +5,7 @@
 use crate::domain::event::rollout::RolloutRequest;
 use crate::domain::rollout::advance::{ChildSeen, StartOutcome};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
-use crate::domain::{FailureKind, TargetVersion, UpgradeRecord};
+use crate::domain::{ClusterName, FailureKind, TargetVersion, UpgradeRecord};
 use crate::handler::{new_token, HandlerError};
 use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
 use tracing::{info, warn};
@@ -89,7 +89,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         if !previous.holds_cluster() || written.holds_cluster() {
             return;
         }
-        if let Err(e) = self.invoker.send_tick(key).await {
+        let cluster = ClusterName::parse(&written.cluster).ok();
+        if let Err(e) = self.invoker.send_tick(&key.tick(cluster.as_ref())).await {
             warn!(cluster = %written.cluster, rollout = %key.name, error = %e, "rollout not told; the sweep will tick it");
         }
     }

@@ -11,7 +11,7 @@ mod children;
 pub mod reply;
 mod tick;
 
-use crate::domain::event::rollout::{RolloutControl, RolloutKey, RolloutQuery, RolloutRequest};
+use crate::domain::event::rollout::{RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
 use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::rollout::assign::{new_rollout, Discovered};
 use crate::domain::rollout::commit::commit;
@@ -55,7 +55,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         info!(rollout = name, request_id, target = %target, stages = fresh.stages.len(), "rollout recorded");
         self.publish_rollout(fresh.clone()).await?;
         let ticked = self
-            .tick(&fresh.key().map_err(HandlerError::Misconfigured)?, invocation)
+            .tick(
+                &fresh.key().map_err(HandlerError::Misconfigured)?.tick(None),
+                invocation,
+            )
             .await?;
         self.rollout_reply(&ticked, "rollout recorded and started").await
     }
@@ -148,7 +151,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             };
             info!(rollout = %written.name, action = ?control.action, "rollout control applied");
             let ticked = self
-                .tick(&written.key().map_err(HandlerError::Misconfigured)?, invocation)
+                .tick(
+                    &written.key().map_err(HandlerError::Misconfigured)?.tick(None),
+                    invocation,
+                )
                 .await?;
             return self
                 .rollout_reply(&ticked, format!("{:?} applied", control.action))
@@ -166,8 +172,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
     }
 
     /// `{"rolloutTick": ...}`.
-    pub async fn rollout_tick(&self, key: RolloutKey, invocation: &Invocation) -> Result<Reply, HandlerError> {
-        let record = self.tick(&key, invocation).await?;
+    pub async fn rollout_tick(&self, tick: RolloutTick, invocation: &Invocation) -> Result<Reply, HandlerError> {
+        let record = self.tick(&tick, invocation).await?;
         self.rollout_reply(&record, "ticked").await
     }
 

@@ -3,10 +3,10 @@
 //! crash after the write leaves them `STARTING`; the next tick starts them, once.
 
 use super::children::starting;
-use crate::domain::event::rollout::RolloutKey;
+use crate::domain::event::rollout::RolloutTick;
 use crate::domain::rollout::advance::{advance, observe, started, wake_at};
 use crate::domain::rollout::commit::{commit, RolloutCommit};
-use crate::domain::rollout::RolloutRecord;
+use crate::domain::rollout::{ClusterState, RolloutRecord};
 use crate::handler::{HandlerError, Invocation};
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, Replaced, SelfInvoker};
 use tracing::{info, warn};
@@ -19,14 +19,16 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
 {
     /// Ticks a rollout until nothing more happens now; within this invocation's time, it also
     /// waits for a soak that ends before the deadline.
-    pub async fn tick(&self, key: &RolloutKey, invocation: &Invocation) -> Result<RolloutRecord, HandlerError> {
+    pub async fn tick(&self, tick: &RolloutTick, invocation: &Invocation) -> Result<RolloutRecord, HandlerError> {
         let mut rounds = 0;
+        let mut told_by = tick.cluster.as_ref().map(|c| c.as_str());
         loop {
             rounds += 1;
-            let record = self.tick_once(key).await?;
-            if rounds >= TICK_ROUNDS || record.is_finished() {
+            let (record, looked) = self.tick_once(tick, told_by).await?;
+            if !looked || rounds >= TICK_ROUNDS || record.is_finished() {
                 return Ok(record);
             }
+            told_by = None; // it has been seen: from here on, a tick like the sweep's
             if starting(&record) {
                 continue; // refusals freed places, or a start lost a race: once more
             }
@@ -41,15 +43,21 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
     }
 
     /// One look: observe, advance, write; then start what it names, and write what the starts
-    /// answered.
-    async fn tick_once(&self, key: &RolloutKey) -> Result<RolloutRecord, HandlerError> {
-        let (name, request_id) = (key.name.as_str(), key.request_id.as_str());
+    /// answered. `false` with the record when there was nothing to do: the rollout is
+    /// finished, or it already shows the end of the cluster that sent this tick (a tick since
+    /// looked, moved the rollout on and started what came next).
+    async fn tick_once(
+        &self,
+        tick: &RolloutTick,
+        told_by: Option<&str>,
+    ) -> Result<(RolloutRecord, bool), HandlerError> {
+        let (name, request_id) = (tick.name.as_str(), tick.request_id.as_str());
         for _ in 0..TICK_ROUNDS {
             let Some(current) = self.store.get_rollout(name, request_id).await? else {
                 return Err(HandlerError::RolloutRefused(format!("no rollout {name}/{request_id}")));
             };
-            if current.is_finished() {
-                return Ok(current);
+            if current.is_finished() || told_by.is_some_and(|cluster| seen_ended(&current, cluster)) {
+                return Ok((current, false));
             }
             let seen = self.children(&current).await?;
             let now = self.clock.now_secs();
@@ -61,7 +69,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
                 continue; // someone else ticked it: look again
             };
             if to_start.is_empty() {
-                return Ok(written);
+                return Ok((written, true));
             }
             self.crash_points.hit("rollout:before-starts")?;
             let mut outcomes = Vec::new();
@@ -79,7 +87,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             started(&mut after, &outcomes, self.clock.now_secs());
             advance(&mut after, self.clock.now_secs());
             // Lost to another tick: the children exist; its next look sees them running.
-            return Ok(self.write_rollout(&written, after).await?.unwrap_or(written));
+            return Ok((self.write_rollout(&written, after).await?.unwrap_or(written), true));
         }
         Err(HandlerError::RolloutRefused(format!(
             "rollout {name}/{request_id} kept changing under this tick; the next tick goes on"
@@ -132,4 +140,14 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             Replaced::Conflict => Ok(record),
         }
     }
+}
+
+/// Whether the rollout shows `cluster`'s upgrade ended.
+fn seen_ended(rollout: &RolloutRecord, cluster: &str) -> bool {
+    rollout.find(cluster).is_some_and(|(s, c)| {
+        matches!(
+            rollout.stages[s].clusters[c].state,
+            ClusterState::Succeeded | ClusterState::Failed
+        )
+    })
 }
