@@ -242,6 +242,7 @@ def run(binary, events, until_cmd, instances=1):
         "peak_rss_kib": peak,
         "peak_busy_instances": service.peak_busy,
         "errors": sum(1 for r in service.responses if r[2]),
+        "error_samples": sorted({r[3][:160].decode("utf-8", "replace") for r in service.responses if r[2]})[:5],
     }
 
 

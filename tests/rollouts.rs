@@ -451,7 +451,10 @@ async fn a_tick_from_a_cluster_the_rollout_already_saw_end_changes_nothing() {
             survive(h.send(json!({ "continuation": c })).await);
         }
     }
-    let told: Vec<String> = held.iter().filter_map(|t| t.cluster.as_ref().map(|c| c.to_string())).collect();
+    let told: Vec<String> = held
+        .iter()
+        .filter_map(|t| t.cluster.as_ref().map(|c| c.to_string()))
+        .collect();
     assert_eq!(told, ["dev-1", "dev-2"], "each child names itself");
     // The first tick sees both ends and starts stg-1.
     survive(h.send(json!({ "rolloutTick": held[0] })).await);
@@ -463,7 +466,10 @@ async fn a_tick_from_a_cluster_the_rollout_already_saw_end_changes_nothing() {
     assert_eq!(after_second.revision, after_first.revision);
     assert_eq!(after_second.ticks, after_first.ticks);
     // A sweep's tick (no cluster) still looks.
-    survive(h.send(json!({ "rolloutTick": { "name": "fleet", "requestId": "to-1.31" } })).await);
+    survive(
+        h.send(json!({ "rolloutTick": { "name": "fleet", "requestId": "to-1.31" } }))
+            .await,
+    );
     assert_eq!(record(&h).ticks, after_first.ticks + 1);
     drain(&h).await;
     let done = record(&h);

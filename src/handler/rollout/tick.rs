@@ -52,7 +52,12 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         told_by: Option<&str>,
     ) -> Result<(RolloutRecord, bool), HandlerError> {
         let (name, request_id) = (tick.name.as_str(), tick.request_id.as_str());
-        for _ in 0..TICK_ROUNDS {
+        for round in 0..TICK_ROUNDS {
+            if round > 0 {
+                // Lost a write to another tick: wait a random while, so ticks sent together
+                // (their clusters ended together) stop colliding.
+                self.clock.sleep_ms(backoff_ms(round)).await;
+            }
             let Some(current) = self.store.get_rollout(name, request_id).await? else {
                 return Err(HandlerError::RolloutRefused(format!("no rollout {name}/{request_id}")));
             };
@@ -150,4 +155,11 @@ fn seen_ended(rollout: &RolloutRecord, cluster: &str) -> bool {
             ClusterState::Succeeded | ClusterState::Failed
         )
     })
+}
+
+/// A random wait before a tick's `round`-th look: up to 100 ms, doubling, at most 1.6 s.
+fn backoff_ms(round: usize) -> u64 {
+    let cap = 100u64 << round.min(4);
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    random % cap
 }
