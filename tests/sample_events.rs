@@ -91,3 +91,24 @@ fn every_file_in_events_is_covered() {
         }
     }
 }
+
+/// The README's rollout examples (its ```json blocks that are events of a rollout) decode too.
+#[test]
+fn readme_rollout_examples_decode() {
+    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```json")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| block.trim_start().starts_with("{ \"rollout\": {") || block.contains("\"rolloutControl\""))
+        .collect();
+    assert!(blocks.len() >= 2, "the README shows a rollout and a control");
+    for block in blocks {
+        let value: serde_json::Value = serde_json::from_str(block).unwrap_or_else(|e| panic!("{e}: {block}"));
+        let event = decode_event(&value).unwrap_or_else(|e| panic!("{e}: {block}"));
+        assert!(
+            matches!(event, InboundEvent::Rollout(_) | InboundEvent::RolloutControl(_)),
+            "{block}"
+        );
+    }
+}
