@@ -392,6 +392,19 @@ async fn bad_specs_are_refused_naming_the_field_and_write_nothing() {
             rollout(json!([{ "name": "a", "clusters": ["dev-1"], "soakMinutes": -1 }])),
             "rollout.stages[0].soakMinutes",
         ),
+        // An upgrade request's own checks, named where the option was set.
+        (
+            json!({ "rollout": { "name": "fleet", "targetVersion": "1.31",
+                "options": { "maintenanceWindow": { "start": "02:00", "durationMinutes": 30 } },
+                "stages": [{ "name": "a", "clusters": ["dev-1"] }] } }),
+            "rollout.options.maintenanceWindow.durationMinutes",
+        ),
+        (
+            rollout(json!([{ "name": "a", "clusters": ["dev-1"] },
+                           { "name": "b", "clusters": ["dev-2"],
+                             "options": { "verify": { "alarms": [], "soakMinutes": 1440 } } }])),
+            "rollout.stages[1].options.verify.soakMinutes",
+        ),
     ] {
         let err = h.send(event.clone()).await.unwrap_err();
         assert!(err.to_string().contains(field), "{event}: {err}");
@@ -477,4 +490,128 @@ async fn a_tick_from_a_cluster_the_rollout_already_saw_end_changes_nothing() {
     for cluster in ["dev-1", "dev-2", "stg-1", "prod-1", "prod-2"] {
         assert_eq!(h.app.eks.cluster_updates(cluster), 1, "{cluster}");
     }
+}
+
+#[tokio::test]
+async fn a_stop_with_a_cluster_waiting_for_another_upgrade_ends_stopped_without_starting_it() {
+    let eks = fleet();
+    eks.lock().update_polls = 6;
+    let h = Harness::new(eks);
+    // Someone's upgrade of dev-2 is under way; then the next update (dev-1's) fails.
+    h.app.crash_points.arm("after:UpdateClusterVersion");
+    survive(
+        h.send(json!({ "cluster": "dev-2", "targetVersion": "1.31", "requestId": "manual" }))
+            .await,
+    );
+    h.app.eks.lock().next_outcome = Some((UpdateState::Failed, vec![]));
+    let answer = h
+        .send_ok(rollout(
+            json!([{ "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 2 }]),
+        ))
+        .await;
+    assert_eq!(answer["stages"][0]["clusters"][1]["state"], "WAITING", "{answer}");
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Stopped, "{:?}", r.message);
+    let (s, c) = r.find("dev-2").unwrap();
+    assert_eq!(r.stages[s].clusters[c].state, ClusterState::Pending);
+    assert!(r.stages[s].clusters[c].note.as_deref().unwrap().contains("not started"));
+    assert!(h.app.store.record("dev-2", "rollout:fleet:to-1.31").is_none());
+    assert_eq!(h.app.eks.cluster_updates("dev-2"), 1, "the manual upgrade's only");
+}
+
+#[tokio::test]
+async fn a_child_upgrade_cancelled_by_an_operator_counts_as_skipped_not_failed() {
+    // T0 is 14:13:20 UTC: a window opening at 16:30 parks dev-1's upgrade.
+    let h = Harness::new(fleet());
+    h.send_ok(rollout(json!([
+        { "name": "dev", "clusters": ["dev-1"],
+          "options": { "maintenanceWindow": { "start": "16:30", "durationMinutes": 120 } } },
+        { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 2 },
+    ])))
+    .await;
+    drain(&h).await;
+    assert_eq!(
+        h.record_of("dev-1", "rollout:fleet:to-1.31").status,
+        UpgradeStatus::WaitingForWindow
+    );
+    h.send_ok(json!({ "cancel": { "cluster": "dev-1", "requestId": "rollout:fleet:to-1.31" } }))
+        .await;
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.stages[0].clusters[0].state, ClusterState::Skipped, "{:?}", r.message);
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+    assert_eq!(h.app.eks.cluster_updates("dev-1"), 0);
+    assert_eq!(h.app.eks.cluster_updates("prod-1"), 1);
+}
+
+#[tokio::test]
+async fn only_a_stage_awaiting_its_approval_can_be_approved() {
+    let h = Harness::new(fleet());
+    h.send_ok(three_stages()).await;
+    let err = h
+        .send(control("approve", json!({ "stage": "prod" })))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("only a stage AWAITING_APPROVAL"), "{err}");
+    assert!(!record(&h).stages[2].approved);
+}
+
+#[tokio::test]
+async fn a_failure_over_budget_stops_a_paused_rollout() {
+    let eks = fleet();
+    eks.lock().next_outcome = Some((UpdateState::Failed, vec![]));
+    let h = Harness::new(eks);
+    h.send_ok(three_stages()).await;
+    assert_eq!(h.send_ok(control("pause", json!({}))).await["status"], "PAUSED");
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Stopped, "{:?}", r.message);
+    assert!(r.message.as_deref().unwrap().contains("dev-1"));
+    let err = h.send(control("resume", json!({}))).await.unwrap_err();
+    assert!(err.to_string().contains("ended"), "{err}");
+}
+
+#[tokio::test]
+async fn a_control_answers_at_once_during_a_soak() {
+    let h = Harness::new(fleet());
+    h.send_ok(three_stages()).await;
+    drain(&h).await;
+    // dev done, staging ran; it soaks 30 minutes.
+    while record(&h).stages[1].status != StageStatus::Soaking {
+        later(&h, 60).await;
+    }
+    // A minute before the soak ends: within an invocation's time, which a tick would wait.
+    let soak_until = record(&h).stages[1].soak_until.unwrap();
+    h.app.clock.advance_secs(soak_until - 60 - h.app.clock.now_secs());
+    let before = h.app.clock.now_secs();
+    h.send_ok(control("pause", json!({}))).await;
+    let resumed = h.send_ok(control("resume", json!({}))).await;
+    assert_eq!(resumed["stages"][1]["status"], "SOAKING", "{resumed}");
+    assert_eq!(h.app.clock.now_secs(), before, "no control waited out the soak");
+}
+
+#[tokio::test]
+async fn a_skip_is_refused_for_a_cluster_whose_upgrade_record_exists() {
+    let eks = fleet();
+    eks.lock().update_polls = 6;
+    let h = Harness::new(eks);
+    h.send_ok(rollout(
+        json!([{ "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 1 }]),
+    ))
+    .await;
+    // Whatever the rollout says (here forced back to WAITING), a started upgrade is not skipped.
+    let mut r = record(&h);
+    let (s, c) = r.find("dev-1").unwrap();
+    r.stages[s].clusters[c].state = ClusterState::Waiting;
+    let revision = r.revision;
+    r.revision += 1;
+    use eks_upgrade_orchestrator::ports::RolloutStore;
+    h.app.store.replace_rollout(&r, revision).await.unwrap();
+    let err = h
+        .send(control("skip", json!({ "cluster": "dev-1" })))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("has started"), "{err}");
+    assert_ne!(record(&h).stages[s].clusters[c].state, ClusterState::Skipped);
 }

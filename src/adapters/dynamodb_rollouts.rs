@@ -25,7 +25,11 @@ async fn all(query: QueryFluentBuilder) -> Result<Vec<RolloutRecord>, StoreError
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| store_error("Query", &e))?;
         for item in page.items.unwrap_or_default() {
-            records.push(from_item(item)?);
+            // One item that does not decode must not stop the others being ticked.
+            match from_item(item) {
+                Ok(record) => records.push(record),
+                Err(e) => tracing::warn!(error = %e, "rollout item skipped"),
+            }
         }
     }
     Ok(records)

@@ -159,6 +159,10 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> O
                 .and_then(|()| self.config.limits.check_verify(request.verify.as_ref()))
                 .inspect_err(|e| warn!(error = %e, "event refused"))?;
         }
+        if let InboundEvent::Rollout(request) = &event {
+            self.check_rollout_options(request)
+                .inspect_err(|e| warn!(error = %e, "event refused"))?;
+        }
         let drives = match &event {
             InboundEvent::Upgrade(r) => !r.dry_run,
             InboundEvent::Rollback(r) => !r.dry_run,

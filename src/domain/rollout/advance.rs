@@ -48,6 +48,28 @@ pub fn observe(r: &mut RolloutRecord, seen: &[(String, ChildSeen)], now: i64) {
                 let note = "its upgrade record is gone".to_owned();
                 end_cluster(r, s, c, false, Some(note), now);
             }
+            // Stopping or cancelling, a start that never made its record is given up once no
+            // invocation that tried it can still be running.
+            (ClusterState::Starting, ChildSeen::Missing)
+                if matches!(r.status, RolloutStatus::Stopping | RolloutStatus::Cancelling)
+                    && r.stages[s].clusters[c]
+                        .started_at
+                        .is_none_or(|t| now - t > START_GRACE_SECS) =>
+            {
+                not_started(r, s, c);
+            }
+            (
+                ClusterState::Starting | ClusterState::Waiting | ClusterState::Running,
+                ChildSeen::Ended {
+                    status: UpgradeStatus::Cancelled,
+                    ..
+                },
+            ) => {
+                let entry = &mut r.stages[s].clusters[c];
+                entry.state = ClusterState::Skipped;
+                entry.finished_at = Some(now);
+                set_note(r, s, c, "skipped: its upgrade was cancelled".into());
+            }
             (
                 ClusterState::Starting | ClusterState::Waiting | ClusterState::Running,
                 ChildSeen::Ended { status, message },
@@ -86,9 +108,29 @@ pub fn started(r: &mut RolloutRecord, outcomes: &[(String, StartOutcome)], now: 
     }
 }
 
-/// Moves the stages on as far as they go now; returns the clusters to start (or start again).
+/// Moves the stages on as far as they go now; returns the clusters to start (or start again,
+/// those waiting for another upgrade's lock among them).
 pub fn advance(r: &mut RolloutRecord, now: i64) -> Vec<String> {
-    if r.is_finished() || r.status == RolloutStatus::Paused {
+    advance_with(r, now, true)
+}
+
+/// The same, right after this tick's starts answered: clusters just found busy wait for the
+/// next tick rather than being tried again at once.
+pub fn advance_after_starts(r: &mut RolloutRecord, now: i64) -> Vec<String> {
+    advance_with(r, now, false)
+}
+
+fn advance_with(r: &mut RolloutRecord, now: i64, retry_waiting: bool) -> Vec<String> {
+    if r.is_finished() {
+        return Vec::new();
+    }
+    // A failure past the budget stops a paused rollout too: resuming it must not start more.
+    if let Some(s) = r.current_stage().filter(|&s| r.stages[s].over_budget()) {
+        if r.status == RolloutStatus::Paused {
+            stop(r, s, now);
+        }
+    }
+    if r.status == RolloutStatus::Paused {
         return Vec::new();
     }
     // Bounded: each pass moves a stage on, or stops.
@@ -99,15 +141,7 @@ pub fn advance(r: &mut RolloutRecord, now: i64) -> Vec<String> {
             return Vec::new();
         };
         if r.stages[s].over_budget() && r.status == RolloutStatus::Running {
-            let failed = failures(r);
-            r.status = RolloutStatus::Stopping;
-            let note = format!(
-                "stage {} has {} failed cluster(s), over its budget of {}: nothing more starts; {failed}",
-                r.stages[s].name,
-                r.stages[s].count(ClusterState::Failed),
-                r.stages[s].failure_budget
-            );
-            history(r, now, note);
+            stop(r, s, now);
         }
         if matches!(r.status, RolloutStatus::Stopping | RolloutStatus::Cancelling) {
             return wind_down(r, now);
@@ -132,7 +166,7 @@ pub fn advance(r: &mut RolloutRecord, now: i64) -> Vec<String> {
                 history(r, now, note);
             }
             StageStatus::Running => {
-                fill(r, s, now);
+                fill(r, s, now, retry_waiting);
                 let stage = &r.stages[s];
                 if stage.active() > 0 || stage.count(ClusterState::Pending) > 0 {
                     return to_start(r, s);
@@ -173,17 +207,44 @@ pub fn wake_at(r: &RolloutRecord) -> Option<i64> {
         .flatten()
 }
 
-/// Pending clusters take the stage's free places.
-fn fill(r: &mut RolloutRecord, s: usize, now: i64) {
+/// A start is made within one invocation of the tick that wrote its cluster `STARTING` (at
+/// `started_at`), and no invocation runs past Lambda's 15 minutes: after this, nobody can still
+/// be creating its upgrade record.
+pub const START_GRACE_SECS: i64 = 16 * 60;
+
+/// Nothing more starts: the stage's failures went over its budget.
+fn stop(r: &mut RolloutRecord, s: usize, now: i64) {
+    let failed = failures(r);
+    r.status = RolloutStatus::Stopping;
+    let note = format!(
+        "stage {} has {} failed cluster(s), over its budget of {}: nothing more starts; {failed}",
+        r.stages[s].name,
+        r.stages[s].count(ClusterState::Failed),
+        r.stages[s].failure_budget
+    );
+    history(r, now, note);
+}
+
+/// The clusters this tick starts are written `STARTING` (at `now`) before any start is made,
+/// so a skip or a stop read after that write cannot cross a start: waiting ones try again,
+/// then pending ones take the stage's free places.
+fn fill(r: &mut RolloutRecord, s: usize, now: i64, retry_waiting: bool) {
     let stage = &mut r.stages[s];
     let mut free = (stage.max_concurrent as usize).saturating_sub(stage.active());
-    for entry in stage.clusters.iter_mut().filter(|c| c.state == ClusterState::Pending) {
-        if free == 0 {
-            break;
+    for entry in stage.clusters.iter_mut() {
+        match entry.state {
+            ClusterState::Waiting if !retry_waiting => {}
+            ClusterState::Starting | ClusterState::Waiting => {
+                entry.state = ClusterState::Starting;
+                entry.started_at = Some(now);
+            }
+            ClusterState::Pending if free > 0 => {
+                entry.state = ClusterState::Starting;
+                entry.started_at = Some(now);
+                free -= 1;
+            }
+            _ => {}
         }
-        entry.state = ClusterState::Starting;
-        entry.started_at = Some(now);
-        free -= 1;
     }
 }
 
@@ -191,14 +252,34 @@ fn to_start(r: &RolloutRecord, s: usize) -> Vec<String> {
     r.stages[s]
         .clusters
         .iter()
-        .filter(|c| matches!(c.state, ClusterState::Starting | ClusterState::Waiting))
+        .filter(|c| c.state == ClusterState::Starting)
         .map(|c| c.name.clone())
         .collect()
 }
 
-/// Stopping or cancelling: nothing new starts (clusters not yet started stay so); once none is
-/// active, the rollout ends.
+/// A cluster whose upgrade was never made goes back to `PENDING`, with a note why.
+fn not_started(r: &mut RolloutRecord, s: usize, c: usize) {
+    let why = if r.status == RolloutStatus::Cancelling {
+        "not started: the rollout was cancelled"
+    } else {
+        "not started: the rollout stopped"
+    };
+    let entry = &mut r.stages[s].clusters[c];
+    entry.state = ClusterState::Pending;
+    entry.started_at = None;
+    set_note(r, s, c, why.into());
+}
+
+/// Stopping or cancelling: nothing new starts (clusters not yet started stay so, and those
+/// waiting for another upgrade's lock wait no more); once none is active, the rollout ends.
 fn wind_down(r: &mut RolloutRecord, now: i64) -> Vec<String> {
+    for s in 0..r.stages.len() {
+        for c in 0..r.stages[s].clusters.len() {
+            if r.stages[s].clusters[c].state == ClusterState::Waiting {
+                not_started(r, s, c);
+            }
+        }
+    }
     let active: usize = r.stages.iter().map(|s| s.active()).sum();
     if active > 0 {
         return Vec::new();
@@ -208,10 +289,13 @@ fn wind_down(r: &mut RolloutRecord, now: i64) -> Vec<String> {
         stage.finished_at.get_or_insert(now);
     }
     let (status, note) = if r.status == RolloutStatus::Cancelling {
-        (
-            RolloutStatus::Cancelled,
-            "cancelled: the running upgrades finished".to_owned(),
-        )
+        let failed = r.stages.iter().map(|s| s.count(ClusterState::Failed)).sum::<usize>();
+        let note = if failed > 0 {
+            format!("cancelled: the running upgrades finished; {}", failures(r))
+        } else {
+            "cancelled: the running upgrades finished".to_owned()
+        };
+        (RolloutStatus::Cancelled, note)
     } else {
         (RolloutStatus::Stopped, format!("stopped: {}", failures(r)))
     };

@@ -57,9 +57,11 @@ fn approve(r: &mut RolloutRecord, control: &RolloutControl, now: i64) -> Result<
         let names: Vec<&str> = r.stages.iter().map(|s| s.name.as_str()).collect();
         return Err(format!("it has no stage {name} (stages: {})", names.join(", ")));
     };
-    if !matches!(stage.status, StageStatus::Waiting | StageStatus::AwaitingApproval) {
+    // Only a gate that has been reached: approving prod while dev still runs would let it
+    // start later with nobody asked at the moment it matters.
+    if stage.status != StageStatus::AwaitingApproval {
         return Err(format!(
-            "stage {name} is {:?}: there is nothing to approve",
+            "stage {name} is {:?}: only a stage AWAITING_APPROVAL can be approved",
             stage.status
         ));
     }
@@ -87,7 +89,7 @@ fn skip(r: &mut RolloutRecord, control: &RolloutControl, now: i64) -> Result<(),
         ClusterState::Skipped => Ok(()),
         ClusterState::Starting | ClusterState::Running => Err(format!(
             "the upgrade of cluster {cluster} has started ({}); cancel that upgrade ({{\"cancel\": {{\"cluster\": \
-             \"{cluster}\", \"requestId\": \"{}\"}}}}) if it is parked or blocked",
+             \"{cluster}\", \"requestId\": \"{}\"}}}}) if it is parked or blocked: the rollout then counts it skipped",
             r.child_request_id(),
             r.child_request_id()
         )),

@@ -1,6 +1,6 @@
 //! The rollout's pure steps: assignment, ticks, controls, bounds.
 
-use super::advance::{advance, observe, started, wake_at, ChildSeen, StartOutcome};
+use super::advance::{advance, advance_after_starts, observe, started, wake_at, ChildSeen, StartOutcome};
 use super::assign::{new_rollout, Discovered};
 use super::commit::{commit, notifications_for, RolloutCommit};
 use super::*;
@@ -289,6 +289,53 @@ fn a_cluster_held_by_another_upgrade_waits_and_is_tried_again() {
     assert_eq!(entry.state, ClusterState::Waiting);
     assert!(entry.note.as_deref().unwrap().contains("held by upgrade to-1.31"));
     assert_eq!(advance(&mut r, NOW + 60), ["dev-1"], "asked again at the next tick");
+    // ...written STARTING before it is asked, so a skip read after that write cannot cross it.
+    assert_eq!(r.stages[0].clusters[0].state, ClusterState::Starting);
+    assert_eq!(r.stages[0].clusters[0].started_at, Some(NOW + 60));
+}
+
+#[test]
+fn right_after_its_starts_a_tick_does_not_ask_a_busy_cluster_again() {
+    let mut r = three_stages();
+    advance(&mut r, NOW);
+    let busy = StartOutcome::Busy("held by upgrade manual, which is IN_PROGRESS".into());
+    started(&mut r, &[("dev-1".to_owned(), busy)], NOW);
+    assert_eq!(
+        advance_after_starts(&mut r, NOW),
+        ["dev-2"],
+        "dev-2 still to start, dev-1 waits"
+    );
+    assert_eq!(r.stages[0].clusters[0].state, ClusterState::Waiting);
+}
+
+#[test]
+fn stopping_gives_up_waiting_clusters_and_stale_starts_and_then_ends() {
+    let mut r = three_stages();
+    let first = advance(&mut r, NOW);
+    assert_eq!(first, ["dev-1", "dev-2"]);
+    // dev-1 waits for another upgrade; dev-2's start never made its record (a crash); cancel.
+    started(
+        &mut r,
+        &[("dev-1".to_owned(), StartOutcome::Busy("held by upgrade manual".into()))],
+        NOW,
+    );
+    r = controls::apply(&r, &control(ControlAction::Cancel, None, None), NOW).unwrap();
+    let missing = [("dev-2".to_owned(), ChildSeen::Missing)];
+    observe(&mut r, &missing, NOW + 60);
+    assert!(advance(&mut r, NOW + 60).is_empty(), "nothing starts while cancelling");
+    assert_eq!(r.stages[0].clusters[0].state, ClusterState::Pending, "waits no more");
+    assert_eq!(
+        r.stages[0].clusters[1].state,
+        ClusterState::Starting,
+        "a start may still be under way"
+    );
+    assert_eq!(r.status, RolloutStatus::Cancelling);
+    // Past any invocation's life, the start that never made its record is given up.
+    observe(&mut r, &missing, NOW + advance::START_GRACE_SECS + 1);
+    advance(&mut r, NOW + advance::START_GRACE_SECS + 1);
+    assert_eq!(r.stages[0].clusters[1].state, ClusterState::Pending);
+    assert!(r.stages[0].clusters[1].note.as_deref().unwrap().contains("not started"));
+    assert_eq!(r.status, RolloutStatus::Cancelled);
 }
 
 #[test]

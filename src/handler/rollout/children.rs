@@ -102,5 +102,5 @@ pub(super) fn starting(rollout: &RolloutRecord) -> bool {
         .stages
         .iter()
         .flat_map(|s| s.clusters.iter())
-        .any(|c| matches!(c.state, ClusterState::Starting | ClusterState::Waiting))
+        .any(|c| c.state == ClusterState::Starting)
 }

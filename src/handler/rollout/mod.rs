@@ -11,12 +11,12 @@ mod children;
 pub mod reply;
 mod tick;
 
-use crate::domain::event::rollout::{RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
+use crate::domain::event::rollout::{ControlAction, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
 use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::rollout::assign::{new_rollout, Discovered};
 use crate::domain::rollout::commit::commit;
-use crate::domain::rollout::{controls, RolloutRecord};
-use crate::domain::{FailureKind, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
+use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
+use crate::domain::{FailureKind, InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
 use crate::handler::reply::Reply;
 use crate::handler::{HandlerError, Invocation};
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
@@ -45,6 +45,19 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         let discovered = self.discover().await?;
         let now = self.clock.now_secs();
         let fresh = new_rollout(&request, &request_id, target, &discovered, &self.config.limits, now)?;
+        let size = serde_json::to_vec(&fresh).map_or(0, |bytes| bytes.len());
+        if size > MAX_NEW_ROLLOUT_BYTES {
+            return Err(InvalidEvent {
+                field: "rollout".into(),
+                problem: format!(
+                    "its record would start at {} KB, over {} KB (room to grow far below DynamoDB's 400 KB): fewer \
+                     clusters or smaller options",
+                    size / 1024,
+                    MAX_NEW_ROLLOUT_BYTES / 1024
+                ),
+            }
+            .into());
+        }
         if request.dry_run {
             return Ok(Reply::RolloutDryRun(Box::new(self.rollout_dry_run(&fresh).await)));
         }
@@ -128,6 +141,29 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         }
     }
 
+    /// A rollout's per-cluster options get the checks an upgrade request gets (a window long
+    /// enough, a soak that fits, alarms the function may read), before anything is written;
+    /// the error names the field where the option was set.
+    pub(crate) fn check_rollout_options(&self, request: &RolloutRequest) -> Result<(), InvalidEvent> {
+        for (i, stage) in request.stages.iter().enumerate() {
+            let options = request.options_for(stage);
+            let upgrade = RolloutRequest::upgrade_for(&options, "rollout", request.target_version, "rollout")
+                .map_err(|e| at_option(e, &format!("rollout.stages[{i}].options")))?;
+            let limits = &self.config.limits;
+            limits
+                .check_window(upgrade.maintenance_window.as_ref())
+                .and_then(|()| limits.check_verify(upgrade.verify.as_ref()))
+                .map_err(|e| {
+                    let key = e.field.split(['.', '[']).next().unwrap_or_default();
+                    match stage.options.contains_key(key) {
+                        true => at_option(e, &format!("rollout.stages[{i}].options")),
+                        false => at_option(e, "rollout.options"),
+                    }
+                })?;
+        }
+        Ok(())
+    }
+
     /// `{"rolloutControl": ...}`: applied, written, then a tick makes it take effect.
     pub async fn rollout_control(
         &self,
@@ -141,6 +177,23 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             let current = self
                 .find_rollout(control.name.as_str(), control.request_id.as_ref())
                 .await?;
+            if let (ControlAction::Skip, Some(cluster)) = (control.action, control.cluster.as_ref()) {
+                // Belt and braces: a cluster the rollout shows not started, but whose upgrade
+                // record exists, has started all the same.
+                let not_started = current.find(cluster.as_str()).is_some_and(|(s, c)| {
+                    matches!(
+                        current.stages[s].clusters[c].state,
+                        ClusterState::Pending | ClusterState::Waiting
+                    )
+                });
+                let child = current.child_request_id();
+                if not_started && self.store.get(cluster.as_str(), &child).await?.is_some() {
+                    return Err(refused(format!(
+                        "the upgrade of cluster {cluster} has started ({}); cancel that upgrade instead",
+                        current.child_request_id()
+                    )));
+                }
+            }
             let now = self.clock.now_secs();
             let next = controls::apply(&current, &control, now).map_err(refused)?;
             if next == current {
@@ -150,10 +203,15 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
                 continue;
             };
             info!(rollout = %written.name, action = ?control.action, "rollout control applied");
+            // A control answers at once: its tick does not wait out a soak (the sweep's does).
+            let at_once = Invocation {
+                deadline_ms: self.clock.now_ms(),
+                ..invocation.clone()
+            };
             let ticked = self
                 .tick(
                     &written.key().map_err(HandlerError::Misconfigured)?.tick(None),
-                    invocation,
+                    &at_once,
                 )
                 .await?;
             return self
@@ -218,4 +276,13 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         }
         Ok(Reply::Rollout(Box::new(RolloutReply::of(record, &running, outcome))))
     }
+}
+
+/// A new rollout's record at most this large: notes, history and times add to it as it runs.
+const MAX_NEW_ROLLOUT_BYTES: usize = 200 * 1024;
+
+/// An option's error, named where it was set.
+fn at_option(mut e: InvalidEvent, at: &str) -> InvalidEvent {
+    e.field = format!("{at}.{}", e.field);
+    e
 }

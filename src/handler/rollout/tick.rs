@@ -4,7 +4,7 @@
 
 use super::children::starting;
 use crate::domain::event::rollout::RolloutTick;
-use crate::domain::rollout::advance::{advance, observe, started, wake_at};
+use crate::domain::rollout::advance::{advance, advance_after_starts, observe, started, wake_at};
 use crate::domain::rollout::commit::{commit, RolloutCommit};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
 use crate::handler::{HandlerError, Invocation};
@@ -90,7 +90,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             );
             let mut after = written.clone();
             started(&mut after, &outcomes, self.clock.now_secs());
-            advance(&mut after, self.clock.now_secs());
+            advance_after_starts(&mut after, self.clock.now_secs());
             // Lost to another tick: the children exist; its next look sees them running.
             return Ok((self.write_rollout(&written, after).await?.unwrap_or(written), true));
         }
