@@ -44,7 +44,55 @@ impl DynamoStore {
     }
 }
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+impl DynamoStore {
+    /// One item by its keys, read strongly consistent.
+    pub(super) async fn get_item_at(&self, partition: &str, sort: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("cluster", AttributeValue::S(partition.to_owned()))
+            .key("requestId", AttributeValue::S(sort.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", &e))?;
+        Ok(out.item)
+    }
+
+    /// Puts `item` only if nothing is at its keys (`expected_revision` none) or the item there
+    /// has that revision; `Conflict` when the condition fails.
+    pub(super) async fn put_item_if(&self, item: Item, expected_revision: Option<u64>) -> Result<Replaced, StoreError> {
+        let request = self
+            .client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = match expected_revision {
+            None => request
+                .condition_expression("attribute_not_exists(#cluster)")
+                .expression_attribute_names("#cluster", "cluster"),
+            Some(revision) => request
+                .condition_expression("#revision = :expected")
+                .expression_attribute_names("#revision", "revision")
+                .expression_attribute_values(":expected", AttributeValue::N(revision.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(Replaced::Done),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Replaced::Conflict)
+            }
+            Err(e) => Err(store_error("PutItem", &e)),
+        }
+    }
+}
 
 /// Every record a query finds, through all its pages (the SDK's paginator); an item that does
 /// not decode is set aside, not a reason to fail.
@@ -93,71 +141,21 @@ where
 
 impl RecordStore for DynamoStore {
     async fn insert_new(&self, record: &UpgradeRecord) -> Result<Inserted, StoreError> {
-        let result = self
-            .client
-            .get()
-            .await
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(record)?))
-            .condition_expression("attribute_not_exists(#cluster)")
-            .expression_attribute_names("#cluster", "cluster")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Inserted::Created),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                match self.get(&record.cluster, &record.request_id).await? {
-                    Some(existing) => Ok(Inserted::AlreadyExists(Box::new(existing))),
-                    None => Err(StoreError("record existed, then vanished; try again".to_owned())),
-                }
-            }
-            Err(e) => Err(store_error("PutItem", &e)),
+        match self.put_item_if(to_item(record)?, None).await? {
+            Replaced::Done => Ok(Inserted::Created),
+            Replaced::Conflict => match self.get(&record.cluster, &record.request_id).await? {
+                Some(existing) => Ok(Inserted::AlreadyExists(Box::new(existing))),
+                None => Err(StoreError("record existed, then vanished; try again".to_owned())),
+            },
         }
     }
 
     async fn get(&self, cluster: &str, request_id: &str) -> Result<Option<UpgradeRecord>, StoreError> {
-        let out = self
-            .client
-            .get()
-            .await
-            .get_item()
-            .table_name(&self.table)
-            .key("cluster", AttributeValue::S(cluster.to_owned()))
-            .key("requestId", AttributeValue::S(request_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem", &e))?;
-        out.item.map(from_item).transpose()
+        self.get_item_at(cluster, request_id).await?.map(from_item).transpose()
     }
 
     async fn replace(&self, record: &UpgradeRecord, expected_revision: u64) -> Result<Replaced, StoreError> {
-        let result = self
-            .client
-            .get()
-            .await
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(record)?))
-            .condition_expression("#revision = :expected")
-            .expression_attribute_names("#revision", "revision")
-            .expression_attribute_values(":expected", AttributeValue::N(expected_revision.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Replaced::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Replaced::Conflict)
-            }
-            Err(e) => Err(store_error("PutItem", &e)),
-        }
+        self.put_item_if(to_item(record)?, Some(expected_revision)).await
     }
 
     async fn list_cluster(&self, cluster: &str) -> Result<Listed, StoreError> {
@@ -178,19 +176,8 @@ impl RecordStore for DynamoStore {
     }
 
     async fn get_lock(&self, cluster: &str) -> Result<Option<ClusterLock>, StoreError> {
-        let out = self
-            .client
-            .get()
-            .await
-            .get_item()
-            .table_name(&self.table)
-            .key("cluster", AttributeValue::S(cluster.to_owned()))
-            .key("requestId", AttributeValue::S(LOCK_KEY.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("GetItem", &e))?;
-        out.item
+        self.get_item_at(cluster, LOCK_KEY)
+            .await?
             .map(|item| {
                 serde_dynamo::from_item(item).map_err(|e| StoreError(format!("stored lock does not decode: {e}")))
             })
@@ -199,32 +186,7 @@ impl RecordStore for DynamoStore {
 
     async fn put_lock(&self, lock: &ClusterLock, expected_revision: Option<u64>) -> Result<Replaced, StoreError> {
         let item = serde_dynamo::to_item(lock).map_err(|e| StoreError(format!("cannot encode lock: {e}")))?;
-        let request = self
-            .client
-            .get()
-            .await
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        let request = match expected_revision {
-            None => request
-                .condition_expression("attribute_not_exists(#cluster)")
-                .expression_attribute_names("#cluster", "cluster"),
-            Some(revision) => request
-                .condition_expression("#revision = :expected")
-                .expression_attribute_names("#revision", "revision")
-                .expression_attribute_values(":expected", AttributeValue::N(revision.to_string())),
-        };
-        match request.send().await {
-            Ok(_) => Ok(Replaced::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Replaced::Conflict)
-            }
-            Err(e) => Err(store_error("PutItem", &e)),
-        }
+        self.put_item_if(item, expected_revision).await
     }
 
     async fn list_resumable(&self, heartbeat_before: i64) -> Result<Listed, StoreError> {

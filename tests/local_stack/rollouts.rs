@@ -18,6 +18,14 @@ fn fleet_seed(n: usize) -> String {
     json!({ "clusters": clusters }).to_string()
 }
 
+/// dev (20 at once), then prod (30 at once).
+fn two_stages() -> Value {
+    json!({ "rollout": { "name": "fleet", "targetVersion": "1.31", "stages": [
+        { "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 20 },
+        { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 30 },
+    ] } })
+}
+
 impl Stack {
     async fn rollout(&self, name: &str, request_id: &str) -> Option<RolloutRecord> {
         self.lambda
@@ -69,15 +77,7 @@ async fn a_two_stage_rollout_of_a_paged_fleet_ends_with_one_update_per_cluster()
         ..Options::default()
     })
     .await;
-    let answer = stack
-        .invoke(
-            json!({ "rollout": { "name": "fleet", "targetVersion": "1.31", "stages": [
-            { "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 20 },
-            { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 30 },
-        ] } }),
-        )
-        .await
-        .unwrap();
+    let answer = stack.invoke(two_stages()).await.unwrap();
     assert_eq!(
         answer["stages"][0]["clusters"].as_array().unwrap().len(),
         60,
@@ -98,15 +98,7 @@ async fn a_two_stage_rollout_of_a_paged_fleet_ends_with_one_update_per_cluster()
         assert_eq!(stack.cluster_version(&cluster).await, "1.31", "{cluster}");
     }
     // The same rollout again: the same rollout, nothing started.
-    let again = stack
-        .invoke(
-            json!({ "rollout": { "name": "fleet", "targetVersion": "1.31", "stages": [
-            { "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 20 },
-            { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 30 },
-        ] } }),
-        )
-        .await
-        .unwrap();
+    let again = stack.invoke(two_stages()).await.unwrap();
     assert!(
         again["outcome"].as_str().unwrap().contains("already requested"),
         "{again}"
