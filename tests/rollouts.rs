@@ -615,3 +615,39 @@ async fn a_skip_is_refused_for_a_cluster_whose_upgrade_record_exists() {
     assert!(err.to_string().contains("has started"), "{err}");
     assert_ne!(record(&h).stages[s].clusters[c].state, ClusterState::Skipped);
 }
+
+#[tokio::test]
+async fn a_dry_run_plans_each_cluster_with_its_stages_options() {
+    use eks_upgrade_orchestrator::domain::eks::{LaunchTemplateRef, NodegroupView};
+    let eks = fleet();
+    eks.lock().nodegroups.push(NodegroupView {
+        name: "ng-custom".into(),
+        version: Some(KubeVersion::new(1, 30)),
+        status: "ACTIVE".into(),
+        ami_type: "CUSTOM".into(),
+        launch_template: Some(LaunchTemplateRef {
+            id: Some("lt-0123456789abcdef0".into()),
+            name: Some("custom-nodes".into()),
+            version: Some("6".into()),
+        }),
+        ..Default::default()
+    });
+    let h = Harness::new(eks);
+    let answer = h
+        .send_ok(
+            json!({ "rollout": { "name": "fleet", "targetVersion": "1.31", "dryRun": true, "stages": [
+            { "name": "dev", "clusters": ["dev-1"],
+              "options": { "nodegroupLaunchTemplates": { "ng-custom": { "1.31": "7" } } } },
+            { "name": "prod", "clusters": ["prod-1"] },
+        ] } }),
+        )
+        .await;
+    let said = |stage: usize| answer["stages"][stage]["clusters"][0].to_string();
+    assert!(
+        !said(0).contains("ng-custom"),
+        "rolled by its launch template: {}",
+        said(0)
+    );
+    assert!(said(1).contains("ng-custom"), "left to the operator: {}", said(1));
+    assert!(h.app.store.rollouts().is_empty());
+}

@@ -108,16 +108,22 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         for stage in &rollout.stages {
             let mut clusters = Vec::new();
             for entry in &stage.clusters {
-                let options = PlanOptions {
-                    force: stage.options.get("force").and_then(|v| v.as_bool()).unwrap_or(false),
-                    launch_templates: &Default::default(),
-                };
+                // The plan its own upgrade would make: the stage's options, as the start reads them.
                 let target = TargetVersion::Exact(rollout.target_version);
-                let planned = match self.survey(&entry.name).await {
-                    Ok(survey) => make_plan(&entry.name, target, options, &survey)
-                        .map(|plan| DryRunCluster::planned(&entry.name, &plan))
-                        .unwrap_or_else(|e| DryRunCluster::failed(&entry.name, e.0)),
-                    Err(e) => DryRunCluster::failed(&entry.name, e.to_string()),
+                let upgrade =
+                    RolloutRequest::upgrade_for(&stage.options, &entry.name, target, &rollout.child_request_id());
+                let planned = match (upgrade, self.survey(&entry.name).await) {
+                    (Ok(upgrade), Ok(survey)) => {
+                        let options = PlanOptions {
+                            force: upgrade.force,
+                            launch_templates: &upgrade.nodegroup_launch_templates,
+                        };
+                        make_plan(&entry.name, target, options, &survey)
+                            .map(|plan| DryRunCluster::planned(&entry.name, &plan))
+                            .unwrap_or_else(|e| DryRunCluster::failed(&entry.name, e.0))
+                    }
+                    (Err(e), _) => DryRunCluster::failed(&entry.name, e.to_string()),
+                    (_, Err(e)) => DryRunCluster::failed(&entry.name, e.to_string()),
                 };
                 clusters.push(planned);
             }
