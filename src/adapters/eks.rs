@@ -26,6 +26,32 @@ impl EksAdapter {
     pub fn new(client: impl Into<LazyClient<aws_sdk_eks::Client>>) -> Self {
         Self { client: client.into() }
     }
+
+    /// `UpdateClusterVersion`: an upgrade, or with a `rollbackConfig` a rollback (EKS tells
+    /// them apart by the version and that setting).
+    async fn send_version_update(
+        &self,
+        cluster: &str,
+        version: KubeVersion,
+        client_request_token: &str,
+        force: bool,
+        rollback: Option<RollbackConfig>,
+    ) -> Result<UpdateView, EksFailure> {
+        let out = self
+            .client
+            .get()
+            .await
+            .update_cluster_version()
+            .name(cluster)
+            .version(version.to_string())
+            .client_request_token(client_request_token)
+            .force(force)
+            .set_rollback_config(rollback)
+            .send()
+            .await
+            .map_err(|e| failure(&e))?;
+        update_view(out.update())
+    }
 }
 
 impl Eks for EksAdapter {
@@ -77,19 +103,8 @@ impl Eks for EksAdapter {
         client_request_token: &str,
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
-        let out = self
-            .client
-            .get()
+        self.send_version_update(cluster, version, client_request_token, force, None)
             .await
-            .update_cluster_version()
-            .name(cluster)
-            .version(version.to_string())
-            .client_request_token(client_request_token)
-            .force(force)
-            .send()
-            .await
-            .map_err(|e| failure(&e))?;
-        update_view(out.update())
     }
 
     async fn roll_back_cluster_version(
@@ -103,20 +118,8 @@ impl Eks for EksAdapter {
         let config = RollbackConfig::builder()
             .timeout_minutes(timeout_minutes.min(i32::MAX as u32) as i32)
             .build();
-        let out = self
-            .client
-            .get()
+        self.send_version_update(cluster, version, client_request_token, force, Some(config))
             .await
-            .update_cluster_version()
-            .name(cluster)
-            .version(version.to_string())
-            .client_request_token(client_request_token)
-            .force(force)
-            .rollback_config(config)
-            .send()
-            .await
-            .map_err(|e| failure(&e))?;
-        update_view(out.update())
     }
 
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {

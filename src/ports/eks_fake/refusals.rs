@@ -5,6 +5,22 @@ use super::{FakeEks, FakeEksState};
 use crate::domain::{EksFailure, FailureKind, KubeVersion, UpdateState};
 
 impl FakeEks {
+    /// EKS's refusal of a `kind` of update while another update of the cluster runs.
+    fn update_in_progress(s: &FakeEksState, cluster: &str, kind: &str) -> Option<EksFailure> {
+        let running = s
+            .updates
+            .values()
+            .find(|u| u.cluster == cluster && u.state == UpdateState::InProgress)?;
+        Some(EksFailure::new(
+            FailureKind::ResourceInUse,
+            "ResourceInUseException",
+            format!(
+                "Cannot {kind} because cluster {cluster} currently has update {} in progress",
+                running.id
+            ),
+        ))
+    }
+
     /// Why EKS refuses a new control-plane update, with its real message; none if it accepts.
     pub(super) fn refusal(
         s: &FakeEksState,
@@ -13,19 +29,8 @@ impl FakeEks {
         version: KubeVersion,
         force: bool,
     ) -> Option<EksFailure> {
-        if let Some(running) = s
-            .updates
-            .values()
-            .find(|u| u.cluster == cluster && u.state == UpdateState::InProgress)
-        {
-            return Some(EksFailure::new(
-                FailureKind::ResourceInUse,
-                "ResourceInUseException",
-                format!(
-                    "Cannot VersionUpdate because cluster {cluster} currently has update {} in progress",
-                    running.id
-                ),
-            ));
+        if let Some(busy) = Self::update_in_progress(s, cluster, "VersionUpdate") {
+            return Some(busy);
         }
         let behind: Vec<&str> = s
             .nodegroups
@@ -77,19 +82,8 @@ impl FakeEks {
                 format!("Cluster {cluster} cannot be rolled back to Kubernetes version {version}: {why}"),
             )
         };
-        if let Some(running) = s
-            .updates
-            .values()
-            .find(|u| u.cluster == cluster && u.state == UpdateState::InProgress)
-        {
-            return Some(EksFailure::new(
-                FailureKind::ResourceInUse,
-                "ResourceInUseException",
-                format!(
-                    "Cannot VersionRollback because cluster {cluster} currently has update {} in progress",
-                    running.id
-                ),
-            ));
+        if let Some(busy) = Self::update_in_progress(s, cluster, "VersionRollback") {
+            return Some(busy);
         }
         if s.upgraded_from.get(cluster) != Some(&version) {
             return Some(refused(format!(
