@@ -31,10 +31,11 @@ pub fn new_rollout(
     let by_name: BTreeMap<&str, &Discovered> = discovered.iter().map(|d| (d.name.as_str(), d)).collect();
     let mut owner: BTreeMap<String, &str> = BTreeMap::new();
     let mut not_enrolled = Vec::new();
+    let mut left_out = Vec::new();
     let mut stages = Vec::new();
     for (i, spec) in request.stages.iter().enumerate() {
         let here = format!("rollout.stages[{i}]");
-        let names = members(spec, &here, &by_name, limits, &mut not_enrolled)?;
+        let names = members(spec, &here, &by_name, limits, (&mut not_enrolled, &mut left_out))?;
         for name in &names {
             if let Some(first) = owner.insert(name.clone(), spec.name.as_str()) {
                 return Err(InvalidEvent {
@@ -63,6 +64,9 @@ pub fn new_rollout(
     not_enrolled.sort();
     not_enrolled.dedup();
     not_enrolled.truncate(super::MAX_NOTES);
+    left_out.sort();
+    left_out.dedup();
+    left_out.truncate(super::MAX_NOTES);
     Ok(RolloutRecord {
         cluster: partition(request.name.as_str()),
         request_id: request_id.to_owned(),
@@ -73,6 +77,7 @@ pub fn new_rollout(
         options: request.options.clone(),
         stages,
         not_enrolled,
+        left_out,
         message: Some(format!("rollout to {target} requested")),
         history: Vec::new(),
         history_dropped: 0,
@@ -96,7 +101,7 @@ fn members(
     here: &str,
     by_name: &BTreeMap<&str, &Discovered>,
     limits: &Limits,
-    not_enrolled: &mut Vec<String>,
+    (not_enrolled, left_out): (&mut Vec<String>, &mut Vec<String>),
 ) -> Result<Vec<String>, InvalidEvent> {
     let mut names = Vec::new();
     for (j, cluster) in spec.clusters.iter().enumerate() {
@@ -114,6 +119,12 @@ fn members(
                 problem: limits.not_enrolled(name),
             });
         }
+        if unupgradable(&found.view.status) {
+            return Err(InvalidEvent {
+                field,
+                problem: format!("cluster {name} is {}: EKS cannot upgrade it", found.view.status),
+            });
+        }
         names.push(name.to_owned());
     }
     if !spec.tags.is_empty() {
@@ -122,10 +133,12 @@ fn members(
             if !tagged || names.iter().any(|n| n == name) {
                 continue;
             }
-            if limits.admits(name, &found.view) {
-                names.push((*name).to_owned());
-            } else {
+            if !limits.admits(name, &found.view) {
                 not_enrolled.push((*name).to_owned());
+            } else if unupgradable(&found.view.status) {
+                left_out.push(format!("{name} ({})", found.view.status));
+            } else {
+                names.push((*name).to_owned());
             }
         }
     }
@@ -156,4 +169,10 @@ fn stage(request: &RolloutRequest, spec: &StageSpec, names: Vec<String>) -> Stag
             })
             .collect(),
     }
+}
+
+/// A cluster EKS will never upgrade: it failed, or it is being deleted. Selected by tags, it
+/// is left out (and said so) rather than counted a failure against the stage's budget.
+fn unupgradable(status: &str) -> bool {
+    matches!(status, "FAILED" | "DELETING")
 }

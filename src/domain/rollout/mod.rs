@@ -195,6 +195,9 @@ pub struct RolloutRecord {
     /// Clusters the stages' tags matched that are not enrolled: left out.
     #[serde(default)]
     pub not_enrolled: Vec<String>,
+    /// Clusters the tags selected but EKS cannot upgrade (FAILED, DELETING), with their status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(default)]

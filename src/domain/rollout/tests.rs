@@ -493,3 +493,23 @@ fn discovery_refuses_what_the_fleet_does_not_allow() {
     let e = at(json!([{ "name": "a", "tags": { "env": "qa" } }]));
     assert_eq!(e.field, "rollout.stages[0]");
 }
+
+#[test]
+fn clusters_eks_cannot_upgrade_are_left_out_when_tagged_and_refused_when_named() {
+    let mut discovered = fleet();
+    let mut failed = cluster("prod-9", "prod", true);
+    failed.view.status = "FAILED".into();
+    let mut deleting = cluster("prod-8", "prod", true);
+    deleting.view.status = "DELETING".into();
+    discovered.extend([failed, deleting]);
+    let limits = Limits::default();
+    let tagged = request(json!([{ "name": "prod", "tags": { "env": "prod" } }]));
+    let r = new_rollout(&tagged, "r", KubeVersion::new(1, 31), &discovered, &limits, NOW).unwrap();
+    let names: Vec<&str> = r.stages[0].clusters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["prod-1", "prod-2", "prod-3"]);
+    assert_eq!(r.left_out, ["prod-8 (DELETING)", "prod-9 (FAILED)"]);
+    let named = request(json!([{ "name": "prod", "clusters": ["prod-9"] }]));
+    let e = new_rollout(&named, "r", KubeVersion::new(1, 31), &discovered, &limits, NOW).unwrap_err();
+    assert_eq!(e.field, "rollout.stages[0].clusters[0]");
+    assert!(e.problem.contains("prod-9 is FAILED"), "{}", e.problem);
+}

@@ -143,6 +143,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             target_version: rollout.target_version,
             stages,
             not_enrolled: rollout.not_enrolled.clone(),
+            left_out: rollout.left_out.clone(),
             outcome: "planned only: nothing was changed in EKS or in the table".into(),
         }
     }

@@ -20,6 +20,9 @@ pub struct RolloutReply {
     pub stages: Vec<StageReply>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_enrolled: Vec<String>,
+    /// Selected by tags but FAILED or DELETING: EKS cannot upgrade them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     pub created_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
@@ -133,6 +136,7 @@ impl RolloutReply {
             message: record.message.clone(),
             stages,
             not_enrolled: record.not_enrolled.clone(),
+            left_out: record.left_out.clone(),
             created_at: record.created_at,
             finished_at: record.finished_at,
             outcome: outcome.into(),
@@ -151,6 +155,9 @@ pub struct RolloutDryRunReply {
     pub stages: Vec<DryRunStage>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_enrolled: Vec<String>,
+    /// Selected by tags but FAILED or DELETING: EKS cannot upgrade them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     pub outcome: String,
 }
 
