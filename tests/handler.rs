@@ -297,11 +297,14 @@ async fn failed_update_is_recorded_with_its_errors() {
 }
 
 #[tokio::test]
-async fn cancelled_update_is_recorded() {
+async fn an_update_eks_cancelled_is_recorded_as_a_failure() {
+    // CANCELLED is an operator's `cancel` (a rollout's skip); an update EKS did not complete
+    // is a failure.
     let eks = FakeEks::with_cluster("devel", "1.30", 1);
     eks.lock().next_outcome = Some((UpdateState::Cancelled, Vec::new()));
     let h = Harness::new(eks);
-    assert_eq!(h.send_ok(request("1.31")).await["status"], "CANCELLED");
+    assert_eq!(h.send_ok(request("1.31")).await["status"], "FAILED");
+    assert!(h.record("to-1.31").message.unwrap().contains("Cancelled by EKS"));
 }
 
 #[tokio::test]

@@ -237,6 +237,26 @@ async fn a_failure_over_a_zero_budget_stops_the_rollout_and_the_next_stage_never
 }
 
 #[tokio::test]
+async fn an_update_eks_cancelled_is_a_failure_against_the_budget_not_a_skip() {
+    let eks = fleet();
+    // EKS ends dev-1's control-plane update Cancelled: only an operator's cancel is a skip.
+    eks.lock().next_outcome = Some((UpdateState::Cancelled, vec![]));
+    let h = Harness::new(eks);
+    h.send_ok(three_stages()).await;
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Stopped, "{:?}", r.message);
+    assert_eq!(r.stages[0].count(ClusterState::Failed), 1, "dev-1 failed");
+    assert_eq!(r.stages[0].count(ClusterState::Skipped), 0);
+    let child = h.app.store.record("dev-1", "rollout:fleet:to-1.31").unwrap();
+    assert_eq!(child.status, UpgradeStatus::Failed, "{:?}", child.message);
+    assert!(child.message.unwrap().contains("Cancelled"), "says what EKS did");
+    for cluster in ["stg-1", "prod-1"] {
+        assert_eq!(h.app.eks.cluster_updates(cluster), 0, "{cluster} never started");
+    }
+}
+
+#[tokio::test]
 async fn pause_resume_skip_and_cancel() {
     let h = Harness::new(fleet());
     h.send_ok(three_stages()).await;

@@ -490,5 +490,6 @@ fn update_view(update: Option<&Update>) -> Result<UpdateView, EksFailure> {
                 resource_ids: e.resource_ids().to_vec(),
             })
             .collect(),
+        created_at: update.created_at().map(|t| t.secs()),
     })
 }

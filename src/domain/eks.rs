@@ -59,6 +59,8 @@ pub struct UpdateView {
     /// The `Version` parameter of a version update.
     pub version: Option<String>,
     pub errors: Vec<EksUpdateError>,
+    /// EKS's `createdAt` (epoch seconds), by EKS's clock.
+    pub created_at: Option<i64>,
 }
 
 /// How an EKS call failed, by what the workflow does about it. Only [`FailureKind::Transient`]

@@ -222,9 +222,13 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             }
             Call::Verify { alarms } => Answer::Verify(self.verify_evidence(cluster, &alarms).await),
             Call::RollbackSurvey => Answer::RollbackSurvey(self.rollback_survey(cluster).await),
-            Call::StartRollback { version, token, force } => {
-                info!(cluster, %version, force, client_request_token = %token, "calling UpdateClusterVersion (rollback)");
-                let timeout = workflow::ROLLBACK_TIMEOUT_MINUTES;
+            Call::StartRollback {
+                version,
+                token,
+                force,
+                timeout_minutes: timeout,
+            } => {
+                info!(cluster, %version, force, timeout, client_request_token = %token, "calling UpdateClusterVersion (rollback)");
                 let eks = &self.eks;
                 Answer::StartRollback(
                     eks.roll_back_cluster_version(cluster, version, &token, force, timeout)

@@ -21,7 +21,13 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             return Err(refused("there is no such upgrade".into()));
         };
         let now = self.clock.now_secs();
-        let next = workflow::rollback_on_request(&record, request.force, now).map_err(refused)?;
+        let next = workflow::rollback_on_request(
+            &record,
+            request.force,
+            request.rollback_config.map(|c| c.timeout_minutes),
+            now,
+        )
+        .map_err(refused)?;
         if request.dry_run {
             return Ok(Reply::RollbackDryRun(Box::new(self.rollback_dry_run(next, now).await?)));
         }

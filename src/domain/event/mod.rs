@@ -145,6 +145,27 @@ pub struct UpgradeRequest {
     /// What a failed verification does: `stop` (the default) or `rollback` the hop.
     #[serde(default)]
     pub on_verify_failure: OnVerifyFailure,
+    /// EKS's `rollbackConfig` for a rollback of a hop (none: EKS's default, 720 minutes).
+    #[serde(default)]
+    pub rollback_config: Option<RollbackConfig>,
+}
+
+/// EKS's `rollbackConfig` of a control-plane rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackConfig {
+    /// EKS cancels the rollback no sooner than this (120 to 10080 minutes, EKS's range); it is
+    /// followed this long and an hour more.
+    #[serde(deserialize_with = "rollback_timeout_minutes")]
+    pub timeout_minutes: u32,
+}
+
+fn rollback_timeout_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let minutes = i64::deserialize(d)?;
+    u32::try_from(minutes)
+        .ok()
+        .filter(|m| (120..=10080).contains(m))
+        .ok_or_else(|| serde::de::Error::custom(format!("expected 120 to 10080 minutes (EKS's range), got {minutes}")))
 }
 
 /// How a hop is verified: the cluster, its add-ons and node groups healthy (always), and these
@@ -215,6 +236,7 @@ impl UpgradeRequest {
             exclusions: Exclusions::default(),
             verify: None,
             on_verify_failure: OnVerifyFailure::Stop,
+            rollback_config: None,
         }
     }
 
@@ -274,6 +296,9 @@ pub struct RollbackRequest {
     /// Say what would be rolled back and whether the prerequisites hold; change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// EKS's `rollbackConfig` (none: the upgrade request's, else EKS's default).
+    #[serde(default)]
+    pub rollback_config: Option<RollbackConfig>,
 }
 
 /// Finds upgrades whose chain of invocations broke and resumes them.

@@ -214,9 +214,14 @@ pub struct UpgradeRecord {
     pub nodegroup_launch_templates: NodegroupLaunchTemplates,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_id: Option<String>,
-    /// True when the update was started by someone else and we track it for this request.
+    /// True when the update tracked now was started by someone else and we track it for this
+    /// request (our own update found again after a block is not adopted).
     #[serde(default)]
     pub adopted: bool,
+    /// The hop whose control-plane update was adopted, if one was: a rollback of that hop is
+    /// refused (EKS's own end-of-support upgrade is not rolled back), of any other hop not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_hop: Option<KubeVersion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaited_update_id: Option<String>,
     /// Why the record is where it is, in words (EKS's message when it refused).
@@ -316,6 +321,10 @@ pub struct UpgradeRecord {
     /// How each hop is verified (none: not verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySpec>,
+    /// The request's `rollbackConfig.timeoutMinutes` for a rollback of its hops (none: EKS's
+    /// default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_timeout_minutes: Option<u32>,
     #[serde(default)]
     pub on_verify_failure: OnVerifyFailure,
     /// The hop under verification (or the last verified), with its evidence.
@@ -328,9 +337,14 @@ pub struct UpgradeRecord {
     /// a later hop that failed does not change it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hop_reached: Option<KubeVersion>,
-    /// When our last control-plane update succeeded: a rollback must start within 7 days.
+    /// When our last control-plane update succeeded, as this function saw it (records written
+    /// before `hopCreatedAt` count the 7 days from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hop_finished_at: Option<i64>,
+    /// EKS's `createdAt` of our last successful control-plane update: EKS's 7 days for a
+    /// rollback run from its completion, by EKS's clock, and this is a safe, earlier bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_created_at: Option<i64>,
     /// The rollback of the last hop, once one began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
@@ -361,6 +375,13 @@ fn no_exclusions(exclusions: &Exclusions) -> bool {
 }
 
 impl UpgradeRecord {
+    /// Where EKS's 7 days for rolling back the last hop are counted from: EKS's `createdAt` of
+    /// its update (a safe, earlier bound of its completion), or, in a record written before that
+    /// was kept, when this function saw it succeed.
+    pub fn rollback_window_start(&self) -> Option<i64> {
+        self.hop_created_at.or(self.hop_finished_at)
+    }
+
     /// A new PENDING record. `token` must be unique to this request (a UUID v4).
     pub fn new(request: &UpgradeRequest, target_version: KubeVersion, token: String, now: i64) -> Self {
         Self {
@@ -376,6 +397,7 @@ impl UpgradeRecord {
             nodegroup_launch_templates: request.nodegroup_launch_templates.clone(),
             update_id: None,
             adopted: false,
+            adopted_hop: None,
             awaited_update_id: None,
             message: None,
             last_error: None,
@@ -411,11 +433,13 @@ impl UpgradeRecord {
             blocked_since: None,
             blocked_notice: None,
             verify: request.verify.clone(),
+            rollback_timeout_minutes: request.rollback_config.map(|c| c.timeout_minutes),
             on_verify_failure: request.on_verify_failure,
             verification: None,
             verified_hops: Vec::new(),
             hop_reached: None,
             hop_finished_at: None,
+            hop_created_at: None,
             rollback: None,
             rollout: None,
             nodegroup_parallelism: 1,

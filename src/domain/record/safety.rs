@@ -83,6 +83,18 @@ pub struct Rollback {
     /// What the rollback leaves as it is, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// How often it was asked again after it stopped: what failed is asked again with tokens
+    /// of this attempt (EKS would hand back the failed update for the old token).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// `rollbackConfig.timeoutMinutes` of the control plane's rollback (none in records written
+    /// before it was kept: 240, what was sent then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<u32>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// An add-on going back to the version it had before the hop.

@@ -55,6 +55,8 @@ pub enum Call {
         version: KubeVersion,
         token: String,
         force: bool,
+        /// `rollbackConfig.timeoutMinutes`.
+        timeout_minutes: u32,
     },
     /// `TrackRollback`: DescribeUpdate on the VersionRollback.
     DescribeRollback { update_id: String },
@@ -183,6 +185,7 @@ fn rollback_call(record: &UpgradeRecord) -> Option<Call> {
             version: rollback.to,
             token: rollback.client_request_token.clone(),
             force: rollback.force,
+            timeout_minutes: super::rollback::timeout_minutes(rollback),
         },
     })
 }

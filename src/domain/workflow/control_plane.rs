@@ -18,6 +18,10 @@ pub(super) fn on_update_started(
 ) -> Next {
     let e = match answer {
         Ok(update) => {
+            if r.update_id.as_deref() != Some(update.id.as_str()) {
+                // Ours, started with our token: not an adopted one.
+                r.adopted = false;
+            }
             r.update_id = Some(update.id.clone());
             r.update_started_at.get_or_insert(now);
             r.step = Step::TrackUpdate;
@@ -78,12 +82,20 @@ pub(super) fn on_updates_in_progress(
         u.state == UpdateState::InProgress && u.kind == "VersionUpdate" && u.version.as_deref() == Some(target.as_str())
     });
     if let Some(update) = ours {
-        // Someone else already asked for our target: track theirs, start none.
+        // Our own update, found again (after a block, a lost answer): tracked, not adopted.
+        let own = r.update_id.as_deref() == Some(update.id.as_str()) || r.control_plane_updates.contains(&update.id);
         r.update_id = Some(update.id.clone());
-        r.adopted = true;
         r.update_started_at.get_or_insert(now);
         r.step = Step::TrackUpdate;
-        let note = format!("adopted update {} to {target}, already in progress", update.id);
+        let note = if own {
+            format!("found our update {} to {target} still in progress", update.id)
+        } else {
+            // Someone else already asked for our target: track theirs, start none. It
+            // describes this hop only.
+            r.adopted = true;
+            r.adopted_hop = r.hop_version.or(Some(r.target_version));
+            format!("adopted update {} to {target}, already in progress", update.id)
+        };
         set_status(r, UpgradeStatus::InProgress, note, now);
     } else if let Some(other) = updates.iter().find(|u| u.state == UpdateState::InProgress) {
         r.awaited_update_id = Some(other.id.clone());
@@ -159,6 +171,7 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
             r.control_plane_version = Some(hop);
             r.hop_reached = Some(hop);
             r.hop_finished_at = Some(now);
+            r.hop_created_at = Some(eks_time_of(update, r.update_started_at, now));
             if !r.control_plane_updates.contains(&update.id) {
                 r.control_plane_updates.push(update.id.clone());
             }
@@ -174,6 +187,7 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
         UpdateState::Successful => {
             r.hop_reached = Some(r.hop_version.unwrap_or(r.target_version));
             r.hop_finished_at = Some(now);
+            r.hop_created_at = Some(eks_time_of(update, r.update_started_at, now));
             if !r.control_plane_updates.contains(&update.id) {
                 r.control_plane_updates.push(update.id.clone());
             }
@@ -189,10 +203,22 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
             finish(r, UpgradeStatus::Failed, note, now, limits)
         }
         UpdateState::Cancelled => {
-            let note = format!("update {} Cancelled{took}: {}", update.id, describe_errors(update));
-            finish(r, UpgradeStatus::Cancelled, note, now, limits)
+            // EKS did not complete it: a failure (only an operator's `cancel` is CANCELLED, which
+            // a rollout counts as a skip).
+            let note = format!(
+                "update {} Cancelled by EKS{took}: {}",
+                update.id,
+                describe_errors(update)
+            );
+            finish(r, UpgradeStatus::Failed, note, now, limits)
         }
     }
+}
+
+/// When the hop's update began by EKS's clock (its `createdAt`), else when we asked for it: an
+/// earlier, safe bound of its completion, from which EKS's 7 days for a rollback are counted.
+fn eks_time_of(update: &UpdateView, started_at: Option<i64>, now: i64) -> i64 {
+    update.created_at.or(started_at).map_or(now, |at| at.min(now))
 }
 
 /// After a control-plane hop: add-ons and node groups of the hop, or the next hop.
@@ -417,12 +443,31 @@ mod tests {
             &r,
             Answer::DescribeUpdate(Ok(update("u-ours", UpdateState::Cancelled, "VersionUpdate", None))),
         );
-        assert_eq!(t.record.status, UpgradeStatus::Cancelled);
+        // EKS did not complete it: FAILED (CANCELLED is an operator's cancel, a rollout's skip).
+        assert_eq!(t.record.status, UpgradeStatus::Failed);
+        assert!(t.record.message.unwrap().contains("Cancelled by EKS"));
 
         let t = step(
             &r,
             Answer::DescribeUpdate(Err(failure(FailureKind::NotFound, "No update found for ID: u-ours"))),
         );
         assert_eq!(t.record.status, UpgradeStatus::Failed);
+    }
+
+    #[test]
+    fn our_own_update_found_again_after_a_block_is_not_adopted() {
+        // Our update u-ours was started, then a block; the re-check finds it still running.
+        let mut r = record_at(Step::FindUpdateInProgress);
+        r.update_id = Some("u-ours".into());
+        let ours = update("u-ours", UpdateState::InProgress, "VersionUpdate", Some("1.31"));
+        let t = step(&r, Answer::FindUpdatesInProgress(Ok(vec![ours])));
+        assert_eq!(t.record.step, Step::TrackUpdate);
+        assert!(!t.record.adopted, "our own update");
+        assert_eq!(t.record.adopted_hop, None);
+        // Someone else's update to our hop is adopted, for this hop.
+        let theirs = update("u-9", UpdateState::InProgress, "VersionUpdate", Some("1.31"));
+        let t = step(&r, Answer::FindUpdatesInProgress(Ok(vec![theirs])));
+        assert!(t.record.adopted);
+        assert_eq!(t.record.adopted_hop, Some(KubeVersion::new(1, 31)));
     }
 }

@@ -236,9 +236,8 @@ fn finish_failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
         .iter()
         .filter(|i| in_phase(r, i) && i.status.is_failure())
         .collect();
-    let status = if failed.iter().all(|i| i.status == ItemStatus::Cancelled) {
-        UpgradeStatus::Cancelled
-    } else if failed.iter().all(|i| i.status == ItemStatus::Blocked) {
+    // An update EKS cancelled is a failure too: only an operator's `cancel` is CANCELLED.
+    let status = if failed.iter().all(|i| i.status == ItemStatus::Blocked) {
         // Only refusals an operator can fix: checked again later.
         UpgradeStatus::Blocked
     } else {
@@ -250,7 +249,7 @@ fn finish_failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
             let state = match i.status {
                 ItemStatus::Failed => "Failed",
                 ItemStatus::Blocked => "refused",
-                _ => "Cancelled",
+                _ => "Cancelled by EKS",
             };
             let errors = i
                 .errors

@@ -65,7 +65,10 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
         let note = "woken to check the maintenance window".into();
         set_status(&mut r, UpgradeStatus::Pending, note, now);
     }
-    let past_bound = r.invocations >= limits.max_invocations || now - r.attempt_started_at > limits.max_attempt_secs;
+    // A control-plane rollback is followed for as long as EKS may take over it (its own bound).
+    let rollback_followed = super::rollback::followed_until(&r).is_some_and(|until| now <= until);
+    let past_bound = (r.invocations >= limits.max_invocations || now - r.attempt_started_at > limits.max_attempt_secs)
+        && !rollback_followed;
     if past_bound && !starts_attempt(record, &r) {
         let note = format!(
             "gave up after {} invocations over {} (bounds: MAX_INVOCATIONS = {}, MAX_TRACKING_SECONDS = {}){}",

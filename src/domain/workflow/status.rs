@@ -115,7 +115,8 @@ pub(super) fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits
         );
         return finish(r, UpgradeStatus::TimedOut, note, now, limits);
     }
-    if at > r.attempt_started_at + limits.max_attempt_secs {
+    let rollback_followed = super::rollback::followed_until(r).is_some_and(|until| at <= until);
+    if at > r.attempt_started_at + limits.max_attempt_secs && !rollback_followed {
         let note = format!(
             "gave up after {} (bound MAX_TRACKING_SECONDS = {}){}",
             human_duration(now - r.attempt_started_at),
@@ -171,7 +172,7 @@ pub(super) fn running_updates(r: &UpgradeRecord) -> Vec<RunningUpdate> {
                 kind: None,
                 name: rollback.to.to_string(),
                 started,
-                bound: Some(i64::from(super::rollback::ROLLBACK_TIMEOUT_MINUTES) * 60 + 3600),
+                bound: Some(i64::from(super::rollback::timeout_minutes(rollback)) * 60 + 3600),
             });
         }
     }

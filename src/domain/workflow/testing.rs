@@ -61,6 +61,7 @@ pub fn update(id: &str, state: UpdateState, kind: &str, version: Option<&str>) -
         kind: kind.into(),
         version: version.map(Into::into),
         errors: Vec::new(),
+        created_at: None,
     }
 }
 

@@ -12,26 +12,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 mod refusals;
+mod update;
 
-/// One update in the fake EKS.
-#[derive(Debug, Clone)]
-pub struct FakeUpdate {
-    pub id: String,
-    pub cluster: String,
-    pub kind: String,
-    pub version: Option<String>,
-    pub state: UpdateState,
-    /// DescribeUpdate calls left before it ends.
-    pub polls_left: u32,
-    /// How it ends.
-    pub outcome: UpdateState,
-    pub errors: Vec<EksUpdateError>,
-    /// The clientRequestToken that created it (none for a foreign update).
-    pub token: Option<String>,
-    pub force: bool,
-    /// The node group or add-on it updates (none for the control plane).
-    pub target: Option<String>,
-}
+pub use update::FakeUpdate;
 
 #[derive(Debug, Default)]
 pub struct FakeEksState {
@@ -83,6 +66,8 @@ pub struct FakeEksState {
     pub rollback_timeouts: Vec<u32>,
     /// The clusters' `upgradePolicy.supportType` (none: EXTENDED, EKS's default).
     pub support_type: Option<String>,
+    /// EKS's clock (epoch seconds), when a test sets it: new updates' `createdAt`.
+    pub now: Option<i64>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -117,6 +102,7 @@ impl FakeEks {
         let mut s = self.lock();
         s.next_id += 1;
         let id = format!("foreign-{}", s.next_id);
+        let created_at = s.now;
         s.updates.insert(
             id.clone(),
             FakeUpdate {
@@ -131,6 +117,7 @@ impl FakeEks {
                 token: None,
                 force: false,
                 target: None,
+                created_at,
             },
         );
         if let Some(c) = s.clusters.get_mut(cluster) {
@@ -179,6 +166,7 @@ impl FakeEks {
             token: Some(token.to_owned()),
             force,
             target: Some(target.to_owned()),
+            created_at: s.now,
         };
         let view = Self::view(&update);
         s.updates.insert(id, update);
@@ -243,6 +231,7 @@ impl FakeEks {
             kind: update.kind.clone(),
             version: update.version.clone(),
             errors: update.errors.clone(),
+            created_at: update.created_at,
         }
     }
 
@@ -347,6 +336,7 @@ impl Eks for FakeEks {
             token: Some(token.to_owned()),
             force,
             target: None,
+            created_at: s.now,
         };
         let view = Self::view(&update);
         s.updates.insert(id, update);

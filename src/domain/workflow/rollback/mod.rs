@@ -23,13 +23,32 @@ pub const ROLLBACK_WINDOW_SECS: i64 = 7 * 86400;
 /// it, and the node groups go back before the control plane does.
 const WINDOW_MARGIN_SECS: i64 = 3600;
 
-/// `rollbackConfig.timeoutMinutes` sent with the control plane's rollback: EKS cancels it no
-/// sooner than this (120 to 10080; EKS's default is 720). The rollback is followed this long
-/// and an hour more, so EKS's own end is what the record shows.
-pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 240;
+/// `rollbackConfig.timeoutMinutes` sent with the control plane's rollback unless the request
+/// sets one (`rollbackConfig.timeoutMinutes`, 120 to 10080): EKS's own default. EKS cancels the
+/// rollback no sooner than this (Auto Mode nodes may take days); it is followed this long and
+/// an hour more, so EKS's own end is what the record shows.
+pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 720;
+
+/// What a rollback recorded before its time-out was kept was sent with.
+const EARLIER_ROLLBACK_TIMEOUT_MINUTES: u32 = 240;
+
+/// The `timeoutMinutes` a rollback is (or was) sent with.
+pub fn timeout_minutes(rollback: &Rollback) -> u32 {
+    rollback.timeout_minutes.unwrap_or(EARLIER_ROLLBACK_TIMEOUT_MINUTES)
+}
+
+/// Until when a control-plane rollback being followed may run: its `timeoutMinutes` and an
+/// hour from its start. The attempt's own bounds (MAX_TRACKING_SECONDS, MAX_INVOCATIONS) give
+/// way to it, so a rollback EKS may take days over is followed to its end.
+pub(super) fn followed_until(r: &UpgradeRecord) -> Option<i64> {
+    let rollback = r.rollback.as_ref().filter(|_| r.step == Step::TrackRollback)?;
+    let started = rollback.update_started_at?;
+    Some(started + i64::from(timeout_minutes(rollback)) * 60 + 3600)
+}
 
 /// A rollback of the last hop begins: its prerequisites are looked at first.
 pub(super) fn begin(r: &mut UpgradeRecord, cause: RollbackCause, reason: String, force: bool, now: i64) -> Next {
+    let timeout = r.rollback_timeout_minutes.unwrap_or(ROLLBACK_TIMEOUT_MINUTES);
     let from = r.hop_reached.or(r.hop_version).unwrap_or(r.target_version);
     let to = previous_minor(from);
     r.rollback = Some(Rollback {
@@ -45,6 +64,8 @@ pub(super) fn begin(r: &mut UpgradeRecord, cause: RollbackCause, reason: String,
         update_started_at: None,
         addons_back: Vec::new(),
         notes: Vec::new(),
+        attempt: 0,
+        timeout_minutes: Some(timeout),
     });
     r.step = Step::RollbackPreflight;
     set_status(
@@ -58,7 +79,12 @@ pub(super) fn begin(r: &mut UpgradeRecord, cause: RollbackCause, reason: String,
 
 /// A rollback asked for by an operator (`{"rollback": ...}`) of this record's last hop; `Err`
 /// says why it can't be.
-pub fn begin_on_request(record: &UpgradeRecord, force: bool, now: i64) -> Result<UpgradeRecord, String> {
+pub fn begin_on_request(
+    record: &UpgradeRecord,
+    force: bool,
+    timeout_minutes: Option<u32>,
+    now: i64,
+) -> Result<UpgradeRecord, String> {
     let Some(hop) = record.hop_reached.filter(|_| !record.control_plane_updates.is_empty()) else {
         return Err("this upgrade updated no control plane: there is no hop of it to roll back".into());
     };
@@ -67,10 +93,10 @@ pub fn begin_on_request(record: &UpgradeRecord, force: bool, now: i64) -> Result
             "the cluster has since been taken by upgrade {next}: this upgrade's hop is no longer the cluster's last"
         ));
     }
-    let finished = record.hop_finished_at.unwrap_or(i64::MIN);
+    let finished = record.rollback_window_start().unwrap_or(i64::MIN);
     if now - finished > ROLLBACK_WINDOW_SECS - WINDOW_MARGIN_SECS {
         return Err(format!(
-            "its last hop (to {hop}) finished {} ago: EKS rolls back only within 7 days of an upgrade",
+            "its last hop (to {hop}) began {} ago by EKS's clock: EKS rolls back only within 7 days of an upgrade",
             human_duration(now - finished)
         ));
     }
@@ -101,39 +127,52 @@ pub fn begin_on_request(record: &UpgradeRecord, force: bool, now: i64) -> Result
     r.wait_until = None;
     // The same hop again after a blocked or failed rollback: go on from where it stopped.
     let (from, to) = (hop, previous_minor(hop));
-    match r.rollback.as_mut().filter(|rb| rb.from == from && rb.to == to) {
-        Some(rb) => {
-            // A new token only where the old one can't serve: its update ended without
-            // success, or `force` changes (EKS refuses a token again with other parameters).
-            // Otherwise the call may have gone out before a crash: the same token finds it.
-            // (A control plane already back is seen by the survey: only the add-ons are left.)
-            let back = record.control_plane_version == Some(to) && rb.update_id.is_some();
-            if back || rb.update_id.is_some() || rb.force != force {
-                // (Once the control plane is back its token is spent; a new one gives the
-                // add-ons asked again new tokens.)
-                if !back {
-                    rb.update_id = None;
-                    rb.update_started_at = None;
-                }
-                rb.client_request_token = derived_token(&record.client_request_token, &format!("rollback:{to}:{now}"));
-            }
-            rb.force = force;
-            rb.cause = RollbackCause::Requested;
-            // Node groups that failed to go back are asked again, with new tokens.
-            r.items
-                .retain(|i| i.purpose != ItemPurpose::Rollback || !i.status.is_failure());
-            r.step = Step::RollbackPreflight;
-            let note = format!(
-                "rollback from {from} to {to} requested again{}",
-                if force { " with force" } else { "" }
-            );
-            set_status(&mut r, UpgradeStatus::RollingBack, note, now);
+    if r.rollback.as_ref().is_some_and(|rb| rb.from == from && rb.to == to) {
+        again(&mut r, record, force, timeout_minutes, now);
+    } else {
+        if timeout_minutes.is_some() {
+            r.rollback_timeout_minutes = timeout_minutes;
         }
-        None => {
-            begin(&mut r, RollbackCause::Requested, "requested".into(), force, now);
-        }
+        begin(&mut r, RollbackCause::Requested, "requested".into(), force, now);
     }
     Ok(r)
+}
+
+/// The same hop again after a blocked or failed rollback: it goes on from where it stopped.
+fn again(r: &mut UpgradeRecord, record: &UpgradeRecord, force: bool, timeout_minutes: Option<u32>, now: i64) {
+    let Some(rb) = r.rollback.as_mut() else { return };
+    let (from, to) = (rb.from, rb.to);
+    // A new token only where the old one can't serve: its update ended without
+    // success, or `force` changes (EKS refuses a token again with other parameters).
+    // Otherwise the call may have gone out before a crash: the same token finds it.
+    // (A control plane already back is seen by the survey: only the add-ons are left.)
+    let back = record.control_plane_version == Some(to) && rb.update_id.is_some();
+    let new_timeout = timeout_minutes.is_some_and(|m| Some(m) != rb.timeout_minutes);
+    if back || rb.update_id.is_some() || rb.force != force || new_timeout {
+        // (Once the control plane is back its token is spent; a new one gives the
+        // add-ons asked again new tokens.)
+        if !back {
+            rb.update_id = None;
+            rb.update_started_at = None;
+        }
+        rb.client_request_token = derived_token(&record.client_request_token, &format!("rollback:{to}:{now}"));
+    }
+    rb.force = force;
+    rb.cause = RollbackCause::Requested;
+    rb.attempt += 1;
+    if let Some(minutes) = timeout_minutes.filter(|_| rb.update_id.is_none()) {
+        // (A new token goes with it: EKS refuses a token again with other parameters.)
+        rb.timeout_minutes = Some(minutes);
+    }
+    // Node groups that failed to go back are asked again, with new tokens.
+    r.items
+        .retain(|i| i.purpose != ItemPurpose::Rollback || !i.status.is_failure());
+    r.step = Step::RollbackPreflight;
+    let note = format!(
+        "rollback from {from} to {to} requested again{}",
+        if force { " with force" } else { "" }
+    );
+    set_status(r, UpgradeStatus::RollingBack, note, now);
 }
 
 fn previous_minor(version: crate::domain::KubeVersion) -> crate::domain::KubeVersion {
@@ -203,10 +242,22 @@ pub fn preview(r: &UpgradeRecord, survey: &RollbackSurvey, now: i64, limits: &Li
     preview
 }
 
+/// The base of the tokens of the node groups a rollback brings back: the rollback's own, and
+/// for a later attempt one of that attempt, so a failed node group is asked again with a new
+/// token (EKS hands back the failed update for the old one); one that did not fail keeps its
+/// item, and so its token.
+fn items_token_base(rollback: &Rollback) -> String {
+    if rollback.attempt == 0 {
+        rollback.client_request_token.clone()
+    } else {
+        derived_token(&rollback.client_request_token, &format!("attempt:{}", rollback.attempt))
+    }
+}
+
 /// The node groups back (items, with tokens derived from the rollback's), and the add-ons to
 /// move back once the control plane is.
 fn plan(r: &mut UpgradeRecord, rollback: &Rollback, survey: &RollbackSurvey) {
-    let base = rollback.client_request_token.clone();
+    let base = items_token_base(rollback);
     let to = rollback.to.to_string();
     let moved: Vec<crate::domain::WorkItem> = r
         .items
@@ -273,7 +324,7 @@ fn plan(r: &mut UpgradeRecord, rollback: &Rollback, survey: &RollbackSurvey) {
 pub(super) fn after_items(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
     match r.rollback.as_ref().map(|rb| rb.update_id.is_some()) {
         Some(false) => {
-            let finished = r.hop_finished_at.unwrap_or(i64::MIN);
+            let finished = r.rollback_window_start().unwrap_or(i64::MIN);
             if now - finished > ROLLBACK_WINDOW_SECS - WINDOW_MARGIN_SECS / 2 {
                 let note = format!(
                     "EKS's 7 days for a rollback ran out while the node groups went back ({} since the hop): the \

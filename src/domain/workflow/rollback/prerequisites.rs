@@ -23,12 +23,12 @@ pub fn prerequisites(
         passed,
         detail,
     };
-    let finished = r.hop_finished_at.unwrap_or(i64::MIN);
+    let finished = r.rollback_window_start().unwrap_or(i64::MIN);
     let mut checks = vec![
         check(
             "upgraded in place by this upgrade",
-            !r.control_plane_updates.is_empty() && r.hop_reached == Some(from) && !r.adopted,
-            if r.adopted {
+            !r.control_plane_updates.is_empty() && r.hop_reached == Some(from) && !adopted(r, from),
+            if adopted(r, from) {
                 format!(
                     "the update to {from} was adopted, not started by this upgrade (it may be EKS's own end-of-support \
                      upgrade, which EKS does not roll back): roll it back by hand if it was in place"
@@ -41,7 +41,8 @@ pub fn prerequisites(
             "within 7 days of the upgrade",
             now - finished <= ROLLBACK_WINDOW_SECS - WINDOW_MARGIN_SECS,
             format!(
-                "the hop to {from} finished {} ago (EKS allows 7 days; an hour is kept back for the node groups)",
+                "the hop to {from} began {} ago by EKS's clock (EKS allows 7 days from its end; an hour is kept back \
+                 for the node groups)",
                 human_duration(now - finished)
             ),
         ),
@@ -75,6 +76,15 @@ pub fn prerequisites(
     checks.extend(nodegroups_back(r, rollback, survey));
     checks.extend(addons_active(r, rollback, survey));
     checks
+}
+
+/// Whether the hop to `from` was reached by an update this upgrade adopted (a record written
+/// before adoptions named their hop: any adoption counts, the safe reading).
+fn adopted(r: &UpgradeRecord, from: crate::domain::KubeVersion) -> bool {
+    match r.adopted_hop {
+        Some(hop) => hop == from,
+        None => r.adopted,
+    }
 }
 
 /// EKS refuses to update an add-on that is not ACTIVE: one that must go back must be.

@@ -449,7 +449,7 @@ fn a_rollback_blocked_by_an_insight_goes_ahead_when_forced_on_request() {
     let blocked = step(&r, Answer::RollbackSurvey(Ok(survey.clone()))).record;
     assert_eq!(blocked.status, UpgradeStatus::RollbackBlocked);
     let token = blocked.rollback.as_ref().unwrap().client_request_token.clone();
-    let forced = rollback_on_request(&blocked, true, NOW + 60).unwrap();
+    let forced = rollback_on_request(&blocked, true, None, NOW + 60).unwrap();
     assert_eq!(forced.status, UpgradeStatus::RollingBack);
     assert!(forced.rollback.as_ref().unwrap().force);
     let (done, calls) = roll_back(forced, survey);
@@ -470,21 +470,21 @@ fn a_rollback_on_request_is_refused_with_its_reason() {
     succeeded.status = UpgradeStatus::Succeeded;
     succeeded.step = Step::Done;
     succeeded.verify = None;
-    assert!(rollback_on_request(&succeeded, false, NOW + 60).is_ok());
-    let late = rollback_on_request(&succeeded, false, NOW + ROLLBACK_WINDOW_SECS + 1).unwrap_err();
+    assert!(rollback_on_request(&succeeded, false, None, NOW + 60).is_ok());
+    let late = rollback_on_request(&succeeded, false, None, NOW + ROLLBACK_WINDOW_SECS + 1).unwrap_err();
     assert!(late.contains("only within 7 days"), "{late}");
     let mut no_hop = succeeded.clone();
     no_hop.control_plane_updates.clear();
     no_hop.hop_reached = None;
-    let err = rollback_on_request(&no_hop, false, NOW + 60).unwrap_err();
+    let err = rollback_on_request(&no_hop, false, None, NOW + 60).unwrap_err();
     assert!(err.contains("updated no control plane"), "{err}");
     let mut running = succeeded.clone();
     running.status = UpgradeStatus::InProgress;
-    let err = rollback_on_request(&running, false, NOW + 60).unwrap_err();
+    let err = rollback_on_request(&running, false, None, NOW + 60).unwrap_err();
     assert!(err.contains("only an upgrade that has stopped"), "{err}");
     let mut taken = succeeded.clone();
     taken.released_to = Some("next-upgrade".into());
-    let err = rollback_on_request(&taken, false, NOW + 60).unwrap_err();
+    let err = rollback_on_request(&taken, false, None, NOW + 60).unwrap_err();
     assert!(err.contains("taken by upgrade next-upgrade"), "{err}");
 }
 
@@ -513,7 +513,7 @@ fn a_rollback_leaves_the_upgrades_unstarted_items_alone() {
     r.items.last_mut().unwrap().status = ItemStatus::Failed;
     r.status = UpgradeStatus::Failed;
     r.step = Step::Done;
-    let requested = rollback_on_request(&r, false, NOW + 60).unwrap();
+    let requested = rollback_on_request(&r, false, None, NOW + 60).unwrap();
     let (done, calls) = roll_back(requested, rollback_survey());
     assert_eq!(done.status, UpgradeStatus::RolledBack, "{:?}", done.message);
     assert!(!calls
@@ -548,7 +548,7 @@ fn a_failed_control_plane_rollback_asked_again_gets_a_new_token() {
     r = step(&r, Answer::DescribeRollback(Ok(failed))).record;
     assert_eq!(r.status, UpgradeStatus::RollbackFailed);
     assert!(r.message.clone().unwrap().contains("rollback failed"));
-    let again = rollback_on_request(&r, false, NOW + 600).unwrap();
+    let again = rollback_on_request(&r, false, None, NOW + 600).unwrap();
     let rb = again.rollback.as_ref().unwrap();
     assert_ne!(rb.client_request_token, first);
     assert_eq!(rb.update_id, None);
@@ -671,13 +671,13 @@ fn a_rollback_that_times_out_ends_rollback_failed_and_asked_again_keeps_its_toke
     let mut ended = r.clone();
     crate::domain::workflow::status::bound(&mut ended, Next::After(30), NOW + 2 * 86400, &limits());
     assert_eq!(ended.status, UpgradeStatus::RollbackFailed, "{:?}", ended.message);
-    let again = rollback_on_request(&ended, false, NOW + 2 * 86400 + 60).unwrap();
+    let again = rollback_on_request(&ended, false, None, NOW + 2 * 86400 + 60).unwrap();
     assert_eq!(
         again.rollback.as_ref().unwrap().client_request_token,
         token,
         "the same token finds the same update"
     );
-    let forced = rollback_on_request(&ended, true, NOW + 2 * 86400 + 60).unwrap();
+    let forced = rollback_on_request(&ended, true, None, NOW + 2 * 86400 + 60).unwrap();
     assert_ne!(
         forced.rollback.as_ref().unwrap().client_request_token,
         token,
@@ -691,7 +691,7 @@ fn a_stopped_record_with_a_stale_running_item_can_still_be_rolled_back() {
     r.items[0].status = ItemStatus::InProgress;
     r.status = UpgradeStatus::TimedOut;
     r.step = Step::Done;
-    assert!(rollback_on_request(&r, false, NOW + 60).is_ok());
+    assert!(rollback_on_request(&r, false, None, NOW + 60).is_ok());
 }
 
 #[test]
@@ -740,7 +740,7 @@ fn an_add_on_that_failed_to_go_back_is_asked_again_with_a_new_token_and_the_cont
     let first = addon(&r).client_request_token;
     r = step(&r, Answer::StartItem(Err(failure(FailureKind::Rejected, "no")))).record;
     assert_eq!(r.status, UpgradeStatus::RollbackFailed, "{:?}", r.message);
-    let again = rollback_on_request(&r, false, NOW + 600).unwrap();
+    let again = rollback_on_request(&r, false, None, NOW + 600).unwrap();
     let mut survey = rollback_survey();
     survey.cluster.version = Some(V30);
     survey.nodegroups[0].version = Some(V30);
@@ -755,4 +755,178 @@ fn an_add_on_that_failed_to_go_back_is_asked_again_with_a_new_token_and_the_cont
             ..
         }
     )));
+}
+
+#[test]
+fn a_failed_node_group_rollback_is_asked_again_with_a_new_token() {
+    let r = verifying(OnVerifyFailure::Rollback, 0);
+    let mut r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+    // ng-1's way back fails (pods could not be evicted): ROLLBACK_FAILED.
+    let mut first_token = None;
+    for _ in 0..10 {
+        let Some(call) = next_call(&r) else { break };
+        let answer = match &call {
+            Call::RollbackSurvey => Answer::RollbackSurvey(Ok(rollback_survey())),
+            Call::StartItem { token, .. } => {
+                first_token = Some(token.clone());
+                Answer::StartItem(Ok(update("back-1", UpdateState::InProgress, "VersionUpdate", None)))
+            }
+            Call::DescribeItemUpdate { update_id, .. } => {
+                let mut failed = update(update_id, UpdateState::Failed, "VersionUpdate", None);
+                failed.errors = vec![EksUpdateError {
+                    error_code: "PodEvictionFailure".into(),
+                    error_message: "Reached max retries while trying to evict pods".into(),
+                    resource_ids: vec![],
+                }];
+                Answer::DescribeItemUpdate(Ok(failed))
+            }
+            other => panic!("unexpected call: {other:?}"),
+        };
+        r = step(&r, answer).record;
+    }
+    assert_eq!(r.status, UpgradeStatus::RollbackFailed, "{:?}", r.message);
+    let first_token = first_token.unwrap();
+    // The operator fixes the cause and asks again: a new token, so EKS starts a new update
+    // instead of handing back the failed one. No `force` needed.
+    let again = rollback_on_request(&r, false, None, NOW + 3600).unwrap();
+    let (done, calls) = roll_back(again, rollback_survey());
+    assert_eq!(done.status, UpgradeStatus::RolledBack, "{:?}", done.message);
+    let tokens: Vec<&String> = calls
+        .iter()
+        .filter_map(|c| match c {
+            Call::StartItem {
+                kind: ItemKind::Nodegroup,
+                token,
+                ..
+            } => Some(token),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tokens.len(), 1);
+    assert_ne!(*tokens[0], first_token, "asked again with a new token");
+}
+
+#[test]
+fn the_seven_days_are_counted_from_eks_time_not_from_when_a_poll_saw_the_end() {
+    // The hop's update began 7 days less 30 minutes ago by EKS's clock; a delayed poll saw it
+    // succeed only five days ago.
+    let mut r = verifying(OnVerifyFailure::Rollback, 0);
+    r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+    r.hop_finished_at = Some(NOW - 5 * 86400);
+    r.hop_created_at = Some(NOW - 7 * 86400 + 1800);
+    let t = step(&r, Answer::RollbackSurvey(Ok(rollback_survey())));
+    assert_eq!(
+        t.record.status,
+        UpgradeStatus::RollbackBlocked,
+        "{:?}",
+        t.record.message
+    );
+    assert!(t.record.message.unwrap().contains("within 7 days of the upgrade"));
+    assert!(
+        t.record.items.iter().all(|i| i.purpose == ItemPurpose::Upgrade),
+        "nothing rolled back"
+    );
+}
+
+#[test]
+fn the_hop_records_eks_created_at_as_the_start_of_its_rollback_window() {
+    let mut r = record_at(Step::TrackUpdate);
+    r.verify = Some(VerifySpec {
+        alarms: vec![],
+        soak_minutes: 0,
+    });
+    let mut done = update("u-ours", UpdateState::Successful, "VersionUpdate", Some("1.31"));
+    done.created_at = Some(NOW - 5 * 3600);
+    let t = step(&r, Answer::DescribeUpdate(Ok(done)));
+    assert_eq!(t.record.hop_created_at, Some(NOW - 5 * 3600));
+    assert_eq!(t.record.rollback_window_start(), Some(NOW - 5 * 3600));
+}
+
+#[test]
+fn an_adopted_earlier_hop_does_not_block_the_rollback_of_a_later_hop_of_ours() {
+    let r = verifying(OnVerifyFailure::Rollback, 0);
+    let mut r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+    // The hop to 1.30 was adopted; the hop to 1.31 (the one rolled back) was ours.
+    r.adopted_hop = Some(V30);
+    r.adopted = false;
+    let (done, _) = roll_back(r.clone(), rollback_survey());
+    assert_eq!(done.status, UpgradeStatus::RolledBack, "{:?}", done.message);
+    // The hop rolled back is the adopted one: blocked.
+    r.adopted_hop = Some(V31);
+    let t = step(&r, Answer::RollbackSurvey(Ok(rollback_survey())));
+    assert_eq!(t.record.status, UpgradeStatus::RollbackBlocked);
+}
+
+#[test]
+fn the_rollback_is_sent_with_eks_default_timeout_or_the_requests_and_followed_for_as_long() {
+    let started = |timeout: Option<u32>| {
+        let mut r = verifying(OnVerifyFailure::Rollback, 0);
+        r.rollback_timeout_minutes = timeout;
+        let r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+        let mut r = step(&r, Answer::RollbackSurvey(Ok(rollback_survey()))).record;
+        // The node group goes back.
+        for _ in 0..4 {
+            match next_call(&r) {
+                Some(Call::StartItem { .. }) => {
+                    r = step(
+                        &r,
+                        Answer::StartItem(Ok(update("back-ng", UpdateState::Successful, "VersionUpdate", None))),
+                    )
+                    .record
+                }
+                Some(Call::DescribeItemUpdate { update_id, .. }) => {
+                    r = step(
+                        &r,
+                        Answer::DescribeItemUpdate(Ok(update(
+                            &update_id,
+                            UpdateState::Successful,
+                            "VersionUpdate",
+                            None,
+                        ))),
+                    )
+                    .record
+                }
+                _ => break,
+            }
+        }
+        r
+    };
+    let r = started(None);
+    assert!(
+        matches!(
+            next_call(&r),
+            Some(Call::StartRollback {
+                timeout_minutes: 720,
+                ..
+            })
+        ),
+        "EKS's default: {:?}",
+        next_call(&r)
+    );
+    let r = started(Some(4320));
+    assert!(matches!(
+        next_call(&r),
+        Some(Call::StartRollback {
+            timeout_minutes: 4320,
+            ..
+        })
+    ));
+    // Three days of rollback: followed past MAX_TRACKING_SECONDS (a day), to EKS's own end.
+    let running = update("rb-1", UpdateState::InProgress, "VersionRollback", Some("1.30"));
+    let mut r = step(&r, Answer::StartRollback(Ok(running.clone()))).record;
+    let mut now = NOW;
+    while now < NOW + 3 * 86400 {
+        now += 3600;
+        let t = reconcile(&r, Answer::DescribeRollback(Ok(running.clone())), now, &limits());
+        assert_eq!(t.record.status, UpgradeStatus::RollingBack, "{:?}", t.record.message);
+        r = t.record;
+    }
+    // Past its timeout and an hour: it ends, naming the update.
+    let t = reconcile(
+        &r,
+        Answer::DescribeRollback(Ok(running)),
+        NOW + 4320 * 60 + 7200,
+        &limits(),
+    );
+    assert_ne!(t.record.status, UpgradeStatus::RollingBack);
 }
