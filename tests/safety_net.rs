@@ -107,7 +107,10 @@ async fn each_hop_is_verified_through_its_soak_and_the_upgrade_goes_on() {
 #[tokio::test]
 async fn a_failed_verification_with_stop_ends_failed_with_its_evidence_and_rolls_nothing_back() {
     let h = Harness::new(fleet_cluster("1.30"));
-    h.app.alarms.set("api-5xx", "ALARM", "Threshold Crossed: 5xx above 1%");
+    // It fires once the hop changed the cluster (an alarm in ALARM before blocks the hop).
+    h.app
+        .alarms
+        .set_after_reads("api-5xx", 2, "ALARM", "Threshold Crossed: 5xx above 1%");
     h.send_ok(verified("1.32", "stop")).await;
     let record = settle(&h, "safe").await;
     assert_eq!(record.status, UpgradeStatus::Failed);
@@ -130,7 +133,7 @@ async fn a_failed_verification_with_stop_ends_failed_with_its_evidence_and_rolls
 #[tokio::test]
 async fn a_failed_verification_with_rollback_brings_the_hop_back_node_groups_first() {
     let h = Harness::new(fleet_cluster("1.30"));
-    h.app.alarms.set("api-5xx", "ALARM", "Threshold Crossed");
+    h.app.alarms.set_after_reads("api-5xx", 2, "ALARM", "Threshold Crossed");
     h.send_ok(verified("1.31", "rollback")).await;
     let record = settle(&h, "safe").await;
     assert_eq!(record.status, UpgradeStatus::RolledBack, "{:?}", record.message);
@@ -190,7 +193,7 @@ async fn a_crash_at_every_boundary_of_a_rollback_adds_no_update() {
         "after:DescribeItemUpdate",
     ] {
         let h = Harness::new(fleet_cluster("1.30"));
-        h.app.alarms.set("api-5xx", "ALARM", "Threshold Crossed");
+        h.app.alarms.set_after_reads("api-5xx", 2, "ALARM", "Threshold Crossed");
         let mut request = verified("1.31", "rollback");
         request["verify"]["soakMinutes"] = json!(0);
         // Run the upgrade to its failed verification first, then crash inside the rollback.
@@ -219,7 +222,7 @@ async fn a_crash_at_every_boundary_of_a_rollback_adds_no_update() {
 #[tokio::test]
 async fn the_write_after_the_rollback_call_fails_and_the_resume_finds_the_same_update() {
     let h = Harness::new(fleet_cluster("1.30"));
-    h.app.alarms.set("api-5xx", "ALARM", "Threshold Crossed");
+    h.app.alarms.set_after_reads("api-5xx", 2, "ALARM", "Threshold Crossed");
     // The write recording the VersionRollback's id fails: the call went out with the stored
     // token, so the resume must get the same update back.
     h.app
@@ -496,4 +499,80 @@ async fn a_soak_longer_than_the_attempt_bound_is_refused_at_once() {
     assert!(err.to_string().contains("verify.soakMinutes"), "{err}");
     assert!(err.to_string().contains("MAX_TRACKING_SECONDS"), "{err}");
     assert!(h.app.store.all().is_empty());
+}
+
+#[tokio::test]
+async fn an_alarm_already_in_alarm_blocks_the_hop_before_anything_changes() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    h.app.alarms.set("api-5xx", "ALARM", "Threshold Crossed: 5xx above 1%");
+    h.send_ok(verified("1.31", "rollback")).await;
+    let record = h.record("safe");
+    assert_eq!(record.status, UpgradeStatus::Blocked, "{:?}", record.message);
+    let message = record.message.clone().unwrap();
+    assert!(
+        message.contains("api-5xx is in ALARM: Threshold Crossed: 5xx above 1%"),
+        "{message}"
+    );
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0, "the hop never started");
+    assert!(updates(&h).is_empty(), "nothing changed: {:?}", updates(&h));
+    assert_eq!(h.app.eks.version_rollbacks(), 0);
+}
+
+#[tokio::test]
+async fn an_alarm_cloudwatch_does_not_know_is_refused_with_the_request_and_nothing_is_written() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    // A mistyped name (or a composite alarm: the function reads metric alarms only).
+    let refused = h.send(verified("1.31", "rollback")).await;
+    match refused {
+        Err(HandlerError::InvalidEvent(e)) => {
+            assert_eq!(e.field, "verify.alarms[0]");
+            assert!(e.problem.contains("no metric alarm named \"api-5xx\""), "{}", e.problem);
+            assert!(e.problem.contains("composite"), "{}", e.problem);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(h.app.store.record("devel", "safe").is_none(), "nothing written");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+}
+
+#[tokio::test]
+async fn an_alarm_without_data_never_rolls_a_healthy_hop_back() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    // A new alarm (or one on a metric that reports only errors): INSUFFICIENT_DATA throughout.
+    h.app.alarms.set(
+        "api-5xx",
+        "INSUFFICIENT_DATA",
+        "Insufficient Data: 1 datapoint was unknown",
+    );
+    h.send_ok(verified("1.31", "rollback")).await;
+    let record = settle(&h, "safe").await;
+    assert_eq!(record.status, UpgradeStatus::Failed, "{:?}", record.message);
+    let message = record.message.clone().unwrap();
+    assert!(
+        message.contains("no verdict") && message.contains("api-5xx"),
+        "{message}"
+    );
+    assert_eq!(h.app.eks.version_rollbacks(), 0, "no rollback on no evidence");
+    assert!(record.rollback.is_none());
+    assert_eq!(versions(&h).0, V31, "the cluster stays at the hop");
+    let verification = record.verification.unwrap();
+    assert!(
+        verification.checked_at - verification.started_at >= 600 + 3600,
+        "waited the soak and an hour for data"
+    );
+}
+
+#[tokio::test]
+async fn data_that_arrives_during_the_wait_gives_the_verdict() {
+    let h = Harness::new(fleet_cluster("1.30"));
+    h.app.alarms.set("api-5xx", "INSUFFICIENT_DATA", "Insufficient Data");
+    h.send_ok(verified("1.31", "rollback")).await;
+    // The metric starts reporting: the alarm is OK, and the hop is verified.
+    h.app
+        .alarms
+        .set_after_reads("api-5xx", 6, "OK", "Threshold not crossed");
+    let record = settle(&h, "safe").await;
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert_eq!(record.verified_hops, vec![V31]);
+    assert_eq!(h.app.eks.version_rollbacks(), 0);
 }

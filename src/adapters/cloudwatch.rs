@@ -1,4 +1,4 @@
-//! [`Alarms`] over `aws-sdk-cloudwatch` (DescribeAlarms).
+//! [`Alarms`] over `aws-sdk-cloudwatch` (DescribeAlarms), metric alarms only.
 
 use super::aws::LazyClient;
 use super::eks::failure;
@@ -30,8 +30,10 @@ impl Alarms for CloudWatchAlarms {
             .await
             .describe_alarms()
             .set_alarm_names(Some(names.to_vec()))
+            // Metric alarms only: CloudWatch returns composite alarms only to a caller whose
+            // cloudwatch:DescribeAlarms is scoped to `*`, and the template scopes it to
+            // VerifyAlarmPrefix. A composite alarm named in a request is refused at intake.
             .alarm_types(AlarmType::MetricAlarm)
-            .alarm_types(AlarmType::CompositeAlarm)
             .into_paginator()
             .send()
             .collect::<Result<Vec<_>, _>>()
@@ -40,9 +42,6 @@ impl Alarms for CloudWatchAlarms {
         let mut alarms = Vec::new();
         for page in &pages {
             for alarm in page.metric_alarms() {
-                alarms.push(view(alarm.alarm_name(), alarm.state_value(), alarm.state_reason()));
-            }
-            for alarm in page.composite_alarms() {
                 alarms.push(view(alarm.alarm_name(), alarm.state_value(), alarm.state_reason()));
             }
         }

@@ -255,4 +255,8 @@ pub struct Survey {
     /// Add-on name to its versions.
     pub addon_versions: Vec<(String, Vec<AddonVersionOption>)>,
     pub insights: Vec<InsightView>,
+    /// The alarms the request's `verify` names, each with what CloudWatch said of it (`None`:
+    /// CloudWatch has no metric alarm of that name). Read before the hop: one in ALARM blocks
+    /// it.
+    pub alarms: Vec<(String, Option<AlarmView>)>,
 }

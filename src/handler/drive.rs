@@ -180,7 +180,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
     async fn call(&self, cluster: &str, call: Call) -> Answer {
         match call {
             Call::DescribeCluster => Answer::DescribeCluster(self.eks.describe_cluster(cluster).await),
-            Call::Survey => Answer::Survey(self.survey(cluster).await),
+            Call::Survey { alarms } => Answer::Survey(self.survey(cluster, &alarms).await),
             Call::UpdateClusterVersion { version, token, force } => {
                 info!(cluster, %version, force, client_request_token = %token, "calling UpdateClusterVersion");
                 Answer::UpdateClusterVersion(self.eks.update_cluster_version(cluster, version, &token, force).await)

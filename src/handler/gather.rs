@@ -1,7 +1,7 @@
 //! Read-only calls that several steps make together: the updates in progress, the survey a plan
 //! is made from, a verification's evidence, a rollback's prerequisites.
 
-use crate::domain::eks::{EksFailure, FailureKind, InsightCategory, RollbackSurvey, Survey, VerifyEvidence};
+use crate::domain::eks::{AlarmView, EksFailure, FailureKind, InsightCategory, RollbackSurvey, Survey, VerifyEvidence};
 use crate::domain::{UpdateState, UpdateView};
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
 
@@ -24,7 +24,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
     /// Everything a plan is made from, by read-only calls. The cluster first: a cluster that is
     /// gone answers NotFound; a node group or add-on gone between its listing and its
     /// description is a fault (looked at again later).
-    pub(super) async fn survey(&self, cluster: &str) -> Result<Survey, EksFailure> {
+    pub(super) async fn survey(&self, cluster: &str, alarms: &[String]) -> Result<Survey, EksFailure> {
         let cluster_view = self.eks.describe_cluster(cluster).await?;
         let addons = self.eks.addons(cluster).await.map_err(vanished)?;
         let mut addon_versions = Vec::new();
@@ -38,7 +38,18 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             addons,
             addon_versions,
             insights: self.eks.insights(cluster, InsightCategory::UpgradeReadiness).await?,
+            alarms: self.named_alarms(alarms).await?,
         })
+    }
+
+    /// Each named alarm with what CloudWatch says of it (`None`: it has no metric alarm of
+    /// that name).
+    pub(super) async fn named_alarms(&self, names: &[String]) -> Result<Vec<(String, Option<AlarmView>)>, EksFailure> {
+        let seen = self.alarms.describe(names).await?;
+        Ok(names
+            .iter()
+            .map(|name| (name.clone(), seen.iter().find(|a| &a.name == name).cloned()))
+            .collect())
     }
 
     /// A hop's verification: the cluster, its node groups and add-ons, and the named alarms.

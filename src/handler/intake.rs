@@ -3,9 +3,9 @@
 
 use super::reply::Summary;
 use super::{new_token, HandlerError, Invocation};
-use crate::domain::plan::PlanError;
+use crate::domain::plan::{unknown_alarm, PlanError};
 use crate::domain::workflow;
-use crate::domain::{KubeVersion, RequestId, TargetVersion, UpgradeRecord, UpgradeRequest};
+use crate::domain::{InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord, UpgradeRequest};
 use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
 use tracing::{info, warn};
 
@@ -16,6 +16,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
         let mut request = request;
         let target = self.resolve_target(&mut request).await?;
         self.check_enrollment(&request).await?;
+        self.check_alarms(&request).await?;
         let (cluster, request_id) = (request.cluster.as_str(), request.request_id());
         if let Some(existing) = self.store.get(cluster, request_id.as_str()).await? {
             return match self.take_up(existing, &request, target).await? {
@@ -78,6 +79,31 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             }
         }
         Ok(())
+    }
+
+    /// The alarms `verify` names must be metric alarms CloudWatch knows: a mistyped name (or a
+    /// composite alarm, which the function's scoped permission can't read) is refused here,
+    /// naming the field, with nothing written, rather than failing the hop after the control
+    /// plane changed. (If CloudWatch can't answer now, the preflight reads them again before
+    /// any change.)
+    async fn check_alarms(&self, request: &UpgradeRequest) -> Result<(), HandlerError> {
+        let Some(names) = request.verify.as_ref().map(|v| &v.alarms).filter(|a| !a.is_empty()) else {
+            return Ok(());
+        };
+        let Ok(seen) = self.named_alarms(names).await else {
+            return Ok(());
+        };
+        match seen.iter().position(|(_, alarm)| alarm.is_none()) {
+            None => Ok(()),
+            Some(i) => {
+                let problem = unknown_alarm(&names[i]);
+                warn!(cluster = %request.cluster, request_id = %request.request_id(), "refused: {problem}");
+                Err(HandlerError::InvalidEvent(InvalidEvent {
+                    field: format!("verify.alarms[{i}]"),
+                    problem,
+                }))
+            }
+        }
     }
 
     /// The same request again: a BLOCKED record is reopened; anything else answers as it is.

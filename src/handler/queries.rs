@@ -14,7 +14,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
     /// A dry run: the plan from read-only EKS calls; nothing is written, in EKS or in the table.
     pub async fn dry_run(&self, request: &UpgradeRequest) -> Result<DryRunReply, HandlerError> {
         let cluster = request.cluster.as_str();
-        let survey = self.survey(cluster).await.map_err(HandlerError::Eks)?;
+        let alarms = request.verify.as_ref().map(|v| v.alarms.clone()).unwrap_or_default();
+        let survey = self.survey(cluster, &alarms).await.map_err(HandlerError::Eks)?;
         let options = PlanOptions {
             force: request.force,
             launch_templates: &request.nodegroup_launch_templates,

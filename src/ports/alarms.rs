@@ -30,6 +30,8 @@ mod fake {
     #[derive(Debug, Default)]
     struct Inner {
         alarms: BTreeMap<String, (String, String)>,
+        /// Set once more than this many calls were made: (calls, name, state, reason).
+        later: Vec<(usize, String, String, String)>,
         failure: Option<EksFailure>,
         calls: usize,
     }
@@ -40,6 +42,20 @@ mod fake {
             inner
                 .alarms
                 .insert(name.to_owned(), (state.to_owned(), reason.to_owned()));
+        }
+
+        /// The alarm reads as it is (OK if unset) for the next `reads` calls (a request's check,
+        /// a hop's preflight), then `state`: it fires once the hop has changed the cluster.
+        pub fn set_after_reads(&self, name: &str, reads: usize, state: &str, reason: &str) {
+            let mut inner = self.inner.lock().unwrap();
+            inner
+                .alarms
+                .entry(name.to_owned())
+                .or_insert_with(|| ("OK".to_owned(), "fine so far".to_owned()));
+            let at = inner.calls + reads;
+            inner
+                .later
+                .push((at, name.to_owned(), state.to_owned(), reason.to_owned()));
         }
 
         pub fn fail_with(&self, failure: Option<EksFailure>) {
@@ -55,6 +71,12 @@ mod fake {
         async fn describe(&self, names: &[String]) -> Result<Vec<AlarmView>, EksFailure> {
             let mut inner = self.inner.lock().unwrap();
             inner.calls += 1;
+            let calls = inner.calls;
+            let due: Vec<_> = inner.later.iter().filter(|l| calls > l.0).cloned().collect();
+            inner.later.retain(|l| calls <= l.0);
+            for (_, name, state, reason) in due {
+                inner.alarms.insert(name, (state, reason));
+            }
             if let Some(failure) = inner.failure.clone() {
                 return Err(failure);
             }

@@ -19,6 +19,25 @@ fn verified(request_id: &str, on_failure: &str) -> Value {
 }
 
 impl Stack {
+    /// The alarm reads OK until the hop's control plane has changed, then fires (an alarm
+    /// already in ALARM before the hop blocks it at the preflight).
+    async fn fire_alarm_once_the_hop_is_made(&self) {
+        self.emulator.set_alarm(ALARM, "OK", Some("healthy")).unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(record) = self.record("demo", "safe").await {
+                if record.hop_reached.is_some() {
+                    break;
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "the hop was never made");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.emulator
+            .set_alarm(ALARM, "ALARM", Some("Threshold Crossed"))
+            .unwrap();
+    }
+
     /// The types of the cluster's updates (ListUpdates, then DescribeUpdate on each).
     async fn update_types(&self, cluster: &str) -> Vec<String> {
         let listed = self.eks.list_updates().name(cluster).send().await.unwrap();
@@ -62,11 +81,11 @@ impl Stack {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hop_that_fails_its_alarm_is_rolled_back_on_the_emulator_with_one_version_rollback() {
     let stack = Stack::started(demo_seed()).await;
-    stack
-        .emulator
-        .set_alarm(ALARM, "ALARM", Some("Threshold Crossed"))
-        .unwrap();
-    stack.invoke(verified("safe", "rollback")).await.unwrap();
+    let (invoked, ()) = tokio::join!(
+        stack.invoke(verified("safe", "rollback")),
+        stack.fire_alarm_once_the_hop_is_made()
+    );
+    invoked.unwrap();
     let record = stack.wait_finished("demo", "safe").await;
     assert_eq!(record.status, UpgradeStatus::RolledBack, "{:?}", record.message);
     assert_eq!(stack.cluster_version("demo").await, "1.30");
@@ -105,16 +124,15 @@ async fn a_crash_between_the_rollback_call_and_its_write_finds_the_same_version_
     })
     .await;
     stack
-        .emulator
-        .set_alarm(ALARM, "ALARM", Some("Threshold Crossed"))
-        .unwrap();
-    stack
         .lambda
         .app
         .crash_points
         .arm("after:UpdateClusterVersion(rollback)");
     // The crash may come in the first invocation or in a continuation.
-    let _ = stack.invoke(verified("safe", "rollback")).await;
+    let _ = tokio::join!(
+        stack.invoke(verified("safe", "rollback")),
+        stack.fire_alarm_once_the_hop_is_made()
+    );
     let start = Instant::now();
     while stack.lambda.app.crash_points.is_armed() {
         assert!(

@@ -3,10 +3,12 @@
 //! a [`Survey`] of read-only EKS answers, with no I/O, so a dry run and a real run plan alike.
 
 mod addons;
+mod alarms;
 mod insights;
 mod nodegroups;
 
 pub use addons::addon_version_order;
+pub use alarms::{unknown_alarm, ALARMS_GATE};
 
 use super::eks::Survey;
 use super::version::{KubeVersion, TargetVersion};
@@ -317,6 +319,8 @@ fn plan_hop(
             checked: true,
             detail: format!("cluster is {}", survey.cluster.status),
         });
+        // Read now, for the hop about to start; a later hop's preflight reads them again.
+        gates.extend(alarms::alarms_gate(survey));
     }
     // Custom-AMI node groups left behind: by the cluster now (first hop), or by the hop before.
     let left_behind = match plan.hops.last() {

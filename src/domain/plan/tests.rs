@@ -75,6 +75,7 @@ fn survey() -> Survey {
             ],
         )],
         insights: vec![],
+        alarms: vec![],
     }
 }
 

@@ -16,8 +16,8 @@ pub enum Call {
     /// `InspectCluster`: DescribeCluster. Is it ACTIVE, and below the target?
     DescribeCluster,
     /// `Preflight`: read-only survey (versions offered, node groups, add-ons and their
-    /// versions, insights).
-    Survey,
+    /// versions, insights, and the alarms `verify` names).
+    Survey { alarms: Vec<String> },
     /// `StartUpdate`: UpdateClusterVersion with the hop's stored token.
     UpdateClusterVersion {
         version: KubeVersion,
@@ -84,7 +84,7 @@ impl Call {
     pub fn name(&self) -> &'static str {
         match self {
             Self::DescribeCluster => "DescribeCluster",
-            Self::Survey => "Survey",
+            Self::Survey { .. } => "Survey",
             Self::UpdateClusterVersion { .. } => "UpdateClusterVersion",
             Self::FindUpdatesInProgress => "FindUpdatesInProgress",
             Self::DescribeOtherUpdate { .. } | Self::DescribeUpdate { .. } => "DescribeUpdate",
@@ -110,7 +110,7 @@ impl Answer {
         matches!(
             (call, self),
             (Call::DescribeCluster, Answer::DescribeCluster(_))
-                | (Call::Survey, Answer::Survey(_))
+                | (Call::Survey { .. }, Answer::Survey(_))
                 | (Call::UpdateClusterVersion { .. }, Answer::UpdateClusterVersion(_))
                 | (Call::FindUpdatesInProgress, Answer::FindUpdatesInProgress(_))
                 | (Call::DescribeOtherUpdate { .. }, Answer::DescribeOtherUpdate(_))
@@ -151,7 +151,9 @@ pub fn next_call(record: &UpgradeRecord) -> Option<Call> {
     }
     match record.step {
         Step::InspectCluster => Some(Call::DescribeCluster),
-        Step::Preflight => Some(Call::Survey),
+        Step::Preflight => Some(Call::Survey {
+            alarms: verify_alarms(record),
+        }),
         Step::StartUpdate => Some(Call::UpdateClusterVersion {
             version: record.hop_version.unwrap_or(record.target_version),
             token: record.client_request_token.clone(),
@@ -169,12 +171,16 @@ pub fn next_call(record: &UpgradeRecord) -> Option<Call> {
         }),
         Step::RunItems => item_call(record),
         Step::Verify => Some(Call::Verify {
-            alarms: record.verify.as_ref().map(|v| v.alarms.clone()).unwrap_or_default(),
+            alarms: verify_alarms(record),
         }),
         Step::RollbackPreflight => Some(Call::RollbackSurvey),
         Step::StartRollback | Step::TrackRollback => rollback_call(record),
         Step::Done => None,
     }
+}
+
+fn verify_alarms(record: &UpgradeRecord) -> Vec<String> {
+    record.verify.as_ref().map(|v| v.alarms.clone()).unwrap_or_default()
 }
 
 fn rollback_call(record: &UpgradeRecord) -> Option<Call> {

@@ -104,6 +104,7 @@ pub fn survey_at(version: &str) -> Survey {
         addons: vec![],
         addon_versions: vec![],
         insights: vec![],
+        alarms: vec![],
     }
 }
 

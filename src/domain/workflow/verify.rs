@@ -76,6 +76,21 @@ pub(super) fn on_evidence(
     }
     let soaked = now - verification.started_at;
     let soak = i64::from(spec.soak_minutes) * 60;
+    let no_data = without_data(&spec, &evidence);
+    if soaked >= soak && !no_data.is_empty() {
+        // No data is no evidence either way: wait for it (bounded), never fail or roll back on it.
+        if soaked >= soak + NO_DATA_WAIT_SECS {
+            return no_evidence(r, &no_data, soaked, now, limits);
+        }
+        r.message = Some(format!(
+            "the hop to {hop} holds so far; waiting for data of alarm(s) {} (INSUFFICIENT_DATA is no evidence either \
+             way; waited {} of at most {})",
+            no_data.join(", "),
+            human_duration(soaked - soak),
+            human_duration(NO_DATA_WAIT_SECS)
+        ));
+        return Next::After(limits.poll_interval_secs);
+    }
     if soaked < soak {
         r.message = Some(format!(
             "the hop to {hop} holds so far ({} of {} soak)",
@@ -97,6 +112,44 @@ pub(super) fn on_evidence(
     // The next hop, or the end of the upgrade.
     r.step = Step::InspectCluster;
     Next::Now
+}
+
+/// How long past its soak a verification waits for an alarm with no data (INSUFFICIENT_DATA,
+/// every new alarm's state, and a metric that reports only errors when all is well) to have
+/// some, before it ends without a verdict.
+pub const NO_DATA_WAIT_SECS: i64 = 3600;
+
+/// The named alarms that had no data at this look.
+fn without_data(spec: &VerifySpec, evidence: &VerifyEvidence) -> Vec<String> {
+    spec.alarms
+        .iter()
+        .filter(|name| {
+            evidence
+                .alarms
+                .iter()
+                .any(|a| &a.name == *name && a.state == "INSUFFICIENT_DATA")
+        })
+        .cloned()
+        .collect()
+}
+
+/// Nothing showed harm, nothing showed health: the upgrade stops (`stop`'s outcome, whatever
+/// `onVerifyFailure` says), the cluster left at the hop. A rollback is never made on no evidence.
+fn no_evidence(r: &mut UpgradeRecord, no_data: &[String], soaked: i64, now: i64, limits: &Limits) -> Next {
+    let hop = r.hop_reached.unwrap_or(r.target_version);
+    if let Some(v) = r.verification.as_mut() {
+        v.passed = Some(false);
+    }
+    let note = format!(
+        "verification of the hop to {hop} has no verdict: alarm(s) {} had no data (INSUFFICIENT_DATA) {} after the hop. \
+         Nothing was rolled back on no evidence; the cluster is left at {hop}. Check the alarms' metrics; to roll the \
+         hop back, send {{\"rollback\": {{\"cluster\": \"{}\", \"requestId\": \"{}\"}}}}",
+        no_data.join(", "),
+        human_duration(soaked),
+        r.cluster,
+        r.request_id
+    );
+    finish(r, UpgradeStatus::Failed, note, now, limits)
 }
 
 /// The verification failed: the evidence stays in the record; then stop, or roll the hop back.
@@ -171,6 +224,15 @@ pub fn evaluate(spec: &VerifySpec, hop: KubeVersion, evidence: &VerifyEvidence) 
                 check,
                 passed: true,
                 detail: "OK".into(),
+            },
+            // No data is no evidence of harm: it fails nothing (the soak waits for data).
+            Some(alarm) if alarm.state == "INSUFFICIENT_DATA" => Check {
+                check,
+                passed: true,
+                detail: format!(
+                    "INSUFFICIENT_DATA (no evidence either way; waited for): {}",
+                    alarm.reason
+                ),
             },
             Some(alarm) => Check {
                 check,

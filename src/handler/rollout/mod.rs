@@ -112,7 +112,13 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
                 let target = TargetVersion::Exact(rollout.target_version);
                 let upgrade =
                     RolloutRequest::upgrade_for(&stage.options, &entry.name, target, &rollout.child_request_id());
-                let planned = match (upgrade, self.survey(&entry.name).await) {
+                let alarms = upgrade
+                    .as_ref()
+                    .ok()
+                    .and_then(|u| u.verify.as_ref())
+                    .map(|v| v.alarms.clone())
+                    .unwrap_or_default();
+                let planned = match (upgrade, self.survey(&entry.name, &alarms).await) {
                     (Ok(upgrade), Ok(survey)) => {
                         let options = PlanOptions {
                             force: upgrade.force,
