@@ -169,6 +169,25 @@ async fn resource_in_use_adopts_an_update_to_our_target() {
 }
 
 #[tokio::test]
+async fn an_update_in_progress_is_found_among_a_long_history_whatever_the_listing_order() {
+    // EKS documents no order for ListUpdates: the update in progress may come last among many.
+    let eks = FakeEks::with_cluster("devel", "1.30", 2);
+    for _ in 0..40 {
+        let old = eks.start_foreign_update("devel", "EndpointAccessUpdate", None, 0);
+        eks.lock().updates.get_mut(&old).unwrap().state = UpdateState::Successful;
+    }
+    let theirs = eks.start_foreign_update("devel", "VersionUpdate", Some("1.31"), 3);
+    let listed = eks.lock().updates.keys().position(|id| *id == theirs).unwrap();
+    assert!(listed >= 25, "listed past the first 25 ({listed})");
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "SUCCEEDED");
+    let record = h.record("to-1.31");
+    assert_eq!(record.update_id.as_deref(), Some(theirs.as_str()), "adopted");
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0, "adopted, started none");
+}
+
+#[tokio::test]
 async fn resource_in_use_by_another_kind_of_update_waits_then_upgrades() {
     let eks = FakeEks::with_cluster("devel", "1.30", 1);
     let theirs = eks.start_foreign_update("devel", "EndpointAccessUpdate", None, 4);

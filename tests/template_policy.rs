@@ -189,6 +189,34 @@ fn iam_matches_what_the_code_calls() {
 }
 
 #[test]
+fn composite_alarms_are_refused_since_the_scoped_permission_cannot_read_them() {
+    // CloudWatch returns composite alarms only to a caller whose cloudwatch:DescribeAlarms is
+    // scoped to `*`. The template scopes it to the prefix, so the code must ask for metric
+    // alarms only (asking for composite ones would be denied or read them as unknown) and
+    // refuse a composite alarm at request time.
+    let template = template();
+    let scoped = statements(&template)
+        .iter()
+        .filter(|s| list(&s["Action"]).contains(&"cloudwatch:DescribeAlarms".to_owned()))
+        .all(|s| !list(&s["Resource"]).contains(&"*".to_owned()));
+    assert!(scoped, "DescribeAlarms is scoped to the prefix, not `*`");
+    let adapter =
+        std::fs::read_to_string(format!("{}/src/adapters/cloudwatch.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let code: String = adapter
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        code.contains(".alarm_types(AlarmType::MetricAlarm)"),
+        "asks for metric alarms"
+    );
+    assert!(!code.contains("CompositeAlarm"), "never asks for composite alarms");
+    let refusal = eks_upgrade_orchestrator::domain::plan::unknown_alarm("x");
+    assert!(refusal.contains("composite alarms are not supported"), "{refusal}");
+}
+
+#[test]
 fn the_alarms_iam_lets_it_read_are_the_ones_the_code_accepts() {
     let template = template();
     let statements = statements(&template);

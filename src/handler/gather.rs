@@ -4,18 +4,27 @@
 use crate::domain::eks::{AlarmView, EksFailure, FailureKind, InsightCategory, RollbackSurvey, Survey, VerifyEvidence};
 use crate::domain::{UpdateState, UpdateView};
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use futures_util::future::join_all;
 
-/// ListUpdates lists a cluster's whole history: only the latest are described (an update in
-/// progress is among them).
-const UPDATES_DESCRIBED: usize = 25;
+/// DescribeUpdate calls made at once when looking for the updates in progress.
+const DESCRIBES_AT_ONCE: usize = 8;
 
 impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+    /// The cluster's updates in progress. EKS documents no order for ListUpdates, so every id
+    /// of every page is described (a few at once), not only the first ones.
     pub(super) async fn updates_in_progress(&self, cluster: &str) -> Result<Vec<UpdateView>, EksFailure> {
+        let ids = self.eks.list_updates(cluster).await?;
         let mut running = Vec::new();
-        for id in self.eks.list_updates(cluster).await?.iter().take(UPDATES_DESCRIBED) {
-            let update = self.eks.describe_update(cluster, id).await?;
-            if update.state == UpdateState::InProgress {
-                running.push(update);
+        for chunk in ids.chunks(DESCRIBES_AT_ONCE) {
+            let mut calls = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                calls.push(self.eks.describe_update(cluster, id));
+            }
+            for update in join_all(calls).await {
+                let update = update?;
+                if update.state == UpdateState::InProgress {
+                    running.push(update);
+                }
             }
         }
         Ok(running)
