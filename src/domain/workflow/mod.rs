@@ -27,12 +27,12 @@
 //!  │                          │  └ ResourceInUse ─▶ FindUpdateInProgress                             │
 //!  │                          ▼ IN_PROGRESS                                                          │
 //!  │                      TrackUpdate ◀──────────────────────────────────────────────────────────────┘
-//!  │                          │ Failed / Cancelled ──▶ FAILED / CANCELLED (with EKS's errors)
+//!  │                          │ Failed / Cancelled by EKS ──▶ FAILED (with EKS's errors)
 //!  │                          │ Successful, last hop, no items ──▶ SUCCEEDED
 //!  │                          ▼ Successful
 //!  │                      RunItems: add-ons, then node groups, each UpdateX + DescribeUpdate,
 //!  │                          │     each inside the window (else WAITING_FOR_WINDOW)
-//!  │                          │ an item Failed / Cancelled ──▶ FAILED / CANCELLED
+//!  │                          │ an item Failed / Cancelled by EKS ──▶ FAILED
 //!  │                          │ all done, `verify` set
 //!  │                          ▼
 //!  │                      Verify: health + alarms through the soak ── fails, stop ──▶ FAILED

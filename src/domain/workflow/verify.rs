@@ -119,7 +119,7 @@ pub(super) fn on_evidence(
 /// some, before it ends without a verdict.
 pub const NO_DATA_WAIT_SECS: i64 = 3600;
 
-/// The named alarms that had no data at this look.
+/// The named alarms that had no data at this look, or that CloudWatch no longer knows.
 fn without_data(spec: &VerifySpec, evidence: &VerifyEvidence) -> Vec<String> {
     spec.alarms
         .iter()
@@ -127,7 +127,8 @@ fn without_data(spec: &VerifySpec, evidence: &VerifyEvidence) -> Vec<String> {
             evidence
                 .alarms
                 .iter()
-                .any(|a| &a.name == *name && a.state == "INSUFFICIENT_DATA")
+                .find(|a| &a.name == *name)
+                .is_none_or(|a| a.state == "INSUFFICIENT_DATA")
         })
         .cloned()
         .collect()
@@ -239,10 +240,12 @@ pub fn evaluate(spec: &VerifySpec, hop: KubeVersion, evidence: &VerifyEvidence) 
                 passed: false,
                 detail: format!("{}: {}", alarm.state, alarm.reason),
             },
+            // Gone since the preflight read it (deleted, renamed): no evidence either way, like
+            // no data; the soak waits, and never rolls back on it.
             None => Check {
                 check,
-                passed: false,
-                detail: "CloudWatch does not know this alarm".into(),
+                passed: true,
+                detail: "CloudWatch does not know this alarm now (no evidence either way; waited for)".into(),
             },
         });
     }

@@ -194,17 +194,29 @@ fn an_alarm_firing_during_the_soak_fails_the_hop() {
 }
 
 #[test]
-fn an_alarm_cloudwatch_does_not_know_fails_rather_than_passes() {
-    let r = verifying(OnVerifyFailure::Stop, 0);
+fn an_alarm_gone_during_the_soak_never_passes_nor_rolls_the_hop_back() {
+    // Read at the preflight, then deleted or renamed: no evidence either way. The soak waits
+    // for it, then stops with no verdict; `rollback` rolls nothing back on it.
+    let r = verifying(OnVerifyFailure::Rollback, 0);
     let mut evidence = healthy();
     evidence.alarms.clear();
-    let t = step(&r, Answer::Verify(Ok(evidence)));
-    assert_eq!(t.record.status, UpgradeStatus::Failed);
-    assert!(t
-        .record
-        .message
-        .unwrap()
-        .contains("CloudWatch does not know this alarm"));
+    let t = step(&r, Answer::Verify(Ok(evidence.clone())));
+    assert_eq!(
+        t.record.status,
+        UpgradeStatus::InProgress,
+        "waits: {:?}",
+        t.record.message
+    );
+    assert_eq!(t.record.step, Step::Verify);
+    let late = reconcile(
+        &t.record,
+        Answer::Verify(Ok(evidence)),
+        NOW + crate::domain::workflow::verify::NO_DATA_WAIT_SECS + 60,
+        &limits(),
+    );
+    assert_eq!(late.record.status, UpgradeStatus::Failed, "{:?}", late.record.message);
+    assert!(late.record.rollback.is_none(), "no rollback on no evidence");
+    assert!(late.record.message.unwrap().contains("no verdict"));
 }
 
 #[test]
