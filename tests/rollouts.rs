@@ -671,3 +671,52 @@ async fn a_dry_run_plans_each_cluster_with_its_stages_options() {
     assert!(said(1).contains("ng-custom"), "left to the operator: {}", said(1));
     assert!(h.app.store.rollouts().is_empty());
 }
+
+#[tokio::test]
+async fn a_start_never_crosses_a_cancel_that_gave_the_cluster_up() {
+    let eks = fleet();
+    let h = Harness::new(eks);
+    // The start's tick writes dev-1 STARTING, then dies before starting it.
+    h.app.crash_points.arm("rollout:before-starts");
+    survive(
+        h.send(rollout(
+            json!([{ "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 1 }]),
+        ))
+        .await,
+    );
+    assert_eq!(record(&h).stages[0].count(ClusterState::Starting), 1);
+    // Tick B starts dev-1 again and is slow (its DescribeCluster waits), while the rollout is
+    // cancelled, and tick C, past the start's grace, gives dev-1 up as not started.
+    let slow = std::sync::Arc::new(tokio::sync::Notify::new());
+    h.app.eks.lock().describe_gates.insert("dev-1".into(), slow.clone());
+    let tick = json!({ "rolloutTick": { "name": "fleet", "requestId": "to-1.31" } });
+    let (b, ()) = tokio::join!(h.send(tick.clone()), async {
+        // B is waiting in its DescribeCluster.
+        while !h.app.eks.lock().describe_gates.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        h.send_ok(control("cancel", json!({}))).await;
+        h.app
+            .clock
+            .advance_secs(eks_upgrade_orchestrator::domain::rollout::advance::START_GRACE_SECS + 60);
+        survive(h.send(tick.clone()).await);
+        let r = record(&h);
+        assert_eq!(r.status, RolloutStatus::Cancelled, "{:?}", r.message);
+        assert_eq!(r.stages[0].clusters[0].state, ClusterState::Pending, "given up");
+        slow.notify_one();
+    });
+    survive(b);
+    drain(&h).await;
+    // B's late start must not upgrade a cluster the rollout gave up.
+    assert_eq!(
+        h.app.eks.cluster_updates("dev-1"),
+        0,
+        "no update the rollout never counts"
+    );
+    let r = record(&h);
+    assert_eq!(r.stages[0].clusters[0].state, ClusterState::Pending);
+    if let Some(child) = h.app.store.record("dev-1", "rollout:fleet:to-1.31") {
+        assert!(child.is_finished(), "{:?}", child.status);
+        assert!(!child.holds_cluster(), "the cluster is free");
+    }
+}

@@ -92,7 +92,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
         let mut in_a_row = 0;
         while let Some(call) = workflow::next_call(&record) {
             let call_name = call.name();
-            let answer = Box::pin(self.call(&record.cluster, call)).await;
+            let answer = Box::pin(self.call(&record, call)).await;
             self.crash_points.hit(&format!("after:{call_name}"))?;
             let now = self.clock.now_secs();
             let transition = workflow::reconcile(&record, answer, now, &self.config.limits);
@@ -177,7 +177,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
     }
 
     /// Makes one EKS call and pairs it with its answer.
-    async fn call(&self, cluster: &str, call: Call) -> Answer {
+    async fn call(&self, record: &UpgradeRecord, call: Call) -> Answer {
+        let cluster = record.cluster.as_str();
         match call {
             Call::DescribeCluster => Answer::DescribeCluster(self.eks.describe_cluster(cluster).await),
             Call::Survey { alarms } => Answer::Survey(self.survey(cluster, &alarms).await),
@@ -238,6 +239,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             Call::DescribeRollback { update_id } => {
                 Answer::DescribeRollback(self.eks.describe_update(cluster, &update_id).await)
             }
+            Call::ConfirmRolloutStart => Answer::ConfirmRolloutStart(self.rollout_consent(record).await),
         }
     }
 }

@@ -351,6 +351,10 @@ pub struct UpgradeRecord {
     /// The rollout this upgrade belongs to: told when it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutKey>,
+    /// Its rollout showed it started (RUNNING) before its first change: a rollout that gave the
+    /// cluster up meanwhile (a skip, a stop) is never crossed by a late start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollout_started: bool,
 }
 
 fn one() -> u32 {
@@ -442,6 +446,7 @@ impl UpgradeRecord {
             hop_created_at: None,
             rollback: None,
             rollout: None,
+            rollout_started: false,
             nodegroup_parallelism: 1,
             history: vec![HistoryEntry {
                 at: now,

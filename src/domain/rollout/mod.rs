@@ -23,6 +23,7 @@ use crate::domain::event::rollout::{Name, RolloutKey};
 use crate::domain::event::RequestId;
 use crate::domain::record::outbox::Notification;
 use crate::domain::version::{KubeVersion, TargetVersion};
+use crate::domain::workflow::RolloutConsent;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -231,6 +232,28 @@ pub struct RolloutRecord {
 }
 
 impl RolloutRecord {
+    /// What this rollout says to `cluster`'s upgrade about to make its first change. The
+    /// rollout's revision orders it against a skip or a stop: only a cluster the rollout wrote
+    /// RUNNING may change anything, and a RUNNING cluster is never skipped or given up.
+    pub fn consent(&self, cluster: &str) -> RolloutConsent {
+        let Some((s, c)) = self.find(cluster) else {
+            return RolloutConsent::GivenUp(format!(
+                "cluster {cluster} is in none of rollout {}'s stages",
+                self.name
+            ));
+        };
+        let entry = &self.stages[s].clusters[c];
+        match entry.state {
+            ClusterState::Running | ClusterState::Succeeded | ClusterState::Failed => RolloutConsent::Started,
+            ClusterState::Starting | ClusterState::Waiting if !self.is_finished() => RolloutConsent::NotYet,
+            state => RolloutConsent::GivenUp(format!(
+                "rollout {} shows it {state:?}{}",
+                self.name,
+                entry.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+            )),
+        }
+    }
+
     pub fn key(&self) -> Result<RolloutKey, String> {
         Ok(RolloutKey {
             name: Name::parse(&self.name)?,

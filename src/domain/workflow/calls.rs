@@ -60,6 +60,21 @@ pub enum Call {
     },
     /// `TrackRollback`: DescribeUpdate on the VersionRollback.
     DescribeRollback { update_id: String },
+    /// Before the first change of a rollout's upgrade (any step): does its rollout show the
+    /// cluster started? (A read of the rollout's record, not of EKS.)
+    ConfirmRolloutStart,
+}
+
+/// What a rollout's record says of one of its upgrades about to make its first change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolloutConsent {
+    /// The rollout shows the cluster started (RUNNING): go on.
+    Started,
+    /// Not yet (STARTING, WAITING): the tick that started it writes RUNNING next.
+    NotYet,
+    /// The rollout gave the cluster up (skipped, not started by a stop or cancel) or is gone:
+    /// nothing may change.
+    GivenUp(String),
 }
 
 /// What EKS answered to a [`Call`]: the variant of the same name.
@@ -77,6 +92,7 @@ pub enum Answer {
     RollbackSurvey(Result<RollbackSurvey, EksFailure>),
     StartRollback(Result<UpdateView, EksFailure>),
     DescribeRollback(Result<UpdateView, EksFailure>),
+    ConfirmRolloutStart(Result<RolloutConsent, EksFailure>),
 }
 
 impl Call {
@@ -100,6 +116,7 @@ impl Call {
             Self::RollbackSurvey => "RollbackSurvey",
             Self::StartRollback { .. } => "UpdateClusterVersion(rollback)",
             Self::DescribeRollback { .. } => "DescribeUpdate(rollback)",
+            Self::ConfirmRolloutStart => "ConfirmRolloutStart",
         }
     }
 }
@@ -121,6 +138,7 @@ impl Answer {
                 | (Call::RollbackSurvey, Answer::RollbackSurvey(_))
                 | (Call::StartRollback { .. }, Answer::StartRollback(_))
                 | (Call::DescribeRollback { .. }, Answer::DescribeRollback(_))
+                | (Call::ConfirmRolloutStart, Answer::ConfirmRolloutStart(_))
         )
     }
 
@@ -138,14 +156,28 @@ impl Answer {
             | Self::Verify(Err(e))
             | Self::RollbackSurvey(Err(e))
             | Self::StartRollback(Err(e))
-            | Self::DescribeRollback(Err(e)) => Some(e),
+            | Self::DescribeRollback(Err(e))
+            | Self::ConfirmRolloutStart(Err(e)) => Some(e),
             _ => None,
         }
     }
 }
 
-/// The call the record's step asks for; `None` once finished.
+/// The call the record's step asks for; `None` once finished. A rollout's upgrade first asks
+/// its rollout whether it was started, before its first change.
 pub fn next_call(record: &UpgradeRecord) -> Option<Call> {
+    let call = step_call(record)?;
+    let changes = matches!(
+        call,
+        Call::UpdateClusterVersion { .. } | Call::StartItem { .. } | Call::StartRollback { .. }
+    );
+    if changes && record.rollout.is_some() && !record.rollout_started {
+        return Some(Call::ConfirmRolloutStart);
+    }
+    Some(call)
+}
+
+fn step_call(record: &UpgradeRecord) -> Option<Call> {
     if record.is_finished() {
         return None;
     }

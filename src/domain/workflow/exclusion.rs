@@ -1,7 +1,10 @@
 //! One upgrade per cluster: whether a request may take its cluster's lock ([`may_hold`]), and
 //! how an operator ends a parked or blocked upgrade to make room for another ([`cancel`]).
 
-use super::Limits;
+use super::calls::RolloutConsent;
+use super::status::end_given_up;
+use super::{Limits, Next};
+use crate::domain::eks::EksFailure;
 use crate::domain::record::lock::ClusterLock;
 use crate::domain::record::{ItemStatus, Step, UpgradeRecord, UpgradeStatus};
 
@@ -82,6 +85,38 @@ pub fn cancel(record: &UpgradeRecord, now: i64, limits: &Limits) -> Result<Upgra
     super::status::end_cancelled(&mut r, now, limits);
     Ok(r)
 }
+
+/// What a rollout's upgrade about to make its first change heard from its rollout: started,
+/// it goes on (and does not ask again); not yet, it looks again shortly; given up, it ends
+/// CANCELLED before anything changed, freeing the cluster.
+pub(super) fn on_rollout_consent(
+    r: &mut UpgradeRecord,
+    answer: Result<RolloutConsent, EksFailure>,
+    now: i64,
+    limits: &Limits,
+) -> Next {
+    match answer {
+        Ok(RolloutConsent::Started) => {
+            r.rollout_started = true;
+            Next::Now
+        }
+        Ok(RolloutConsent::NotYet) => Next::After(ROLLOUT_CONSENT_POLL_SECS.min(limits.poll_interval_secs)),
+        Ok(RolloutConsent::GivenUp(why)) => {
+            let note = format!("not started: {why}; nothing was changed, and the cluster is free");
+            end_given_up(r, note, now, limits);
+            Next::Stop
+        }
+        // (A fault is retried by reconcile before it comes here.)
+        Err(e) => {
+            let note = format!("not started: its rollout could not be read: {e}");
+            end_given_up(r, note, now, limits);
+            Next::Stop
+        }
+    }
+}
+
+/// How soon a rollout's upgrade looks again at a rollout that has not shown it started yet.
+const ROLLOUT_CONSENT_POLL_SECS: i64 = 5;
 
 #[cfg(test)]
 mod tests {

@@ -68,7 +68,7 @@ mod verify;
 #[cfg(test)]
 mod testing;
 
-pub use calls::{next_call, Answer, Call};
+pub use calls::{next_call, Answer, Call, RolloutConsent};
 pub use commit::{commit, CommitOptions};
 pub use exclusion::{cancel, may_hold, Hold};
 pub use lease::{claim, hand_off, is_stale, release, reopen, resume_stale, Claim};
@@ -148,6 +148,7 @@ fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) ->
         Answer::RollbackSurvey(a) => rollback::on_survey(r, a, now, limits),
         Answer::StartRollback(a) => rollback::on_started(r, a, now, limits),
         Answer::DescribeRollback(a) => rollback::on_update(r, a, now, limits),
+        Answer::ConfirmRolloutStart(a) => exclusion::on_rollout_consent(r, a, now, limits),
     }
 }
 

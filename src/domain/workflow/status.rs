@@ -79,6 +79,12 @@ pub(super) fn end_cancelled(r: &mut UpgradeRecord, now: i64, limits: &Limits) {
     end(r, UpgradeStatus::Cancelled, note, now, limits);
 }
 
+/// Given up by its rollout before its first change: CANCELLED (the rollout already counts the
+/// cluster as not started or skipped).
+pub(super) fn end_given_up(r: &mut UpgradeRecord, note: String, now: i64, limits: &Limits) {
+    end(r, UpgradeStatus::Cancelled, note, now, limits);
+}
+
 fn end(r: &mut UpgradeRecord, status: UpgradeStatus, note: String, now: i64, limits: &Limits) -> Next {
     set_status(r, status, note, now);
     r.step = Step::Done;

@@ -5,7 +5,8 @@
 use crate::domain::event::rollout::RolloutRequest;
 use crate::domain::rollout::advance::{ChildSeen, StartOutcome};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
-use crate::domain::{ClusterName, FailureKind, TargetVersion, UpgradeRecord};
+use crate::domain::workflow::RolloutConsent;
+use crate::domain::{ClusterName, EksFailure, FailureKind, TargetVersion, UpgradeRecord};
 use crate::handler::{new_token, HandlerError};
 use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
 use tracing::{info, warn};
@@ -80,6 +81,38 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             }
         }
         Ok(StartOutcome::Started)
+    }
+
+    /// What its rollout says to an upgrade of one of its clusters about to make its first
+    /// change. A rollout that can't be read now is a fault (asked again); one that is gone gave
+    /// the cluster up.
+    pub(crate) async fn rollout_consent(&self, record: &UpgradeRecord) -> Result<RolloutConsent, EksFailure> {
+        let Some(key) = record.rollout.as_ref() else {
+            return Ok(RolloutConsent::Started);
+        };
+        match self.store.get_rollout(key.name.as_str(), key.request_id.as_str()).await {
+            Ok(Some(rollout)) => {
+                let consent = rollout.consent(&record.cluster);
+                if consent == RolloutConsent::NotYet {
+                    // The tick that started it died before writing RUNNING, or is about to:
+                    // a tick now sees the upgrade's record and writes it (best effort; the
+                    // sweep ticks too).
+                    if let Err(e) = self.invoker.send_tick(&key.tick(None)).await {
+                        warn!(cluster = %record.cluster, rollout = %key.name, error = %e, "rollout not ticked; the sweep will");
+                    }
+                }
+                Ok(consent)
+            }
+            Ok(None) => Ok(RolloutConsent::GivenUp(format!(
+                "its rollout {} is gone",
+                key.name.as_str()
+            ))),
+            Err(e) => Err(EksFailure::new(
+                FailureKind::Transient,
+                "",
+                format!("reading its rollout: {e}"),
+            )),
+        }
     }
 
     /// Tells a rollout that one of its clusters' upgrades ended (best effort: the sweep ticks

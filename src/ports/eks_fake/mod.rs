@@ -68,6 +68,9 @@ pub struct FakeEksState {
     pub support_type: Option<String>,
     /// EKS's clock (epoch seconds), when a test sets it: new updates' `createdAt`.
     pub now: Option<i64>,
+    /// DescribeCluster of these clusters waits until the test notifies (once each): a slow
+    /// caller, for interleavings.
+    pub describe_gates: HashMap<String, Arc<tokio::sync::Notify>>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -265,6 +268,10 @@ fn not_found(cluster: &str) -> EksFailure {
 
 impl Eks for FakeEks {
     async fn describe_cluster(&self, cluster: &str) -> Result<ClusterView, EksFailure> {
+        let gate = self.lock().describe_gates.remove(cluster);
+        if let Some(gate) = gate {
+            gate.notified().await;
+        }
         let s = self.enter("DescribeCluster").await?;
         let (status, version) = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
         Ok(ClusterView {
