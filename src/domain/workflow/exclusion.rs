@@ -100,7 +100,12 @@ pub(super) fn on_rollout_consent(
             r.rollout_started = true;
             Next::Now
         }
-        Ok(RolloutConsent::NotYet) => Next::After(ROLLOUT_CONSENT_POLL_SECS.min(limits.poll_interval_secs)),
+        // The tick that started it writes RUNNING within seconds; past the grace it likely died
+        // first, and the driver sends the rollout a tick at each look.
+        Ok(RolloutConsent::NotYet) if now - r.created_at < ROLLOUT_CONSENT_GRACE_SECS => {
+            Next::After(ROLLOUT_CONSENT_POLL_SECS.min(limits.poll_interval_secs))
+        }
+        Ok(RolloutConsent::NotYet) => Next::After(limits.poll_interval_secs),
         Ok(RolloutConsent::GivenUp(why)) => {
             let note = format!("not started: {why}; nothing was changed, and the cluster is free");
             end_given_up(r, note, now, limits);
@@ -117,6 +122,10 @@ pub(super) fn on_rollout_consent(
 
 /// How soon a rollout's upgrade looks again at a rollout that has not shown it started yet.
 const ROLLOUT_CONSENT_POLL_SECS: i64 = 5;
+
+/// How long a rollout's upgrade waits for the tick that started it to write RUNNING before it
+/// asks for a tick itself (sooner, its ticks would collide with that one's).
+pub const ROLLOUT_CONSENT_GRACE_SECS: i64 = 60;
 
 #[cfg(test)]
 mod tests {

@@ -49,6 +49,9 @@
 //!  BLOCKED is left by the sweep after BLOCKED_RECHECK_SECONDS (back to PENDING, InspectCluster)
 //!  or by the same request sent again (with `force` for insights).
 //!  Faults (throttling, 5xx, ...) at any step: same step, retry after the poll interval.
+//!  A rollout's upgrade, before its first change (an Update* call) at any step, asks its
+//!  rollout (ConfirmRolloutStart): RUNNING goes on; STARTING/WAITING looks again; skipped or
+//!  given up ──▶ CANCELLED, nothing changed.
 //!  Past the chain bound (time or invocations): TIMED_OUT.
 //! ```
 
@@ -70,7 +73,7 @@ mod testing;
 
 pub use calls::{next_call, Answer, Call, RolloutConsent};
 pub use commit::{commit, CommitOptions};
-pub use exclusion::{cancel, may_hold, Hold};
+pub use exclusion::{cancel, may_hold, Hold, ROLLOUT_CONSENT_GRACE_SECS};
 pub use lease::{claim, hand_off, is_stale, release, reopen, resume_stale, Claim};
 pub use limits::{Limits, DEFAULT_ENROLLMENT_TAG};
 pub use preflight::derived_token;

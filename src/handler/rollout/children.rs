@@ -5,7 +5,7 @@
 use crate::domain::event::rollout::RolloutRequest;
 use crate::domain::rollout::advance::{ChildSeen, StartOutcome};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
-use crate::domain::workflow::RolloutConsent;
+use crate::domain::workflow::{RolloutConsent, ROLLOUT_CONSENT_GRACE_SECS};
 use crate::domain::{ClusterName, EksFailure, FailureKind, TargetVersion, UpgradeRecord};
 use crate::handler::{new_token, HandlerError};
 use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
@@ -93,7 +93,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         match self.store.get_rollout(key.name.as_str(), key.request_id.as_str()).await {
             Ok(Some(rollout)) => {
                 let consent = rollout.consent(&record.cluster);
-                if consent == RolloutConsent::NotYet {
+                let waited = self.clock.now_secs() - record.created_at;
+                if consent == RolloutConsent::NotYet && waited >= ROLLOUT_CONSENT_GRACE_SECS {
                     // The tick that started it died before writing RUNNING, or is about to:
                     // a tick now sees the upgrade's record and writes it (best effort; the
                     // sweep ticks too).
