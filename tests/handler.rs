@@ -188,6 +188,22 @@ async fn an_update_in_progress_is_found_among_a_long_history_whatever_the_listin
 }
 
 #[tokio::test]
+async fn an_update_listed_then_gone_does_not_hide_the_one_in_progress() {
+    let eks = FakeEks::with_cluster("devel", "1.30", 2);
+    eks.lock().vanished_updates = vec!["gone-1".into()];
+    let theirs = eks.start_foreign_update("devel", "VersionUpdate", Some("1.31"), 3);
+    let h = Harness::new(eks);
+    let answer = h.send_ok(request("1.31")).await;
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(
+        h.record("to-1.31").update_id.as_deref(),
+        Some(theirs.as_str()),
+        "adopted"
+    );
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0, "adopted, started none");
+}
+
+#[tokio::test]
 async fn resource_in_use_by_another_kind_of_update_waits_then_upgrades() {
     let eks = FakeEks::with_cluster("devel", "1.30", 1);
     let theirs = eks.start_foreign_update("devel", "EndpointAccessUpdate", None, 4);

@@ -720,3 +720,26 @@ async fn a_start_never_crosses_a_cancel_that_gave_the_cluster_up() {
         assert!(!child.holds_cluster(), "the cluster is free");
     }
 }
+
+#[tokio::test]
+async fn a_stage_verifying_an_alarm_cloudwatch_does_not_know_is_refused_before_anything_starts() {
+    let h = Harness::new(fleet());
+    h.app.alarms.set("eks-upgrade-dev-5xx", "OK", "fine");
+    let refused = h
+        .send(rollout(json!([
+            { "name": "dev", "tags": { "env": "dev" }, "maxConcurrent": 1,
+              "options": { "verify": { "alarms": ["eks-upgrade-dev-5xx"] } } },
+            { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 1,
+              "options": { "verify": { "alarms": ["eks-upgrade-prod-5xxx"] } } },
+        ])))
+        .await;
+    match refused {
+        Err(HandlerError::InvalidEvent(e)) => {
+            assert_eq!(e.field, "rollout.stages[1].options.verify.alarms[0]");
+            assert!(e.problem.contains("eks-upgrade-prod-5xxx"), "{}", e.problem);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(h.app.store.rollouts().is_empty(), "nothing written");
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
+}

@@ -21,9 +21,12 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
                 calls.push(self.eks.describe_update(cluster, id));
             }
             for update in join_all(calls).await {
-                let update = update?;
-                if update.state == UpdateState::InProgress {
-                    running.push(update);
+                match update {
+                    Ok(update) if update.state == UpdateState::InProgress => running.push(update),
+                    Ok(_) => {}
+                    // Listed, then gone (EKS keeps no update forever): not in progress.
+                    Err(e) if e.kind == FailureKind::NotFound => {}
+                    Err(e) => return Err(e),
                 }
             }
         }

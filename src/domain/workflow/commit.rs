@@ -53,7 +53,8 @@ fn bound_history(r: &mut UpgradeRecord) {
 
 /// Whether the change from `previous` to `next` begins a new attempt: a BLOCKED or parked
 /// record going again, the next control-plane hop, a hop's verification (its soak has its own
-/// time), or a rollback (it may come days after the upgrade).
+/// time), a rollback (it may come days after the upgrade), or a rollback's add-ons once its
+/// control plane is back (EKS may have taken days over it, past the attempt's own bounds).
 pub fn starts_attempt(previous: &UpgradeRecord, next: &UpgradeRecord) -> bool {
     let resumed = matches!(
         previous.status,
@@ -62,7 +63,10 @@ pub fn starts_attempt(previous: &UpgradeRecord, next: &UpgradeRecord) -> bool {
     let next_hop = next.hop_version.is_some() && next.hop_version != previous.hop_version;
     let verifying = next.step == Step::Verify && previous.step != Step::Verify;
     let rolling_back = next.status == UpgradeStatus::RollingBack && previous.status != UpgradeStatus::RollingBack;
-    resumed || next_hop || verifying || rolling_back
+    let control_plane_back = next.status == UpgradeStatus::RollingBack
+        && previous.step == Step::TrackRollback
+        && next.step != Step::TrackRollback;
+    resumed || next_hop || verifying || rolling_back || control_plane_back
 }
 
 /// Adds the notifications of the change from `old` to `new` to `new`'s outbox, numbered. A

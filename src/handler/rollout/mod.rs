@@ -61,6 +61,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         if request.dry_run {
             return Ok(Reply::RolloutDryRun(Box::new(self.rollout_dry_run(&fresh).await)));
         }
+        self.check_stage_alarms(&fresh).await?;
         let fresh = commit(None, fresh, self.rollout_commit());
         if let Some(existing) = self.store.insert_rollout(&fresh).await? {
             return self.existing_rollout(existing, target).await;
@@ -74,6 +75,34 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             )
             .await?;
         self.rollout_reply(&ticked, "rollout recorded and started").await
+    }
+
+    /// The alarms each stage's upgrades would verify must be metric alarms CloudWatch knows, as
+    /// for an upgrade request: refused now, naming the stage, rather than blocking every cluster
+    /// of the stage at its preflight. (If CloudWatch can't answer now, each preflight reads
+    /// them again.)
+    async fn check_stage_alarms(&self, rollout: &RolloutRecord) -> Result<(), HandlerError> {
+        let target = TargetVersion::Exact(rollout.target_version);
+        for (s, stage) in rollout.stages.iter().enumerate() {
+            let Some(first) = stage.clusters.first() else { continue };
+            let Ok(upgrade) =
+                RolloutRequest::upgrade_for(&stage.options, &first.name, target, &rollout.child_request_id())
+            else {
+                continue; // refused at each start, naming the option
+            };
+            let names = upgrade.verify.map(|v| v.alarms).unwrap_or_default();
+            let Ok(seen) = self.named_alarms(&names).await else {
+                continue;
+            };
+            if let Some(i) = seen.iter().position(|(_, alarm)| alarm.is_none()) {
+                return Err(InvalidEvent {
+                    field: format!("rollout.stages[{s}].options.verify.alarms[{i}]"),
+                    problem: crate::domain::plan::unknown_alarm(&names[i]),
+                }
+                .into());
+            }
+        }
+        Ok(())
     }
 
     async fn existing_rollout(&self, existing: RolloutRecord, target: KubeVersion) -> Result<Reply, HandlerError> {

@@ -71,6 +71,8 @@ pub struct FakeEksState {
     /// DescribeCluster of these clusters waits until the test notifies (once each): a slow
     /// caller, for interleavings.
     pub describe_gates: HashMap<String, Arc<tokio::sync::Notify>>,
+    /// Ids ListUpdates lists first that DescribeUpdate no longer finds (gone between the two).
+    pub vanished_updates: Vec<String>,
 }
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
@@ -458,11 +460,12 @@ impl Eks for FakeEks {
         if !s.clusters.contains_key(cluster) {
             return Err(not_found(cluster));
         }
-        Ok(s.updates
+        let listed = s
+            .updates
             .values()
             .filter(|u| u.cluster == cluster && u.target.is_none())
-            .map(|u| u.id.clone())
-            .collect())
+            .map(|u| u.id.clone());
+        Ok(s.vanished_updates.iter().cloned().chain(listed).collect())
     }
 
     async fn update_addon(

@@ -942,3 +942,51 @@ fn the_rollback_is_sent_with_eks_default_timeout_or_the_requests_and_followed_fo
     );
     assert_ne!(t.record.status, UpgradeStatus::RollingBack);
 }
+
+#[test]
+fn the_add_ons_go_back_after_a_control_plane_rollback_that_took_days() {
+    let mut r = verifying(OnVerifyFailure::Rollback, 0);
+    r.rollback_timeout_minutes = Some(4320);
+    let mut r = step(&r, Answer::Verify(Ok(degraded_nodegroup()))).record;
+    let mut now = NOW;
+    // The node group back, then the control plane's rollback, which EKS takes two days over.
+    for _ in 0..200 {
+        now += 3600;
+        let Some(call) = next_call(&r) else { break };
+        let answer = match call {
+            Call::RollbackSurvey => Answer::RollbackSurvey(Ok(rollback_survey())),
+            Call::StartItem { name, .. } => Answer::StartItem(Ok(update(
+                &format!("back-{name}"),
+                UpdateState::InProgress,
+                "VersionUpdate",
+                None,
+            ))),
+            Call::DescribeItemUpdate { update_id, .. } => {
+                Answer::DescribeItemUpdate(Ok(update(&update_id, UpdateState::Successful, "VersionUpdate", None)))
+            }
+            Call::StartRollback { .. } => Answer::StartRollback(Ok(update(
+                "rb-1",
+                UpdateState::InProgress,
+                "VersionRollback",
+                Some("1.30"),
+            ))),
+            Call::DescribeRollback { update_id } => {
+                let state = if now - NOW < 2 * 86400 {
+                    UpdateState::InProgress
+                } else {
+                    UpdateState::Successful
+                };
+                Answer::DescribeRollback(Ok(update(&update_id, state, "VersionRollback", Some("1.30"))))
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        let t = reconcile(&r, answer, now, &limits());
+        r = committed(&r, t.record, now);
+    }
+    assert_eq!(r.status, UpgradeStatus::RolledBack, "{:?}", r.message);
+    let addon_back = r
+        .items
+        .iter()
+        .any(|i| i.purpose == ItemPurpose::Rollback && i.kind == ItemKind::Addon && i.status == ItemStatus::Succeeded);
+    assert!(addon_back, "the add-on went back too");
+}
