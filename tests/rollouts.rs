@@ -743,3 +743,48 @@ async fn a_stage_verifying_an_alarm_cloudwatch_does_not_know_is_refused_before_a
     assert!(h.app.store.rollouts().is_empty(), "nothing written");
     assert_eq!(h.app.eks.updates_created_by_tokens(), 0);
 }
+
+#[tokio::test]
+async fn a_fleet_dry_run_asks_what_is_the_same_for_every_cluster_once() {
+    use eks_upgrade_orchestrator::domain::eks::{AddonVersionOption, AddonView};
+    let eks = fleet();
+    {
+        let mut s = eks.lock();
+        s.addons = ["coredns", "kube-proxy"]
+            .map(|name| AddonView {
+                name: name.into(),
+                version: "v1.30.0-eksbuild.1".into(),
+                status: "ACTIVE".into(),
+                ..Default::default()
+            })
+            .to_vec();
+        s.addon_catalog = ["coredns", "kube-proxy"]
+            .map(|name| {
+                let versions = (30..=31)
+                    .map(|m| AddonVersionOption {
+                        version: format!("v1.{m}.0-eksbuild.1"),
+                        compatible: vec![(KubeVersion::new(1, m), true)],
+                    })
+                    .collect();
+                (name.to_owned(), versions)
+            })
+            .to_vec();
+    }
+    let h = Harness::new(eks);
+    let mut event = three_stages();
+    event["rollout"]["dryRun"] = json!(true);
+    let answer = h.send_ok(event).await;
+    let planned: usize = answer["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["clusters"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(planned, 6, "{answer}");
+    let calls = h.app.eks.lock().calls.clone();
+    let count = |name: &str| calls.iter().filter(|c| *c == name).count();
+    assert_eq!(count("DescribeAddonVersions"), 2, "once per add-on, not per cluster");
+    assert_eq!(count("DescribeClusterVersions"), 1, "once, not per cluster");
+    assert_eq!(count("ListInsights"), 6, "per cluster");
+    assert!(h.app.store.rollouts().is_empty(), "a dry run writes nothing");
+}

@@ -1,10 +1,16 @@
 //! Read-only calls that several steps make together: the updates in progress, the survey a plan
 //! is made from, a verification's evidence, a rollback's prerequisites.
 
-use crate::domain::eks::{AlarmView, EksFailure, FailureKind, InsightCategory, RollbackSurvey, Survey, VerifyEvidence};
+use crate::domain::eks::{
+    AddonVersionOption, AddonView, AlarmView, EksFailure, FailureKind, InsightCategory, OfferedVersion, RollbackSurvey,
+    Survey, VerifyEvidence,
+};
 use crate::domain::{UpdateState, UpdateView};
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
 use futures_util::future::join_all;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
 
 /// DescribeUpdate calls made at once when looking for the updates in progress.
 const DESCRIBES_AT_ONCE: usize = 8;
@@ -37,21 +43,49 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
     /// gone answers NotFound; a node group or add-on gone between its listing and its
     /// description is a fault (looked at again later).
     pub(super) async fn survey(&self, cluster: &str, alarms: &[String]) -> Result<Survey, EksFailure> {
+        self.survey_cached(cluster, alarms, &SurveyCache::default()).await
+    }
+
+    /// The same, with what is the same for every cluster (the versions EKS offers, each add-on's
+    /// versions) taken from `cache` once asked.
+    pub(crate) async fn survey_cached(
+        &self,
+        cluster: &str,
+        alarms: &[String],
+        cache: &SurveyCache,
+    ) -> Result<Survey, EksFailure> {
         let cluster_view = self.eks.describe_cluster(cluster).await?;
         let addons = self.eks.addons(cluster).await.map_err(vanished)?;
-        let mut addon_versions = Vec::new();
-        for addon in &addons {
-            addon_versions.push((addon.name.clone(), self.eks.addon_versions(&addon.name).await?));
-        }
+        let addon_versions = self.addon_versions(&addons, cache).await?;
+        let versions = cache
+            .versions
+            .get_or_try_init(|| self.eks.describe_cluster_versions())
+            .await?
+            .clone();
         Ok(Survey {
             cluster: cluster_view,
-            versions: self.eks.describe_cluster_versions().await?,
+            versions,
             nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
             addons,
             addon_versions,
             insights: self.eks.insights(cluster, InsightCategory::UpgradeReadiness).await?,
             alarms: self.named_alarms(alarms).await?,
         })
+    }
+
+    /// Each installed add-on's versions (DescribeAddonVersions), once per add-on per `cache`.
+    async fn addon_versions(
+        &self,
+        addons: &[AddonView],
+        cache: &SurveyCache,
+    ) -> Result<Vec<(String, Vec<AddonVersionOption>)>, EksFailure> {
+        let mut all = Vec::new();
+        for addon in addons {
+            let cell = cache.addon(&addon.name);
+            let versions = cell.get_or_try_init(|| self.eks.addon_versions(&addon.name)).await?;
+            all.push((addon.name.clone(), versions.clone()));
+        }
+        Ok(all)
     }
 
     /// Each named alarm with what CloudWatch says of it (`None`: it has no metric alarm of
@@ -80,10 +114,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
     pub(super) async fn rollback_survey(&self, cluster: &str) -> Result<RollbackSurvey, EksFailure> {
         let cluster_view = self.eks.describe_cluster(cluster).await?;
         let addons = self.eks.addons(cluster).await.map_err(vanished)?;
-        let mut addon_versions = Vec::new();
-        for addon in &addons {
-            addon_versions.push((addon.name.clone(), self.eks.addon_versions(&addon.name).await?));
-        }
+        let addon_versions = self.addon_versions(&addons, &SurveyCache::default()).await?;
         Ok(RollbackSurvey {
             cluster: cluster_view,
             versions: self.eks.describe_cluster_versions().await?,
@@ -93,6 +124,22 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             addons,
             addon_versions,
         })
+    }
+}
+
+/// What is the same for every cluster of a survey, asked once per invocation that surveys many
+/// (a fleet's dry run, clusters side by side): the versions EKS offers, and each add-on's
+/// versions. A failed ask is not kept: the next survey asks again.
+#[derive(Debug, Default)]
+pub(crate) struct SurveyCache {
+    versions: OnceCell<Vec<OfferedVersion>>,
+    addons: Mutex<HashMap<String, Arc<OnceCell<Vec<AddonVersionOption>>>>>,
+}
+
+impl SurveyCache {
+    fn addon(&self, name: &str) -> Arc<OnceCell<Vec<AddonVersionOption>>> {
+        let mut addons = self.addons.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        addons.entry(name.to_owned()).or_default().clone()
     }
 }
 

@@ -14,7 +14,7 @@
 
 mod drive;
 mod exclusion;
-mod gather;
+pub(crate) mod gather;
 mod intake;
 mod persist;
 mod queries;

@@ -106,3 +106,70 @@ async fn a_two_stage_rollout_of_a_paged_fleet_ends_with_one_update_per_cluster()
     assert_eq!(stack.updates_created("fleet-000"), 1);
     stack.stop().await;
 }
+
+/// `n` clusters like the demo's: a node group and three add-ons each, all env=prod.
+fn demo_like_seed(n: usize) -> String {
+    let clusters: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({ "name": format!("dry-{i:04}"), "version": "1.30",
+                    "tags": { "env": "prod", "upgrade-orchestrator/enabled": "true" },
+                    "nodegroups": [{ "name": "ng-1", "version": "1.30" }],
+                    "addons": [
+                        { "name": "vpc-cni", "version": "v1.18.6-eksbuild.1" },
+                        { "name": "coredns", "version": "v1.11.1-eksbuild.13" },
+                        { "name": "kube-proxy", "version": "v1.30.3-eksbuild.2" }
+                    ] })
+        })
+        .collect();
+    json!({ "clusters": clusters }).to_string()
+}
+
+/// A fleet's dry run, surveyed a few clusters at a time with what is the same for all asked
+/// once, answers within one invocation: `DRY_RUN_CLUSTERS` (200 here; `scripts/bench` runs
+/// 1,000) at `DRY_RUN_LATENCY_MS` (50) per EKS call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_a_fleet_dry_run_answers_within_one_invocation() {
+    let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (n, latency) = (env("DRY_RUN_CLUSTERS", 200), env("DRY_RUN_LATENCY_MS", 50));
+    let stack = Stack::start(Options {
+        seed: Some(demo_like_seed(n)),
+        invocation_secs: 900,
+        ..Options::default()
+    })
+    .await;
+    let patch: FaultsPatch = serde_json::from_value(json!({ "latencyMs": latency })).unwrap();
+    stack.emulator.set_faults(patch).unwrap();
+    let before = stack.emulator.stats().requests.total;
+    let started = Instant::now();
+    let answer = stack
+        .invoke(
+            json!({ "rollout": { "name": "dry", "targetVersion": "1.31", "dryRun": true, "stages": [
+            { "name": "prod", "tags": { "env": "prod" }, "maxConcurrent": 100 } ] } }),
+        )
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let stats = stack.emulator.stats();
+    let planned = answer["stages"][0]["clusters"].as_array().unwrap();
+    let with_plan = planned.iter().filter(|c| c["error"].is_null()).count();
+    let versions_asked = stats
+        .requests
+        .by_operation
+        .get("DescribeAddonVersions")
+        .copied()
+        .unwrap_or(0);
+    println!(
+        "report: dry run of {n} clusters at {latency} ms per EKS call: answered in {took:.1?} ({} EKS calls, {:.1} per \
+         cluster; DescribeAddonVersions {versions_asked}), {with_plan} planned",
+        stats.requests.total - before,
+        (stats.requests.total - before) as f64 / n as f64
+    );
+    assert_eq!(planned.len(), n);
+    assert_eq!(with_plan, n, "{:?}", planned.iter().find(|c| !c["error"].is_null()));
+    assert!(
+        versions_asked <= 3 * 2,
+        "once per add-on (a race may ask twice): {versions_asked}"
+    );
+    assert!(took < Duration::from_secs(900), "within Lambda's 900 s");
+    stack.stop().await;
+}

@@ -5,14 +5,15 @@
 //!
 //! - [`children`]: the clusters' upgrade records, and starting one;
 //! - [`tick`]: observe, advance, write, then start;
+//! - [`dry_run`]: every cluster's plan, surveyed a few at a time;
 //! - [`reply`]: what rollout events answer.
 
 mod children;
+mod dry_run;
 pub mod reply;
 mod tick;
 
 use crate::domain::event::rollout::{ControlAction, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
-use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::rollout::assign::{new_rollout, Discovered};
 use crate::domain::rollout::commit::commit;
 use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
@@ -20,7 +21,11 @@ use crate::domain::{FailureKind, InvalidEvent, KubeVersion, RequestId, TargetVer
 use crate::handler::reply::Reply;
 use crate::handler::{HandlerError, Invocation};
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
-use reply::{DryRunCluster, DryRunStage, RolloutDryRunReply, RolloutReply};
+use futures_util::future::join_all;
+use reply::RolloutReply;
+
+/// DescribeCluster calls made at once while discovering a fleet.
+const DESCRIBES_AT_ONCE: usize = 16;
 use tracing::info;
 
 impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
@@ -117,70 +122,29 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
             .await
     }
 
-    /// The account's clusters in this region, with their tags (ListClusters, DescribeCluster).
+    /// The account's clusters in this region, with their tags (ListClusters, then
+    /// DescribeCluster a few at a time).
     async fn discover(&self) -> Result<Vec<Discovered>, HandlerError> {
+        let names = self.eks.list_clusters().await.map_err(HandlerError::Eks)?;
         let mut found = Vec::new();
-        for name in self.eks.list_clusters().await.map_err(HandlerError::Eks)? {
-            match self.eks.describe_cluster(&name).await {
-                Ok(view) => found.push(Discovered { name, view }),
-                // Deleted between the listing and the description.
-                Err(e) if e.kind == FailureKind::NotFound => {}
-                Err(e) => return Err(HandlerError::Eks(e)),
+        for chunk in names.chunks(DESCRIBES_AT_ONCE) {
+            let mut calls = Vec::with_capacity(chunk.len());
+            for name in chunk {
+                calls.push(self.eks.describe_cluster(name));
+            }
+            for (name, described) in chunk.iter().zip(join_all(calls).await) {
+                match described {
+                    Ok(view) => found.push(Discovered {
+                        name: name.clone(),
+                        view,
+                    }),
+                    // Deleted between the listing and the description.
+                    Err(e) if e.kind == FailureKind::NotFound => {}
+                    Err(e) => return Err(HandlerError::Eks(e)),
+                }
             }
         }
         Ok(found)
-    }
-
-    /// Each stage's clusters with their plans; read-only.
-    async fn rollout_dry_run(&self, rollout: &RolloutRecord) -> RolloutDryRunReply {
-        let mut stages = Vec::new();
-        for stage in &rollout.stages {
-            let mut clusters = Vec::new();
-            for entry in &stage.clusters {
-                // The plan its own upgrade would make: the stage's options, as the start reads them.
-                let target = TargetVersion::Exact(rollout.target_version);
-                let upgrade =
-                    RolloutRequest::upgrade_for(&stage.options, &entry.name, target, &rollout.child_request_id());
-                let alarms = upgrade
-                    .as_ref()
-                    .ok()
-                    .and_then(|u| u.verify.as_ref())
-                    .map(|v| v.alarms.clone())
-                    .unwrap_or_default();
-                let planned = match (upgrade, self.survey(&entry.name, &alarms).await) {
-                    (Ok(upgrade), Ok(survey)) => {
-                        let options = PlanOptions {
-                            force: upgrade.force,
-                            launch_templates: &upgrade.nodegroup_launch_templates,
-                        };
-                        make_plan(&entry.name, target, options, &survey)
-                            .map(|plan| DryRunCluster::planned(&entry.name, &plan))
-                            .unwrap_or_else(|e| DryRunCluster::failed(&entry.name, e.0))
-                    }
-                    (Err(e), _) => DryRunCluster::failed(&entry.name, e.to_string()),
-                    (_, Err(e)) => DryRunCluster::failed(&entry.name, e.to_string()),
-                };
-                clusters.push(planned);
-            }
-            stages.push(DryRunStage {
-                name: stage.name.clone(),
-                max_concurrent: stage.max_concurrent,
-                soak_minutes: stage.soak_minutes,
-                failure_budget: stage.failure_budget,
-                approval: stage.approval,
-                clusters,
-            });
-        }
-        RolloutDryRunReply {
-            dry_run: true,
-            rollout: rollout.name.clone(),
-            request_id: rollout.request_id.clone(),
-            target_version: rollout.target_version,
-            stages,
-            not_enrolled: rollout.not_enrolled.clone(),
-            left_out: rollout.left_out.clone(),
-            outcome: "planned only: nothing was changed in EKS or in the table".into(),
-        }
     }
 
     /// A rollout's per-cluster options get the checks an upgrade request gets (a window long

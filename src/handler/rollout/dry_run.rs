@@ -1,0 +1,83 @@
+//! A rollout's dry run: the plan each cluster's own upgrade would make, with the stage's
+//! options. A fleet's clusters are surveyed a few at a time, and what is the same for every
+//! cluster (the versions EKS offers, each add-on's versions) is asked once: a 1,000-cluster dry
+//! run answers well within one invocation (BENCHMARKS.md).
+
+use super::reply::{DryRunCluster, DryRunStage, RolloutDryRunReply};
+use crate::domain::event::rollout::RolloutRequest;
+use crate::domain::plan::{make_plan, PlanOptions};
+use crate::domain::rollout::{ClusterEntry, RolloutRecord, StageState};
+use crate::domain::TargetVersion;
+use crate::handler::gather::SurveyCache;
+use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use futures_util::future::join_all;
+
+/// Clusters surveyed at once.
+const SURVEYS_AT_ONCE: usize = 16;
+
+impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
+    crate::handler::Orchestrator<E, S, I, C, N, A>
+{
+    /// Each stage's clusters with their plans; read-only.
+    pub(super) async fn rollout_dry_run(&self, rollout: &RolloutRecord) -> RolloutDryRunReply {
+        let cache = SurveyCache::default();
+        let mut stages = Vec::new();
+        for stage in &rollout.stages {
+            let mut clusters = Vec::new();
+            for chunk in stage.clusters.chunks(SURVEYS_AT_ONCE) {
+                let mut plans = Vec::with_capacity(chunk.len());
+                for entry in chunk {
+                    plans.push(self.planned(rollout, stage, entry, &cache));
+                }
+                clusters.extend(join_all(plans).await);
+            }
+            stages.push(DryRunStage {
+                name: stage.name.clone(),
+                max_concurrent: stage.max_concurrent,
+                soak_minutes: stage.soak_minutes,
+                failure_budget: stage.failure_budget,
+                approval: stage.approval,
+                clusters,
+            });
+        }
+        RolloutDryRunReply {
+            dry_run: true,
+            rollout: rollout.name.clone(),
+            request_id: rollout.request_id.clone(),
+            target_version: rollout.target_version,
+            stages,
+            not_enrolled: rollout.not_enrolled.clone(),
+            left_out: rollout.left_out.clone(),
+            outcome: "planned only: nothing was changed in EKS or in the table".into(),
+        }
+    }
+
+    /// The plan the cluster's own upgrade would make: the stage's options, as the start reads
+    /// them.
+    async fn planned(
+        &self,
+        rollout: &RolloutRecord,
+        stage: &StageState,
+        entry: &ClusterEntry,
+        cache: &SurveyCache,
+    ) -> DryRunCluster {
+        let target = TargetVersion::Exact(rollout.target_version);
+        let upgrade =
+            match RolloutRequest::upgrade_for(&stage.options, &entry.name, target, &rollout.child_request_id()) {
+                Ok(upgrade) => upgrade,
+                Err(e) => return DryRunCluster::failed(&entry.name, e.to_string()),
+            };
+        let alarms = upgrade.verify.as_ref().map(|v| v.alarms.clone()).unwrap_or_default();
+        let survey = match self.survey_cached(&entry.name, &alarms, cache).await {
+            Ok(survey) => survey,
+            Err(e) => return DryRunCluster::failed(&entry.name, e.to_string()),
+        };
+        let options = PlanOptions {
+            force: upgrade.force,
+            launch_templates: &upgrade.nodegroup_launch_templates,
+        };
+        make_plan(&entry.name, target, options, &survey)
+            .map(|plan| DryRunCluster::planned(&entry.name, &plan))
+            .unwrap_or_else(|e| DryRunCluster::failed(&entry.name, e.0))
+    }
+}
