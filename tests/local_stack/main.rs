@@ -480,6 +480,21 @@ async fn a_failed_update_is_recorded_with_its_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_eks_cancels_fails_the_upgrade_with_the_emulators_cancellation() {
+    let stack = Stack::start(Options::default()).await;
+    let rule: FailNextUpdate =
+        serde_json::from_value(json!({ "cluster": "devel", "errorCodes": ["Unknown"], "cancelled": true })).unwrap();
+    stack.emulator.fail_next_update(rule).unwrap();
+    let answer = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    // Only an operator's cancel is CANCELLED (a rollout's skip); EKS's is a failure.
+    assert_eq!(answer["status"], "FAILED", "{answer}");
+    let record = stack.record("devel", "to-1.31").await.unwrap();
+    assert!(record.message.as_deref().unwrap().contains("Cancelled by EKS"), "{:?}", record.message);
+    assert_eq!(stack.cluster_version("devel").await, "1.30");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_percent_throttling_and_5xx_still_end_successful_with_one_update() {
     let stack = Stack::start(Options::default()).await;
     let patch: FaultsPatch = serde_json::from_value(json!({ "throttleRate": 0.3, "errorRate": 0.3 })).unwrap();

@@ -78,6 +78,16 @@ struct AlarmReq {
     state: String,
     #[serde(default)]
     reason: Option<String>,
+    /// A composite alarm's AlarmRule.
+    #[serde(default)]
+    rule: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReadScopeReq {
+    /// The caller's DescribeAlarms scope as an alarm-name prefix; null for `*`.
+    prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,9 +201,15 @@ fn route_more(shared: &Arc<Shared>, method: &Method, s: &[&str], raw: &Bytes) ->
         ("POST", ["alarms"]) => {
             let r: AlarmReq = parse(raw)?;
             let a = shared
-                .set_alarm(&r.name, &r.state, r.reason.as_deref())
+                .alarms
+                .set_kind(&r.name, r.rule.as_deref(), &r.state, r.reason.as_deref(), shared.now())
                 .map_err(|e| bad_box(400, "InvalidParameterException", e))?;
             serde_json::to_value(a).unwrap_or_default()
+        }
+        ("POST", ["alarms", "read-scope"]) => {
+            let r: ReadScopeReq = parse(raw)?;
+            shared.alarms.set_read_scope(r.prefix.clone());
+            json!({"prefix": r.prefix})
         }
         _ => {
             return Err(bad_box(

@@ -261,6 +261,10 @@ pub struct FailNextUpdate {
     /// Complete error details, used as given (after those from `error_codes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<UpdateErrorDetail>,
+    /// EKS cancels the update instead (status Cancelled, with these errors and a
+    /// `cancellation`), as it does with a rollback past its `timeoutMinutes`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
 
 impl FailNextUpdate {

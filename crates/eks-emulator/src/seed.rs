@@ -46,6 +46,10 @@ pub struct SeedAlarm {
     /// StateReason (default: a sentence naming the state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A composite alarm's AlarmRule, e.g. "ALARM(api-5xx) OR ALARM(api-latency)" (none: a
+    /// metric alarm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The in-place version update a cluster or node group went through last, which a

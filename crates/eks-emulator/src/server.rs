@@ -270,6 +270,21 @@ impl Emulator {
         self.shared.set_alarm(name, state, reason).map(|_| ())
     }
 
+    /// Sets (creating it if needed) a composite alarm with its AlarmRule.
+    pub fn set_composite_alarm(&self, name: &str, rule: &str, state: &str, reason: Option<&str>) -> Result<(), String> {
+        self.shared
+            .alarms
+            .set_kind(name, Some(rule), state, reason, self.shared.now())
+            .map(|_| ())
+    }
+
+    /// The caller's `cloudwatch:DescribeAlarms` scope, as an alarm-name prefix (the template
+    /// grants `alarm:${VerifyAlarmPrefix}*`), or none for `*`: under a prefix, a DescribeAlarms
+    /// that asks for composite alarms is denied, as CloudWatch does.
+    pub fn set_alarm_read_scope(&self, prefix: Option<&str>) {
+        self.shared.alarms.set_read_scope(prefix.map(str::to_string));
+    }
+
     /// The update durations in force.
     pub fn durations(&self) -> Durations {
         self.shared.durations()

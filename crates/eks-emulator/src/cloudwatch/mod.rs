@@ -42,6 +42,9 @@ pub(crate) struct AlarmView {
     pub state_transitioned_at: f64,
     /// AlarmConfigurationUpdatedTimestamp: when it was created.
     pub created_at: f64,
+    /// A composite alarm's AlarmRule (none: a metric alarm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The alarms of the stand-in.
@@ -50,6 +53,10 @@ pub(crate) struct Alarms {
     account_id: String,
     region: String,
     alarms: Mutex<BTreeMap<String, AlarmView>>,
+    /// The caller's `cloudwatch:DescribeAlarms` resource scope, as an alarm-name prefix (none:
+    /// `*`). CloudWatch returns composite alarms only to a caller scoped to `*`: asked for them
+    /// under a narrower scope, DescribeAlarms is denied.
+    read_scope: Mutex<Option<String>>,
 }
 
 /// The members of a DescribeAlarms request the stand-in reads (the others, such as
@@ -69,6 +76,7 @@ pub(crate) struct DescribeAlarmsInput {
 #[derive(Debug)]
 pub(crate) struct AlarmsPage {
     pub metric_alarms: Vec<AlarmView>,
+    pub composite_alarms: Vec<AlarmView>,
     pub next_token: Option<String>,
 }
 
@@ -108,7 +116,13 @@ impl Alarms {
             account_id: account_id.to_string(),
             region: region.to_string(),
             alarms: Mutex::new(BTreeMap::new()),
+            read_scope: Mutex::new(None),
         }
+    }
+
+    /// Sets the caller's DescribeAlarms scope: an alarm-name prefix, or none for `*`.
+    pub(crate) fn set_read_scope(&self, prefix: Option<String>) {
+        *self.read_scope.lock().unwrap() = prefix;
     }
 
     /// Checks the alarms of a seed (before anything of the seed is applied).
@@ -123,7 +137,7 @@ impl Alarms {
     pub(crate) fn apply_seed(&self, alarms: &[SeedAlarm], now: f64) -> Result<(), SeedError> {
         Alarms::check_seed(alarms)?;
         for a in alarms {
-            self.set(&a.name, &a.state, a.reason.as_deref(), now)
+            self.set_kind(&a.name, a.rule.as_deref(), &a.state, a.reason.as_deref(), now)
                 .map_err(SeedError)?;
         }
         Ok(())
@@ -132,7 +146,24 @@ impl Alarms {
     /// Sets (creates) an alarm; its state-updated time is `now`, its transition time too
     /// when the state changed.
     pub(crate) fn set(&self, name: &str, state: &str, reason: Option<&str>, now: f64) -> Result<AlarmView, String> {
+        self.set_kind(name, None, state, reason, now)
+    }
+
+    /// Sets (creates) a metric alarm, or with `rule` a composite alarm (its AlarmRule).
+    pub(crate) fn set_kind(
+        &self,
+        name: &str,
+        rule: Option<&str>,
+        state: &str,
+        reason: Option<&str>,
+        now: f64,
+    ) -> Result<AlarmView, String> {
         check_alarm(name, state)?;
+        if rule.is_some_and(|r| r.is_empty() || r.chars().count() > 10240) {
+            return Err(format!(
+                "alarm {name}: a composite alarm's rule must have 1 to 10240 characters"
+            ));
+        }
         let reason = reason
             .map(str::to_string)
             .unwrap_or_else(|| format!("Alarm state set to {state} by eks-emulator."));
@@ -146,7 +177,9 @@ impl Alarms {
             state_updated_at: now,
             state_transitioned_at: now,
             created_at: now,
+            rule: None,
         });
+        alarm.rule = rule.map(str::to_string);
         if alarm.state != state {
             alarm.state_transitioned_at = now;
         }
@@ -156,8 +189,10 @@ impl Alarms {
         Ok(alarm.clone())
     }
 
+    /// Forgets every alarm and the caller's scope (a reset).
     pub(crate) fn clear(&self) {
         self.alarms.lock().unwrap().clear();
+        self.set_read_scope(None);
     }
 
     /// Every alarm, by name.
@@ -182,14 +217,38 @@ impl Alarms {
                 "1 validation error detected: Value '{s}' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]"
             )));
         }
+        // Without AlarmTypes, metric alarms only (CloudWatch's default).
         let metric_types = q
             .alarm_types
             .as_ref()
             .is_none_or(|t| t.iter().any(|t| t == "MetricAlarm"));
+        let composite_types = q
+            .alarm_types
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|t| t == "CompositeAlarm"));
+        if let Some(prefix) = self.read_scope.lock().unwrap().clone().filter(|_| composite_types) {
+            return Err(CwError {
+                status: 403,
+                code: "AccessDenied",
+                message: format!(
+                    "User: arn:aws:sts::{}:assumed-role/eks-upgrade-orchestrator/session is not authorized to perform: \
+                     cloudwatch:DescribeAlarms on resource: arn:aws:cloudwatch:{}:{}:alarm:* because no identity-based \
+                     policy allows the cloudwatch:DescribeAlarms action (composite alarms need it on *; allowed: \
+                     alarm:{prefix}*)",
+                    self.account_id, self.region, self.account_id
+                ),
+            });
+        }
         let matching: Vec<AlarmView> = self
             .list()
             .into_iter()
-            .filter(|_| metric_types)
+            .filter(|a| {
+                if a.rule.is_some() {
+                    composite_types
+                } else {
+                    metric_types
+                }
+            })
             .filter(|a| q.alarm_names.as_ref().is_none_or(|n| n.contains(&a.name)))
             .filter(|a| q.alarm_name_prefix.as_ref().is_none_or(|p| a.name.starts_with(p)))
             .filter(|a| q.state_value.as_ref().is_none_or(|s| *s == a.state))
@@ -208,8 +267,10 @@ impl Alarms {
         };
         let end = (start + max).min(matching.len());
         let next_token = (end < matching.len()).then(|| util::hex(format!("cwemu:{end}").as_bytes()));
+        let (composite_alarms, metric_alarms) = matching[start..end].iter().cloned().partition(|a| a.rule.is_some());
         Ok(AlarmsPage {
-            metric_alarms: matching[start..end].to_vec(),
+            metric_alarms,
+            composite_alarms,
             next_token,
         })
     }

@@ -149,6 +149,25 @@ fn alarm_fields(a: &AlarmView) -> Vec<(&'static str, Field)> {
     ]
 }
 
+/// The members of a CompositeAlarm, in the model's order.
+fn composite_fields(a: &AlarmView) -> Vec<(&'static str, Field)> {
+    use Field::*;
+    vec![
+        ("ActionsEnabled", Bool(true)),
+        ("AlarmActions", List(vec![])),
+        ("AlarmArn", Str(a.arn.clone())),
+        ("AlarmConfigurationUpdatedTimestamp", Time(a.created_at)),
+        ("AlarmName", Str(a.name.clone())),
+        ("AlarmRule", Str(a.rule.clone().unwrap_or_default())),
+        ("InsufficientDataActions", List(vec![])),
+        ("OKActions", List(vec![])),
+        ("StateReason", Str(a.reason.clone())),
+        ("StateUpdatedTimestamp", Time(a.state_updated_at)),
+        ("StateValue", Str(a.state.clone())),
+        ("StateTransitionedTimestamp", Time(a.state_transitioned_at)),
+    ]
+}
+
 fn response(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -216,26 +235,27 @@ fn xml_field(name: &str, f: &Field) -> String {
 
 /// The DescribeAlarms answer in `protocol`.
 pub(super) fn encode(protocol: Protocol, page: &AlarmsPage, request_id: &str) -> Response {
-    let alarms: Vec<Vec<(&'static str, Field)>> = page.metric_alarms.iter().map(alarm_fields).collect();
+    let metric: Vec<Vec<(&'static str, Field)>> = page.metric_alarms.iter().map(alarm_fields).collect();
+    let composite: Vec<Vec<(&'static str, Field)>> = page.composite_alarms.iter().map(composite_fields).collect();
     match protocol {
         Protocol::Cbor => {
+            let list = |alarms: &[Vec<(&'static str, Field)>]| {
+                Cbor::Array(
+                    alarms
+                        .iter()
+                        .map(|a| {
+                            Cbor::Map(
+                                a.iter()
+                                    .map(|(k, f)| (Cbor::Text((*k).into()), cbor_field(f)))
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                )
+            };
             let mut out = vec![
-                (
-                    Cbor::Text("MetricAlarms".into()),
-                    Cbor::Array(
-                        alarms
-                            .iter()
-                            .map(|a| {
-                                Cbor::Map(
-                                    a.iter()
-                                        .map(|(k, f)| (Cbor::Text((*k).into()), cbor_field(f)))
-                                        .collect(),
-                                )
-                            })
-                            .collect(),
-                    ),
-                ),
-                (Cbor::Text("CompositeAlarms".into()), Cbor::Array(vec![])),
+                (Cbor::Text("MetricAlarms".into()), list(&metric)),
+                (Cbor::Text("CompositeAlarms".into()), list(&composite)),
             ];
             if let Some(t) = &page.next_token {
                 out.push((Cbor::Text("NextToken".into()), Cbor::Text(t.clone())));
@@ -243,39 +263,45 @@ pub(super) fn encode(protocol: Protocol, page: &AlarmsPage, request_id: &str) ->
             cbor_response(200, &Cbor::Map(out))
         }
         Protocol::Json => {
-            let metric: Vec<Json> = alarms
-                .iter()
-                .map(|a| {
-                    Json::Object(
-                        a.iter()
-                            .map(|(k, f)| (k.to_string(), json_field(f)))
-                            .collect::<Map<_, _>>(),
-                    )
-                })
-                .collect();
-            let mut out = json!({"MetricAlarms": metric, "CompositeAlarms": []});
+            let list = |alarms: &[Vec<(&'static str, Field)>]| -> Vec<Json> {
+                alarms
+                    .iter()
+                    .map(|a| {
+                        Json::Object(
+                            a.iter()
+                                .map(|(k, f)| (k.to_string(), json_field(f)))
+                                .collect::<Map<_, _>>(),
+                        )
+                    })
+                    .collect()
+            };
+            let mut out = json!({"MetricAlarms": list(&metric), "CompositeAlarms": list(&composite)});
             if let Some(t) = &page.next_token {
                 out["NextToken"] = json!(t);
             }
             response(200, "application/x-amz-json-1.0", out.to_string().into_bytes())
         }
         Protocol::Query => {
-            let members: String = alarms
-                .iter()
-                .map(|a| {
-                    format!(
-                        "<member>{}</member>",
-                        a.iter().map(|(k, f)| xml_field(k, f)).collect::<String>()
-                    )
-                })
-                .collect();
+            let members = |alarms: &[Vec<(&'static str, Field)>]| -> String {
+                alarms
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "<member>{}</member>",
+                            a.iter().map(|(k, f)| xml_field(k, f)).collect::<String>()
+                        )
+                    })
+                    .collect()
+            };
             let next = page
                 .next_token
                 .as_ref()
                 .map(|t| format!("<NextToken>{}</NextToken>", xml_escape(t)))
                 .unwrap_or_default();
             let xml = format!(
-                "<DescribeAlarmsResponse xmlns=\"{XMLNS}\"><DescribeAlarmsResult><MetricAlarms>{members}</MetricAlarms><CompositeAlarms/>{next}</DescribeAlarmsResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></DescribeAlarmsResponse>"
+                "<DescribeAlarmsResponse xmlns=\"{XMLNS}\"><DescribeAlarmsResult><MetricAlarms>{}</MetricAlarms><CompositeAlarms>{}</CompositeAlarms>{next}</DescribeAlarmsResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></DescribeAlarmsResponse>",
+                members(&metric),
+                members(&composite)
             );
             response(200, "text/xml", xml.into_bytes())
         }

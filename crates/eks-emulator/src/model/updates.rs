@@ -130,8 +130,10 @@ pub(crate) struct Update {
     /// rollback, whose node phase comes first (and may be cancelled).
     pub control_plane_at: f64,
     pub errors: Vec<UpdateErrorDetail>,
-    /// The errors it will end Failed with (from a fail-next-update rule).
+    /// The errors it will end Failed (or Cancelled) with (from a fail-next-update rule).
     planned_errors: Option<Vec<UpdateErrorDetail>>,
+    /// It ends Cancelled by EKS rather than Failed.
+    planned_cancel: bool,
     effect: Effect,
     pub cancellation: Option<Cancellation>,
 }
@@ -186,9 +188,10 @@ impl State {
     /// clusters updating (`activity.rs`).
     fn add_update(&mut self, cluster: &str, new: NewUpdate, now: f64) -> Update {
         let kind = new.target.kind();
-        let u = Update {
+        let mut u = Update {
             id: uuid::Uuid::new_v4().to_string(),
-            planned_errors: self.take_planned_errors(cluster, &new.target),
+            planned_errors: None,
+            planned_cancel: false,
             target: new.target,
             kind: new.kind,
             status: UpdateStatus::InProgress,
@@ -207,6 +210,10 @@ impl State {
             UpdateKind::Nodegroup => s.nodegroup_updates_created += 1,
             _ => s.addon_updates_created += 1,
         }
+        if let Some((errors, cancelled)) = self.take_planned_errors(cluster, &u.target) {
+            u.planned_errors = Some(errors);
+            u.planned_cancel = cancelled;
+        }
         if let Some(c) = self.clusters.get_mut(cluster) {
             c.updates.push(u.clone());
         }
@@ -216,7 +223,7 @@ impl State {
 
     /// The errors of the first fail-next-update rule matching an update of `target`
     /// (the rule is consumed).
-    fn take_planned_errors(&mut self, cluster: &str, target: &Target) -> Option<Vec<UpdateErrorDetail>> {
+    fn take_planned_errors(&mut self, cluster: &str, target: &Target) -> Option<(Vec<UpdateErrorDetail>, bool)> {
         let resource = target.resource(cluster);
         let pos = self.faults.fail_next_updates.iter().position(|r| {
             r.cluster == cluster
@@ -244,7 +251,7 @@ impl State {
                 resource_ids: vec![resource.to_string()],
             });
         }
-        Some(errors)
+        Some((errors, r.cancelled))
     }
 
     /// Completes the in-progress updates that ended by `now`, in the order they ended.
@@ -342,12 +349,15 @@ impl State {
             }
             (None, None) => Target::Cluster,
         };
-        let ids: Vec<String> = c
+        // EKS documents no order: ids are listed by id, neither newest nor oldest first, so a
+        // client that takes the first ones as the newest misses updates here too.
+        let mut ids: Vec<String> = c
             .updates
             .iter()
             .filter(|u| u.target == target)
             .map(|u| u.id.clone())
             .collect();
+        ids.sort();
         paginate(ids, max, next)
     }
 
@@ -400,6 +410,13 @@ impl Cluster {
         if let Some(errors) = u.planned_errors.take() {
             u.status = UpdateStatus::Failed;
             u.errors = errors;
+            if u.planned_cancel {
+                u.status = UpdateStatus::Cancelled;
+                u.cancellation = Some(Cancellation {
+                    status: UpdateStatus::Successful,
+                    reason: "The update was cancelled by EKS.".into(),
+                });
+            }
             if let Target::Addon(a) = &target {
                 if let Some(a) = self.addons.get_mut(a) {
                     a.update_failed(at);

@@ -98,3 +98,29 @@ def test_alarms_admin_api_and_reset():
     assert sorted(a["name"] for a in admin("GET", "/_emulator/alarms")[1]["alarms"]) == ["api-5xx", "api-latency", "db-cpu"]
     admin("POST", "/_emulator/reset", {"applyStartupSeed": False})
     assert admin("GET", "/_emulator/alarms")[1]["alarms"] == []
+
+
+@pytest.mark.parametrize("protocol", ["default", "smithy-rpc-v2-cbor", "query", "json"])
+def test_composite_alarms_need_describe_alarms_on_every_alarm(protocol, tmp_path):
+    cw = make_client("cloudwatch", attempts=1) if protocol == "default" else forced(protocol, tmp_path)
+    rule = "ALARM(api-5xx) OR ALARM(api-latency)"
+    status, body = admin("POST", "/_emulator/alarms", {"name": "eks-upgrade-health", "state": "ALARM", "rule": rule})
+    assert (status, body["rule"]) == (200, rule)
+    try:
+        out = cw.describe_alarms(AlarmNames=["eks-upgrade-health"], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        assert out["MetricAlarms"] == []
+        [c] = out["CompositeAlarms"]
+        assert (c["AlarmName"], c["AlarmRule"], c["StateValue"]) == ("eks-upgrade-health", rule, "ALARM")
+        # Without AlarmTypes: metric alarms only.
+        out = cw.describe_alarms(AlarmNames=["eks-upgrade-health"])
+        assert out["MetricAlarms"] == [] and out["CompositeAlarms"] == []
+        # Scoped to a prefix (the template's grant): asking for composite alarms is denied.
+        assert admin("POST", "/_emulator/alarms/read-scope", {"prefix": "eks-upgrade-"})[0] == 200
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            cw.describe_alarms(AlarmNames=["eks-upgrade-health"], AlarmTypes=["CompositeAlarm"])
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        out = cw.describe_alarms(AlarmNames=["api-5xx", "eks-upgrade-health"], AlarmTypes=["MetricAlarm"])
+        assert [a["AlarmName"] for a in out["MetricAlarms"]] == ["api-5xx"]
+    finally:
+        admin("POST", "/_emulator/alarms/read-scope", {"prefix": None})

@@ -206,6 +206,19 @@ def test_injected_failure(eks):
     assert eks.describe_cluster(name="demo")["cluster"]["version"] == "1.30"
 
 
+def test_injected_cancellation(eks):
+    """An update EKS cancels (as a rollback past its timeoutMinutes) reads Cancelled."""
+    status, _ = admin("POST", "/_emulator/faults/fail-next-update",
+                      {"cluster": "demo", "kind": "cluster", "errorCodes": ["Unknown"], "cancelled": True})
+    assert status == 200
+    u = eks.update_cluster_version(name="demo", version="1.31")["update"]
+    finish()
+    f = eks.describe_update(name="demo", updateId=u["id"])["update"]
+    assert f["status"] == "Cancelled"
+    assert f["errors"][0]["errorCode"] == "Unknown"
+    assert eks.describe_cluster(name="demo")["cluster"]["version"] == "1.30"
+
+
 def test_paginators(eks):
     admin("POST", "/_emulator/seed", {"clusters": [{"name": f"p{i}", "version": "1.31"} for i in range(5)]})
     pages = list(eks.get_paginator("list_clusters").paginate(PaginationConfig={"PageSize": 2}))
@@ -561,3 +574,18 @@ def test_auto_mode_rollback_cancel(eks):
     assert eks.describe_cluster(name="auto")["cluster"]["status"] == "UPDATING"
     with pytest.raises(eks.exceptions.InvalidRequestException):
         eks.cancel_update(name="auto", updateId=u["id"])
+
+
+def test_list_updates_assumes_no_order(eks):
+    """EKS documents no order for ListUpdates: the emulator lists by id, not by time."""
+    created = []
+    for version in ["1.31", "1.32", "1.33"]:
+        created.append(eks.update_cluster_version(name="demo", version=version)["update"]["id"])
+        finish()
+        eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng-1", version=version)
+        finish()
+    listed = [i for page in eks.get_paginator("list_updates").paginate(name="demo") for i in page["updateIds"]]
+    assert listed == sorted(created)
+    for update_id in listed:
+        u = eks.describe_update(name="demo", updateId=update_id)["update"]
+        assert u["status"] == "Successful" and isinstance(u["createdAt"], datetime.datetime)

@@ -205,3 +205,63 @@ async fn aws_query_protocol_and_admin_api() {
     assert_eq!(v["alarms"], serde_json::json!([]), "a reset clears the alarms");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn composite_alarms_need_describe_alarms_on_every_alarm() {
+    use aws_sdk_cloudwatch::types::AlarmType;
+    let emu = alarms().await;
+    emu.set_composite_alarm(
+        "eks-upgrade-health",
+        "ALARM(api-5xx) OR ALARM(api-latency)",
+        "ALARM",
+        Some("api-5xx is in ALARM"),
+    )
+    .unwrap();
+    let cw = cloudwatch(&emu).await;
+    // Scoped to `*`: asked for, a composite alarm comes in CompositeAlarms.
+    let out = cw
+        .describe_alarms()
+        .alarm_names("eks-upgrade-health")
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.metric_alarms().is_empty());
+    let c = &out.composite_alarms()[0];
+    assert_eq!(c.alarm_name(), Some("eks-upgrade-health"));
+    assert_eq!(c.alarm_rule(), Some("ALARM(api-5xx) OR ALARM(api-latency)"));
+    assert_eq!(c.state_value(), Some(&StateValue::Alarm));
+    // Without AlarmTypes, metric alarms only (CloudWatch's default).
+    let out = cw
+        .describe_alarms()
+        .alarm_names("eks-upgrade-health")
+        .send()
+        .await
+        .unwrap();
+    assert!(out.metric_alarms().is_empty() && out.composite_alarms().is_empty());
+    // Scoped to a prefix, as the template grants: composite alarms can't be asked for...
+    emu.set_alarm_read_scope(Some("eks-upgrade-"));
+    let e = cw
+        .describe_alarms()
+        .alarm_names("eks-upgrade-health")
+        .alarm_types(AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(e.code(), Some("AccessDenied"), "{e:?}");
+    assert!(e.message().unwrap().contains("cloudwatch:DescribeAlarms"), "{e:?}");
+    // ...while metric alarms are read as before, and the composite one is not among them.
+    let out = cw
+        .describe_alarms()
+        .alarm_names("api-5xx")
+        .alarm_names("eks-upgrade-health")
+        .alarm_types(AlarmType::MetricAlarm)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = out.metric_alarms().iter().filter_map(|a| a.alarm_name()).collect();
+    assert_eq!(names, ["api-5xx"]);
+    emu.shutdown().await;
+}

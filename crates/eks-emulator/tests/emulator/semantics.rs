@@ -867,3 +867,70 @@ async fn seeded_version_table_and_catalogue() {
     assert!(emu.seed_json(r#"{"kubernetesVersions":[{"version":"x"}]}"#).is_err());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn list_updates_assumes_no_order_listing_by_id_not_by_time() {
+    let emu = demo().await;
+    let c = eks(&emu).await;
+    let mut created = Vec::new();
+    for version in ["1.31", "1.32", "1.33"] {
+        // Node groups first, as EKS requires, then the control plane.
+        let u = c
+            .update_cluster_version()
+            .name("demo")
+            .version(version)
+            .send()
+            .await
+            .unwrap();
+        created.push(u.update().unwrap().id().unwrap().to_string());
+        emu.finish_updates();
+        c.update_nodegroup_version()
+            .cluster_name("demo")
+            .nodegroup_name("ng-1")
+            .version(version)
+            .send()
+            .await
+            .unwrap();
+        emu.finish_updates();
+    }
+    let listed: Vec<String> = c
+        .list_updates()
+        .name("demo")
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    let mut by_id = created.clone();
+    by_id.sort();
+    assert_eq!(listed, by_id, "every update, by id (EKS documents no order)");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_update_eks_cancels_reads_cancelled_with_its_cancellation() {
+    let emu = demo().await;
+    let c = eks(&emu).await;
+    let rule = FailNextUpdate {
+        cancelled: true,
+        ..FailNextUpdate::new("demo", &["Unknown"]).kind(UpdateKind::Cluster)
+    };
+    emu.fail_next_update(rule).unwrap();
+    let u = c
+        .update_cluster_version()
+        .name("demo")
+        .version("1.31")
+        .send()
+        .await
+        .unwrap();
+    let id = u.update().unwrap().id().unwrap().to_string();
+    emu.finish_updates();
+    let d = c.describe_update().name("demo").update_id(&id).send().await.unwrap();
+    let up = d.update().unwrap();
+    assert_eq!(up.status(), Some(&UpdateStatus::Cancelled));
+    assert_eq!(up.errors()[0].error_code().map(|c| c.as_str()), Some("Unknown"));
+    let cl = c.describe_cluster().name("demo").send().await.unwrap();
+    assert_eq!(cl.cluster().unwrap().version(), Some("1.30"), "nothing changed");
+    emu.shutdown().await;
+}
