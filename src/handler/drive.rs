@@ -181,12 +181,14 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
         let cluster = record.cluster.as_str();
         match call {
             Call::DescribeCluster => Answer::DescribeCluster(self.eks.describe_cluster(cluster).await),
-            Call::Survey { alarms } => Answer::Survey(self.survey(cluster, &alarms).await),
+            Call::Survey { alarms } => Answer::Survey(Box::pin(self.survey(cluster, &alarms)).await),
             Call::UpdateClusterVersion { version, token, force } => {
                 info!(cluster, %version, force, client_request_token = %token, "calling UpdateClusterVersion");
                 Answer::UpdateClusterVersion(self.eks.update_cluster_version(cluster, version, &token, force).await)
             }
-            Call::FindUpdatesInProgress => Answer::FindUpdatesInProgress(self.updates_in_progress(cluster).await),
+            Call::FindUpdatesInProgress => {
+                Answer::FindUpdatesInProgress(Box::pin(self.updates_in_progress(cluster)).await)
+            }
             Call::DescribeOtherUpdate { update_id } => {
                 Answer::DescribeOtherUpdate(self.eks.describe_update(cluster, &update_id).await)
             }
@@ -221,8 +223,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             Call::DescribeItemUpdate { kind, name, update_id } => {
                 Answer::DescribeItemUpdate(self.eks.describe_item_update(cluster, kind, &name, &update_id).await)
             }
-            Call::Verify { alarms } => Answer::Verify(self.verify_evidence(cluster, &alarms).await),
-            Call::RollbackSurvey => Answer::RollbackSurvey(self.rollback_survey(cluster).await),
+            Call::Verify { alarms } => Answer::Verify(Box::pin(self.verify_evidence(cluster, &alarms)).await),
+            Call::RollbackSurvey => Answer::RollbackSurvey(Box::pin(self.rollback_survey(cluster)).await),
             Call::StartRollback {
                 version,
                 token,
@@ -239,7 +241,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             Call::DescribeRollback { update_id } => {
                 Answer::DescribeRollback(self.eks.describe_update(cluster, &update_id).await)
             }
-            Call::ConfirmRolloutStart => Answer::ConfirmRolloutStart(self.rollout_consent(record).await),
+            Call::ConfirmRolloutStart => Answer::ConfirmRolloutStart(Box::pin(self.rollout_consent(record)).await),
         }
     }
 }

@@ -153,6 +153,9 @@ impl Stack {
         })
         .await
         .expect("emulator");
+        // The function's DescribeAlarms as the template grants it: scoped to the prefix, under
+        // which CloudWatch refuses to return composite alarms.
+        emulator.set_alarm_read_scope(Some("eks-upgrade-"));
         let clusters: Vec<Value> = options
             .clusters
             .iter()
@@ -489,7 +492,11 @@ async fn an_update_eks_cancels_fails_the_upgrade_with_the_emulators_cancellation
     // Only an operator's cancel is CANCELLED (a rollout's skip); EKS's is a failure.
     assert_eq!(answer["status"], "FAILED", "{answer}");
     let record = stack.record("devel", "to-1.31").await.unwrap();
-    assert!(record.message.as_deref().unwrap().contains("Cancelled by EKS"), "{:?}", record.message);
+    assert!(
+        record.message.as_deref().unwrap().contains("Cancelled by EKS"),
+        "{:?}",
+        record.message
+    );
     assert_eq!(stack.cluster_version("devel").await, "1.30");
     stack.stop().await;
 }

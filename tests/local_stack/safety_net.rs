@@ -202,3 +202,22 @@ async fn a_rollback_on_request_blocked_by_the_emulators_insight_then_forced() {
     assert_eq!(types.iter().filter(|t| *t == "VersionRollback").count(), 1, "{types:?}");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_composite_alarm_is_refused_with_the_request_under_the_templates_scope() {
+    let stack = Stack::started(demo_seed()).await;
+    stack
+        .emulator
+        .set_composite_alarm(ALARM, "ALARM(eks-upgrade-a) OR ALARM(eks-upgrade-b)", "OK", None)
+        .unwrap();
+    let refused = stack.invoke(verified("safe", "rollback")).await.unwrap_err();
+    assert_eq!(refused["errorType"], "InvalidEvent", "{refused}");
+    let message = refused["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("verify.alarms[0]") && message.contains("composite"),
+        "{message}"
+    );
+    assert!(stack.record("demo", "safe").await.is_none(), "nothing written");
+    assert_eq!(stack.update_types("demo").await.len(), 0, "nothing changed");
+    stack.stop().await;
+}
