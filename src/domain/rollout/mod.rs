@@ -244,8 +244,12 @@ impl RolloutRecord {
         };
         let entry = &self.stages[s].clusters[c];
         match entry.state {
-            ClusterState::Running | ClusterState::Succeeded | ClusterState::Failed => RolloutConsent::Started,
-            ClusterState::Starting | ClusterState::Waiting if !self.is_finished() => RolloutConsent::NotYet,
+            // Only RUNNING: a cluster the rollout counted already (SUCCEEDED, FAILED) is not
+            // started again behind its back.
+            ClusterState::Running => RolloutConsent::Started,
+            ClusterState::Starting | ClusterState::Waiting if !self.is_finished() => RolloutConsent::NotYet {
+                since: entry.started_at,
+            },
             state => RolloutConsent::GivenUp(format!(
                 "rollout {} shows it {state:?}{}",
                 self.name,

@@ -513,3 +513,22 @@ fn clusters_eks_cannot_upgrade_are_left_out_when_tagged_and_refused_when_named()
     assert_eq!(e.field, "rollout.stages[0].clusters[0]");
     assert!(e.problem.contains("prod-9 is FAILED"), "{}", e.problem);
 }
+
+#[test]
+fn only_a_cluster_the_rollout_shows_running_may_change_anything() {
+    use crate::domain::workflow::RolloutConsent;
+    let mut r = three_stages();
+    // Not started yet (PENDING): given up, nothing may change.
+    assert!(matches!(r.consent("dev-1"), RolloutConsent::GivenUp(_)));
+    let starting = advance(&mut r, NOW);
+    assert_eq!(starting, ["dev-1", "dev-2"]);
+    // Recorded as starting: wait for the tick's RUNNING.
+    assert_eq!(r.consent("dev-1"), RolloutConsent::NotYet { since: Some(NOW) });
+    started(&mut r, &[("dev-1".into(), StartOutcome::Started)], NOW);
+    assert_eq!(r.consent("dev-1"), RolloutConsent::Started);
+    // Counted already (it ended FAILED): never started again behind the rollout's back.
+    let (s, c) = r.find("dev-1").unwrap();
+    r.stages[s].clusters[c].state = ClusterState::Failed;
+    assert!(matches!(r.consent("dev-1"), RolloutConsent::GivenUp(_)));
+    assert!(matches!(r.consent("not-in-it"), RolloutConsent::GivenUp(_)));
+}

@@ -70,8 +70,9 @@ pub enum Call {
 pub enum RolloutConsent {
     /// The rollout shows the cluster started (RUNNING): go on.
     Started,
-    /// Not yet (STARTING, WAITING): the tick that started it writes RUNNING next.
-    NotYet,
+    /// Not yet (STARTING, WAITING): the tick that started it writes RUNNING next. `since`:
+    /// when the rollout recorded the start.
+    NotYet { since: Option<i64> },
     /// The rollout gave the cluster up (skipped, not started by a stop or cancel) or is gone:
     /// nothing may change.
     GivenUp(String),
@@ -164,17 +165,23 @@ impl Answer {
 }
 
 /// The call the record's step asks for; `None` once finished. A rollout's upgrade first asks
-/// its rollout whether it was started, before its first change.
+/// its rollout whether it was started, before anything else (so one the rollout gave up frees
+/// its cluster at once) and surely before its first change.
 pub fn next_call(record: &UpgradeRecord) -> Option<Call> {
     let call = step_call(record)?;
-    let changes = matches!(
-        call,
-        Call::UpdateClusterVersion { .. } | Call::StartItem { .. } | Call::StartRollback { .. }
-    );
-    if changes && record.rollout.is_some() && !record.rollout_started {
+    if record.rollout.is_some() && !record.rollout_started && !made_changes(record) {
         return Some(Call::ConfirmRolloutStart);
     }
     Some(call)
+}
+
+/// Whether the record shows a change it asked EKS for (a record written before rollouts'
+/// upgrades asked first is not stopped half-way by the question).
+fn made_changes(record: &UpgradeRecord) -> bool {
+    record.update_id.is_some()
+        || !record.control_plane_updates.is_empty()
+        || record.rollback.is_some()
+        || record.items.iter().any(|i| i.update_id.is_some())
 }
 
 fn step_call(record: &UpgradeRecord) -> Option<Call> {
@@ -253,6 +260,52 @@ fn item_call(record: &UpgradeRecord) -> Option<Call> {
 mod tests {
     use super::*;
     use crate::domain::workflow::testing::*;
+
+    fn rollout_child(step: Step) -> UpgradeRecord {
+        let mut r = record_at(step);
+        r.rollout = Some(crate::domain::event::rollout::RolloutKey {
+            name: crate::domain::event::rollout::Name::parse("fleet").unwrap(),
+            request_id: RequestId::parse("to-1.31").unwrap(),
+        });
+        r
+    }
+
+    #[test]
+    fn a_rollouts_upgrade_asks_its_rollout_first_unless_it_changed_something_already() {
+        // Before anything: its rollout may have given the cluster up.
+        let r = rollout_child(Step::InspectCluster);
+        assert_eq!(next_call(&r), Some(Call::ConfirmRolloutStart));
+        let r = rollout_child(Step::StartUpdate);
+        assert_eq!(next_call(&r), Some(Call::ConfirmRolloutStart));
+        // Shown RUNNING once: it goes on, and never asks again.
+        let mut started = rollout_child(Step::StartUpdate);
+        started.rollout_started = true;
+        assert!(matches!(next_call(&started), Some(Call::UpdateClusterVersion { .. })));
+        // A record written before the question existed, with a change made: not stopped
+        // half-way by it.
+        let in_flight = rollout_child(Step::TrackUpdate);
+        assert_eq!(
+            next_call(&in_flight),
+            Some(Call::DescribeUpdate {
+                update_id: "u-ours".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_rollouts_upgrade_given_up_ends_cancelled_having_changed_nothing() {
+        let r = rollout_child(Step::StartUpdate);
+        let t = step(
+            &r,
+            Answer::ConfirmRolloutStart(Ok(RolloutConsent::GivenUp("rollout fleet shows it Skipped".into()))),
+        );
+        assert_eq!((t.record.status, t.next), (UpgradeStatus::Cancelled, Next::Stop));
+        assert!(!t.record.holds_cluster(), "the cluster is free");
+        assert!(t.record.message.unwrap().contains("rollout fleet shows it Skipped"));
+        let t = step(&r, Answer::ConfirmRolloutStart(Ok(RolloutConsent::Started)));
+        assert!(t.record.rollout_started);
+        assert_eq!(t.next, Next::Now);
+    }
     #[test]
     fn next_call_follows_the_step() {
         assert_eq!(next_call(&record_at(Step::InspectCluster)), Some(Call::DescribeCluster));

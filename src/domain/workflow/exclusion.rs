@@ -102,10 +102,10 @@ pub(super) fn on_rollout_consent(
         }
         // The tick that started it writes RUNNING within seconds; past the grace it likely died
         // first, and the driver sends the rollout a tick at each look.
-        Ok(RolloutConsent::NotYet) if now - r.created_at < ROLLOUT_CONSENT_GRACE_SECS => {
+        Ok(RolloutConsent::NotYet { since }) if now - since.unwrap_or(r.created_at) < ROLLOUT_CONSENT_GRACE_SECS => {
             Next::After(ROLLOUT_CONSENT_POLL_SECS.min(limits.poll_interval_secs))
         }
-        Ok(RolloutConsent::NotYet) => Next::After(limits.poll_interval_secs),
+        Ok(RolloutConsent::NotYet { .. }) => Next::After(limits.poll_interval_secs),
         Ok(RolloutConsent::GivenUp(why)) => {
             let note = format!("not started: {why}; nothing was changed, and the cluster is free");
             end_given_up(r, note, now, limits);

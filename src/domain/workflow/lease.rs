@@ -110,6 +110,11 @@ pub fn reopen(record: &UpgradeRecord, request: &UpgradeRequest, token: String, n
     {
         return None;
     }
+    if record.rollout.is_some() && !record.holds_cluster() {
+        // Its rollout counted it when it stopped holding the cluster: going on now would
+        // upgrade the cluster behind the rollout's back (a new requestId may).
+        return None;
+    }
     let mut r = record.clone();
     r.client_request_token = token;
     r.force = request.force;
@@ -171,6 +176,22 @@ pub fn resume_stale(record: &UpgradeRecord, nonce: &str) -> UpgradeRecord {
 mod tests {
     use super::*;
     use crate::domain::workflow::testing::*;
+
+    #[test]
+    fn a_rollouts_upgrade_its_rollout_counted_is_not_reopened_behind_its_back() {
+        let mut r = record_at(Step::Done);
+        r.status = UpgradeStatus::Blocked;
+        r.rollout = Some(crate::domain::event::rollout::RolloutKey {
+            name: crate::domain::event::rollout::Name::parse("fleet").unwrap(),
+            request_id: RequestId::parse("to-1.31").unwrap(),
+        });
+        // Still re-checked (it holds its cluster, the rollout counts it running): reopened.
+        r.sweep_bucket = Some(RESUMABLE.to_owned());
+        assert!(reopen(&r, &request(true), "t2".into(), NOW).is_some());
+        // Blocked for good: it let its cluster go and the rollout counted it failed.
+        r.sweep_bucket = None;
+        assert_eq!(reopen(&r, &request(true), "t2".into(), NOW), None);
+    }
     #[test]
     fn claims() {
         let r = record_at(Step::InspectCluster);

@@ -93,8 +93,11 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
         match self.store.get_rollout(key.name.as_str(), key.request_id.as_str()).await {
             Ok(Some(rollout)) => {
                 let consent = rollout.consent(&record.cluster);
-                let waited = self.clock.now_secs() - record.created_at;
-                if consent == RolloutConsent::NotYet && waited >= ROLLOUT_CONSENT_GRACE_SECS {
+                if let RolloutConsent::NotYet { since } = consent {
+                    let waited = self.clock.now_secs() - since.unwrap_or(record.created_at);
+                    if waited < ROLLOUT_CONSENT_GRACE_SECS {
+                        return Ok(consent);
+                    }
                     // The tick that started it died before writing RUNNING, or is about to:
                     // a tick now sees the upgrade's record and writes it (best effort; the
                     // sweep ticks too).
