@@ -432,34 +432,7 @@ pub(crate) fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
     err: &SdkError<E, HttpResponse>,
 ) -> EksFailure {
     let sdk = sdk_failure(err);
-    let kind = if sdk.transient {
-        FailureKind::Transient
-    } else {
-        failure_kind(&sdk.code)
-    };
-    EksFailure::new(kind, sdk.code, sdk.message)
-}
-
-/// What the workflow does about an error code that is not a fault (the SDK has already told
-/// throttling, 5xx and connection errors apart).
-pub(crate) fn failure_kind(code: &str) -> FailureKind {
-    match code {
-        "ResourceInUseException" => FailureKind::ResourceInUse,
-        "InvalidParameterException" => FailureKind::InvalidParameter,
-        "InvalidStateException" => FailureKind::InvalidState,
-        "ResourceNotFoundException" => FailureKind::NotFound,
-        "InvalidRequestException" => FailureKind::InvalidRequest,
-        "AccessDeniedException"
-        | "AccessDenied"
-        | "UnauthorizedOperation"
-        | "UnrecognizedClientException"
-        | "InvalidSignatureException"
-        | "NotAuthorizedException" => FailureKind::AccessDenied,
-        // Credentials that expired between two refreshes: the next attempt signs with new ones.
-        "ExpiredTokenException" | "RequestExpired" => FailureKind::Transient,
-        // ClientException, UnsupportedAvailabilityZoneException, and anything unmodelled.
-        _ => FailureKind::Rejected,
-    }
+    EksFailure::new(sdk.kind, sdk.code, sdk.message)
 }
 
 fn update_view(update: Option<&Update>) -> Result<UpdateView, EksFailure> {

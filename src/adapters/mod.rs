@@ -11,16 +11,32 @@ pub mod eks;
 pub mod eventbridge;
 pub mod lambda;
 
+use crate::domain::eks::{classify, Answered, FailureKind};
 use aws_sdk_eks::config::http::HttpResponse;
 use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-/// An SDK error reduced to its code, message and whether retrying later can help. The SDK has
-/// already retried throttling, 5xx and connection errors by the time we see them.
+/// An SDK error reduced to its code, message and what the failure policy
+/// ([`crate::domain::eks::classify`]) makes of it. The SDK has already retried throttling,
+/// 5xx and connection errors by the time we see them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SdkFailure {
     pub code: String,
     pub message: String,
+    pub kind: FailureKind,
+    /// Whether retrying later can help.
     pub transient: bool,
+}
+
+impl SdkFailure {
+    fn new(code: String, message: String, answered: Answered) -> Self {
+        let kind = classify(&code, answered);
+        SdkFailure {
+            code,
+            message,
+            kind,
+            transient: kind == FailureKind::Transient,
+        }
+    }
 }
 
 pub(crate) fn sdk_failure<E>(err: &SdkError<E, HttpResponse>) -> SdkFailure
@@ -31,39 +47,17 @@ where
         SdkError::ServiceError(context) => {
             let code = context.err().code().unwrap_or_default().to_owned();
             let status = context.raw().status().as_u16();
-            let transient = status == 429
-                || status >= 500
-                || matches!(
-                    code.as_str(),
-                    "ThrottlingException"
-                        | "ServerException"
-                        | "ServiceUnavailableException"
-                        | "TooManyRequestsException"
-                        | "ProvisionedThroughputExceededException"
-                        | "RequestLimitExceeded"
-                        | "InternalServerError"
-                );
             let message = context
                 .err()
                 .message()
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("HTTP {status}"));
-            SdkFailure {
-                code,
-                message,
-                transient,
-            }
+            SdkFailure::new(code, message, Answered::Status(status))
         }
-        SdkError::ConstructionFailure(_) => SdkFailure {
-            code: String::new(),
-            message: DisplayErrorContext(err).to_string(),
-            transient: false,
-        },
+        SdkError::ConstructionFailure(_) => {
+            SdkFailure::new(String::new(), DisplayErrorContext(err).to_string(), Answered::NotSent)
+        }
         // Time-outs, connection failures, unreadable answers.
-        _ => SdkFailure {
-            code: String::new(),
-            message: DisplayErrorContext(err).to_string(),
-            transient: true,
-        },
+        _ => SdkFailure::new(String::new(), DisplayErrorContext(err).to_string(), Answered::NoAnswer),
     }
 }

@@ -148,6 +148,12 @@ impl SurveyCache {
 fn vanished(e: EksFailure) -> EksFailure {
     match e.kind {
         FailureKind::NotFound => EksFailure::new(FailureKind::Transient, e.code, e.message),
-        _ => e,
+        FailureKind::ResourceInUse
+        | FailureKind::InvalidParameter
+        | FailureKind::InvalidState
+        | FailureKind::AccessDenied
+        | FailureKind::InvalidRequest
+        | FailureKind::Rejected
+        | FailureKind::Transient => e,
     }
 }

@@ -55,7 +55,10 @@ pub(super) fn on_update_started(
         }
         // EKS will refuse again; its message says why.
         FailureKind::InvalidParameter => finish(r, UpgradeStatus::Failed, e.message, now, limits),
-        _ => refused(r, "UpdateClusterVersion", &e, now, limits),
+        // (A fault never comes here: reconcile retries it.)
+        FailureKind::AccessDenied | FailureKind::InvalidRequest | FailureKind::Rejected | FailureKind::Transient => {
+            refused(r, "UpdateClusterVersion", &e, now, limits)
+        }
     }
 }
 

@@ -232,7 +232,11 @@ pub(super) fn refusal(what: &str, e: &EksFailure) -> (UpgradeStatus, String) {
         FailureKind::InvalidRequest | FailureKind::InvalidState => (UpgradeStatus::Blocked, format!("{what}: {e}")),
         // EKS's message says why, verbatim.
         FailureKind::InvalidParameter => (UpgradeStatus::Failed, format!("{what}: {}", e.message)),
-        _ => (UpgradeStatus::Failed, format!("{what}: {e}")),
+        // Can never succeed as asked: FAILED, with EKS's code and message. (A fault is retried
+        // by reconcile before it comes here.)
+        FailureKind::Rejected | FailureKind::NotFound | FailureKind::ResourceInUse | FailureKind::Transient => {
+            (UpgradeStatus::Failed, format!("{what}: {e}"))
+        }
     }
 }
 

@@ -1,6 +1,10 @@
 //! What EKS reports, reduced to what the workflow decides on. Adapters translate the SDK's
 //! types into these, so the state machine never sees an SDK type.
 
+mod failure;
+
+pub use failure::{classify, Answered, EksFailure, FailureKind};
+
 use super::version::KubeVersion;
 use serde::{Deserialize, Serialize};
 
@@ -61,62 +65,6 @@ pub struct UpdateView {
     pub errors: Vec<EksUpdateError>,
     /// EKS's `createdAt` (epoch seconds), by EKS's clock.
     pub created_at: Option<i64>,
-}
-
-/// How an EKS call failed, by what the workflow does about it. Only [`FailureKind::Transient`]
-/// is tried again; the rest is an answer: EKS would say the same again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// ResourceInUseException: another update is in progress.
-    ResourceInUse,
-    /// InvalidParameterException: skipped minor, same version, unknown version, node groups
-    /// behind, a custom AMI given a version. EKS will say the same again.
-    InvalidParameter,
-    /// InvalidStateException: upgrade-readiness insights block the update.
-    InvalidState,
-    /// ResourceNotFoundException.
-    NotFound,
-    /// AccessDeniedException and other refusals of the caller's identity: an operator can fix
-    /// the role, so the upgrade waits (BLOCKED) rather than fails.
-    AccessDenied,
-    /// InvalidRequestException: not now, given the state of the resource (a DEGRADED node
-    /// group): an operator can fix it, so the upgrade waits (BLOCKED).
-    InvalidRequest,
-    /// ClientException, UnsupportedAvailabilityZoneException and any other 4xx: the call can
-    /// never succeed as made; the step fails with EKS's code and message.
-    Rejected,
-    /// Throttling, 5xx, time-outs, connection errors, still failing after the SDK's retries:
-    /// the only kind tried again.
-    Transient,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EksFailure {
-    pub kind: FailureKind,
-    /// The error code (e.g. `ResourceInUseException`), when EKS sent one.
-    pub code: String,
-    /// EKS's message, verbatim.
-    pub message: String,
-}
-
-impl EksFailure {
-    pub fn new(kind: FailureKind, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for EksFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.code.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.code, self.message)
-        }
-    }
 }
 
 /// A Kubernetes version EKS offers (DescribeClusterVersions), reduced.
