@@ -5,12 +5,15 @@ use crate::domain::eks::{
     AddonVersionOption, AddonView, AlarmView, EksFailure, FailureKind, InsightCategory, OfferedVersion, RollbackSurvey,
     Survey, VerifyEvidence,
 };
-use crate::domain::{UpdateState, UpdateView};
+use crate::domain::plan::unknown_alarm;
+use crate::domain::{InvalidEvent, UpdateState, UpdateView};
+use crate::handler::HandlerError;
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
+use tracing::warn;
 
 /// DescribeUpdate calls made at once when looking for the updates in progress.
 const DESCRIBES_AT_ONCE: usize = 8;
@@ -96,6 +99,30 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
             .iter()
             .map(|name| (name.clone(), seen.iter().find(|a| &a.name == name).cloned()))
             .collect())
+    }
+
+    /// Refuses (naming `field[i]`) the first of `names` CloudWatch has no metric alarm of: a
+    /// mistyped name, or a composite alarm, which the function's scoped permission can't read.
+    /// If CloudWatch can't answer now, nothing is refused: each hop's preflight reads them again.
+    pub(super) async fn refuse_unknown_alarms(&self, names: &[String], field: &str) -> Result<(), HandlerError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let Ok(seen) = self.named_alarms(names).await else {
+            return Ok(());
+        };
+        match seen.iter().position(|(_, alarm)| alarm.is_none()) {
+            None => Ok(()),
+            Some(i) => {
+                let problem = unknown_alarm(&names[i]);
+                warn!("refused: {problem}");
+                Err(InvalidEvent {
+                    field: format!("{field}[{i}]"),
+                    problem,
+                }
+                .into())
+            }
+        }
     }
 
     /// A hop's verification: the cluster, its node groups and add-ons, and the named alarms.

@@ -3,9 +3,9 @@
 
 use super::reply::Summary;
 use super::{new_token, HandlerError, Invocation};
-use crate::domain::plan::{unknown_alarm, PlanError};
+use crate::domain::plan::PlanError;
 use crate::domain::workflow;
-use crate::domain::{InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord, UpgradeRequest};
+use crate::domain::{KubeVersion, RequestId, TargetVersion, UpgradeRecord, UpgradeRequest};
 use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
 use tracing::{info, warn};
 
@@ -90,20 +90,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> s
         let Some(names) = request.verify.as_ref().map(|v| &v.alarms).filter(|a| !a.is_empty()) else {
             return Ok(());
         };
-        let Ok(seen) = self.named_alarms(names).await else {
-            return Ok(());
-        };
-        match seen.iter().position(|(_, alarm)| alarm.is_none()) {
-            None => Ok(()),
-            Some(i) => {
-                let problem = unknown_alarm(&names[i]);
-                warn!(cluster = %request.cluster, request_id = %request.request_id(), "refused: {problem}");
-                Err(HandlerError::InvalidEvent(InvalidEvent {
-                    field: format!("verify.alarms[{i}]"),
-                    problem,
-                }))
-            }
-        }
+        self.refuse_unknown_alarms(names, "verify.alarms").await
     }
 
     /// The same request again: a BLOCKED record is reopened; anything else answers as it is.

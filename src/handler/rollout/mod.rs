@@ -96,16 +96,8 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
                 continue; // refused at each start, naming the option
             };
             let names = upgrade.verify.map(|v| v.alarms).unwrap_or_default();
-            let Ok(seen) = self.named_alarms(&names).await else {
-                continue;
-            };
-            if let Some(i) = seen.iter().position(|(_, alarm)| alarm.is_none()) {
-                return Err(InvalidEvent {
-                    field: format!("rollout.stages[{s}].options.verify.alarms[{i}]"),
-                    problem: crate::domain::plan::unknown_alarm(&names[i]),
-                }
-                .into());
-            }
+            self.refuse_unknown_alarms(&names, &format!("rollout.stages[{s}].options.verify.alarms"))
+                .await?;
         }
         Ok(())
     }
