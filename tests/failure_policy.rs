@@ -1,16 +1,26 @@
 //! The README's table of EKS answers ("What it does with each EKS answer") is checked against
-//! the one failure policy, `domain::eks::classify`: every error code the table names must lead
-//! to what the table says.
+//! the one failure policy, `domain::eks::decide`: every error code the table names must lead,
+//! for the hop's calls (UpdateClusterVersion, and UpdateAddon for a DEGRADED add-on), to what
+//! the table says.
 
-use eks_upgrade_orchestrator::domain::eks::{classify, Answered, FailureKind};
+use eks_upgrade_orchestrator::domain::eks::{decide, Action, Answered, Operation};
 
-/// What the table says a failure kind makes of the record.
-fn outcome(kind: FailureKind) -> &'static str {
-    match kind {
-        FailureKind::AccessDenied | FailureKind::InvalidRequest | FailureKind::InvalidState => "`BLOCKED`",
-        FailureKind::InvalidParameter | FailureKind::Rejected | FailureKind::NotFound => "`FAILED`",
-        FailureKind::ResourceInUse => "**adopted**",
-        FailureKind::Transient => "tries again",
+/// What the table says an action makes of the record.
+fn outcome(action: Action) -> &'static str {
+    match action {
+        Action::Block => "`BLOCKED`",
+        Action::Fail => "`FAILED`",
+        Action::WaitForOther => "**adopted**",
+        Action::Retry => "tries again",
+        Action::Gone => "skipped",
+    }
+}
+
+/// The call the table's row is about.
+fn operation(code: &str) -> Operation {
+    match code {
+        "InvalidRequestException" => Operation::UpdateAddon,
+        _ => Operation::UpdateClusterVersion,
     }
 }
 
@@ -41,20 +51,21 @@ fn the_readmes_table_of_eks_answers_matches_the_failure_policy() {
         let cells: Vec<&str> = row.split(" | ").collect();
         let (says, becomes) = (cells[0], cells[1]);
         for code in says.split('`').skip(1).step_by(2).filter(|c| c.ends_with("Exception")) {
-            let kind = classify(code, Answered::Status(status(code)));
+            let action = decide(operation(code), code, Answered::Status(status(code)), "");
             assert!(
-                becomes.contains(outcome(kind)),
-                "README: {code} is {kind:?} by the policy, so the table should say {}: {becomes}",
-                outcome(kind)
+                becomes.contains(outcome(action)),
+                "README: {code} is {action:?} by the policy, so the table should say {}: {becomes}",
+                outcome(action)
             );
             checked += 1;
         }
         if says.contains("throttling, 5xx") {
             for code in ["ThrottlingException", "ServerException", "ServiceUnavailableException"] {
-                assert_eq!(classify(code, Answered::Status(status(code))), FailureKind::Transient);
+                let answered = Answered::Status(status(code));
+                assert_eq!(decide(Operation::DescribeUpdate, code, answered, ""), Action::Retry);
             }
-            assert_eq!(classify("", Answered::NoAnswer), FailureKind::Transient);
-            assert!(becomes.contains(outcome(FailureKind::Transient)), "{becomes}");
+            assert_eq!(decide(Operation::DescribeUpdate, "", Answered::NoAnswer, ""), Action::Retry);
+            assert!(becomes.contains(outcome(Action::Retry)), "{becomes}");
             checked += 1;
         }
     }

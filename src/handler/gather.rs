@@ -2,8 +2,8 @@
 //! is made from, a verification's evidence, a rollback's prerequisites.
 
 use crate::domain::eks::{
-    AddonVersionOption, AddonView, AlarmView, EksFailure, FailureKind, InsightCategory, OfferedVersion, RollbackSurvey,
-    Survey, VerifyEvidence,
+    policy, Action, AddonVersionOption, AddonView, AlarmView, EksFailure, FailureKind, InsightCategory, OfferedVersion,
+    Operation, RollbackSurvey, Survey, VerifyEvidence,
 };
 use crate::domain::plan::unknown_alarm;
 use crate::domain::{InvalidEvent, UpdateState, UpdateView};
@@ -173,14 +173,8 @@ impl SurveyCache {
 /// A node group or add-on gone between its listing and its description: a fault, looked at
 /// again later (a cluster that is gone answers NotFound to DescribeCluster first).
 fn vanished(e: EksFailure) -> EksFailure {
-    match e.kind {
-        FailureKind::NotFound => EksFailure::new(FailureKind::Transient, e.code, e.message),
-        FailureKind::ResourceInUse
-        | FailureKind::InvalidParameter
-        | FailureKind::InvalidState
-        | FailureKind::AccessDenied
-        | FailureKind::InvalidRequest
-        | FailureKind::Rejected
-        | FailureKind::Transient => e,
+    match policy(Operation::DescribeSurveyedItem, &e) {
+        Action::Retry => EksFailure::new(FailureKind::Transient, e.code, e.message),
+        Action::WaitForOther | Action::Gone | Action::Block | Action::Fail => e,
     }
 }

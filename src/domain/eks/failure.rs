@@ -1,8 +1,10 @@
-//! The failure policy: what an AWS error means for the workflow, decided in one place, from
-//! the error's code and how the call was answered, with no SDK type. The adapters hand every
-//! failed call to [`classify`]; each step then acts on the [`FailureKind`] (an exhaustive
-//! match, so a new kind is pointed at by the compiler). A new error code is one line here and
-//! one case in the test below.
+//! The failure policy: what an AWS error means for the workflow, decided in one place, with no
+//! SDK type. The adapters hand every failed call to [`classify`] (its code and how it was
+//! answered make a [`FailureKind`]); every step and the rollout ask [`policy`] what to do about
+//! it for the operation that failed (an [`Action`], matched exhaustively, so a new kind or
+//! action is pointed at by the compiler). [`decide`] is both at once: (operation, code, HTTP
+//! status) to what to do. A new error code is one line in `classify` and one case in the test
+//! below; a new rule for one operation, one arm in `policy`.
 
 /// How an EKS call failed, by what the workflow does about it. Only [`FailureKind::Transient`]
 /// is tried again; the rest is an answer: EKS would say the same again.
@@ -110,9 +112,183 @@ pub fn classify(code: &str, answered: Answered) -> FailureKind {
     }
 }
 
+/// The call that failed: the same error means different things for different calls (a node
+/// group that is gone is skipped when its update is asked for, but fails the upgrade when the
+/// cluster is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// DescribeCluster of the cluster being upgraded.
+    DescribeCluster,
+    /// The preflight's read-only survey of the cluster.
+    Survey,
+    /// The description of one node group or add-on a survey listed.
+    DescribeSurveyedItem,
+    /// UpdateClusterVersion: the hop's control-plane update.
+    UpdateClusterVersion,
+    /// ListUpdates and DescribeUpdate: the updates in progress, after EKS said one is in the way.
+    ListUpdates,
+    /// DescribeUpdate of someone else's update, waited for.
+    DescribeOtherUpdate,
+    /// DescribeUpdate of our control-plane update.
+    DescribeUpdate,
+    /// UpdateAddon.
+    UpdateAddon,
+    /// UpdateNodegroupVersion.
+    UpdateNodegroupVersion,
+    /// DescribeUpdate of an add-on's or node group's update.
+    DescribeItemUpdate,
+    /// The read-only calls of a hop's verification (DescribeCluster, DescribeAlarms ...).
+    Verify,
+    /// The rollback's read-only look.
+    RollbackSurvey,
+    /// UpdateClusterVersion down: the control plane's version rollback.
+    RollBackClusterVersion,
+    /// DescribeUpdate of the version rollback.
+    DescribeRollback,
+    /// Reading the rollout that started the upgrade.
+    ReadRollout,
+    /// A rollout's DescribeCluster of a member it found or is about to start.
+    DescribeMember,
+}
+
+/// What to do about a failed call: the decision every step and the rollout act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A fault: the same call again after the poll interval. Only this is retried.
+    Retry,
+    /// Another update holds the resource: follow it to its end, then ask again.
+    WaitForOther,
+    /// What the call was about is gone: the step skips it or starts over.
+    Gone,
+    /// An operator can fix it (a permission, a DEGRADED resource, insights, a custom AMI):
+    /// BLOCKED with EKS's message, checked again later.
+    Block,
+    /// The call can never succeed as made: FAILED with EKS's message.
+    Fail,
+}
+
+/// What to do when `op` failed with `failure`: the one failure policy.
+pub fn policy(op: Operation, failure: &EksFailure) -> Action {
+    use Operation as Op;
+    match failure.kind {
+        FailureKind::Transient => Action::Retry,
+        FailureKind::ResourceInUse => match op {
+            Op::UpdateClusterVersion | Op::RollBackClusterVersion | Op::UpdateAddon | Op::UpdateNodegroupVersion => {
+                Action::WaitForOther
+            }
+            Op::DescribeCluster
+            | Op::Survey
+            | Op::DescribeSurveyedItem
+            | Op::ListUpdates
+            | Op::DescribeOtherUpdate
+            | Op::DescribeUpdate
+            | Op::DescribeItemUpdate
+            | Op::Verify
+            | Op::RollbackSurvey
+            | Op::DescribeRollback
+            | Op::ReadRollout
+            | Op::DescribeMember => Action::Fail,
+        },
+        FailureKind::NotFound => match op {
+            // Gone between its listing and its description: looked at again later.
+            Op::DescribeSurveyedItem => Action::Retry,
+            // An update that ended and went, a node group or add-on deleted, a member deleted.
+            Op::ListUpdates
+            | Op::DescribeOtherUpdate
+            | Op::UpdateAddon
+            | Op::UpdateNodegroupVersion
+            | Op::DescribeMember => Action::Gone,
+            // The cluster, or our own update: nothing to go on with.
+            Op::DescribeCluster
+            | Op::Survey
+            | Op::UpdateClusterVersion
+            | Op::DescribeUpdate
+            | Op::DescribeItemUpdate
+            | Op::Verify
+            | Op::RollbackSurvey
+            | Op::RollBackClusterVersion
+            | Op::DescribeRollback
+            | Op::ReadRollout => Action::Fail,
+        },
+        // A launch template naming an image of its own: the operator rolls it (or names the
+        // launch template version to use) and the re-check goes on.
+        FailureKind::InvalidParameter if op == Op::UpdateNodegroupVersion && failure.message.contains("custom AMI") => {
+            Action::Block
+        }
+        FailureKind::InvalidParameter | FailureKind::Rejected => Action::Fail,
+        FailureKind::AccessDenied | FailureKind::InvalidRequest | FailureKind::InvalidState => Action::Block,
+    }
+}
+
+/// (operation, EKS error code, how it was answered) to what to do: [`classify`] then [`policy`].
+pub fn decide(op: Operation, code: &str, answered: Answered, message: &str) -> Action {
+    policy(op, &EksFailure::new(classify(code, answered), code, message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_operation_decides_what_a_failure_means() {
+        use Action::*;
+        use Operation::*;
+        let s = Answered::Status;
+        let cases = [
+            (UpdateClusterVersion, "ResourceInUseException", s(409), "", WaitForOther),
+            (
+                UpdateNodegroupVersion,
+                "ResourceInUseException",
+                s(409),
+                "",
+                WaitForOther,
+            ),
+            (
+                RollBackClusterVersion,
+                "ResourceInUseException",
+                s(409),
+                "",
+                WaitForOther,
+            ),
+            (DescribeUpdate, "ResourceInUseException", s(409), "", Fail),
+            (UpdateClusterVersion, "ResourceNotFoundException", s(404), "", Fail),
+            (DescribeCluster, "ResourceNotFoundException", s(404), "", Fail),
+            (DescribeUpdate, "ResourceNotFoundException", s(404), "", Fail),
+            (UpdateAddon, "ResourceNotFoundException", s(404), "", Gone),
+            (ListUpdates, "ResourceNotFoundException", s(404), "", Gone),
+            (DescribeMember, "ResourceNotFoundException", s(404), "", Gone),
+            (DescribeSurveyedItem, "ResourceNotFoundException", s(404), "", Retry),
+            (
+                UpdateNodegroupVersion,
+                "InvalidParameterException",
+                s(400),
+                "uses a custom AMI",
+                Block,
+            ),
+            (
+                UpdateClusterVersion,
+                "InvalidParameterException",
+                s(400),
+                "uses a custom AMI",
+                Fail,
+            ),
+            (UpdateNodegroupVersion, "InvalidParameterException", s(400), "", Fail),
+            (UpdateClusterVersion, "InvalidStateException", s(400), "", Block),
+            (UpdateAddon, "InvalidRequestException", s(400), "", Block),
+            (DescribeCluster, "AccessDeniedException", s(403), "", Block),
+            (UpdateClusterVersion, "ClientException", s(400), "", Fail),
+            (UpdateClusterVersion, "ThrottlingException", s(429), "", Retry),
+            (DescribeUpdate, "", Answered::NoAnswer, "", Retry),
+            (UpdateClusterVersion, "InvalidParameterException", s(503), "", Retry),
+        ];
+        for (op, code, answered, message, action) in cases {
+            assert_eq!(
+                decide(op, code, answered, message),
+                action,
+                "{op:?} {code} {answered:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_answer_of_eks_has_one_policy() {

@@ -3,7 +3,7 @@
 
 mod failure;
 
-pub use failure::{classify, Answered, EksFailure, FailureKind};
+pub use failure::{classify, decide, policy, Action, Answered, EksFailure, FailureKind, Operation};
 
 use super::version::KubeVersion;
 use serde::{Deserialize, Serialize};

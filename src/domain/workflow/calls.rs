@@ -5,7 +5,7 @@
 
 use super::items::{item_to_poll, next_startable};
 use crate::domain::eks::{
-    ClusterView, EksFailure, LaunchTemplateRef, RollbackSurvey, Survey, UpdateView, VerifyEvidence,
+    ClusterView, EksFailure, LaunchTemplateRef, Operation, RollbackSurvey, Survey, UpdateView, VerifyEvidence,
 };
 use crate::domain::record::{ItemKind, Step, UpgradeRecord};
 use crate::domain::version::KubeVersion;
@@ -143,6 +143,25 @@ impl Answer {
         )
     }
 
+    /// The operation this answers (`item`: the kind of the item being started, for `StartItem`).
+    pub fn operation(&self, item: ItemKind) -> Operation {
+        match self {
+            Self::DescribeCluster(_) => Operation::DescribeCluster,
+            Self::Survey(_) => Operation::Survey,
+            Self::UpdateClusterVersion(_) => Operation::UpdateClusterVersion,
+            Self::FindUpdatesInProgress(_) => Operation::ListUpdates,
+            Self::DescribeOtherUpdate(_) => Operation::DescribeOtherUpdate,
+            Self::DescribeUpdate(_) => Operation::DescribeUpdate,
+            Self::StartItem(_) => item_operation(item),
+            Self::DescribeItemUpdate(_) => Operation::DescribeItemUpdate,
+            Self::Verify(_) => Operation::Verify,
+            Self::RollbackSurvey(_) => Operation::RollbackSurvey,
+            Self::StartRollback(_) => Operation::RollBackClusterVersion,
+            Self::DescribeRollback(_) => Operation::DescribeRollback,
+            Self::ConfirmRolloutStart(_) => Operation::ReadRollout,
+        }
+    }
+
     /// The failure EKS answered with, if it did.
     pub fn failure(&self) -> Option<&EksFailure> {
         match self {
@@ -254,6 +273,14 @@ fn item_call(record: &UpgradeRecord) -> Option<Call> {
         name: item.name.clone(),
         update_id: item.update_id.clone().unwrap_or_default(),
     })
+}
+
+/// The operation that starts an item's update.
+pub(super) fn item_operation(kind: ItemKind) -> Operation {
+    match kind {
+        ItemKind::Addon => Operation::UpdateAddon,
+        ItemKind::Nodegroup => Operation::UpdateNodegroupVersion,
+    }
 }
 
 #[cfg(test)]

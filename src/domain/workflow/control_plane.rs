@@ -5,7 +5,7 @@
 use super::items::next_item;
 use super::status::{describe_errors, finish, refused, set_status};
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, FailureKind, UpdateState, UpdateView};
+use crate::domain::eks::{policy, Action, EksFailure, FailureKind, Operation, UpdateState, UpdateView};
 use crate::domain::record::{HistoryEntry, ItemStatus, Step, UpgradeRecord, UpgradeStatus};
 use crate::domain::text::human_duration;
 
@@ -35,13 +35,15 @@ pub(super) fn on_update_started(
         }
         Err(e) => e,
     };
-    match e.kind {
-        FailureKind::ResourceInUse => {
+    let op = Operation::UpdateClusterVersion;
+    match policy(op, &e) {
+        Action::WaitForOther => {
             r.step = Step::FindUpdateInProgress;
             r.message = Some(e.message);
             Next::Now
         }
-        FailureKind::InvalidState => {
+        // Upgrade-readiness insights: they may be overridden.
+        Action::Block if e.kind == FailureKind::InvalidState => {
             let hint = if r.force {
                 ""
             } else {
@@ -49,15 +51,17 @@ pub(super) fn on_update_started(
             };
             finish(r, UpgradeStatus::Blocked, format!("{}{hint}", e.message), now, limits)
         }
-        FailureKind::NotFound => {
+        Action::Fail if e.kind == FailureKind::NotFound => {
             let note = format!("cluster {} not found: {}", r.cluster, e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)
         }
         // EKS will refuse again; its message says why.
-        FailureKind::InvalidParameter => finish(r, UpgradeStatus::Failed, e.message, now, limits),
+        Action::Fail if e.kind == FailureKind::InvalidParameter => {
+            finish(r, UpgradeStatus::Failed, e.message, now, limits)
+        }
         // (A fault never comes here: reconcile retries it.)
-        FailureKind::AccessDenied | FailureKind::InvalidRequest | FailureKind::Rejected | FailureKind::Transient => {
-            refused(r, "UpdateClusterVersion", &e, now, limits)
+        Action::Block | Action::Fail | Action::Gone | Action::Retry => {
+            refused(r, op, "UpdateClusterVersion", &e, now, limits)
         }
     }
 }
@@ -73,11 +77,11 @@ pub(super) fn on_updates_in_progress(
     let updates = match answer {
         Ok(updates) => updates,
         // An update that ended and went between the listing and its description.
-        Err(e) if e.kind == FailureKind::NotFound => {
+        Err(e) if policy(Operation::ListUpdates, &e) == Action::Gone => {
             r.step = Step::InspectCluster;
             return Next::After(poll);
         }
-        Err(e) => return refused(r, "ListUpdates/DescribeUpdate", &e, now, limits),
+        Err(e) => return refused(r, Operation::ListUpdates, "ListUpdates/DescribeUpdate", &e, now, limits),
     };
     // The version this hop goes to (the target itself on the last hop).
     let target = r.hop_version.unwrap_or(r.target_version).to_string();
@@ -131,12 +135,19 @@ pub(super) fn on_other_update(
             r.message = Some(format!("update {} ended; trying again", other.id));
             Next::Now
         }
-        Err(e) if e.kind == FailureKind::NotFound => {
+        Err(e) if policy(Operation::DescribeOtherUpdate, &e) == Action::Gone => {
             r.awaited_update_id = None;
             r.step = Step::InspectCluster;
             Next::Now
         }
-        Err(e) => refused(r, "DescribeUpdate of the update in the way", &e, now, limits),
+        Err(e) => refused(
+            r,
+            Operation::DescribeOtherUpdate,
+            "DescribeUpdate of the update in the way",
+            &e,
+            now,
+            limits,
+        ),
     }
 }
 
@@ -149,14 +160,15 @@ pub(super) fn on_update(
 ) -> Next {
     match answer {
         Ok(update) => track(r, &update, now, limits),
-        Err(e) if e.kind == FailureKind::NotFound => {
+        Err(e) if policy(Operation::DescribeUpdate, &e) == Action::Fail && e.kind == FailureKind::NotFound => {
             let id = r.update_id.clone().unwrap_or_default();
             let note = format!("EKS no longer knows update {id}: {}", e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)
         }
         Err(e) => {
             let id = r.update_id.clone().unwrap_or_default();
-            refused(r, &format!("DescribeUpdate of update {id}"), &e, now, limits)
+            let what = format!("DescribeUpdate of update {id}");
+            refused(r, Operation::DescribeUpdate, &what, &e, now, limits)
         }
     }
 }

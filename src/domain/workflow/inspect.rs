@@ -3,7 +3,7 @@
 
 use super::status::{finish, refused, set_status};
 use super::{Limits, Next};
-use crate::domain::eks::{ClusterView, EksFailure, FailureKind};
+use crate::domain::eks::{policy, Action, ClusterView, EksFailure, FailureKind, Operation};
 use crate::domain::record::{Step, UpgradeRecord, UpgradeStatus};
 use crate::domain::window::{self, Decision};
 
@@ -18,11 +18,11 @@ pub(super) fn on_cluster(
     r.step = Step::InspectCluster;
     match answer {
         Ok(cluster) => inspect_cluster(r, &cluster, now, limits),
-        Err(e) if e.kind == FailureKind::NotFound => {
+        Err(e) if policy(Operation::DescribeCluster, &e) == Action::Fail && e.kind == FailureKind::NotFound => {
             let note = format!("cluster {} not found: {}", r.cluster, e.message);
             finish(r, UpgradeStatus::Failed, note, now, limits)
         }
-        Err(e) => refused(r, "DescribeCluster", &e, now, limits),
+        Err(e) => refused(r, Operation::DescribeCluster, "DescribeCluster", &e, now, limits),
     }
 }
 

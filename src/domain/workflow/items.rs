@@ -1,9 +1,10 @@
 //! `RunItems`: a hop's add-on and node-group updates, each with its own token, one at a time
 //! (node groups up to `nodegroupParallelism` side by side), each inside the maintenance window.
 
+use super::calls::item_operation;
 use super::status::{describe_errors, finish, refusal, set_status};
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
+use crate::domain::eks::{policy, Action, EksFailure, EksUpdateError, FailureKind, Operation, UpdateState, UpdateView};
 use crate::domain::record::{
     HistoryEntry, ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem,
 };
@@ -37,7 +38,7 @@ pub(super) fn on_item_started(
         }
         // Another update of that node group or add-on: follow the ones running, then try again
         // (inside the window).
-        Err(e) if e.kind == FailureKind::ResourceInUse => {
+        Err(e) if policy(item_operation(r.items[i].kind), &e) == Action::WaitForOther => {
             r.items[i].deferred = true;
             r.message = Some(format!("{}: {}; trying again", item_label(&r.items[i]), e.message));
             let running = r.items.iter().any(|i| i.status == ItemStatus::InProgress);
@@ -48,13 +49,13 @@ pub(super) fn on_item_started(
                 _ => Next::After(poll),
             }
         }
-        Err(e) if e.kind == FailureKind::NotFound => {
+        Err(e) if policy(item_operation(r.items[i].kind), &e) == Action::Gone => {
             r.items[i].status = ItemStatus::Skipped;
             r.items[i].finished_at = Some(now);
             r.message = Some(format!("{} is gone: {}", item_label(&r.items[i]), e.message));
             next_item(r, now, limits)
         }
-        Err(e) => item_refused(r, i, &e, now, limits),
+        Err(e) => item_refused(r, i, item_operation(r.items[i].kind), &e, now, limits),
     }
 }
 
@@ -83,7 +84,7 @@ pub(super) fn on_item_update(
             }
             item_progress(r, i, &update, now, limits)
         }
-        Err(e) => item_refused(r, i, &e, now, limits),
+        Err(e) => item_refused(r, i, Operation::DescribeItemUpdate, &e, now, limits),
     }
 }
 
@@ -91,9 +92,9 @@ pub(super) fn on_item_update(
 /// BLOCKED (an operator can fix it: access denied, a DEGRADED resource, a custom AMI) or FAILED
 /// with EKS's code and message; the others running are followed to their end first, then the
 /// upgrade ends with every refusal.
-fn item_refused(r: &mut UpgradeRecord, i: usize, e: &EksFailure, now: i64, limits: &Limits) -> Next {
+fn item_refused(r: &mut UpgradeRecord, i: usize, op: Operation, e: &EksFailure, now: i64, limits: &Limits) -> Next {
     let label = item_label(&r.items[i]);
-    let custom_ami = e.kind == FailureKind::InvalidParameter && e.message.contains("custom AMI");
+    let custom_ami = policy(op, e) == Action::Block && e.kind == FailureKind::InvalidParameter;
     let (blocked, note) = if custom_ami {
         // A launch template naming an image the node group's amiType did not show: the
         // operator rolls it (or names a launch template version for it).
@@ -105,7 +106,7 @@ fn item_refused(r: &mut UpgradeRecord, i: usize, e: &EksFailure, now: i64, limit
     } else if r.items[i].status == ItemStatus::InProgress && e.kind == FailureKind::NotFound {
         (false, format!("EKS no longer knows the {label} update: {}", e.message))
     } else {
-        let (status, note) = refusal(&label, e);
+        let (status, note) = refusal(op, &label, e);
         (status == UpgradeStatus::Blocked, note)
     };
     let name = r.items[i].name.clone();

@@ -82,7 +82,8 @@ pub use rollback::{
     ROLLBACK_WINDOW_SECS,
 };
 
-use crate::domain::eks::{EksFailure, FailureKind};
+use crate::domain::eks::{policy, Action, EksFailure};
+use crate::domain::record::ItemKind;
 use crate::domain::record::UpgradeRecord;
 
 /// When the driver goes on.
@@ -123,7 +124,7 @@ pub fn reconcile(record: &UpgradeRecord, answer: Answer, now: i64, limits: &Limi
             next: Next::Now,
         };
     }
-    let next = match fault(&answer).map(ToString::to_string) {
+    let next = match fault(&r, &answer).map(ToString::to_string) {
         Some(fault) => {
             // A fault delays the upgrade and never ends it: same step, later.
             r.faults += 1;
@@ -155,13 +156,14 @@ fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) ->
     }
 }
 
-/// The failure in `answer` if it is a fault (retry later) rather than an answer to act on:
-/// throttling, 5xx, time-outs, connection errors (and, from the survey, a node group or add-on
-/// that vanished between its listing and its description: the driver says so).
-fn fault(answer: &Answer) -> Option<&EksFailure> {
+/// The failure in `answer` if the failure policy retries it (a fault: throttling, 5xx,
+/// time-outs, connection errors; from the survey, a node group or add-on that vanished between
+/// its listing and its description) rather than an answer for the step to act on.
+fn fault<'a>(r: &UpgradeRecord, answer: &'a Answer) -> Option<&'a EksFailure> {
+    let item = items::next_startable(r).map_or(ItemKind::Nodegroup, |i| i.kind);
     answer
         .failure()
-        .filter(|failure| failure.kind == FailureKind::Transient)
+        .filter(|failure| policy(answer.operation(item), failure) == Action::Retry)
 }
 
 #[cfg(test)]

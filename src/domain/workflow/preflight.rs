@@ -6,7 +6,7 @@
 use super::items::next_item;
 use super::status::{block_for_good, finish, refused};
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, LaunchTemplateRef, Survey};
+use crate::domain::eks::{EksFailure, LaunchTemplateRef, Operation, Survey};
 use crate::domain::plan::{make_plan, Hop, NodegroupStep, PlanOptions, UpgradePlan};
 use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 use crate::domain::version::{KubeVersion, TargetVersion};
@@ -15,7 +15,14 @@ use crate::domain::version::{KubeVersion, TargetVersion};
 pub(super) fn on_survey(r: &mut UpgradeRecord, answer: Result<Survey, EksFailure>, now: i64, limits: &Limits) -> Next {
     match answer {
         Ok(survey) => preflight(r, &survey, now, limits),
-        Err(e) => refused(r, "the preflight's read-only survey", &e, now, limits),
+        Err(e) => refused(
+            r,
+            Operation::Survey,
+            "the preflight's read-only survey",
+            &e,
+            now,
+            limits,
+        ),
     }
 }
 

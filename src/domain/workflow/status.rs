@@ -2,7 +2,7 @@
 //! and the chain bound. Shared by every step.
 
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, FailureKind, UpdateView};
+use crate::domain::eks::{policy, Action, EksFailure, FailureKind, Operation, UpdateView};
 use crate::domain::record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use crate::domain::text::human_duration;
 
@@ -213,28 +213,38 @@ pub(super) fn still_running(r: &UpgradeRecord) -> String {
 /// An EKS refusal that trying again will not change: BLOCKED when an operator can fix its
 /// cause (access denied, a resource in a state that refuses updates, readiness insights),
 /// FAILED otherwise; the message names the call and carries EKS's code and message.
-pub(super) fn refused(r: &mut UpgradeRecord, what: &str, e: &EksFailure, now: i64, limits: &Limits) -> Next {
+pub(super) fn refused(
+    r: &mut UpgradeRecord,
+    op: Operation,
+    what: &str,
+    e: &EksFailure,
+    now: i64,
+    limits: &Limits,
+) -> Next {
     r.last_error = Some(e.to_string());
-    let (status, note) = refusal(what, e);
+    let (status, note) = refusal(op, what, e);
     finish(r, status, note, now, limits)
 }
 
-/// What a refusal makes of the record (BLOCKED or FAILED) and how it reads.
-pub(super) fn refusal(what: &str, e: &EksFailure) -> (UpgradeStatus, String) {
-    match e.kind {
-        FailureKind::AccessDenied => (
+/// What a refusal of `op` makes of the record (BLOCKED or FAILED, as the failure policy says)
+/// and how it reads.
+pub(super) fn refusal(op: Operation, what: &str, e: &EksFailure) -> (UpgradeStatus, String) {
+    match policy(op, e) {
+        Action::Block if e.kind == FailureKind::AccessDenied => (
             UpgradeStatus::Blocked,
             format!(
                 "{what}: {e}. Grant it to the function's role; a blocked upgrade is checked again after \
                  BLOCKED_RECHECK_SECONDS, or send the request again"
             ),
         ),
-        FailureKind::InvalidRequest | FailureKind::InvalidState => (UpgradeStatus::Blocked, format!("{what}: {e}")),
+        Action::Block => (UpgradeStatus::Blocked, format!("{what}: {e}")),
         // EKS's message says why, verbatim.
-        FailureKind::InvalidParameter => (UpgradeStatus::Failed, format!("{what}: {}", e.message)),
-        // Can never succeed as asked: FAILED, with EKS's code and message. (A fault is retried
-        // by reconcile before it comes here.)
-        FailureKind::Rejected | FailureKind::NotFound | FailureKind::ResourceInUse | FailureKind::Transient => {
+        Action::Fail if e.kind == FailureKind::InvalidParameter => {
+            (UpgradeStatus::Failed, format!("{what}: {}", e.message))
+        }
+        // Can never succeed as asked: FAILED, with EKS's code and message. (What is retried,
+        // reconcile retries before it comes here; a step that waits or skips does so first.)
+        Action::Fail | Action::Gone | Action::WaitForOther | Action::Retry => {
             (UpgradeStatus::Failed, format!("{what}: {e}"))
         }
     }

@@ -6,7 +6,7 @@
 use super::rollback;
 use super::status::{finish, refused};
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, HealthIssue, VerifyEvidence};
+use crate::domain::eks::{EksFailure, HealthIssue, Operation, VerifyEvidence};
 use crate::domain::event::{OnVerifyFailure, VerifySpec};
 use crate::domain::record::safety::{Check, RollbackCause, Verification};
 use crate::domain::record::{HistoryEntry, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus};
@@ -55,7 +55,16 @@ pub(super) fn on_evidence(
 ) -> Next {
     let evidence = match answer {
         Ok(evidence) => evidence,
-        Err(e) => return refused(r, "the hop's verification (read-only calls)", &e, now, limits),
+        Err(e) => {
+            return refused(
+                r,
+                Operation::Verify,
+                "the hop's verification (read-only calls)",
+                &e,
+                now,
+                limits,
+            )
+        }
     };
     let spec = r.verify.clone().unwrap_or_default();
     let hop = r.hop_reached.unwrap_or(r.target_version);

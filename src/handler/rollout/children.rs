@@ -2,6 +2,7 @@
 //! record (keyed by the rollout, so a start happens once) with the cluster's lock, handed to a
 //! new invocation of its own.
 
+use crate::domain::eks::{policy, Action, Operation};
 use crate::domain::event::rollout::RolloutRequest;
 use crate::domain::rollout::advance::{ChildSeen, StartOutcome};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
@@ -61,8 +62,14 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
                 return Ok(StartOutcome::Refused(self.config.limits.not_enrolled(cluster)));
             }
             Ok(_) => {}
-            Err(e) if e.kind == FailureKind::NotFound => return Ok(StartOutcome::Refused(e.to_string())),
-            Err(e) => return Ok(StartOutcome::Busy(format!("EKS did not answer ({e}); tried again"))),
+            Err(e) => match policy(Operation::DescribeMember, &e) {
+                Action::Gone => return Ok(StartOutcome::Refused(e.to_string())),
+                // The next tick looks again (and the failure budget bounds a cluster that
+                // stays unreachable).
+                Action::Retry | Action::WaitForOther | Action::Block | Action::Fail => {
+                    return Ok(StartOutcome::Busy(format!("EKS did not answer ({e}); tried again")))
+                }
+            },
         }
         match self.hold(cluster, &child_id).await {
             Ok(()) => {}

@@ -13,11 +13,12 @@ mod dry_run;
 pub mod reply;
 mod tick;
 
+use crate::domain::eks::{policy, Action, Operation};
 use crate::domain::event::rollout::{ControlAction, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
 use crate::domain::rollout::assign::{new_rollout, Discovered};
 use crate::domain::rollout::commit::commit;
 use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
-use crate::domain::{FailureKind, InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
+use crate::domain::{InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
 use crate::handler::reply::Reply;
 use crate::handler::{HandlerError, Invocation};
 use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
@@ -131,7 +132,7 @@ impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
                         view,
                     }),
                     // Deleted between the listing and the description.
-                    Err(e) if e.kind == FailureKind::NotFound => {}
+                    Err(e) if policy(Operation::DescribeMember, &e) == Action::Gone => {}
                     Err(e) => return Err(HandlerError::Eks(e)),
                 }
             }

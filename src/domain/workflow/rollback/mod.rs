@@ -10,7 +10,7 @@ use super::items::next_item;
 use super::preflight::{add_item_for, derived_token};
 use super::status::{describe_errors, finish, set_status};
 use super::{Limits, Next};
-use crate::domain::eks::{EksFailure, FailureKind, RollbackSurvey, UpdateState, UpdateView};
+use crate::domain::eks::{policy, Action, EksFailure, FailureKind, Operation, RollbackSurvey, UpdateState, UpdateView};
 use crate::domain::record::safety::{AddonBack, Rollback, RollbackCause};
 use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use crate::domain::text::human_duration;
@@ -365,7 +365,9 @@ pub(super) fn on_started(
             track(r, &update, now, limits)
         }
         // Another update first (EKS said so right after the look): try again.
-        Err(e) if e.kind == FailureKind::ResourceInUse => Next::After(limits.poll_interval_secs),
+        Err(e) if policy(Operation::RollBackClusterVersion, &e) == Action::WaitForOther => {
+            Next::After(limits.poll_interval_secs)
+        }
         Err(e) => {
             let hint = if e.kind == FailureKind::InvalidState {
                 " (send {\"rollback\": {..., \"force\": true}} to override the rollback-readiness insights)"
