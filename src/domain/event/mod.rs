@@ -12,7 +12,10 @@
 //!
 //! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
 
+mod decode;
 pub mod rollout;
+
+pub use decode::{decode_event, InboundEvent};
 
 use super::plan::NodegroupLaunchTemplates;
 use super::text::shown;
@@ -306,20 +309,6 @@ pub struct RollbackRequest {
 #[serde(deny_unknown_fields)]
 pub struct SweepRequest {}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InboundEvent {
-    Upgrade(UpgradeRequest),
-    Continuation(Continuation),
-    Status(StatusQuery),
-    Sweep(SweepRequest),
-    Cancel(CancelRequest),
-    Rollback(RollbackRequest),
-    Rollout(Box<rollout::RolloutRequest>),
-    RolloutControl(rollout::RolloutControl),
-    RolloutStatus(rollout::RolloutQuery),
-    RolloutTick(rollout::RolloutTick),
-}
-
 /// Why an event was refused, naming the field and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidEvent {
@@ -339,99 +328,8 @@ impl fmt::Display for InvalidEvent {
 
 impl std::error::Error for InvalidEvent {}
 
-const KIND_KEYS: [&str; 9] = [
-    "continuation",
-    "status",
-    "sweep",
-    "cancel",
-    "rollback",
-    "rollout",
-    "rolloutControl",
-    "rolloutStatus",
-    "rolloutTick",
-];
-
-/// Decodes a raw invocation payload.
-pub fn decode_event(payload: &Value) -> Result<InboundEvent, InvalidEvent> {
-    decode_at(payload, "")
-}
-
-fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent> {
-    let Some(object) = payload.as_object() else {
-        return Err(InvalidEvent {
-            field: prefix.trim_end_matches('.').to_owned(),
-            problem: format!("expected a JSON object, got {}", json_kind(payload)),
-        });
-    };
-    if prefix.is_empty() && object.contains_key("detail-type") {
-        let envelope: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = typed(payload, "")?;
-        return decode_at(&envelope.detail, "detail.");
-    }
-    let kinds: Vec<&str> = KIND_KEYS.into_iter().filter(|k| object.contains_key(*k)).collect();
-    match kinds.as_slice() {
-        [] if object.contains_key("cluster") || object.contains_key("targetVersion") => {
-            let request: UpgradeRequest = typed(payload, prefix)?;
-            if request.on_verify_failure == OnVerifyFailure::Rollback && request.verify.is_none() {
-                return Err(InvalidEvent {
-                    field: format!("{prefix}onVerifyFailure"),
-                    problem: "expected \"stop\" without a \"verify\" object: nothing would be verified, so nothing \
-                              would roll back"
-                        .into(),
-                });
-            }
-            Ok(InboundEvent::Upgrade(request))
-        }
-        [] => Err(InvalidEvent {
-            field: prefix.trim_end_matches('.').to_owned(),
-            problem: format!(
-                "unrecognised event: expected an upgrade request {{\"cluster\", \"targetVersion\"}} \
-                 or an object with one of the keys {}; got keys [{}]",
-                KIND_KEYS.map(|k| format!("\"{k}\"")).join(", "),
-                object.keys().take(10).map(|k| shown(k)).collect::<Vec<_>>().join(", ")
-            ),
-        }),
-        [kind] => {
-            if let Some(extra) = object.keys().find(|k| k.as_str() != *kind) {
-                return Err(InvalidEvent {
-                    field: format!("{prefix}{extra}"),
-                    problem: format!("unexpected field beside \"{kind}\""),
-                });
-            }
-            let inner = &object[*kind];
-            let at = format!("{prefix}{kind}");
-            match *kind {
-                "continuation" => Ok(InboundEvent::Continuation(typed(inner, &at)?)),
-                "status" => Ok(InboundEvent::Status(typed(inner, &at)?)),
-                "cancel" => Ok(InboundEvent::Cancel(typed(inner, &at)?)),
-                "rollback" => Ok(InboundEvent::Rollback(typed(inner, &at)?)),
-                "rollout" => {
-                    let request: rollout::RolloutRequest = typed(inner, &at)?;
-                    rollout::check(&request, &at)?;
-                    Ok(InboundEvent::Rollout(Box::new(request)))
-                }
-                "rolloutControl" => {
-                    let control: rollout::RolloutControl = typed(inner, &at)?;
-                    rollout::check_control(&control, &at)?;
-                    Ok(InboundEvent::RolloutControl(control))
-                }
-                "rolloutStatus" => Ok(InboundEvent::RolloutStatus(typed(inner, &at)?)),
-                "rolloutTick" => Ok(InboundEvent::RolloutTick(typed(inner, &at)?)),
-                _ => Ok(InboundEvent::Sweep(typed(inner, &at)?)),
-            }
-        }
-        several => Err(InvalidEvent {
-            field: prefix.trim_end_matches('.').to_owned(),
-            problem: format!(
-                "expected exactly one of {}, got {}",
-                KIND_KEYS.map(|k| format!("\"{k}\"")).join(", "),
-                several.join(", ")
-            ),
-        }),
-    }
-}
-
 /// Deserializes `value`, reporting the path of the first bad field under `at`.
-fn typed<T: serde::de::DeserializeOwned>(value: &Value, at: &str) -> Result<T, InvalidEvent> {
+pub(super) fn typed<T: serde::de::DeserializeOwned>(value: &Value, at: &str) -> Result<T, InvalidEvent> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let inner = err.path().to_string();
         let field = match (at.trim_end_matches('.'), inner.as_str()) {
@@ -456,7 +354,7 @@ fn typed<T: serde::de::DeserializeOwned>(value: &Value, at: &str) -> Result<T, I
     })
 }
 
-fn json_kind(value: &Value) -> &'static str {
+pub(super) fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

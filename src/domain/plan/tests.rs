@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::eks::{AddonVersionOption, AddonView, ClusterView, InsightView, NodegroupView, OfferedVersion};
+use std::collections::BTreeMap;
 
 static NO_TEMPLATES: NodegroupLaunchTemplates = NodegroupLaunchTemplates(BTreeMap::new());
 

@@ -1,6 +1,7 @@
 //! The stored state of one upgrade request: one DynamoDB item per (cluster, request id).
 
 pub mod lock;
+mod notification;
 pub mod outbox;
 pub mod safety;
 
@@ -10,7 +11,7 @@ use super::event::{ClusterName, Continuation, OnVerifyFailure, RequestId, Upgrad
 use super::plan::{NodegroupLaunchTemplates, UpgradePlan};
 use super::version::KubeVersion;
 use super::window::{Exclusions, MaintenanceWindow};
-use outbox::Notification;
+use notification::Notification;
 use safety::{Rollback, Verification};
 use serde::{Deserialize, Serialize};
 

@@ -7,8 +7,8 @@
 //! `cluster`, `requestId`, `status`, `targetVersion`, `fromVersion`, `message`, plus the fields
 //! named at each constant.
 
+pub use super::notification::Notification;
 use super::{ItemStatus, UpgradeRecord, UpgradeStatus};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub const SOURCE: &str = "eks-upgrade-orchestrator";
@@ -33,15 +33,6 @@ pub const DETAIL_VERIFIED: &str = "EKS Upgrade Verified";
 pub const DETAIL_VERIFICATION_FAILED: &str = "EKS Upgrade Verification Failed";
 /// A rollback began. `rollback`: from, to, cause, reason.
 pub const DETAIL_ROLLBACK_STARTED: &str = "EKS Rollback Started";
-
-/// A notification waiting in the record's outbox.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Notification {
-    pub id: String,
-    pub detail_type: String,
-    pub detail: Value,
-}
 
 fn base(r: &UpgradeRecord) -> Value {
     json!({

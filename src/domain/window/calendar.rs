@@ -3,8 +3,21 @@
 use super::super::text::shown;
 use jiff::civil;
 use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use std::fmt;
 use std::str::FromStr;
+
+/// The most exclusions a request may carry.
+pub const MAX_EXCLUSIONS: usize = 50;
+/// How far ahead the next opening is looked for; beyond it an opening counts as "never".
+pub const SEARCH_HORIZON_DAYS: i64 = 400;
+pub(super) const MAX_DURATION_MINUTES: u16 = 1440;
+pub(super) const MAX_REASON_CHARS: usize = 200;
+
+/// An instant on the wire and in messages: RFC 3339, UTC.
+pub(super) fn instant(t: i64) -> String {
+    Timestamp::from_second(t).map_or_else(|_| format!("@{t}"), |ts| ts.to_string())
+}
 
 /// A day of the week. Written `MON`..`SUN`; read case-insensitively, full names too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

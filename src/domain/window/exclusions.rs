@@ -1,7 +1,7 @@
 //! Exclusion periods: absolute intervals in which nothing starts, window or not.
 
 use super::super::text::shown;
-use super::{instant, MAX_EXCLUSIONS, MAX_REASON_CHARS};
+use super::calendar::{instant, MAX_EXCLUSIONS, MAX_REASON_CHARS};
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;

@@ -47,7 +47,8 @@ mod calendar;
 mod exclusions;
 mod weekly;
 
-pub use calendar::{TimeOfDay, Weekday, Zone};
+use calendar::instant;
+pub use calendar::{TimeOfDay, Weekday, Zone, MAX_EXCLUSIONS, SEARCH_HORIZON_DAYS};
 pub use exclusions::{Exclusion, Exclusions};
 pub use weekly::MaintenanceWindow;
 
@@ -55,13 +56,7 @@ use jiff::Timestamp;
 
 /// How long one control-plane hop is assumed to take when the caller gives no estimate.
 pub const DEFAULT_HOP_ESTIMATE_SECS: i64 = 45 * 60;
-/// The most exclusions a request may carry.
-pub const MAX_EXCLUSIONS: usize = 50;
-/// How far ahead the next opening is looked for; beyond it an opening counts as "never".
-pub const SEARCH_HORIZON_DAYS: i64 = 400;
 const SEARCH_HORIZON_SECS: i64 = SEARCH_HORIZON_DAYS * 86_400;
-pub(super) const MAX_DURATION_MINUTES: u16 = 1440;
-pub(super) const MAX_REASON_CHARS: usize = 200;
 
 /// Whether steps may start at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,10 +204,6 @@ pub fn can_start(window: Option<&MaintenanceWindow>, exclusions: &[Exclusion], n
         until,
         reason: format!("{why}; {next}"),
     }
-}
-
-pub(super) fn instant(t: i64) -> String {
-    Timestamp::from_second(t).map_or_else(|_| format!("@{t}"), |ts| ts.to_string())
 }
 
 /// An instant for operators: UTC, and the window's local time when that is not UTC.

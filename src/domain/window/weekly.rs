@@ -1,7 +1,6 @@
 //! The weekly maintenance window and its occurrences on the wall clock.
 
-use super::calendar::{TimeOfDay, Weekday, Zone};
-use super::{MAX_DURATION_MINUTES, SEARCH_HORIZON_DAYS};
+use super::calendar::{TimeOfDay, Weekday, Zone, MAX_DURATION_MINUTES, SEARCH_HORIZON_DAYS};
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp, ToSpan};

@@ -1,0 +1,115 @@
+//! Which event a payload is, told apart by its keys (see the list in `event/mod.rs`), and
+//! decoded into its type, or refused naming the field.
+
+use super::rollout::{self, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
+use super::{
+    json_kind, typed, CancelRequest, Continuation, InvalidEvent, OnVerifyFailure, RollbackRequest, StatusQuery,
+    SweepRequest, UpgradeRequest,
+};
+use crate::domain::text::shown;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundEvent {
+    Upgrade(UpgradeRequest),
+    Continuation(Continuation),
+    Status(StatusQuery),
+    Sweep(SweepRequest),
+    Cancel(CancelRequest),
+    Rollback(RollbackRequest),
+    Rollout(Box<RolloutRequest>),
+    RolloutControl(RolloutControl),
+    RolloutStatus(RolloutQuery),
+    RolloutTick(RolloutTick),
+}
+
+const KIND_KEYS: [&str; 9] = [
+    "continuation",
+    "status",
+    "sweep",
+    "cancel",
+    "rollback",
+    "rollout",
+    "rolloutControl",
+    "rolloutStatus",
+    "rolloutTick",
+];
+
+/// Decodes a raw invocation payload.
+pub fn decode_event(payload: &Value) -> Result<InboundEvent, InvalidEvent> {
+    decode_at(payload, "")
+}
+
+fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent> {
+    let Some(object) = payload.as_object() else {
+        return Err(InvalidEvent {
+            field: prefix.trim_end_matches('.').to_owned(),
+            problem: format!("expected a JSON object, got {}", json_kind(payload)),
+        });
+    };
+    if prefix.is_empty() && object.contains_key("detail-type") {
+        let envelope: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> = typed(payload, "")?;
+        return decode_at(&envelope.detail, "detail.");
+    }
+    let kinds: Vec<&str> = KIND_KEYS.into_iter().filter(|k| object.contains_key(*k)).collect();
+    match kinds.as_slice() {
+        [] if object.contains_key("cluster") || object.contains_key("targetVersion") => {
+            let request: UpgradeRequest = typed(payload, prefix)?;
+            if request.on_verify_failure == OnVerifyFailure::Rollback && request.verify.is_none() {
+                return Err(InvalidEvent {
+                    field: format!("{prefix}onVerifyFailure"),
+                    problem: "expected \"stop\" without a \"verify\" object: nothing would be verified, so nothing \
+                              would roll back"
+                        .into(),
+                });
+            }
+            Ok(InboundEvent::Upgrade(request))
+        }
+        [] => Err(InvalidEvent {
+            field: prefix.trim_end_matches('.').to_owned(),
+            problem: format!(
+                "unrecognised event: expected an upgrade request {{\"cluster\", \"targetVersion\"}} \
+                 or an object with one of the keys {}; got keys [{}]",
+                KIND_KEYS.map(|k| format!("\"{k}\"")).join(", "),
+                object.keys().take(10).map(|k| shown(k)).collect::<Vec<_>>().join(", ")
+            ),
+        }),
+        [kind] => {
+            if let Some(extra) = object.keys().find(|k| k.as_str() != *kind) {
+                return Err(InvalidEvent {
+                    field: format!("{prefix}{extra}"),
+                    problem: format!("unexpected field beside \"{kind}\""),
+                });
+            }
+            let inner = &object[*kind];
+            let at = format!("{prefix}{kind}");
+            match *kind {
+                "continuation" => Ok(InboundEvent::Continuation(typed(inner, &at)?)),
+                "status" => Ok(InboundEvent::Status(typed(inner, &at)?)),
+                "cancel" => Ok(InboundEvent::Cancel(typed(inner, &at)?)),
+                "rollback" => Ok(InboundEvent::Rollback(typed(inner, &at)?)),
+                "rollout" => {
+                    let request: RolloutRequest = typed(inner, &at)?;
+                    rollout::check(&request, &at)?;
+                    Ok(InboundEvent::Rollout(Box::new(request)))
+                }
+                "rolloutControl" => {
+                    let control: RolloutControl = typed(inner, &at)?;
+                    rollout::check_control(&control, &at)?;
+                    Ok(InboundEvent::RolloutControl(control))
+                }
+                "rolloutStatus" => Ok(InboundEvent::RolloutStatus(typed(inner, &at)?)),
+                "rolloutTick" => Ok(InboundEvent::RolloutTick(typed(inner, &at)?)),
+                _ => Ok(InboundEvent::Sweep(typed(inner, &at)?)),
+            }
+        }
+        several => Err(InvalidEvent {
+            field: prefix.trim_end_matches('.').to_owned(),
+            problem: format!(
+                "expected exactly one of {}, got {}",
+                KIND_KEYS.map(|k| format!("\"{k}\"")).join(", "),
+                several.join(", ")
+            ),
+        }),
+    }
+}
