@@ -64,7 +64,10 @@ fn the_readmes_table_of_eks_answers_matches_the_failure_policy() {
                 let answered = Answered::Status(status(code));
                 assert_eq!(decide(Operation::DescribeUpdate, code, answered, ""), Action::Retry);
             }
-            assert_eq!(decide(Operation::DescribeUpdate, "", Answered::NoAnswer, ""), Action::Retry);
+            assert_eq!(
+                decide(Operation::DescribeUpdate, "", Answered::NoAnswer, ""),
+                Action::Retry
+            );
             assert!(becomes.contains(outcome(Action::Retry)), "{becomes}");
             checked += 1;
         }
