@@ -3,7 +3,8 @@
 //! that asked. The driver makes the call ([`next_call`]) and hands the answer to
 //! [`super::reconcile`]; an answer that does not answer the record's call changes nothing.
 
-use super::items::{item_to_poll, next_startable};
+use super::rollback::timeout_minutes;
+use super::work::{item_to_poll, next_startable};
 use crate::domain::eks::{
     ClusterView, EksFailure, LaunchTemplateRef, Operation, RollbackSurvey, Survey, UpdateView, VerifyEvidence,
 };
@@ -249,7 +250,7 @@ fn rollback_call(record: &UpgradeRecord) -> Option<Call> {
             version: rollback.to,
             token: rollback.client_request_token.clone(),
             force: rollback.force,
-            timeout_minutes: super::rollback::timeout_minutes(rollback),
+            timeout_minutes: timeout_minutes(rollback),
         },
     })
 }

@@ -2,7 +2,7 @@
 //! token), `FindUpdateInProgress` and `AwaitOtherUpdate` when EKS says another update runs, and
 //! `TrackUpdate` (DescribeUpdate until it ends).
 
-use super::items::next_item;
+use super::flow::Flow;
 use super::status::{describe_errors, finish, refused, set_status};
 use super::{Limits, Next};
 use crate::domain::eks::{policy, Action, EksFailure, FailureKind, Operation, UpdateState, UpdateView};
@@ -15,7 +15,7 @@ pub(super) fn on_update_started(
     answer: Result<UpdateView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     let e = match answer {
         Ok(update) => {
             if r.update_id.as_deref() != Some(update.id.as_str()) {
@@ -40,7 +40,7 @@ pub(super) fn on_update_started(
         Action::WaitForOther => {
             r.step = Step::FindUpdateInProgress;
             r.message = Some(e.message);
-            Next::Now
+            Next::Now.into()
         }
         // Upgrade-readiness insights: they may be overridden.
         Action::Block if e.kind == FailureKind::InvalidState => {
@@ -49,19 +49,19 @@ pub(super) fn on_update_started(
             } else {
                 " Send the request again with \"force\": true to override."
             };
-            finish(r, UpgradeStatus::Blocked, format!("{}{hint}", e.message), now, limits)
+            finish(r, UpgradeStatus::Blocked, format!("{}{hint}", e.message), now, limits).into()
         }
         Action::Fail if e.kind == FailureKind::NotFound => {
             let note = format!("cluster {} not found: {}", r.cluster, e.message);
-            finish(r, UpgradeStatus::Failed, note, now, limits)
+            finish(r, UpgradeStatus::Failed, note, now, limits).into()
         }
         // EKS will refuse again; its message says why.
         Action::Fail if e.kind == FailureKind::InvalidParameter => {
-            finish(r, UpgradeStatus::Failed, e.message, now, limits)
+            finish(r, UpgradeStatus::Failed, e.message, now, limits).into()
         }
         // (A fault never comes here: reconcile retries it.)
         Action::Block | Action::Fail | Action::Gone | Action::Retry => {
-            refused(r, op, "UpdateClusterVersion", &e, now, limits)
+            refused(r, op, "UpdateClusterVersion", &e, now, limits).into()
         }
     }
 }
@@ -72,16 +72,16 @@ pub(super) fn on_updates_in_progress(
     answer: Result<Vec<UpdateView>, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     let poll = limits.poll_interval_secs;
     let updates = match answer {
         Ok(updates) => updates,
         // An update that ended and went between the listing and its description.
         Err(e) if policy(Operation::ListUpdates, &e) == Action::Gone => {
             r.step = Step::InspectCluster;
-            return Next::After(poll);
+            return Next::After(poll).into();
         }
-        Err(e) => return refused(r, Operation::ListUpdates, "ListUpdates/DescribeUpdate", &e, now, limits),
+        Err(e) => return refused(r, Operation::ListUpdates, "ListUpdates/DescribeUpdate", &e, now, limits).into(),
     };
     // The version this hop goes to (the target itself on the last hop).
     let target = r.hop_version.unwrap_or(r.target_version).to_string();
@@ -115,7 +115,7 @@ pub(super) fn on_updates_in_progress(
         // It ended between EKS's refusal and our look: start over.
         r.step = Step::InspectCluster;
     }
-    Next::After(poll)
+    Next::After(poll).into()
 }
 
 /// `AwaitOtherUpdate`: someone else's update, until it ends.
@@ -124,21 +124,21 @@ pub(super) fn on_other_update(
     answer: Result<UpdateView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     match answer {
         Ok(other) if matches!(other.state, UpdateState::InProgress | UpdateState::Other(_)) => {
-            Next::After(limits.poll_interval_secs)
+            Next::After(limits.poll_interval_secs).into()
         }
         Ok(other) => {
             r.awaited_update_id = None;
             r.step = Step::InspectCluster;
             r.message = Some(format!("update {} ended; trying again", other.id));
-            Next::Now
+            Next::Now.into()
         }
         Err(e) if policy(Operation::DescribeOtherUpdate, &e) == Action::Gone => {
             r.awaited_update_id = None;
             r.step = Step::InspectCluster;
-            Next::Now
+            Next::Now.into()
         }
         Err(e) => refused(
             r,
@@ -147,7 +147,8 @@ pub(super) fn on_other_update(
             &e,
             now,
             limits,
-        ),
+        )
+        .into(),
     }
 }
 
@@ -157,30 +158,30 @@ pub(super) fn on_update(
     answer: Result<UpdateView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     match answer {
         Ok(update) => track(r, &update, now, limits),
         Err(e) if policy(Operation::DescribeUpdate, &e) == Action::Fail && e.kind == FailureKind::NotFound => {
             let id = r.update_id.clone().unwrap_or_default();
             let note = format!("EKS no longer knows update {id}: {}", e.message);
-            finish(r, UpgradeStatus::Failed, note, now, limits)
+            finish(r, UpgradeStatus::Failed, note, now, limits).into()
         }
         Err(e) => {
             let id = r.update_id.clone().unwrap_or_default();
             let what = format!("DescribeUpdate of update {id}");
-            refused(r, Operation::DescribeUpdate, &what, &e, now, limits)
+            refused(r, Operation::DescribeUpdate, &what, &e, now, limits).into()
         }
     }
 }
 
-fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) -> Next {
+fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) -> Flow {
     r.eks_errors = update.errors.clone();
     let took = r
         .update_started_at
         .map(|start| format!(" in {}", human_duration(now - start)))
         .unwrap_or_default();
     match &update.state {
-        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
+        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs).into(),
         UpdateState::Successful if has_more_work(r) || r.verify.is_some() => {
             let hop = r.hop_version.unwrap_or(r.target_version);
             r.control_plane_version = Some(hop);
@@ -197,7 +198,7 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
                 note: format!("control plane at {hop}: update {} Successful{took}", update.id),
             });
             r.update_started_at = None;
-            next_item(r, now, limits)
+            Flow::Items
         }
         UpdateState::Successful => {
             r.hop_reached = Some(r.hop_version.unwrap_or(r.target_version));
@@ -211,11 +212,11 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
                 "update {} Successful: {}{from} to {}{took}",
                 update.id, r.cluster, r.target_version
             );
-            finish(r, UpgradeStatus::Succeeded, note, now, limits)
+            finish(r, UpgradeStatus::Succeeded, note, now, limits).into()
         }
         UpdateState::Failed => {
             let note = format!("update {} Failed{took}: {}", update.id, describe_errors(update));
-            finish(r, UpgradeStatus::Failed, note, now, limits)
+            finish(r, UpgradeStatus::Failed, note, now, limits).into()
         }
         UpdateState::Cancelled => {
             // EKS did not complete it: a failure (only an operator's `cancel` is CANCELLED, which
@@ -225,7 +226,7 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
                 update.id,
                 describe_errors(update)
             );
-            finish(r, UpgradeStatus::Failed, note, now, limits)
+            finish(r, UpgradeStatus::Failed, note, now, limits).into()
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `InspectCluster`: DescribeCluster decides whether there is anything to do, whether the
 //! maintenance window allows it, and whether someone else's update must end first.
 
+use super::flow::Flow;
 use super::status::{finish, refused, set_status};
+use super::work::needs_verification;
 use super::{Limits, Next};
 use crate::domain::eks::{policy, Action, ClusterView, EksFailure, FailureKind, Operation};
 use crate::domain::record::{Step, UpgradeRecord, UpgradeStatus};
@@ -13,20 +15,20 @@ pub(super) fn on_cluster(
     answer: Result<ClusterView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     // Also reached from a tracking step that lost its update id: it starts over from here.
     r.step = Step::InspectCluster;
     match answer {
         Ok(cluster) => inspect_cluster(r, &cluster, now, limits),
         Err(e) if policy(Operation::DescribeCluster, &e) == Action::Fail && e.kind == FailureKind::NotFound => {
             let note = format!("cluster {} not found: {}", r.cluster, e.message);
-            finish(r, UpgradeStatus::Failed, note, now, limits)
+            finish(r, UpgradeStatus::Failed, note, now, limits).into()
         }
-        Err(e) => refused(r, Operation::DescribeCluster, "DescribeCluster", &e, now, limits),
+        Err(e) => refused(r, Operation::DescribeCluster, "DescribeCluster", &e, now, limits).into(),
     }
 }
 
-fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limits: &Limits) -> Next {
+fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limits: &Limits) -> Flow {
     if let Some(current) = cluster.version {
         if let Some(reached) = r
             .hop_reached
@@ -38,26 +40,26 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
                 "the control plane went down from {reached} to {current} under this upgrade (a rollback by someone \
                  else?): stopped; send a new request to upgrade again"
             );
-            return finish(r, UpgradeStatus::Failed, note, now, limits);
+            return finish(r, UpgradeStatus::Failed, note, now, limits).into();
         }
         r.from_version.get_or_insert(current);
         r.control_plane_version = Some(current);
         // Back after a block or a park with a hop done but not yet verified: verify it first.
-        if super::verify::needs_verification(r) {
-            return super::verify::start(r, now);
+        if needs_verification(r) {
+            return Flow::Verify;
         }
         if current >= r.target_version {
             // The control plane is there; the preflight finishes the rest of the cluster (node
             // groups to its version, add-ons to their default for it) or says it is done.
             r.step = Step::Preflight;
-            return Next::Now;
+            return Next::Now.into();
         }
     }
     match cluster.status.as_str() {
-        "ACTIVE" => in_window(r, now, limits),
+        "ACTIVE" => in_window(r, now, limits).into(),
         "UPDATING" => {
             r.step = Step::FindUpdateInProgress;
-            Next::Now
+            Next::Now.into()
         }
         "DELETING" | "FAILED" => finish(
             r,
@@ -65,10 +67,11 @@ fn inspect_cluster(r: &mut UpgradeRecord, cluster: &ClusterView, now: i64, limit
             format!("cluster {} is {}; it can't be upgraded", r.cluster, cluster.status),
             now,
             limits,
-        ),
+        )
+        .into(),
         other => {
             r.message = Some(format!("cluster {} is {other}; waiting for ACTIVE", r.cluster));
-            Next::After(limits.poll_interval_secs)
+            Next::After(limits.poll_interval_secs).into()
         }
     }
 }

@@ -2,12 +2,12 @@
 //! (node groups up to `nodegroupParallelism` side by side), each inside the maintenance window.
 
 use super::calls::item_operation;
+use super::flow::Flow;
 use super::status::{describe_errors, finish, refusal, set_status};
+use super::work::{in_phase, item_to_poll, next_startable};
 use super::{Limits, Next};
 use crate::domain::eks::{policy, Action, EksFailure, EksUpdateError, FailureKind, Operation, UpdateState, UpdateView};
-use crate::domain::record::{
-    HistoryEntry, ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem,
-};
+use crate::domain::record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 use crate::domain::text::human_duration;
 use crate::domain::window::{self, Decision};
 
@@ -17,11 +17,11 @@ pub(super) fn on_item_started(
     answer: Result<UpdateView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     // The item next_call chose, from the same record.
     let chosen = next_startable(r).map(|item| item.client_request_token.clone());
     let Some(i) = chosen.and_then(|token| r.items.iter().position(|i| i.client_request_token == token)) else {
-        return Next::Now;
+        return Next::Now.into();
     };
     match answer {
         Ok(update) => {
@@ -32,7 +32,7 @@ pub(super) fn on_item_started(
             r.message = Some(format!("{} update {} started", item_label(&r.items[i]), update.id));
             match item_progress(r, i, &update, now, limits) {
                 // More node groups may start side by side.
-                Next::After(_) if next_startable(r).is_some() => Next::Now,
+                Flow::Driver(Next::After(_)) if next_startable(r).is_some() => Next::Now.into(),
                 other => other,
             }
         }
@@ -45,8 +45,8 @@ pub(super) fn on_item_started(
             let poll = limits.poll_interval_secs;
             let margin = start_margin(r.items[i].kind);
             match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now + poll, margin) {
-                Decision::Wait { until, reason } if !running => park(r, until, reason, now, limits),
-                _ => Next::After(poll),
+                Decision::Wait { until, reason } if !running => park(r, until, reason, now, limits).into(),
+                _ => Next::After(poll).into(),
             }
         }
         Err(e) if policy(item_operation(r.items[i].kind), &e) == Action::Gone => {
@@ -65,9 +65,9 @@ pub(super) fn on_item_update(
     answer: Result<UpdateView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     let Some(i) = item_to_poll(r) else {
-        return Next::Now;
+        return Next::Now.into();
     };
     match answer {
         Ok(update) => {
@@ -92,7 +92,7 @@ pub(super) fn on_item_update(
 /// BLOCKED (an operator can fix it: access denied, a DEGRADED resource, a custom AMI) or FAILED
 /// with EKS's code and message; the others running are followed to their end first, then the
 /// upgrade ends with every refusal.
-fn item_refused(r: &mut UpgradeRecord, i: usize, op: Operation, e: &EksFailure, now: i64, limits: &Limits) -> Next {
+fn item_refused(r: &mut UpgradeRecord, i: usize, op: Operation, e: &EksFailure, now: i64, limits: &Limits) -> Flow {
     let label = item_label(&r.items[i]);
     let custom_ami = policy(op, e) == Action::Block && e.kind == FailureKind::InvalidParameter;
     let (blocked, note) = if custom_ami {
@@ -133,60 +133,14 @@ fn item_refused(r: &mut UpgradeRecord, i: usize, op: Operation, e: &EksFailure, 
         .filter(|i| in_phase(r, i) && i.status.is_failure())
         .count();
     if failed > 1 {
-        return finish_failed(r, now, limits);
+        return finish_failed(r, now, limits).into();
     }
     let status = if blocked {
         UpgradeStatus::Blocked
     } else {
         UpgradeStatus::Failed
     };
-    finish(r, status, note, now, limits)
-}
-
-/// The planned item that may start now: the next one when nothing runs, or the next node group
-/// while fewer than `nodegroupParallelism` node groups (and nothing else) run.
-pub(super) fn next_startable(record: &UpgradeRecord) -> Option<&WorkItem> {
-    if record
-        .items
-        .iter()
-        .any(|i| in_phase(record, i) && i.status.is_failure())
-    {
-        // One failed: nothing new starts; the ones running are followed to their end.
-        return None;
-    }
-    let running: Vec<&WorkItem> = record
-        .items
-        .iter()
-        .filter(|i| i.status == ItemStatus::InProgress)
-        .collect();
-    // An item of a hop whose control plane is not there yet waits for it.
-    let ready = |i: &WorkItem| record.control_plane_version.is_none_or(|cp| i.hop <= cp);
-    let planned = record.items.iter().find(|i| {
-        i.status == ItemStatus::Planned && in_phase(record, i) && ready(i) && (!i.deferred || running.is_empty())
-    })?;
-    let room = running.is_empty()
-        || (planned.kind == ItemKind::Nodegroup
-            && running.iter().all(|i| i.kind == ItemKind::Nodegroup)
-            && running.len() < record.nodegroup_parallelism.max(1) as usize);
-    room.then_some(planned)
-}
-
-/// Whether an item belongs to what the record is doing: during a rollback, only the rollback's
-/// items count (the upgrade's leftovers, planned or failed, are not started nor held against it).
-pub(super) fn in_phase(r: &UpgradeRecord, item: &WorkItem) -> bool {
-    r.rollback.is_none() || item.purpose == ItemPurpose::Rollback
-}
-
-/// The running item whose update to describe next: the least recently described, so that node
-/// groups updating side by side are each followed in turn (a single one is simply followed).
-pub(super) fn item_to_poll(record: &UpgradeRecord) -> Option<usize> {
-    record
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| i.status == ItemStatus::InProgress)
-        .min_by_key(|(index, i)| (i.polled_at.unwrap_or(0), *index))
-        .map(|(index, _)| index)
+    finish(r, status, note, now, limits).into()
 }
 
 pub(super) fn item_label(item: &WorkItem) -> String {
@@ -197,10 +151,10 @@ pub(super) fn item_label(item: &WorkItem) -> String {
 }
 
 /// Tracks item `i`'s update.
-fn item_progress(r: &mut UpgradeRecord, i: usize, update: &UpdateView, now: i64, limits: &Limits) -> Next {
+fn item_progress(r: &mut UpgradeRecord, i: usize, update: &UpdateView, now: i64, limits: &Limits) -> Flow {
     let label = item_label(&r.items[i]);
     let (status, state) = match &update.state {
-        UpdateState::InProgress | UpdateState::Other(_) => return Next::After(limits.poll_interval_secs),
+        UpdateState::InProgress | UpdateState::Other(_) => return Next::After(limits.poll_interval_secs).into(),
         UpdateState::Successful => {
             r.items[i].status = ItemStatus::Succeeded;
             r.items[i].finished_at = Some(now);
@@ -271,28 +225,21 @@ fn finish_failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
     finish(r, status, note, now, limits)
 }
 
-/// The next planned item, inside the window; none left: back to the cluster for the next hop.
-pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
+/// The next planned item, inside the window; none left: what follows the items.
+pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Flow {
     if r.items.iter().any(|i| i.status == ItemStatus::InProgress) {
         // Node groups still updating side by side: follow them (a failed one does not stop
         // the others being followed to their end).
         r.step = Step::RunItems;
-        return Next::Now;
+        return Next::Now.into();
     }
     if r.items.iter().any(|i| in_phase(r, i) && i.status.is_failure()) {
-        return finish_failed(r, now, limits);
+        return finish_failed(r, now, limits).into();
     }
     if next_startable(r).is_none() {
-        // Nothing that may start now (items of a later hop wait for its control plane): the
-        // rollback's next step, the hop's verification, or back to the cluster.
-        if r.rollback.is_some() {
-            return super::rollback::after_items(r, now, limits);
-        }
-        if super::verify::needs_verification(r) {
-            return super::verify::start(r, now);
-        }
-        r.step = Step::InspectCluster;
-        return Next::Now;
+        // Nothing that may start now (items of a later hop wait for its control plane): what
+        // follows the items (`transitions.rs`).
+        return Flow::ItemsDone;
     }
     r.step = Step::RunItems;
     if r.status == UpgradeStatus::Pending && r.update_id.is_some() {
@@ -300,13 +247,13 @@ pub(super) fn next_item(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Nex
     }
     if r.rollback.is_some() {
         // A rollback does not wait for the window: it undoes a hop that failed.
-        return Next::Now;
+        return Next::Now.into();
     }
     // A step starts only inside the maintenance window, with time left to get going.
     let margin = next_startable_kind(r).map_or(1, start_margin);
     match window::can_start(r.maintenance_window.as_ref(), &r.exclusions, now, margin) {
-        Decision::Go => Next::Now,
-        Decision::Wait { until, reason } => park(r, until, reason, now, limits),
+        Decision::Go => Next::Now.into(),
+        Decision::Wait { until, reason } => park(r, until, reason, now, limits).into(),
     }
 }
 

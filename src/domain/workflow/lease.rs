@@ -4,6 +4,7 @@
 //! sweep resumes records nobody works on ([`is_stale`], [`resume_stale`]).
 
 use super::commit::starts_attempt;
+use super::rollback::followed_until;
 use super::status::{finish, recheck_due, set_status, still_running};
 use super::Limits;
 use crate::domain::event::UpgradeRequest;
@@ -66,7 +67,7 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
         set_status(&mut r, UpgradeStatus::Pending, note, now);
     }
     // A control-plane rollback is followed for as long as EKS may take over it (its own bound).
-    let rollback_followed = super::rollback::followed_until(&r).is_some_and(|until| now <= until);
+    let rollback_followed = followed_until(&r).is_some_and(|until| now <= until);
     let past_bound = (r.invocations >= limits.max_invocations || now - r.attempt_started_at > limits.max_attempt_secs)
         && !rollback_followed;
     if past_bound && !starts_attempt(record, &r) {

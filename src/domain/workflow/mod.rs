@@ -59,6 +59,7 @@ mod calls;
 mod commit;
 mod control_plane;
 mod exclusion;
+mod flow;
 mod inspect;
 mod items;
 mod lease;
@@ -66,7 +67,9 @@ mod limits;
 mod preflight;
 mod rollback;
 mod status;
+mod transitions;
 mod verify;
+mod work;
 
 #[cfg(test)]
 mod testing;
@@ -74,32 +77,19 @@ mod testing;
 pub use calls::{next_call, Answer, Call, RolloutConsent};
 pub use commit::{commit, CommitOptions};
 pub use exclusion::{cancel, may_hold, Hold, ROLLOUT_CONSENT_GRACE_SECS};
+pub use flow::Next;
 pub use lease::{claim, hand_off, is_stale, release, reopen, resume_stale, Claim};
 pub use limits::{Limits, DEFAULT_ENROLLMENT_TAG};
-pub use preflight::derived_token;
 pub use rollback::{
     begin_on_request as rollback_on_request, preview as rollback_preview, ROLLBACK_TIMEOUT_MINUTES,
     ROLLBACK_WINDOW_SECS,
 };
+pub use work::derived_token;
 
 use crate::domain::eks::{policy, Action, EksFailure};
 use crate::domain::record::ItemKind;
 use crate::domain::record::UpgradeRecord;
-
-/// When the driver goes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
-    /// Make the next call now.
-    Now,
-    /// Make the next call after this many seconds: in this invocation if its deadline allows,
-    /// else in a continuation.
-    After(i64),
-    /// The record is finished.
-    Stop,
-    /// Parked until `waitUntil` (outside the maintenance window): no continuation; the sweep
-    /// wakes it.
-    Park,
-}
+use flow::Flow;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
@@ -131,14 +121,18 @@ pub fn reconcile(record: &UpgradeRecord, answer: Answer, now: i64, limits: &Limi
             r.last_error = Some(fault);
             Next::After(limits.poll_interval_secs)
         }
-        None => dispatch(&mut r, answer, now, limits),
+        None => {
+            let flow = dispatch(&mut r, answer, now, limits);
+            transitions::follow(&mut r, flow, now, limits)
+        }
     };
     let next = status::bound(&mut r, next, now, limits);
     Transition { record: r, next }
 }
 
-/// Hands the answer to the function of the step that asked for it.
-fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) -> Next {
+/// Hands the answer to the function of the step that asked for it (what it hands over to next,
+/// `transitions::follow` runs).
+fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) -> Flow {
     match answer {
         Answer::DescribeCluster(a) => inspect::on_cluster(r, a, now, limits),
         Answer::Survey(a) => preflight::on_survey(r, a, now, limits),
@@ -152,7 +146,7 @@ fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) ->
         Answer::RollbackSurvey(a) => rollback::on_survey(r, a, now, limits),
         Answer::StartRollback(a) => rollback::on_started(r, a, now, limits),
         Answer::DescribeRollback(a) => rollback::on_update(r, a, now, limits),
-        Answer::ConfirmRolloutStart(a) => exclusion::on_rollout_consent(r, a, now, limits),
+        Answer::ConfirmRolloutStart(a) => exclusion::on_rollout_consent(r, a, now, limits).into(),
     }
 }
 
@@ -160,7 +154,7 @@ fn dispatch(r: &mut UpgradeRecord, answer: Answer, now: i64, limits: &Limits) ->
 /// time-outs, connection errors; from the survey, a node group or add-on that vanished between
 /// its listing and its description) rather than an answer for the step to act on.
 fn fault<'a>(r: &UpgradeRecord, answer: &'a Answer) -> Option<&'a EksFailure> {
-    let item = items::next_startable(r).map_or(ItemKind::Nodegroup, |i| i.kind);
+    let item = work::next_startable(r).map_or(ItemKind::Nodegroup, |i| i.kind);
     answer
         .failure()
         .filter(|failure| policy(answer.operation(item), failure) == Action::Retry)

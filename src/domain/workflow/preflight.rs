@@ -3,16 +3,17 @@
 //! With the control plane at (or past) the target, the same survey finishes the cluster: node
 //! groups to the control plane's version, add-ons to their default for it.
 
-use super::items::next_item;
+use super::flow::Flow;
 use super::status::{block_for_good, finish, refused};
+use super::work::{add_item_for, derived_token};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, LaunchTemplateRef, Operation, Survey};
 use crate::domain::plan::{make_plan, Hop, NodegroupStep, PlanOptions, UpgradePlan};
-use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
+use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus};
 use crate::domain::version::{KubeVersion, TargetVersion};
 
 /// The step's function: the answer to the survey.
-pub(super) fn on_survey(r: &mut UpgradeRecord, answer: Result<Survey, EksFailure>, now: i64, limits: &Limits) -> Next {
+pub(super) fn on_survey(r: &mut UpgradeRecord, answer: Result<Survey, EksFailure>, now: i64, limits: &Limits) -> Flow {
     match answer {
         Ok(survey) => preflight(r, &survey, now, limits),
         Err(e) => refused(
@@ -22,17 +23,18 @@ pub(super) fn on_survey(r: &mut UpgradeRecord, answer: Result<Survey, EksFailure
             &e,
             now,
             limits,
-        ),
+        )
+        .into(),
     }
 }
 
-fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) -> Next {
+fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) -> Flow {
     let current = match survey.cluster.version {
         Some(v) if survey.cluster.status == "ACTIVE" => v,
         _ => {
             // Not ACTIVE any more (someone else's update?): look again.
             r.step = Step::InspectCluster;
-            return Next::After(limits.poll_interval_secs);
+            return Next::After(limits.poll_interval_secs).into();
         }
     };
     r.control_plane_version = Some(current);
@@ -40,7 +42,7 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         // Checked before every hop: a cluster taken out of enrollment is not touched again,
         // nor checked again by the sweep (a new request, once enrolled, goes on).
         let note = limits.not_enrolled(&r.cluster);
-        return block_for_good(r, note, now, limits);
+        return block_for_good(r, note, now, limits).into();
     }
     if r.items
         .iter()
@@ -50,7 +52,7 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         // upgrade blocked, then checked again), go first, in their order. (Those of a hop not
         // made yet wait for its control plane: the hop plans them again, as they are.)
         r.message = Some("the updates planned before go first".into());
-        return next_item(r, now, limits);
+        return Flow::Items;
     }
     let options = PlanOptions {
         force: r.force,
@@ -60,7 +62,7 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
     let target = TargetVersion::Exact(r.target_version.max(current));
     let plan = match make_plan(&r.cluster, target, options, survey) {
         Ok(plan) => plan,
-        Err(e) => return finish(r, UpgradeStatus::Failed, e.0, now, limits),
+        Err(e) => return finish(r, UpgradeStatus::Failed, e.0, now, limits).into(),
     };
     r.plan = Some(plan.clone());
     r.nodegroup_parallelism = limits.nodegroup_parallelism;
@@ -78,10 +80,10 @@ fn preflight(r: &mut UpgradeRecord, survey: &Survey, now: i64, limits: &Limits) 
         .collect();
     if !failed.is_empty() {
         let note = format!("hop {} to {} blocked: {}", hop.from, hop.to, failed.join("; "));
-        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+        return finish(r, UpgradeStatus::Blocked, note, now, limits).into();
     }
     start_hop(r, hop, survey);
-    Next::Now
+    Next::Now.into()
 }
 
 /// Node groups behind the control plane: EKS refuses the next hop until they catch up.
@@ -92,7 +94,7 @@ fn node_groups_first(
     current: KubeVersion,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     let base = r.client_request_token.clone();
     let added = plan
         .node_groups_first
@@ -112,18 +114,18 @@ fn node_groups_first(
              launch template, then send the request again",
             names.join(", ")
         );
-        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+        return finish(r, UpgradeStatus::Blocked, note, now, limits).into();
     }
     r.message = Some(format!(
         "node groups behind the control plane go first: {}",
         names.join(", ")
     ));
-    next_item(r, now, limits)
+    Flow::Items
 }
 
 /// No hop left: the whole cluster is finished when its add-ons are at their default for the
 /// control plane's version and every node group matches it.
-fn finish_cluster(r: &mut UpgradeRecord, plan: &UpgradePlan, current: KubeVersion, now: i64, limits: &Limits) -> Next {
+fn finish_cluster(r: &mut UpgradeRecord, plan: &UpgradePlan, current: KubeVersion, now: i64, limits: &Limits) -> Flow {
     let base = crate::domain::workflow::derived_token(&r.client_request_token, &format!("finish:{current}"));
     for addon in &plan.finish_addons {
         if let Some(to) = &addon.to {
@@ -140,7 +142,7 @@ fn finish_cluster(r: &mut UpgradeRecord, plan: &UpgradePlan, current: KubeVersio
     }
     if r.items.iter().any(|i| i.status == ItemStatus::Planned) {
         r.message = Some(format!("add-ons to their default for {current}, to finish the cluster"));
-        return next_item(r, now, limits);
+        return Flow::Items;
     }
     if !plan.node_groups_for_operator.is_empty() {
         let left: Vec<String> = plan
@@ -153,10 +155,10 @@ fn finish_cluster(r: &mut UpgradeRecord, plan: &UpgradePlan, current: KubeVersio
              match (checked again after BLOCKED_RECHECK_SECONDS)",
             left.join("; ")
         );
-        return finish(r, UpgradeStatus::Blocked, note, now, limits);
+        return finish(r, UpgradeStatus::Blocked, note, now, limits).into();
     }
     let note = at_target_note(r, current);
-    finish(r, UpgradeStatus::Succeeded, note, now, limits)
+    finish(r, UpgradeStatus::Succeeded, note, now, limits).into()
 }
 
 fn at_target_note(r: &UpgradeRecord, current: KubeVersion) -> String {
@@ -239,13 +241,6 @@ fn add_nodegroup(r: &mut UpgradeRecord, ng: &NodegroupStep, survey: &Survey, hop
     added
 }
 
-/// A deterministic clientRequestToken for a step, derived from the hop's token: the same step
-/// always gets the same token, so a resumed step sends EKS the token it sent before.
-pub fn derived_token(base: &str, what: &str) -> String {
-    let namespace = uuid::Uuid::parse_str(base).unwrap_or(uuid::Uuid::NAMESPACE_OID);
-    uuid::Uuid::new_v5(&namespace, what.as_bytes()).to_string()
-}
-
 pub(super) fn add_item(
     r: &mut UpgradeRecord,
     kind: ItemKind,
@@ -258,45 +253,6 @@ pub(super) fn add_item(
     add_item_for(r, ItemPurpose::Upgrade, kind, name, version, from, hop, base)
 }
 
-/// An item for `purpose` unless it is there already (the same purpose, kind, name and
-/// version: its token is derived from those, so it is the same step).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn add_item_for(
-    r: &mut UpgradeRecord,
-    purpose: ItemPurpose,
-    kind: ItemKind,
-    name: &str,
-    version: &str,
-    from: Option<String>,
-    hop: KubeVersion,
-    base: &str,
-) {
-    let exists = r
-        .items
-        .iter()
-        .any(|i| i.purpose == purpose && i.kind == kind && i.name == name && i.version == version);
-    if !exists {
-        let what = format!("{kind:?}:{name}:{version}");
-        r.items.push(WorkItem {
-            kind,
-            name: name.to_owned(),
-            version: version.to_owned(),
-            from,
-            hop,
-            client_request_token: derived_token(base, &what),
-            status: ItemStatus::Planned,
-            update_id: None,
-            started_at: None,
-            finished_at: None,
-            polled_at: None,
-            deferred: false,
-            errors: Vec::new(),
-            launch_template: None,
-            from_launch_template: None,
-            purpose,
-        });
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! How a record's status changes: a new status with its history line, the end of an attempt,
 //! and the chain bound. Shared by every step.
 
+use super::rollback::{followed_until, timeout_minutes};
 use super::{Limits, Next};
 use crate::domain::eks::{policy, Action, EksFailure, FailureKind, Operation, UpdateView};
 use crate::domain::record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
@@ -121,7 +122,7 @@ pub(super) fn bound(r: &mut UpgradeRecord, next: Next, now: i64, limits: &Limits
         );
         return finish(r, UpgradeStatus::TimedOut, note, now, limits);
     }
-    let rollback_followed = super::rollback::followed_until(r).is_some_and(|until| at <= until);
+    let rollback_followed = followed_until(r).is_some_and(|until| at <= until);
     if at > r.attempt_started_at + limits.max_attempt_secs && !rollback_followed {
         let note = format!(
             "gave up after {} (bound MAX_TRACKING_SECONDS = {}){}",
@@ -178,7 +179,7 @@ pub(super) fn running_updates(r: &UpgradeRecord) -> Vec<RunningUpdate> {
                 kind: None,
                 name: rollback.to.to_string(),
                 started,
-                bound: Some(i64::from(super::rollback::timeout_minutes(rollback)) * 60 + 3600),
+                bound: Some(i64::from(timeout_minutes(rollback)) * 60 + 3600),
             });
         }
     }

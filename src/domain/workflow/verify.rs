@@ -3,31 +3,15 @@
 //! add-on and each node group healthy and ACTIVE, and the named CloudWatch alarms OK, every
 //! look through the soak time. The verdict and its evidence go into the record.
 
-use super::rollback;
+use super::flow::Flow;
 use super::status::{finish, refused};
 use super::{Limits, Next};
 use crate::domain::eks::{EksFailure, HealthIssue, Operation, VerifyEvidence};
 use crate::domain::event::{OnVerifyFailure, VerifySpec};
 use crate::domain::record::safety::{Check, RollbackCause, Verification};
-use crate::domain::record::{HistoryEntry, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus};
+use crate::domain::record::{HistoryEntry, Step, UpgradeRecord, UpgradeStatus};
 use crate::domain::text::human_duration;
 use crate::domain::version::KubeVersion;
-
-/// Whether the hop just done must be verified before going on.
-pub(super) fn needs_verification(r: &UpgradeRecord) -> bool {
-    let Some(hop) = r.hop_reached else { return false };
-    // Every update of the hop (and of those before) done.
-    let hop_done = r
-        .items
-        .iter()
-        .filter(|i| i.purpose == ItemPurpose::Upgrade && i.hop <= hop)
-        .all(|i| matches!(i.status, ItemStatus::Succeeded | ItemStatus::Skipped));
-    r.verify.is_some()
-        && r.rollback.is_none()
-        && !r.control_plane_updates.is_empty()
-        && !r.verified_hops.contains(&hop)
-        && hop_done
-}
 
 /// The hop's verification begins.
 pub(super) fn start(r: &mut UpgradeRecord, now: i64) -> Next {
@@ -52,7 +36,7 @@ pub(super) fn on_evidence(
     answer: Result<VerifyEvidence, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     let evidence = match answer {
         Ok(evidence) => evidence,
         Err(e) => {
@@ -64,6 +48,7 @@ pub(super) fn on_evidence(
                 now,
                 limits,
             )
+            .into()
         }
     };
     let spec = r.verify.clone().unwrap_or_default();
@@ -89,7 +74,7 @@ pub(super) fn on_evidence(
     if soaked >= soak && !no_data.is_empty() {
         // No data is no evidence either way: wait for it (bounded), never fail or roll back on it.
         if soaked >= soak + NO_DATA_WAIT_SECS {
-            return no_evidence(r, &no_data, soaked, now, limits);
+            return no_evidence(r, &no_data, soaked, now, limits).into();
         }
         r.message = Some(format!(
             "the hop to {hop} holds so far; waiting for data of alarm(s) {} (INSUFFICIENT_DATA is no evidence either \
@@ -98,7 +83,7 @@ pub(super) fn on_evidence(
             human_duration(soaked - soak),
             human_duration(NO_DATA_WAIT_SECS)
         ));
-        return Next::After(limits.poll_interval_secs);
+        return Next::After(limits.poll_interval_secs).into();
     }
     if soaked < soak {
         r.message = Some(format!(
@@ -106,7 +91,7 @@ pub(super) fn on_evidence(
             human_duration(soaked),
             human_duration(soak)
         ));
-        return Next::After(limits.poll_interval_secs.min(soak - soaked).max(1));
+        return Next::After(limits.poll_interval_secs.min(soak - soaked).max(1)).into();
     }
     verification.passed = Some(true);
     let count = verification.checks.len();
@@ -120,7 +105,7 @@ pub(super) fn on_evidence(
     r.message = Some(note);
     // The next hop, or the end of the upgrade.
     r.step = Step::InspectCluster;
-    Next::Now
+    Next::Now.into()
 }
 
 /// How long past its soak a verification waits for an alarm with no data (INSUFFICIENT_DATA,
@@ -163,9 +148,9 @@ fn no_evidence(r: &mut UpgradeRecord, no_data: &[String], soaked: i64, now: i64,
 }
 
 /// The verification failed: the evidence stays in the record; then stop, or roll the hop back.
-fn failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
+fn failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Flow {
     let Some(verification) = r.verification.clone() else {
-        return Next::Now;
+        return Next::Now.into();
     };
     let hop = verification.hop;
     let reason = format!("verification of the hop to {hop} failed: {}", verification.failures());
@@ -176,9 +161,12 @@ fn failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {
                  \"requestId\": \"{}\"}}}}",
                 r.cluster, r.request_id
             );
-            finish(r, UpgradeStatus::Failed, note, now, limits)
+            finish(r, UpgradeStatus::Failed, note, now, limits).into()
         }
-        OnVerifyFailure::Rollback => rollback::begin(r, RollbackCause::VerificationFailed, reason, false, now),
+        OnVerifyFailure::Rollback => Flow::Rollback {
+            cause: RollbackCause::VerificationFailed,
+            reason,
+        },
     }
 }
 

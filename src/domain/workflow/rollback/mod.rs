@@ -5,46 +5,20 @@
 //! token stored first, as for the upgrade.
 
 mod prerequisites;
+mod timing;
 
-use super::items::next_item;
-use super::preflight::{add_item_for, derived_token};
+use super::flow::Flow;
 use super::status::{describe_errors, finish, set_status};
+use super::work::{add_item_for, derived_token};
 use super::{Limits, Next};
 use crate::domain::eks::{policy, Action, EksFailure, FailureKind, Operation, RollbackSurvey, UpdateState, UpdateView};
 use crate::domain::record::safety::{AddonBack, Rollback, RollbackCause};
 use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, Step, UpgradeRecord, UpgradeStatus, RESUMABLE};
 use crate::domain::text::human_duration;
 pub use prerequisites::prerequisites;
-
-/// EKS allows a rollback this long after the upgrade completed.
-pub const ROLLBACK_WINDOW_SECS: i64 = 7 * 86400;
-
-/// Kept back from EKS's 7 days: we see an update's success up to a poll after EKS completed
-/// it, and the node groups go back before the control plane does.
-const WINDOW_MARGIN_SECS: i64 = 3600;
-
-/// `rollbackConfig.timeoutMinutes` sent with the control plane's rollback unless the request
-/// sets one (`rollbackConfig.timeoutMinutes`, 120 to 10080): EKS's own default. EKS cancels the
-/// rollback no sooner than this (Auto Mode nodes may take days); it is followed this long and
-/// an hour more, so EKS's own end is what the record shows.
-pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 720;
-
-/// What a rollback recorded before its time-out was kept was sent with.
-const EARLIER_ROLLBACK_TIMEOUT_MINUTES: u32 = 240;
-
-/// The `timeoutMinutes` a rollback is (or was) sent with.
-pub fn timeout_minutes(rollback: &Rollback) -> u32 {
-    rollback.timeout_minutes.unwrap_or(EARLIER_ROLLBACK_TIMEOUT_MINUTES)
-}
-
-/// Until when a control-plane rollback being followed may run: its `timeoutMinutes` and an
-/// hour from its start. The attempt's own bounds (MAX_TRACKING_SECONDS, MAX_INVOCATIONS) give
-/// way to it, so a rollback EKS may take days over is followed to its end.
-pub(super) fn followed_until(r: &UpgradeRecord) -> Option<i64> {
-    let rollback = r.rollback.as_ref().filter(|_| r.step == Step::TrackRollback)?;
-    let started = rollback.update_started_at?;
-    Some(started + i64::from(timeout_minutes(rollback)) * 60 + 3600)
-}
+pub use timing::{
+    followed_until, previous_minor, timeout_minutes, ROLLBACK_TIMEOUT_MINUTES, ROLLBACK_WINDOW_SECS, WINDOW_MARGIN_SECS,
+};
 
 /// A rollback of the last hop begins: its prerequisites are looked at first.
 pub(super) fn begin(r: &mut UpgradeRecord, cause: RollbackCause, reason: String, force: bool, now: i64) -> Next {
@@ -175,10 +149,6 @@ fn again(r: &mut UpgradeRecord, record: &UpgradeRecord, force: bool, timeout_min
     set_status(r, UpgradeStatus::RollingBack, note, now);
 }
 
-fn previous_minor(version: crate::domain::KubeVersion) -> crate::domain::KubeVersion {
-    crate::domain::KubeVersion::new(version.major, version.minor.saturating_sub(1))
-}
-
 /// `RollbackPreflight`: the prerequisites, then the rollback's items (node groups back) and
 /// add-ons to move back after the control plane. Nothing is touched unless all hold.
 pub(super) fn on_survey(
@@ -186,23 +156,23 @@ pub(super) fn on_survey(
     answer: Result<RollbackSurvey, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     let Some(rollback) = r.rollback.clone() else {
         r.step = Step::InspectCluster;
-        return Next::Now;
+        return Next::Now.into();
     };
     let survey = match answer {
         Ok(survey) => survey,
         Err(e) => {
             let note = format!("the rollback's read-only look: {e}");
-            return finish(r, UpgradeStatus::RollbackFailed, note, now, limits);
+            return finish(r, UpgradeStatus::RollbackFailed, note, now, limits).into();
         }
     };
     let back = r.control_plane_version == Some(rollback.to) && rollback.update_id.is_some();
     if back && survey.cluster.version == Some(rollback.to) {
         // Our control-plane rollback succeeded before (then an add-on failed, or a crash):
         // only the add-ons are left.
-        return control_plane_back(r, &rollback, now, limits);
+        return control_plane_back(r, &rollback);
     }
     let checks = prerequisites(r, &rollback, &survey, now, limits);
     let blocked: Vec<String> = checks
@@ -220,12 +190,12 @@ pub(super) fn on_survey(
             rollback.to,
             blocked.join("; ")
         );
-        return finish(r, UpgradeStatus::RollbackBlocked, note, now, limits);
+        return finish(r, UpgradeStatus::RollbackBlocked, note, now, limits).into();
     }
     plan(r, &rollback, &survey);
     r.control_plane_version = Some(rollback.from);
     r.step = Step::RunItems;
-    next_item(r, now, limits)
+    Flow::Items
 }
 
 /// A dry run of `RollbackPreflight`: the prerequisites, and what would go back whether or not
@@ -350,7 +320,7 @@ pub(super) fn on_started(
     answer: Result<UpdateView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     match answer {
         Ok(update) => {
             if let Some(rb) = r.rollback.as_mut() {
@@ -366,7 +336,7 @@ pub(super) fn on_started(
         }
         // Another update first (EKS said so right after the look): try again.
         Err(e) if policy(Operation::RollBackClusterVersion, &e) == Action::WaitForOther => {
-            Next::After(limits.poll_interval_secs)
+            Next::After(limits.poll_interval_secs).into()
         }
         Err(e) => {
             let hint = if e.kind == FailureKind::InvalidState {
@@ -375,7 +345,7 @@ pub(super) fn on_started(
                 ""
             };
             let note = format!("EKS refused the control plane's rollback: {e}{hint}");
-            finish(r, UpgradeStatus::RollbackFailed, note, now, limits)
+            finish(r, UpgradeStatus::RollbackFailed, note, now, limits).into()
         }
     }
 }
@@ -386,25 +356,25 @@ pub(super) fn on_update(
     answer: Result<UpdateView, EksFailure>,
     now: i64,
     limits: &Limits,
-) -> Next {
+) -> Flow {
     match answer {
         Ok(update) => track(r, &update, now, limits),
         Err(e) => {
             let note = format!("DescribeUpdate of the control plane's rollback: {e}");
-            finish(r, UpgradeStatus::RollbackFailed, note, now, limits)
+            finish(r, UpgradeStatus::RollbackFailed, note, now, limits).into()
         }
     }
 }
 
-fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) -> Next {
+fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) -> Flow {
     match &update.state {
-        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs),
+        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs).into(),
         UpdateState::Successful => {
             let Some(rollback) = r.rollback.clone() else {
-                return Next::Now;
+                return Next::Now.into();
             };
             r.message = Some(format!("control plane back at {} (update {})", rollback.to, update.id));
-            control_plane_back(r, &rollback, now, limits)
+            control_plane_back(r, &rollback)
         }
         UpdateState::Failed | UpdateState::Cancelled => {
             r.eks_errors = update.errors.clone();
@@ -414,14 +384,14 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
                 update.state,
                 describe_errors(update)
             );
-            finish(r, UpgradeStatus::RollbackFailed, note, now, limits)
+            finish(r, UpgradeStatus::RollbackFailed, note, now, limits).into()
         }
     }
 }
 
 /// The control plane is back: the add-ons go back next (items with tokens derived from the
 /// rollback's), then the rollback ends.
-fn control_plane_back(r: &mut UpgradeRecord, rollback: &Rollback, now: i64, limits: &Limits) -> Next {
+fn control_plane_back(r: &mut UpgradeRecord, rollback: &Rollback) -> Flow {
     r.control_plane_version = Some(rollback.to);
     let base = derived_token(&rollback.client_request_token, "addons");
     for addon in &rollback.addons_back {
@@ -438,7 +408,7 @@ fn control_plane_back(r: &mut UpgradeRecord, rollback: &Rollback, now: i64, limi
         );
     }
     r.step = Step::RunItems;
-    next_item(r, now, limits)
+    Flow::Items
 }
 
 fn finished(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Next {

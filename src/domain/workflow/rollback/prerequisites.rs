@@ -1,9 +1,10 @@
 //! What must hold before a rollback touches anything: EKS's prerequisites, and the node groups
 //! and add-ons this tool can bring back.
 
-use super::{previous_minor, Rollback, ROLLBACK_WINDOW_SECS, WINDOW_MARGIN_SECS};
+use super::timing::{previous_minor, ROLLBACK_WINDOW_SECS, WINDOW_MARGIN_SECS};
 use crate::domain::eks::RollbackSurvey;
 use crate::domain::record::safety::Check;
+use crate::domain::record::safety::Rollback;
 use crate::domain::record::{ItemKind, ItemPurpose, ItemStatus, UpgradeRecord};
 use crate::domain::text::human_duration;
 use crate::domain::workflow::Limits;

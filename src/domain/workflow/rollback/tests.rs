@@ -134,7 +134,7 @@ fn rollback_survey() -> RollbackSurvey {
 /// The record once the hop's last item succeeded: its verification is next.
 fn verifying(on_failure: OnVerifyFailure, soak_minutes: u16) -> UpgradeRecord {
     let mut r = hop_done(on_failure, soak_minutes);
-    let next = crate::domain::workflow::items::next_item(&mut r, NOW, &limits());
+    let next = crate::domain::workflow::transitions::follow(&mut r, Flow::Items, NOW, &limits());
     assert_eq!((r.step, next), (Step::Verify, Next::Now));
     assert_eq!(
         next_call(&r),
@@ -161,9 +161,9 @@ fn a_healthy_hop_is_verified_and_the_upgrade_goes_on() {
     assert!(verification.checks.iter().all(|c| c.passed));
     // Verified once: the hop is not verified again on the next look.
     let mut again = t.record.clone();
-    assert!(!crate::domain::workflow::verify::needs_verification(&again));
+    assert!(!crate::domain::workflow::work::needs_verification(&again));
     again.step = Step::RunItems;
-    crate::domain::workflow::items::next_item(&mut again, NOW, &limits());
+    crate::domain::workflow::transitions::follow(&mut again, Flow::Items, NOW, &limits());
     assert_eq!(again.step, Step::InspectCluster);
 }
 
