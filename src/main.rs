@@ -19,6 +19,16 @@ use eks_upgrade_orchestrator::ports::{Clock, SystemClock};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
+/// The function's adapters, over the AWS SDK.
+type Lambda = Orchestrator<(
+    EksAdapter,
+    DynamoStore,
+    LambdaInvoker,
+    SystemClock,
+    EventBridgeNotifier,
+    CloudWatchAlarms,
+)>;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON; level from AWS_LAMBDA_LOG_LEVEL or RUST_LOG.
@@ -26,7 +36,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     // Loaded, and each client built, when an invocation first needs it: see adapters::aws.
     let aws = AwsConfig::new(TrustRoots::from_env()?).with_operation_timeout(config.operation_timeout_secs);
-    let orchestrator = Orchestrator {
+    let orchestrator: Lambda = Orchestrator {
         eks: EksAdapter::new(aws.lazy(aws_sdk_eks::Client::new)),
         store: DynamoStore::new(aws.lazy(aws_sdk_dynamodb::Client::new), &config.table_name),
         invoker: LambdaInvoker::new(aws.lazy(aws_sdk_lambda::Client::new), &config.function_name),

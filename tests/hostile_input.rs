@@ -97,7 +97,14 @@ async fn every_malformed_sample_is_refused_naming_its_field_and_writes_nothing()
         &std::fs::read_to_string(format!("{}/tests/malformed-events.json", env!("CARGO_MANIFEST_DIR"))).unwrap(),
     )
     .unwrap();
-    let app = Orchestrator {
+    let app: Orchestrator<(
+        FakeEks,
+        MemoryStore,
+        RecordingInvoker,
+        ManualClock,
+        RecordingNotifier,
+        FakeAlarms,
+    )> = Orchestrator {
         eks: FakeEks::with_cluster("devel", "1.30", 1),
         store: MemoryStore::default(),
         invoker: RecordingInvoker::default(),

@@ -6,14 +6,14 @@ use super::reply::{Ignored, Reply, Summary};
 use super::{new_token, HandlerError, Invocation};
 use crate::domain::workflow::{self, Answer, Call, Claim, Next};
 use crate::domain::{Continuation, ItemKind, UpgradeRecord};
-use crate::ports::{Alarms, Clock, Eks, NodegroupTarget, Notifier, RecordStore, SelfInvoker, StoreError};
+use crate::ports::{Clock, Eks, NodegroupTarget, Ports, RecordStore, SelfInvoker, StoreError};
 use tracing::{info, warn};
 
 /// How many times an invocation re-reads a record after losing a conditional write before it
 /// leaves the record to whoever won.
 const CLAIM_ATTEMPTS: usize = 5;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> super::Orchestrator<P> {
     /// A continuation: only the one carrying the record's current handoff goes on.
     pub async fn resume(&self, continuation: Continuation, invocation: &Invocation) -> Result<Reply, HandlerError> {
         let cluster = continuation.cluster.as_str();

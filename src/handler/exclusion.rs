@@ -6,7 +6,7 @@ use super::HandlerError;
 use crate::domain::record::lock::ClusterLock;
 use crate::domain::workflow::{self, Hold};
 use crate::domain::{CancelRequest, UpgradeRecord};
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, Replaced, SelfInvoker, StoreError};
+use crate::ports::{Clock, Ports, RecordStore, Replaced, StoreError};
 use tracing::{info, warn};
 
 /// How many times a request tries to take a lock that keeps changing under it.
@@ -21,7 +21,7 @@ fn busy(cluster: &str, holder: &str, why: String) -> HandlerError {
     }
 }
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> super::Orchestrator<P> {
     /// Takes the cluster's lock for `request_id`, or says which upgrade holds it.
     pub(super) async fn hold(&self, cluster: &str, request_id: &str) -> Result<(), HandlerError> {
         for _ in 0..HOLD_ATTEMPTS {

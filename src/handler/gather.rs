@@ -8,7 +8,7 @@ use crate::domain::eks::{
 use crate::domain::plan::unknown_alarm;
 use crate::domain::{InvalidEvent, UpdateState, UpdateView};
 use crate::handler::HandlerError;
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Alarms, Eks, Ports};
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use tracing::warn;
 /// DescribeUpdate calls made at once when looking for the updates in progress.
 const DESCRIBES_AT_ONCE: usize = 8;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> super::Orchestrator<P> {
     /// The cluster's updates in progress. EKS documents no order for ListUpdates, so every id
     /// of every page is described (a few at once), not only the first ones.
     pub(super) async fn updates_in_progress(&self, cluster: &str) -> Result<Vec<UpdateView>, EksFailure> {

@@ -6,10 +6,10 @@ use super::{new_token, HandlerError, Invocation};
 use crate::domain::plan::PlanError;
 use crate::domain::workflow;
 use crate::domain::{KubeVersion, RequestId, TargetVersion, UpgradeRecord, UpgradeRequest};
-use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Clock, Eks, Inserted, Ports, RecordStore};
 use tracing::{info, warn};
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> super::Orchestrator<P> {
     /// An upgrade request: the record is created (with its token) before anything else, or the
     /// existing one is taken up.
     pub async fn upgrade(&self, request: UpgradeRequest, invocation: &Invocation) -> Result<Summary, HandlerError> {

@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::crash::{CrashPoints, InjectedCrash};
 use crate::domain::plan::PlanError;
 use crate::domain::{decode_event, EksFailure, FailureKind, InboundEvent, InvalidEvent};
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker, StoreError};
+use crate::ports::{Clock, Ports, StoreError};
 use reply::Reply;
 use serde_json::Value;
 use tracing::warn;
@@ -127,20 +127,20 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 }
 
 /// The function: the ports, the configuration, and the handling of each event.
-pub struct Orchestrator<E, S, I, C, N, A> {
-    pub eks: E,
-    pub store: S,
-    pub invoker: I,
-    pub clock: C,
-    pub notifier: N,
+pub struct Orchestrator<P: Ports> {
+    pub eks: P::Eks,
+    pub store: P::Store,
+    pub invoker: P::Invoker,
+    pub clock: P::Clock,
+    pub notifier: P::Notifier,
     /// The CloudWatch alarms a hop's verification reads.
-    pub alarms: A,
+    pub alarms: P::Alarms,
     pub config: Config,
     /// Test hook, empty in production: see [`crate::crash`].
     pub crash_points: CrashPoints,
 }
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> Orchestrator<P> {
     /// Handles one invocation's payload, answering JSON.
     pub async fn handle(&self, payload: &Value, invocation: &Invocation) -> Result<Value, HandlerError> {
         let reply = self.reply(payload, invocation).await?;

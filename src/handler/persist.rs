@@ -5,10 +5,10 @@ use super::reply::Summary;
 use super::HandlerError;
 use crate::domain::workflow::{commit, CommitOptions};
 use crate::domain::UpgradeRecord;
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, Replaced, SelfInvoker, StoreError};
+use crate::ports::{Clock, Notifier, Ports, RecordStore, Replaced, StoreError};
 use tracing::warn;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> super::Orchestrator<P> {
     /// Writes `next` in place of `current` if nobody wrote since; `None` if somebody did.
     pub(super) async fn write(
         &self,

@@ -7,10 +7,10 @@ use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::window::next_opening;
 use crate::domain::workflow;
 use crate::domain::{StatusQuery, UpgradeRecord, UpgradeRequest};
-use crate::ports::{Alarms, Clock, Eks, Listed, Notifier, RecordStore, SelfInvoker, Unreadable};
+use crate::ports::{Clock, Listed, Ports, RecordStore, RolloutStore, SelfInvoker, Unreadable};
 use tracing::{info, warn};
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> super::Orchestrator<P> {
     /// A dry run: the plan from read-only EKS calls; nothing is written, in EKS or in the table.
     pub async fn dry_run(&self, request: &UpgradeRequest) -> Result<DryRunReply, HandlerError> {
         let cluster = request.cluster.as_str();

@@ -6,10 +6,10 @@ use super::{HandlerError, Invocation};
 use crate::domain::record::ItemPurpose;
 use crate::domain::workflow;
 use crate::domain::{RollbackRequest, UpgradeRecord};
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Clock, Ports, RecordStore};
 use tracing::info;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms> super::Orchestrator<E, S, I, C, N, A> {
+impl<P: Ports> super::Orchestrator<P> {
     pub async fn rollback(&self, request: RollbackRequest, invocation: &Invocation) -> Result<Reply, HandlerError> {
         let (cluster, request_id) = (request.cluster.as_str(), request.request_id.as_str());
         let refused = |why: String| {

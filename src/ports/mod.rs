@@ -3,6 +3,7 @@
 //! is compiled only for tests (feature `test-util`, see [`crate::fakes`]).
 
 pub mod alarms;
+mod bundle;
 pub mod clock;
 pub mod eks;
 pub mod invoker;
@@ -16,6 +17,7 @@ pub(crate) mod eks_fake;
 pub(crate) mod store_memory;
 
 pub use alarms::Alarms;
+pub use bundle::Ports;
 pub use clock::{Clock, SystemClock};
 pub use eks::{Eks, NodegroupTarget};
 pub use invoker::{InvokeError, SelfInvoker};

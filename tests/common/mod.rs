@@ -16,7 +16,14 @@ use std::sync::atomic::Ordering;
 pub const T0: i64 = 1_790_000_000;
 
 pub struct Harness {
-    pub app: Orchestrator<FakeEks, MemoryStore, RecordingInvoker, ManualClock, RecordingNotifier, FakeAlarms>,
+    pub app: Orchestrator<(
+        FakeEks,
+        MemoryStore,
+        RecordingInvoker,
+        ManualClock,
+        RecordingNotifier,
+        FakeAlarms,
+    )>,
     pub invocations: std::sync::atomic::AtomicUsize,
 }
 

@@ -31,7 +31,14 @@ use std::time::{Duration, Instant};
 mod rollouts;
 mod safety_net;
 
-type App = Orchestrator<EksAdapter, DynamoStore, LambdaInvoker, SystemClock, RecordingNotifier, CloudWatchAlarms>;
+type App = Orchestrator<(
+    EksAdapter,
+    DynamoStore,
+    LambdaInvoker,
+    SystemClock,
+    RecordingNotifier,
+    CloudWatchAlarms,
+)>;
 
 const TABLE: &str = "upgrades";
 const FUNCTION: &str = "eks-upgrade-orchestrator";
@@ -184,7 +191,7 @@ impl Stack {
         };
         let eks = aws_sdk_eks::Client::new(&sdk(emulator.url()).await);
         let lambda_client = aws_sdk_lambda::Client::new(&sdk(emulator.url()).await);
-        let app = Orchestrator {
+        let app: App = Orchestrator {
             eks: EksAdapter::new(eks.clone()),
             store: DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk(dynalite.endpoint.clone()).await),

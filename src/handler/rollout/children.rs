@@ -9,12 +9,10 @@ use crate::domain::rollout::{ClusterState, RolloutRecord};
 use crate::domain::workflow::{RolloutConsent, ROLLOUT_CONSENT_GRACE_SECS};
 use crate::domain::{ClusterName, EksFailure, FailureKind, TargetVersion, UpgradeRecord};
 use crate::handler::{new_token, HandlerError};
-use crate::ports::{Alarms, Clock, Eks, Inserted, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Clock, Eks, Inserted, Ports, RecordStore, RolloutStore, SelfInvoker};
 use tracing::{info, warn};
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
-    crate::handler::Orchestrator<E, S, I, C, N, A>
-{
+impl<P: Ports> crate::handler::Orchestrator<P> {
     /// What the upgrade records of the rollout's started clusters say.
     pub(super) async fn children(&self, rollout: &RolloutRecord) -> Result<Vec<(String, ChildSeen)>, HandlerError> {
         let child_id = rollout.child_request_id();

@@ -9,15 +9,13 @@ use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::rollout::{ClusterEntry, RolloutRecord, StageState};
 use crate::domain::TargetVersion;
 use crate::handler::gather::SurveyCache;
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use crate::ports::Ports;
 use futures_util::future::join_all;
 
 /// Clusters surveyed at once.
 const SURVEYS_AT_ONCE: usize = 16;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
-    crate::handler::Orchestrator<E, S, I, C, N, A>
-{
+impl<P: Ports> crate::handler::Orchestrator<P> {
     /// Each stage's clusters with their plans; read-only.
     pub(super) async fn rollout_dry_run(&self, rollout: &RolloutRecord) -> RolloutDryRunReply {
         let cache = SurveyCache::default();

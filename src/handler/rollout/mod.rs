@@ -21,7 +21,7 @@ use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
 use crate::domain::{InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
 use crate::handler::reply::Reply;
 use crate::handler::{HandlerError, Invocation};
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, SelfInvoker};
+use crate::ports::{Clock, Eks, Ports, RecordStore, RolloutStore};
 use futures_util::future::join_all;
 use reply::RolloutReply;
 
@@ -29,9 +29,7 @@ use reply::RolloutReply;
 const DESCRIBES_AT_ONCE: usize = 16;
 use tracing::info;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
-    crate::handler::Orchestrator<E, S, I, C, N, A>
-{
+impl<P: Ports> crate::handler::Orchestrator<P> {
     /// `{"rollout": ...}`: the rollout is written once (a duplicate finds it), then ticked.
     pub async fn rollout(&self, request: RolloutRequest, invocation: &Invocation) -> Result<Reply, HandlerError> {
         let target = match request.target_version {

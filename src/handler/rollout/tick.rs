@@ -8,15 +8,13 @@ use crate::domain::rollout::advance::{advance, advance_after_starts, observe, st
 use crate::domain::rollout::commit::{commit, RolloutCommit};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
 use crate::handler::{HandlerError, Invocation};
-use crate::ports::{Alarms, Clock, Eks, Notifier, RecordStore, Replaced, SelfInvoker};
+use crate::ports::{Clock, Notifier, Ports, Replaced, RolloutStore};
 use tracing::{info, warn};
 
 /// How many times a tick re-reads a rollout that changed under it, or goes round again.
 const TICK_ROUNDS: usize = 8;
 
-impl<E: Eks, S: RecordStore, I: SelfInvoker, C: Clock, N: Notifier, A: Alarms>
-    crate::handler::Orchestrator<E, S, I, C, N, A>
-{
+impl<P: Ports> crate::handler::Orchestrator<P> {
     /// Ticks a rollout until nothing more happens now; within this invocation's time, it also
     /// waits for a soak that ends before the deadline.
     pub async fn tick(&self, tick: &RolloutTick, invocation: &Invocation) -> Result<RolloutRecord, HandlerError> {
