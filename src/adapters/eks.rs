@@ -76,19 +76,7 @@ impl Eks for EksAdapter {
                 .tags()
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
-            health: cluster
-                .health()
-                .map(|h| {
-                    h.issues()
-                        .iter()
-                        .map(|i| HealthIssue {
-                            code: i.code().map(|c| c.as_str().to_owned()).unwrap_or_default(),
-                            message: i.message().unwrap_or_default().to_owned(),
-                            resource_ids: i.resource_ids().to_vec(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            health: cluster.health().map(|h| health_issues(h.issues())).unwrap_or_default(),
             support_type: cluster
                 .upgrade_policy()
                 .and_then(|p| p.support_type())
@@ -290,14 +278,7 @@ impl Eks for EksAdapter {
                     name: lt.name().map(str::to_owned),
                     version: lt.version().map(str::to_owned),
                 }),
-                health: health
-                    .iter()
-                    .map(|i| HealthIssue {
-                        code: i.code().map(|c| c.as_str().to_owned()).unwrap_or_default(),
-                        message: i.message().unwrap_or_default().to_owned(),
-                        resource_ids: i.resource_ids().to_vec(),
-                    })
-                    .collect(),
+                health: health_issues(health),
                 name,
             })
         })
@@ -329,14 +310,7 @@ impl Eks for EksAdapter {
                     .and_then(|a| a.status())
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
-                health: health
-                    .iter()
-                    .map(|i| HealthIssue {
-                        code: i.code().map(|c| c.as_str().to_owned()).unwrap_or_default(),
-                        message: i.message().unwrap_or_default().to_owned(),
-                        resource_ids: i.resource_ids().to_vec(),
-                    })
-                    .collect(),
+                health: health_issues(health),
                 name,
             })
         })
@@ -465,4 +439,46 @@ fn update_view(update: Option<&Update>) -> Result<UpdateView, EksFailure> {
             .collect(),
         created_at: update.created_at().map(|t| t.secs()),
     })
+}
+
+/// A health issue as the SDK gives it for a cluster, a node group or an add-on (three types of
+/// the same shape), so that they are mapped to [`HealthIssue`] once.
+trait SdkHealthIssue {
+    fn code_text(&self) -> String;
+    fn message_text(&self) -> String;
+    fn resources(&self) -> Vec<String>;
+}
+
+macro_rules! sdk_health_issue {
+    ($($issue:ty),*) => {$(
+        impl SdkHealthIssue for $issue {
+            fn code_text(&self) -> String {
+                self.code().map(|c| c.as_str().to_owned()).unwrap_or_default()
+            }
+            fn message_text(&self) -> String {
+                self.message().unwrap_or_default().to_owned()
+            }
+            fn resources(&self) -> Vec<String> {
+                self.resource_ids().to_vec()
+            }
+        }
+    )*};
+}
+
+sdk_health_issue!(
+    aws_sdk_eks::types::ClusterIssue,
+    aws_sdk_eks::types::Issue,
+    aws_sdk_eks::types::AddonIssue
+);
+
+/// EKS's `health.issues`, whichever resource reported them.
+fn health_issues(issues: &[impl SdkHealthIssue]) -> Vec<HealthIssue> {
+    issues
+        .iter()
+        .map(|i| HealthIssue {
+            code: i.code_text(),
+            message: i.message_text(),
+            resource_ids: i.resources(),
+        })
+        .collect()
 }

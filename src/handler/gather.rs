@@ -2,8 +2,8 @@
 //! is made from, a verification's evidence, a rollback's prerequisites.
 
 use crate::domain::eks::{
-    policy, Action, AddonVersionOption, AddonView, AlarmView, EksFailure, FailureKind, InsightCategory, OfferedVersion,
-    Operation, RollbackSurvey, Survey, VerifyEvidence,
+    policy, Action, AddonVersionOption, AddonView, AlarmView, ClusterView, EksFailure, FailureKind, InsightCategory,
+    InsightView, NodegroupView, OfferedVersion, Operation, RollbackSurvey, Survey, VerifyEvidence,
 };
 use crate::domain::plan::unknown_alarm;
 use crate::domain::{InvalidEvent, UpdateState, UpdateView};
@@ -34,7 +34,7 @@ impl<P: Ports> super::Orchestrator<P> {
                     Ok(update) if update.state == UpdateState::InProgress => running.push(update),
                     Ok(_) => {}
                     // Listed, then gone (EKS keeps no update forever): not in progress.
-                    Err(e) if e.kind == FailureKind::NotFound => {}
+                    Err(e) if policy(Operation::ListUpdates, &e) == Action::Gone => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -57,6 +57,29 @@ impl<P: Ports> super::Orchestrator<P> {
         alarms: &[String],
         cache: &SurveyCache,
     ) -> Result<Survey, EksFailure> {
+        let parts = self
+            .cluster_parts(cluster, InsightCategory::UpgradeReadiness, cache)
+            .await?;
+        Ok(Survey {
+            cluster: parts.cluster,
+            versions: parts.versions,
+            nodegroups: parts.nodegroups,
+            addons: parts.addons,
+            addon_versions: parts.addon_versions,
+            insights: parts.insights,
+            alarms: self.named_alarms(alarms).await?,
+        })
+    }
+
+    /// What an upgrade's and a rollback's surveys both read, in one place: the cluster first (a
+    /// cluster that is gone answers NotFound), its add-ons with their versions, the versions
+    /// EKS offers, its node groups, and the insights of `category`.
+    async fn cluster_parts(
+        &self,
+        cluster: &str,
+        category: InsightCategory,
+        cache: &SurveyCache,
+    ) -> Result<ClusterParts, EksFailure> {
         let cluster_view = self.eks.describe_cluster(cluster).await?;
         let addons = self.eks.addons(cluster).await.map_err(vanished)?;
         let addon_versions = self.addon_versions(&addons, cache).await?;
@@ -65,14 +88,13 @@ impl<P: Ports> super::Orchestrator<P> {
             .get_or_try_init(|| self.eks.describe_cluster_versions())
             .await?
             .clone();
-        Ok(Survey {
+        Ok(ClusterParts {
             cluster: cluster_view,
             versions,
             nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
             addons,
             addon_versions,
-            insights: self.eks.insights(cluster, InsightCategory::UpgradeReadiness).await?,
-            alarms: self.named_alarms(alarms).await?,
+            insights: self.eks.insights(cluster, category).await?,
         })
     }
 
@@ -139,19 +161,29 @@ impl<P: Ports> super::Orchestrator<P> {
     /// the updates in progress, the ROLLBACK_READINESS insights, the node groups, and the
     /// versions of the add-ons that may go back.
     pub(super) async fn rollback_survey(&self, cluster: &str) -> Result<RollbackSurvey, EksFailure> {
-        let cluster_view = self.eks.describe_cluster(cluster).await?;
-        let addons = self.eks.addons(cluster).await.map_err(vanished)?;
-        let addon_versions = self.addon_versions(&addons, &SurveyCache::default()).await?;
+        let parts = self
+            .cluster_parts(cluster, InsightCategory::RollbackReadiness, &SurveyCache::default())
+            .await?;
         Ok(RollbackSurvey {
-            cluster: cluster_view,
-            versions: self.eks.describe_cluster_versions().await?,
+            cluster: parts.cluster,
+            versions: parts.versions,
             updates_in_progress: self.updates_in_progress(cluster).await?,
-            insights: self.eks.insights(cluster, InsightCategory::RollbackReadiness).await?,
-            nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
-            addons,
-            addon_versions,
+            insights: parts.insights,
+            nodegroups: parts.nodegroups,
+            addons: parts.addons,
+            addon_versions: parts.addon_versions,
         })
     }
+}
+
+/// What both surveys read of a cluster.
+struct ClusterParts {
+    cluster: ClusterView,
+    versions: Vec<OfferedVersion>,
+    nodegroups: Vec<NodegroupView>,
+    addons: Vec<AddonView>,
+    addon_versions: Vec<(String, Vec<AddonVersionOption>)>,
+    insights: Vec<InsightView>,
 }
 
 /// What is the same for every cluster of a survey, asked once per invocation that surveys many

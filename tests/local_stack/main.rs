@@ -179,16 +179,7 @@ impl Stack {
         };
         emulator.seed_json(&seed).expect("seed");
 
-        let sdk = |endpoint: String| async move {
-            aws_config::from_env()
-                .endpoint_url(endpoint)
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_eks::config::Credentials::new(
-                    "local", "local", None, None, "test",
-                ))
-                .load()
-                .await
-        };
+        let sdk = |endpoint: String| async move { local_stack::local_sdk_config(&endpoint).await };
         let eks = aws_sdk_eks::Client::new(&sdk(emulator.url()).await);
         let lambda_client = aws_sdk_lambda::Client::new(&sdk(emulator.url()).await);
         let app: App = Orchestrator {

@@ -86,9 +86,10 @@ fn key_schema(pairs: &[(String, String)]) -> Result<Vec<KeySchemaElement>, Error
         .collect()
 }
 
-/// An SDK client for a local endpoint, with dummy credentials.
-pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_config::from_env()
+/// The SDK configuration for a local endpoint, with dummy credentials: built in one place for
+/// every client the local stack makes.
+pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::from_env()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -99,8 +100,12 @@ pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
             "local-stack",
         ))
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+        .await
+}
+
+/// A DynamoDB client for a local endpoint.
+pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&local_sdk_config(endpoint).await)
 }
 
 /// Creates the table as the template defines it (if absent) and waits until it is ACTIVE.

@@ -32,19 +32,7 @@ struct RelayCounts {
 
 /// DescribeCluster through the SDK, as the function does, against `endpoint`.
 async fn eks_client(endpoint: &str) -> aws_sdk_eks::Client {
-    let config = aws_config::from_env()
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_eks::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "local-stack",
-        ))
-        .load()
-        .await;
-    aws_sdk_eks::Client::new(&config)
+    aws_sdk_eks::Client::new(&local_stack::local_sdk_config(endpoint).await)
 }
 
 pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
