@@ -2,7 +2,7 @@
 //! already runs there on a version at least as new; a hop is blocked when one has no version
 //! for it.
 
-use super::{AddonStep, GateResult};
+use super::{AddonStep, Gate, GateResult};
 use crate::domain::eks::{AddonVersionOption, Survey};
 use crate::domain::version::KubeVersion;
 
@@ -31,7 +31,7 @@ pub(super) fn plan_addons(
     }
     let gate = GateResult {
         checked: true,
-        gate: "add-ons have a version for the new Kubernetes".into(),
+        gate: Gate::AddonVersions,
         passed: incompatible.is_empty(),
         detail: if incompatible.is_empty() {
             format!("every installed add-on has a version compatible with {to}")

@@ -5,11 +5,8 @@
 //! control plane changed). No data (INSUFFICIENT_DATA, every new alarm's state) is no evidence
 //! either way: it does not block.
 
-use super::GateResult;
+use super::{Gate, GateResult};
 use crate::domain::eks::Survey;
-
-/// The gate's name.
-pub const ALARMS_GATE: &str = "verification alarms before the hop";
 
 /// The gate, when the request names alarms.
 pub(super) fn alarms_gate(survey: &Survey) -> Option<GateResult> {
@@ -27,7 +24,7 @@ pub(super) fn alarms_gate(survey: &Survey) -> Option<GateResult> {
         }
     }
     Some(GateResult {
-        gate: ALARMS_GATE.into(),
+        gate: Gate::Alarms,
         passed: blocking.is_empty(),
         checked: true,
         detail: if blocking.is_empty() {

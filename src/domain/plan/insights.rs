@@ -1,6 +1,6 @@
 //! The upgrade-readiness insights gate of a hop.
 
-use super::GateResult;
+use super::{Gate, GateResult};
 use crate::domain::eks::Survey;
 use crate::domain::version::KubeVersion;
 
@@ -20,7 +20,7 @@ pub(super) fn insights_gate(
         .filter(|i| i.category == "UPGRADE_READINESS" && i.kubernetes_version.as_deref() == Some(to_text.as_str()))
         .collect();
     let unchecked = |detail: String| GateResult {
-        gate: "upgrade insights".into(),
+        gate: Gate::UpgradeInsights,
         passed: true,
         checked: false,
         detail,
@@ -54,7 +54,7 @@ pub(super) fn insights_gate(
         }
     }
     GateResult {
-        gate: "upgrade insights".into(),
+        gate: Gate::UpgradeInsights,
         passed: errors.is_empty() || force,
         checked: true,
         detail: if errors.is_empty() {

@@ -9,10 +9,10 @@ mod nodegroups;
 mod steps;
 
 pub use addons::addon_version_order;
-pub use alarms::{unknown_alarm, ALARMS_GATE};
+pub use alarms::unknown_alarm;
 pub use steps::{
-    AddonStep, GateResult, Hop, LaunchTemplateVersion, NodegroupLaunchTemplates, NodegroupStep, OperatorNodegroup,
-    PlanError, PlanOptions, UpgradePlan, UNSEEN_NODES_NOTE,
+    AddonStep, Gate, GateResult, Hop, LaunchTemplateVersion, NodegroupLaunchTemplates, NodegroupStep,
+    OperatorNodegroup, PlanError, PlanOptions, UpgradePlan, UNSEEN_NODES_NOTE,
 };
 
 use super::eks::Survey;
@@ -136,7 +136,7 @@ fn plan_hop(
     let mut gates = Vec::new();
     if !survey.versions.iter().any(|o| o.version == to) {
         gates.push(GateResult {
-            gate: "version offered".into(),
+            gate: Gate::VersionOffered,
             passed: false,
             checked: true,
             detail: format!("EKS does not offer {to} (it lists {})", offered_list(survey)),
@@ -144,7 +144,7 @@ fn plan_hop(
     }
     if first {
         gates.push(GateResult {
-            gate: "cluster ACTIVE".into(),
+            gate: Gate::ClusterActive,
             passed: survey.cluster.status == "ACTIVE",
             checked: true,
             detail: format!("cluster is {}", survey.cluster.status),

@@ -5,7 +5,7 @@
 //! operator's to roll. EKS refuses a control-plane hop while a node group is behind, so a
 //! custom one left behind blocks the next hop, as EKS would.
 
-use super::{GateResult, NodegroupLaunchTemplates, NodegroupStep, OperatorNodegroup};
+use super::{Gate, GateResult, NodegroupLaunchTemplates, NodegroupStep, OperatorNodegroup};
 use crate::domain::eks::{NodegroupView, Survey};
 use crate::domain::version::KubeVersion;
 
@@ -87,7 +87,7 @@ pub(super) fn skew_gate(
     first_steps: &[NodegroupStep],
     left_behind: &[OperatorNodegroup],
 ) -> GateResult {
-    let gate = "node groups at the control plane's version".to_owned();
+    let gate = Gate::NodegroupSkew;
     if !left_behind.is_empty() {
         let names: Vec<String> = left_behind
             .iter()

@@ -7,11 +7,84 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The gates of a hop's preflight, each stored and shown as the phrase operators read. A new
+/// gate is a variant here (its phrase in `phrase`), so the compiler names every place that
+/// lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Gate {
+    /// EKS offers the hop's version.
+    VersionOffered,
+    /// The cluster is ACTIVE.
+    ClusterActive,
+    /// EKS's upgrade-readiness insights pass (or are overridden with `force`).
+    UpgradeInsights,
+    /// Every installed add-on has a version for the hop's Kubernetes.
+    AddonVersions,
+    /// No node group on a custom AMI is left behind the control plane.
+    NodegroupSkew,
+    /// The verification's alarms are not in ALARM before the hop.
+    Alarms,
+    /// A gate this version does not know (read from a record written by another one).
+    Other(String),
+}
+
+impl Gate {
+    pub(super) const ALL: [Gate; 6] = [
+        Gate::VersionOffered,
+        Gate::ClusterActive,
+        Gate::UpgradeInsights,
+        Gate::AddonVersions,
+        Gate::NodegroupSkew,
+        Gate::Alarms,
+    ];
+
+    /// The phrase operators read (in the plan, the record and its messages).
+    pub fn phrase(&self) -> &str {
+        match self {
+            Gate::VersionOffered => "version offered",
+            Gate::ClusterActive => "cluster ACTIVE",
+            Gate::UpgradeInsights => "upgrade insights",
+            Gate::AddonVersions => "add-ons have a version for the new Kubernetes",
+            Gate::NodegroupSkew => "node groups at the control plane's version",
+            Gate::Alarms => "verification alarms before the hop",
+            Gate::Other(phrase) => phrase,
+        }
+    }
+}
+
+impl From<String> for Gate {
+    fn from(phrase: String) -> Self {
+        Gate::ALL
+            .into_iter()
+            .find(|g| g.phrase() == phrase)
+            .unwrap_or(Gate::Other(phrase))
+    }
+}
+
+impl From<Gate> for String {
+    fn from(gate: Gate) -> Self {
+        gate.phrase().to_owned()
+    }
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.phrase())
+    }
+}
+
+impl PartialEq<&str> for Gate {
+    fn eq(&self, other: &&str) -> bool {
+        self.phrase() == *other
+    }
+}
+
 /// One gate of a hop's preflight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GateResult {
-    pub gate: String,
+    pub gate: Gate,
     /// Whether the gate lets the hop go (an unchecked gate does not block it).
     pub passed: bool,
     /// False when nothing could be checked yet (EKS computes upgrade insights for the next

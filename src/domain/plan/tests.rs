@@ -225,3 +225,18 @@ fn target_version_accepts_latest() {
     let err = serde_json::from_value::<TargetVersion>(serde_json::json!("newest")).unwrap_err();
     assert!(err.to_string().contains("\"latest\""), "{err}");
 }
+
+#[test]
+fn gates_are_stored_as_their_phrase_and_an_unknown_phrase_is_kept() {
+    for gate in Gate::ALL {
+        let json = serde_json::to_value(&gate).unwrap();
+        assert_eq!(json, serde_json::json!(gate.phrase()));
+        assert_eq!(serde_json::from_value::<Gate>(json).unwrap(), gate);
+    }
+    let other: Gate = serde_json::from_value(serde_json::json!("a gate of a later version")).unwrap();
+    assert_eq!(other, Gate::Other("a gate of a later version".into()));
+    assert_eq!(
+        serde_json::to_value(&other).unwrap(),
+        serde_json::json!("a gate of a later version")
+    );
+}
