@@ -1,7 +1,7 @@
 //! Which event a payload is, told apart by its keys (see the list in `event/mod.rs`), and
 //! decoded into its type, or refused naming the field.
 
-use super::rollout::{self, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
+use super::rollout::{self, RolloutControl, RolloutControlFields, RolloutQuery, RolloutRequest, RolloutTick};
 use super::{
     json_kind, typed, CancelRequest, Continuation, InvalidEvent, OnVerifyFailure, RollbackRequest, StatusQuery,
     SweepRequest, UpgradeRequest,
@@ -94,9 +94,8 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
                     Ok(InboundEvent::Rollout(Box::new(request)))
                 }
                 "rolloutControl" => {
-                    let control: RolloutControl = typed(inner, &at)?;
-                    rollout::check_control(&control, &at)?;
-                    Ok(InboundEvent::RolloutControl(control))
+                    let fields: RolloutControlFields = typed(inner, &at)?;
+                    Ok(InboundEvent::RolloutControl(RolloutControl::from_fields(fields, &at)?))
                 }
                 "rolloutStatus" => Ok(InboundEvent::RolloutStatus(typed(inner, &at)?)),
                 "rolloutTick" => Ok(InboundEvent::RolloutTick(typed(inner, &at)?)),

@@ -217,21 +217,88 @@ pub enum ControlAction {
     Skip,
 }
 
-/// `{"rolloutControl": {"name", "requestId"?, "action", "stage"?, "cluster"?}}`.
+/// `{"rolloutControl": {"name", "requestId"?, "action", "stage"?, "cluster"?}}`, as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RolloutControl {
+pub struct RolloutControlFields {
     pub name: Name,
-    /// Which rollout of that name; none: its only unfinished one.
     #[serde(default)]
     pub request_id: Option<RequestId>,
     pub action: ControlAction,
-    /// The stage to approve.
     #[serde(default)]
     pub stage: Option<Name>,
-    /// The cluster to skip.
     #[serde(default)]
     pub cluster: Option<ClusterName>,
+}
+
+/// A rollout control, checked where it is decoded ([`RolloutControl::from_fields`]): each
+/// action carries what it needs, so nothing downstream reads an optional field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutControl {
+    pub name: Name,
+    /// Which rollout of that name; none: its only unfinished one.
+    pub request_id: Option<RequestId>,
+    pub control: Control,
+}
+
+/// What a control does, with its data. A new control is a variant here (and in
+/// [`ControlAction`], its name on the wire), decoded in `from_fields`, applied in
+/// `rollout/controls.rs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    Pause,
+    Resume,
+    Cancel,
+    /// The stage to approve.
+    Approve {
+        stage: Name,
+    },
+    /// The cluster to leave out.
+    Skip {
+        cluster: ClusterName,
+    },
+}
+
+impl Control {
+    pub fn action(&self) -> ControlAction {
+        match self {
+            Control::Pause => ControlAction::Pause,
+            Control::Resume => ControlAction::Resume,
+            Control::Cancel => ControlAction::Cancel,
+            Control::Approve { .. } => ControlAction::Approve,
+            Control::Skip { .. } => ControlAction::Skip,
+        }
+    }
+}
+
+impl RolloutControl {
+    /// The control the fields at `at` ask for, or what is missing, naming the field.
+    pub fn from_fields(fields: RolloutControlFields, at: &str) -> Result<Self, InvalidEvent> {
+        let missing = |field: &str, problem: &str| InvalidEvent {
+            field: format!("{at}.{field}"),
+            problem: problem.into(),
+        };
+        let control = match fields.action {
+            ControlAction::Pause => Control::Pause,
+            ControlAction::Resume => Control::Resume,
+            ControlAction::Cancel => Control::Cancel,
+            ControlAction::Approve => Control::Approve {
+                stage: fields
+                    .stage
+                    .ok_or_else(|| missing("stage", "expected the stage to approve"))?,
+            },
+            ControlAction::Skip => Control::Skip {
+                cluster: fields
+                    .cluster
+                    .ok_or_else(|| missing("cluster", "expected the cluster to skip"))?,
+            },
+        };
+        Ok(Self {
+            name: fields.name,
+            request_id: fields.request_id,
+            control,
+        })
+    }
 }
 
 /// `{"rolloutStatus": {"name", "requestId"?}}`: the rollout per stage and cluster.
@@ -363,19 +430,4 @@ fn check_options(options: &Map<String, Value>, at: &str, target: TargetVersion) 
             field: format!("{at}.{}", e.field),
             problem: e.problem,
         })
-}
-
-/// Controls that need a stage or a cluster say so.
-pub(super) fn check_control(control: &RolloutControl, at: &str) -> Result<(), InvalidEvent> {
-    match (control.action, &control.stage, &control.cluster) {
-        (ControlAction::Approve, None, _) => Err(InvalidEvent {
-            field: format!("{at}.stage"),
-            problem: "expected the stage to approve".into(),
-        }),
-        (ControlAction::Skip, _, None) => Err(InvalidEvent {
-            field: format!("{at}.cluster"),
-            problem: "expected the cluster to skip".into(),
-        }),
-        _ => Ok(()),
-    }
 }

@@ -3,7 +3,9 @@
 
 use super::advance::{history, set_note};
 use super::{ClusterState, RolloutRecord, RolloutStatus, StageStatus};
-use crate::domain::event::rollout::{ControlAction, RolloutControl};
+use crate::domain::event::rollout::Name;
+use crate::domain::event::rollout::{Control, RolloutControl};
+use crate::domain::event::ClusterName;
 
 pub fn apply(r: &RolloutRecord, control: &RolloutControl, now: i64) -> Result<RolloutRecord, String> {
     if r.is_finished() {
@@ -13,8 +15,8 @@ pub fn apply(r: &RolloutRecord, control: &RolloutControl, now: i64) -> Result<Ro
         ));
     }
     let mut next = r.clone();
-    match control.action {
-        ControlAction::Pause => match r.status {
+    match &control.control {
+        Control::Pause => match r.status {
             RolloutStatus::Running => {
                 next.status = RolloutStatus::Paused;
                 history(
@@ -26,7 +28,7 @@ pub fn apply(r: &RolloutRecord, control: &RolloutControl, now: i64) -> Result<Ro
             RolloutStatus::Paused => {}
             other => return Err(format!("it is {other:?}: nothing new starts anyway")),
         },
-        ControlAction::Resume => match r.status {
+        Control::Resume => match r.status {
             RolloutStatus::Paused => {
                 next.status = RolloutStatus::Running;
                 history(&mut next, now, "resumed".into());
@@ -34,7 +36,7 @@ pub fn apply(r: &RolloutRecord, control: &RolloutControl, now: i64) -> Result<Ro
             RolloutStatus::Running => {}
             other => return Err(format!("it is {other:?}: it can't be resumed")),
         },
-        ControlAction::Cancel => match r.status {
+        Control::Cancel => match r.status {
             RolloutStatus::Cancelling => {}
             _ => {
                 next.status = RolloutStatus::Cancelling;
@@ -45,14 +47,14 @@ pub fn apply(r: &RolloutRecord, control: &RolloutControl, now: i64) -> Result<Ro
                 );
             }
         },
-        ControlAction::Approve => approve(&mut next, control, now)?,
-        ControlAction::Skip => skip(&mut next, control, now)?,
+        Control::Approve { stage } => approve(&mut next, stage, now)?,
+        Control::Skip { cluster } => skip(&mut next, cluster, now)?,
     }
     Ok(next)
 }
 
-fn approve(r: &mut RolloutRecord, control: &RolloutControl, now: i64) -> Result<(), String> {
-    let name = control.stage.as_ref().map(|s| s.as_str()).unwrap_or_default();
+fn approve(r: &mut RolloutRecord, stage: &Name, now: i64) -> Result<(), String> {
+    let name = stage.as_str();
     let Some(stage) = r.stages.iter_mut().find(|s| s.name == name) else {
         let names: Vec<&str> = r.stages.iter().map(|s| s.name.as_str()).collect();
         return Err(format!("it has no stage {name} (stages: {})", names.join(", ")));
@@ -72,8 +74,8 @@ fn approve(r: &mut RolloutRecord, control: &RolloutControl, now: i64) -> Result<
     Ok(())
 }
 
-fn skip(r: &mut RolloutRecord, control: &RolloutControl, now: i64) -> Result<(), String> {
-    let cluster = control.cluster.as_ref().map(|c| c.as_str()).unwrap_or_default();
+fn skip(r: &mut RolloutRecord, cluster: &ClusterName, now: i64) -> Result<(), String> {
+    let cluster = cluster.as_str();
     let Some((s, c)) = r.find(cluster) else {
         return Err(format!("cluster {cluster} is in none of its stages"));
     };

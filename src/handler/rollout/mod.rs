@@ -14,7 +14,7 @@ pub mod reply;
 mod tick;
 
 use crate::domain::eks::{policy, Action, Operation};
-use crate::domain::event::rollout::{ControlAction, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
+use crate::domain::event::rollout::{Control, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
 use crate::domain::rollout::assign::{new_rollout, Discovered};
 use crate::domain::rollout::commit::commit;
 use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
@@ -168,13 +168,17 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         invocation: &Invocation,
     ) -> Result<Reply, HandlerError> {
         let refused = |why: String| {
-            HandlerError::RolloutRefused(format!("{:?} of rollout {}: {why}", control.action, control.name))
+            HandlerError::RolloutRefused(format!(
+                "{:?} of rollout {}: {why}",
+                control.control.action(),
+                control.name
+            ))
         };
         for _ in 0..5 {
             let current = self
                 .find_rollout(control.name.as_str(), control.request_id.as_ref())
                 .await?;
-            if let (ControlAction::Skip, Some(cluster)) = (control.action, control.cluster.as_ref()) {
+            if let Control::Skip { cluster } = &control.control {
                 // Belt and braces: a cluster the rollout shows not started, but whose upgrade
                 // record exists, has started all the same.
                 let not_started = current.find(cluster.as_str()).is_some_and(|(s, c)| {
@@ -199,7 +203,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             let Some(written) = self.write_rollout(&current, next).await? else {
                 continue;
             };
-            info!(rollout = %written.name, action = ?control.action, "rollout control applied");
+            info!(rollout = %written.name, action = ?control.control.action(), "rollout control applied");
             // A control answers at once: its tick does not wait out a soak (the sweep's does).
             let at_once = Invocation {
                 deadline_ms: self.clock.now_ms(),
@@ -212,7 +216,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 )
                 .await?;
             return self
-                .rollout_reply(&ticked, format!("{:?} applied", control.action))
+                .rollout_reply(&ticked, format!("{:?} applied", control.control.action()))
                 .await;
         }
         Err(refused("the rollout kept changing; send it again".into()))

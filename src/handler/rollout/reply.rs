@@ -2,9 +2,10 @@
 //! what their upgrade records say), or a dry run's plan per stage and cluster.
 
 use crate::domain::plan::UpgradePlan;
-use crate::domain::rollout::{ClusterState, RolloutRecord, RolloutStatus, StageStatus};
+use crate::domain::rollout::{ClusterEntry, RolloutRecord, RolloutStatus};
 use crate::domain::{KubeVersion, UpgradeRecord, UpgradeStatus};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// A rollout, as a status query, a control or a start answers it.
@@ -30,37 +31,25 @@ pub struct RolloutReply {
     pub outcome: String,
 }
 
+/// A stage: the stored stage as it is, so a new stage setting shows here with no change to this
+/// reply, with its clusters each beside what their upgrade says.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageReply {
-    pub name: String,
-    pub status: StageStatus,
-    pub max_concurrent: u32,
-    pub failure_budget: u32,
-    pub approval: bool,
-    pub approved: bool,
+    /// Every field of the stored stage but its clusters.
+    #[serde(flatten)]
+    pub stage: Map<String, Value>,
     /// Clusters by state.
     pub counts: BTreeMap<String, usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub soak_until: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<i64>,
     pub clusters: Vec<ClusterReply>,
 }
 
+/// A cluster of a stage: as the rollout stores it, with a glance at its upgrade while it runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterReply {
-    pub name: String,
-    pub state: ClusterState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    #[serde(flatten)]
+    pub entry: ClusterEntry,
     /// Its upgrade, while it runs: status, the hop under way, the message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradeGlance>,
@@ -102,26 +91,19 @@ impl RolloutReply {
                         .and_then(|v| v.as_str().map(str::to_owned));
                     *counts.entry(state.unwrap_or_default()).or_insert(0) += 1;
                 }
+                let mut stage = match serde_json::to_value(s) {
+                    Ok(Value::Object(fields)) => fields,
+                    _ => Map::new(),
+                };
+                stage.remove("clusters");
                 StageReply {
-                    name: s.name.clone(),
-                    status: s.status,
-                    max_concurrent: s.max_concurrent,
-                    failure_budget: s.failure_budget,
-                    approval: s.approval,
-                    approved: s.approved,
+                    stage,
                     counts,
-                    started_at: s.started_at,
-                    soak_until: s.soak_until,
-                    finished_at: s.finished_at,
                     clusters: s
                         .clusters
                         .iter()
                         .map(|c| ClusterReply {
-                            name: c.name.clone(),
-                            state: c.state,
-                            started_at: c.started_at,
-                            finished_at: c.finished_at,
-                            note: c.note.clone(),
+                            entry: c.clone(),
                             upgrade: c.state.is_active().then(|| glance(&c.name)).flatten(),
                         })
                         .collect(),
