@@ -75,12 +75,24 @@ impl ApiError {
 
     /// "No cluster found for name: X."
     pub fn no_cluster(name: &str) -> Self {
-        Self::not_found(format!("No cluster found for name: {name}.")).cluster(name)
+        Self::not_found(eks_rules::messages::cluster_not_found(name)).cluster(name)
     }
 
     /// "No update found for ID: <id>"
     pub fn no_update(cluster: &str, id: &str) -> Self {
-        Self::not_found(format!("No update found for ID: {id}")).cluster(cluster)
+        Self::not_found(eks_rules::messages::update_not_found(id)).cluster(cluster)
+    }
+
+    /// A refusal of EKS's rules (`eks-rules`, shared with the orchestrator's fake), on the wire.
+    pub fn refused(r: eks_rules::Refusal) -> Self {
+        use eks_rules::Code;
+        match r.code {
+            Code::ResourceInUse => Self::in_use(r.message),
+            Code::InvalidParameter => Self::invalid_parameter(r.message),
+            Code::InvalidRequest => Self::invalid_request(r.message),
+            Code::InvalidState => Self::invalid_state(r.message),
+            Code::ResourceNotFound => Self::not_found(r.message),
+        }
     }
 
     pub fn no_nodegroup(cluster: &str, ng: &str) -> Self {

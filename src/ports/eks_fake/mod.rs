@@ -261,11 +261,10 @@ impl FakeEks {
 }
 
 fn not_found(cluster: &str) -> EksFailure {
-    EksFailure::new(
-        FailureKind::NotFound,
-        "ResourceNotFoundException",
-        format!("No cluster found for name: {cluster}."),
-    )
+    refusals::failure(eks_rules::Refusal {
+        code: eks_rules::Code::ResourceNotFound,
+        message: eks_rules::messages::cluster_not_found(cluster),
+    })
 }
 
 impl Eks for FakeEks {
@@ -380,11 +379,10 @@ impl Eks for FakeEks {
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
         let mut s = self.enter("DescribeUpdate").await?;
         let missing = || {
-            EksFailure::new(
-                FailureKind::NotFound,
-                "ResourceNotFoundException",
-                format!("No update found for ID: {update_id}"),
-            )
+            refusals::failure(eks_rules::Refusal {
+                code: eks_rules::Code::ResourceNotFound,
+                message: eks_rules::messages::update_not_found(update_id),
+            })
         };
         let update = s
             .updates
@@ -500,11 +498,10 @@ impl Eks for FakeEks {
         let custom = s.nodegroups.iter().any(|n| n.name == nodegroup && n.custom_ami());
         let version = match target {
             NodegroupTarget::Version(_) if custom => {
-                return Err(EksFailure::new(
-                    FailureKind::InvalidParameter,
-                    "InvalidParameterException",
-                    "You cannot specify the field kubernetesVersion when using custom AMIs",
-                ))
+                return Err(refusals::failure(eks_rules::Refusal {
+                    code: eks_rules::Code::InvalidParameter,
+                    message: eks_rules::messages::CUSTOM_AMI_UPDATE.into(),
+                }))
             }
             NodegroupTarget::Version(version) => version.to_owned(),
             // The launch template's AMI: taken as one for the control plane's version.

@@ -1,8 +1,27 @@
-//! What the fake EKS refuses, with the real service's messages (the rollback's as the
-//! emulator models them, see crates/eks-emulator/src/model/rollback.rs).
+//! What the fake EKS refuses: EKS's rules and messages from `eks-rules`, the crate the emulator's
+//! model follows too, so the fake and the emulator cannot drift apart. Here only the facts a
+//! rule reads are gathered from the fake's state.
 
 use super::{FakeEks, FakeEksState};
-use crate::domain::{EksFailure, FailureKind, KubeVersion, UpdateState};
+use crate::domain::eks::{classify, Answered};
+use crate::domain::{EksFailure, KubeVersion, UpdateState};
+use eks_rules::{messages, Code, Minor, Refusal, RollbackAsk, UpgradeAsk};
+
+/// A refusal of EKS's rules, as the SDK would hand it to the adapter: its code and status
+/// classified by the one failure policy.
+pub(super) fn failure(refusal: Refusal) -> EksFailure {
+    let status = match refusal.code {
+        Code::ResourceInUse => 409,
+        Code::ResourceNotFound => 404,
+        Code::InvalidParameter | Code::InvalidRequest | Code::InvalidState => 400,
+    };
+    let code = refusal.code.as_str();
+    EksFailure::new(classify(code, Answered::Status(status)), code, refusal.message)
+}
+
+fn minor(v: KubeVersion) -> Minor {
+    (u32::from(v.major), u32::from(v.minor))
+}
 
 impl FakeEks {
     /// EKS's refusal of a `kind` of update while another update of the cluster runs.
@@ -11,14 +30,10 @@ impl FakeEks {
             .updates
             .values()
             .find(|u| u.cluster == cluster && u.state == UpdateState::InProgress)?;
-        Some(EksFailure::new(
-            FailureKind::ResourceInUse,
-            "ResourceInUseException",
-            format!(
-                "Cannot {kind} because cluster {cluster} currently has update {} in progress",
-                running.id
-            ),
-        ))
+        Some(failure(Refusal {
+            code: Code::ResourceInUse,
+            message: messages::update_in_progress(kind, &format!("cluster {cluster}"), &running.id),
+        }))
     }
 
     /// Why EKS refuses a new control-plane update, with its real message; none if it accepts.
@@ -32,42 +47,23 @@ impl FakeEks {
         if let Some(busy) = Self::update_in_progress(s, cluster, "VersionUpdate") {
             return Some(busy);
         }
-        let behind: Vec<&str> = s
-            .nodegroups
-            .iter()
-            .filter(|n| n.version.is_some_and(|v| v < current))
-            .map(|n| n.name.as_str())
-            .collect();
-        if !behind.is_empty() {
-            return Some(EksFailure::new(
-                FailureKind::InvalidParameter,
-                "InvalidParameterException",
-                format!(
-                    "Nodegroups {} must be updated to match cluster version {current} before updating cluster version.",
-                    behind.join(", ")
-                ),
-            ));
-        }
-        if version != current.next_minor() {
-            return Some(EksFailure::new(
-                FailureKind::InvalidParameter,
-                "InvalidParameterException",
-                format!("Unsupported Kubernetes minor version update from {current} to {version}"),
-            ));
-        }
-        if !force && s.blocking_insights.iter().any(|c| c == cluster) {
-            return Some(EksFailure::new(
-                FailureKind::InvalidState,
-                "InvalidStateException",
-                "Upgrade readiness issues detected. Call the EKS ListInsights API to view upgrade blocking issues \
-                 detected by EKS. Pass the force flag to override upgrade readiness errors and proceed with upgrade.",
-            ));
-        }
-        None
+        let ask = UpgradeAsk {
+            current: minor(current),
+            requested: minor(version),
+            nodegroups_behind: s
+                .nodegroups
+                .iter()
+                .filter(|n| n.version.is_some_and(|v| v < current))
+                .map(|n| n.name.as_str())
+                .collect(),
+            insights_block: s.blocking_insights.iter().any(|c| c == cluster),
+            force,
+        };
+        eks_rules::refuse_upgrade(&ask).map(failure)
     }
 
-    /// Why EKS refuses a control-plane rollback to `version`, with the emulator's messages
-    /// (see crates/eks-emulator/src/model/rollback.rs); none if it accepts.
+    /// Why EKS refuses a control-plane rollback to `version`; none if it accepts. (The fake
+    /// keeps no clock of the 7 days nor support types: those rules are the emulator's.)
     pub(super) fn rollback_refusal(
         s: &FakeEksState,
         cluster: &str,
@@ -75,49 +71,28 @@ impl FakeEks {
         version: KubeVersion,
         force: bool,
     ) -> Option<EksFailure> {
-        let refused = |why: String| {
-            EksFailure::new(
-                FailureKind::InvalidRequest,
-                "InvalidRequestException",
-                format!("Cluster {cluster} cannot be rolled back to Kubernetes version {version}: {why}"),
-            )
-        };
         if let Some(busy) = Self::update_in_progress(s, cluster, "VersionRollback") {
             return Some(busy);
         }
-        if s.upgraded_from.get(cluster) != Some(&version) {
-            return Some(refused(format!(
-                "it was not upgraded to {current} in place. A cluster created at its current version cannot be rolled back."
-            )));
-        }
-        let newer: Vec<&str> = s
-            .nodegroups
-            .iter()
-            .filter(|n| n.version.is_some_and(|v| v > version))
-            .map(|n| n.name.as_str())
-            .collect();
-        if !newer.is_empty() {
-            return Some(EksFailure::new(
-                FailureKind::InvalidParameter,
-                "InvalidParameterException",
-                format!(
-                    "Nodegroups {} must be rolled back to version {version} before rolling back cluster version.",
-                    newer.join(", ")
-                ),
-            ));
-        }
-        let blocking = s
-            .insights
-            .iter()
-            .any(|i| i.category == "ROLLBACK_READINESS" && i.status == "ERROR");
-        if blocking && !force {
-            return Some(EksFailure::new(
-                FailureKind::InvalidState,
-                "InvalidStateException",
-                "Rollback readiness issues detected. Call the EKS ListInsights API to view rollback blocking issues \
-                 detected by EKS. Pass the force flag to override rollback readiness errors and proceed with rollback.",
-            ));
-        }
-        None
+        let ask = RollbackAsk {
+            cluster,
+            current: minor(current),
+            requested: minor(version),
+            upgraded_from: s.upgraded_from.get(cluster).copied().map(minor),
+            within_window: true,
+            extended_on_standard: false,
+            nodegroups_newer: s
+                .nodegroups
+                .iter()
+                .filter(|n| n.version.is_some_and(|v| v > version))
+                .map(|n| n.name.as_str())
+                .collect(),
+            insights_block: s
+                .insights
+                .iter()
+                .any(|i| i.category == "ROLLBACK_READINESS" && i.status == "ERROR"),
+            force,
+        };
+        eks_rules::refuse_rollback(&ask).map(failure)
     }
 }

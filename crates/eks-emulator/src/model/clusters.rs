@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::seed::HealthIssue;
-use crate::util::{next_minor, parse_minor};
+use crate::util::parse_minor;
 
 use super::addons::Addon;
 use super::insights::{Insight, InsightCategory};
@@ -21,7 +21,7 @@ use super::versions::cmp_versions;
 use super::{paginate, Page, State};
 
 /// The message EKS gives when upgrade insights find blocking issues.
-pub(crate) const INSIGHTS_BLOCKING_MESSAGE: &str = "Upgrade readiness issues detected. Call the EKS ListInsights API to view upgrade blocking issues detected by EKS. Pass the force flag to override upgrade readiness errors and proceed with upgrade.";
+pub(crate) const INSIGHTS_BLOCKING_MESSAGE: &str = eks_rules::messages::UPGRADE_INSIGHTS_BLOCKING;
 
 eks_enum! {
     /// Status of a cluster.
@@ -463,11 +463,8 @@ impl State {
     ) -> Result<VersionChange, ApiError> {
         let name = c.name.as_str();
         if let Some(u) = c.in_progress_cp_update() {
-            return Err(ApiError::in_use(format!(
-                "Cannot VersionUpdate because cluster {name} currently has update {} in progress",
-                u.id
-            ))
-            .cluster(name));
+            let message = eks_rules::messages::update_in_progress("VersionUpdate", &format!("cluster {name}"), &u.id);
+            return Err(ApiError::in_use(message).cluster(name));
         }
         if c.status != ClusterStatus::Active {
             return Err(ApiError::invalid_request(format!(
@@ -505,26 +502,21 @@ impl State {
     /// forced. Returns the platform version it goes to.
     fn plan_upgrade(&self, c: &Cluster, version: &str, force: bool) -> Result<String, ApiError> {
         let (name, current) = (c.name.as_str(), &c.version);
-        if next_minor(current).as_deref() != Some(version) {
-            return Err(ApiError::invalid_parameter(format!(
-                "Unsupported Kubernetes minor version update from {current} to {version}"
-            ))
-            .cluster(name));
-        }
-        let behind = c.nodegroups_behind();
-        if !behind.is_empty() {
-            return Err(ApiError::invalid_parameter(format!(
-                "Nodegroups {} must be updated to match cluster version {current} before updating cluster version.",
-                behind.join(", ")
-            ))
-            .cluster(name));
-        }
-        if !force
-            && c.insights
+        let unsupported = || {
+            ApiError::invalid_parameter(eks_rules::messages::unsupported_minor_update(current, version)).cluster(name)
+        };
+        let ask = eks_rules::UpgradeAsk {
+            current: parse_minor(current).ok_or_else(unsupported)?,
+            requested: parse_minor(version).ok_or_else(unsupported)?,
+            nodegroups_behind: c.nodegroups_behind(),
+            insights_block: c
+                .insights
                 .iter()
-                .any(|i| i.blocks(InsightCategory::UpgradeReadiness, version))
-        {
-            return Err(ApiError::invalid_state(INSIGHTS_BLOCKING_MESSAGE).cluster(name));
+                .any(|i| i.blocks(InsightCategory::UpgradeReadiness, version)),
+            force,
+        };
+        if let Some(refusal) = eks_rules::refuse_upgrade(&ask) {
+            return Err(ApiError::refused(refusal).cluster(name));
         }
         Ok(self.platform_for(version))
     }

@@ -17,7 +17,7 @@ pub(super) const CUSTOM_AMI: &str = "CUSTOM";
 
 /// UpdateNodegroupVersion with `version` or `releaseVersion` on a custom AMI (eksctl
 /// #5748, #5999).
-pub(super) const CUSTOM_AMI_UPDATE: &str = "You cannot specify the field kubernetesVersion when using custom AMIs";
+pub(super) const CUSTOM_AMI_UPDATE: &str = eks_rules::messages::CUSTOM_AMI_UPDATE;
 
 /// CreateNodegroup with `version` or `releaseVersion` and a custom AMI (pulumi-eks #1283,
 /// terraform-aws-eks-blueprints #615).

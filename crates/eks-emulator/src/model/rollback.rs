@@ -6,7 +6,7 @@
 //! (nodegroups.rs) call these; CancelUpdate's rule is in updates.rs.
 
 use crate::error::ApiError;
-use crate::util::prev_minor;
+use crate::util::{parse_minor, prev_minor};
 
 use super::clusters::Cluster;
 use super::insights::InsightCategory;
@@ -19,7 +19,7 @@ pub(crate) const ROLLBACK_WINDOW_SECS: f64 = 7.0 * 86400.0;
 
 /// The InvalidStateException message of a rollback blocked by ROLLBACK_READINESS insights
 /// (inferred: modelled on EKS's message for upgrade readiness).
-pub(crate) const ROLLBACK_INSIGHTS_BLOCKING_MESSAGE: &str = "Rollback readiness issues detected. Call the EKS ListInsights API to view rollback blocking issues detected by EKS. Pass the force flag to override rollback readiness errors and proceed with rollback.";
+pub(crate) const ROLLBACK_INSIGHTS_BLOCKING_MESSAGE: &str = eks_rules::messages::ROLLBACK_INSIGHTS_BLOCKING;
 
 /// The in-place version update a cluster or node group went through last, which a
 /// rollback may undo within [`ROLLBACK_WINDOW_SECS`] of `at`.
@@ -107,52 +107,32 @@ impl State {
         now: f64,
     ) -> Result<String, ApiError> {
         let (name, current) = (c.name.as_str(), c.version.as_str());
-        let refused = |why: String| {
-            ApiError::invalid_request(format!(
-                "Cluster {name} cannot be rolled back to Kubernetes version {version}: {why}"
-            ))
-            .cluster(name)
+        let unsupported = || {
+            ApiError::invalid_parameter(eks_rules::messages::unsupported_minor_update(current, version)).cluster(name)
         };
-        if prev_minor(current).as_deref() != Some(version) {
-            return Err(ApiError::invalid_parameter(format!(
-                "Unsupported Kubernetes minor version update from {current} to {version}"
-            ))
-            .cluster(name));
-        }
-        let Some(l) = c.last_upgrade.as_ref().filter(|l| l.from_version == version) else {
-            return Err(refused(format!(
-                "it was not upgraded to {current} in place. A cluster created at its current version cannot be rolled back."
-            )));
-        };
-        if !l.open_at(now) {
-            return Err(refused(format!(
-                "the upgrade to {current} completed more than 7 days ago."
-            )));
-        }
-        let extended = self
-            .version_info(version)
-            .is_some_and(|v| v.status == VersionStatus::ExtendedSupport);
-        if extended && c.support_type == "STANDARD" {
-            return Err(refused(format!(
-                "{version} is in extended support and the cluster's upgrade policy supportType is STANDARD. Change the upgrade policy to EXTENDED first."
-            )));
-        }
-        let newer = c.nodegroups_newer_than(version);
-        if !newer.is_empty() {
-            return Err(ApiError::invalid_parameter(format!(
-                "Nodegroups {} must be rolled back to version {version} before rolling back cluster version.",
-                newer.join(", ")
-            ))
-            .cluster(name));
-        }
-        if !force
-            && c.insights
+        let last = c.last_upgrade.as_ref().filter(|l| l.from_version == version);
+        let ask = eks_rules::RollbackAsk {
+            cluster: name,
+            current: parse_minor(current).ok_or_else(unsupported)?,
+            requested: parse_minor(version).ok_or_else(unsupported)?,
+            upgraded_from: last.and_then(|l| parse_minor(&l.from_version)),
+            within_window: last.is_some_and(|l| l.open_at(now)),
+            extended_on_standard: c.support_type == "STANDARD"
+                && self
+                    .version_info(version)
+                    .is_some_and(|v| v.status == VersionStatus::ExtendedSupport),
+            nodegroups_newer: c.nodegroups_newer_than(version),
+            insights_block: c
+                .insights
                 .iter()
-                .any(|i| i.blocks(InsightCategory::RollbackReadiness, version))
-        {
-            return Err(ApiError::invalid_state(ROLLBACK_INSIGHTS_BLOCKING_MESSAGE).cluster(name));
+                .any(|i| i.blocks(InsightCategory::RollbackReadiness, version)),
+            force,
+        };
+        if let Some(refusal) = eks_rules::refuse_rollback(&ask) {
+            return Err(ApiError::refused(refusal).cluster(name));
         }
-        Ok(latest_platform(&self.platform_for(version), &l.from_platform))
+        let from_platform = last.map_or("", |l| l.from_platform.as_str());
+        Ok(latest_platform(&self.platform_for(version), from_platform))
     }
 }
 
