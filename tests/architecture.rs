@@ -7,8 +7,18 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const MAX_FILE_LINES: usize = 600;
-const MAX_FUNCTION_LINES: usize = 80;
+/// The limits are 600 lines a file and 80 a function; nothing may come within a tenth of them,
+/// so the next change has room before a file or function must be split.
+const MAX_FILE_LINES: usize = 600 - 60;
+const MAX_FUNCTION_LINES: usize = 80 - 8;
+
+/// Every crate's source, tests aside.
+const SOURCE_ROOTS: &[&str] = &[
+    "src",
+    "crates/eks-emulator/src",
+    "crates/local-stack/src",
+    "crates/eks-rules/src",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).expect("readable source folder") {
@@ -152,8 +162,8 @@ fn the_domain_imports_only_from_the_layers_above_each_module() {
 }
 
 #[test]
-fn no_file_holds_more_than_600_lines_of_code() {
-    let too_long: Vec<String> = sources(&["src", "crates/eks-emulator/src", "crates/local-stack/src"])
+fn no_file_comes_within_a_tenth_of_600_lines_of_code() {
+    let too_long: Vec<String> = sources(SOURCE_ROOTS)
         .iter()
         .map(|f| (f, non_test_code(f).lines().count()))
         .filter(|(_, lines)| *lines > MAX_FILE_LINES)
@@ -166,9 +176,9 @@ fn no_file_holds_more_than_600_lines_of_code() {
 }
 
 #[test]
-fn no_function_is_longer_than_80_lines() {
+fn no_function_comes_within_a_tenth_of_80_lines() {
     let mut too_long = Vec::new();
-    for file in sources(&["src", "crates/eks-emulator/src", "crates/local-stack/src"]) {
+    for file in sources(SOURCE_ROOTS) {
         let code = non_test_code(&file);
         let lines: Vec<&str> = code.lines().collect();
         for (start, line) in lines.iter().enumerate() {

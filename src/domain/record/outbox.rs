@@ -78,20 +78,7 @@ pub fn notifications_for(old: &UpgradeRecord, new: &UpgradeRecord) -> Vec<(Strin
             json!({ "step": "CONTROL_PLANE", "updateId": id }),
         );
     }
-    for (i, item) in new.items.iter().enumerate() {
-        let before = old
-            .items
-            .get(i)
-            .filter(|o| o.client_request_token == item.client_request_token);
-        let was = before.map(|o| o.status);
-        let step = json!({ "step": item.kind, "name": item.name, "version": item.version, "updateId": item.update_id });
-        if item.status == ItemStatus::Succeeded && was != Some(ItemStatus::Succeeded) {
-            emit(DETAIL_STEP_SUCCEEDED, step.clone());
-        }
-        if item.status == ItemStatus::InProgress && was != Some(ItemStatus::InProgress) {
-            emit(DETAIL_STEP_STARTED, step);
-        }
-    }
+    item_notices(old, new, &mut emit);
     if new.update_id.is_some() && new.update_id != old.update_id {
         let version = new.hop_version.unwrap_or(new.target_version);
         emit(
@@ -130,6 +117,24 @@ pub fn notifications_for(old: &UpgradeRecord, new: &UpgradeRecord) -> Vec<(Strin
         }
     }
     out
+}
+
+/// An add-on or node-group update that started or succeeded.
+fn item_notices(old: &UpgradeRecord, new: &UpgradeRecord, emit: &mut impl FnMut(&str, Value)) {
+    for (i, item) in new.items.iter().enumerate() {
+        let before = old
+            .items
+            .get(i)
+            .filter(|o| o.client_request_token == item.client_request_token);
+        let was = before.map(|o| o.status);
+        let step = json!({ "step": item.kind, "name": item.name, "version": item.version, "updateId": item.update_id });
+        if item.status == ItemStatus::Succeeded && was != Some(ItemStatus::Succeeded) {
+            emit(DETAIL_STEP_SUCCEEDED, step.clone());
+        }
+        if item.status == ItemStatus::InProgress && was != Some(ItemStatus::InProgress) {
+            emit(DETAIL_STEP_STARTED, step);
+        }
+    }
 }
 
 /// A verdict on a hop's verification, once.

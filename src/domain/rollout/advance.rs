@@ -146,57 +146,75 @@ fn advance_with(r: &mut RolloutRecord, now: i64, retry_waiting: bool) -> Vec<Str
         if matches!(r.status, RolloutStatus::Stopping | RolloutStatus::Cancelling) {
             return wind_down(r, now);
         }
-        match r.stages[s].status {
-            StageStatus::Waiting | StageStatus::AwaitingApproval => {
-                if r.stages[s].approval && !r.stages[s].approved {
-                    if r.stages[s].status == StageStatus::Waiting {
-                        r.stages[s].status = StageStatus::AwaitingApproval;
-                        let note = format!("stage {} waits for its approval", r.stages[s].name);
-                        history(r, now, note);
-                    }
-                    return Vec::new();
-                }
-                r.stages[s].status = StageStatus::Running;
-                r.stages[s].started_at = Some(now);
-                let note = format!(
-                    "stage {} started: {} cluster(s)",
-                    r.stages[s].name,
-                    r.stages[s].clusters.len()
-                );
-                history(r, now, note);
-            }
-            StageStatus::Running => {
-                fill(r, s, now, retry_waiting);
-                let stage = &r.stages[s];
-                if stage.active() > 0 || stage.count(ClusterState::Pending) > 0 {
-                    return to_start(r, s);
-                }
-                let soak = i64::from(stage.soak_minutes) * 60;
-                r.stages[s].status = StageStatus::Soaking;
-                r.stages[s].soak_until = Some(now + soak);
-                let note = format!(
-                    "stage {}: every cluster ended ({} succeeded, {} failed, {} skipped); soaking {}",
-                    r.stages[s].name,
-                    r.stages[s].count(ClusterState::Succeeded),
-                    r.stages[s].count(ClusterState::Failed),
-                    r.stages[s].count(ClusterState::Skipped),
-                    human_duration(soak)
-                );
-                history(r, now, note);
-            }
-            StageStatus::Soaking => {
-                if r.stages[s].soak_until.is_some_and(|t| now < t) {
-                    return Vec::new();
-                }
-                r.stages[s].status = StageStatus::Succeeded;
-                r.stages[s].finished_at = Some(now);
-                let note = format!("stage {} succeeded", r.stages[s].name);
-                history(r, now, note);
-            }
-            StageStatus::Succeeded | StageStatus::Stopped => return Vec::new(),
+        let stopped_here = match r.stages[s].status {
+            StageStatus::Waiting | StageStatus::AwaitingApproval => open_stage(r, s, now),
+            StageStatus::Running => run_stage(r, s, now, retry_waiting),
+            StageStatus::Soaking => end_soak(r, s, now),
+            StageStatus::Succeeded | StageStatus::Stopped => Some(Vec::new()),
+        };
+        if let Some(starts) = stopped_here {
+            return starts;
         }
     }
     Vec::new()
+}
+
+// Each stage's step below answers `Some(clusters to start)` where the rollout stops for this
+// tick, `None` where it moved the stage on and the next pass looks again.
+
+/// A waiting stage opens, once approved where it must be.
+fn open_stage(r: &mut RolloutRecord, s: usize, now: i64) -> Option<Vec<String>> {
+    if r.stages[s].approval && !r.stages[s].approved {
+        if r.stages[s].status == StageStatus::Waiting {
+            r.stages[s].status = StageStatus::AwaitingApproval;
+            let note = format!("stage {} waits for its approval", r.stages[s].name);
+            history(r, now, note);
+        }
+        return Some(Vec::new());
+    }
+    r.stages[s].status = StageStatus::Running;
+    r.stages[s].started_at = Some(now);
+    let note = format!(
+        "stage {} started: {} cluster(s)",
+        r.stages[s].name,
+        r.stages[s].clusters.len()
+    );
+    history(r, now, note);
+    None
+}
+
+/// A running stage starts clusters up to its bounds; once every cluster ended, it soaks.
+fn run_stage(r: &mut RolloutRecord, s: usize, now: i64, retry_waiting: bool) -> Option<Vec<String>> {
+    fill(r, s, now, retry_waiting);
+    let stage = &r.stages[s];
+    if stage.active() > 0 || stage.count(ClusterState::Pending) > 0 {
+        return Some(to_start(r, s));
+    }
+    let soak = i64::from(stage.soak_minutes) * 60;
+    r.stages[s].status = StageStatus::Soaking;
+    r.stages[s].soak_until = Some(now + soak);
+    let note = format!(
+        "stage {}: every cluster ended ({} succeeded, {} failed, {} skipped); soaking {}",
+        r.stages[s].name,
+        r.stages[s].count(ClusterState::Succeeded),
+        r.stages[s].count(ClusterState::Failed),
+        r.stages[s].count(ClusterState::Skipped),
+        human_duration(soak)
+    );
+    history(r, now, note);
+    None
+}
+
+/// A soaking stage succeeds when its soak is over.
+fn end_soak(r: &mut RolloutRecord, s: usize, now: i64) -> Option<Vec<String>> {
+    if r.stages[s].soak_until.is_some_and(|t| now < t) {
+        return Some(Vec::new());
+    }
+    r.stages[s].status = StageStatus::Succeeded;
+    r.stages[s].finished_at = Some(now);
+    let note = format!("stage {} succeeded", r.stages[s].name);
+    history(r, now, note);
+    None
 }
 
 /// When the rollout should be looked at again by itself: the end of a soak.

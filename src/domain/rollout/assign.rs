@@ -36,17 +36,7 @@ pub fn new_rollout(
     for (i, spec) in request.stages.iter().enumerate() {
         let here = format!("rollout.stages[{i}]");
         let names = members(spec, &here, &by_name, limits, (&mut not_enrolled, &mut left_out))?;
-        for name in &names {
-            if let Some(first) = owner.insert(name.clone(), spec.name.as_str()) {
-                return Err(InvalidEvent {
-                    field: format!("{here}.tags"),
-                    problem: format!(
-                        "cluster {name} is selected by stage {first} and stage {}: a cluster belongs to one stage",
-                        spec.name
-                    ),
-                });
-            }
-        }
+        claim(&mut owner, &names, spec, &here)?;
         if names.is_empty() {
             return Err(InvalidEvent {
                 field: here,
@@ -61,12 +51,7 @@ pub fn new_rollout(
             problem: format!("selects {} clusters: at most {MAX_CLUSTERS} per rollout", owner.len()),
         });
     }
-    not_enrolled.sort();
-    not_enrolled.dedup();
-    not_enrolled.truncate(super::MAX_NOTES);
-    left_out.sort();
-    left_out.dedup();
-    left_out.truncate(super::MAX_NOTES);
+    let (not_enrolled, left_out) = (bounded(not_enrolled), bounded(left_out));
     Ok(RolloutRecord {
         cluster: partition(request.name.as_str()),
         request_id: request_id.to_owned(),
@@ -93,6 +78,35 @@ pub fn new_rollout(
         revision: 0,
         ticks: 0,
     })
+}
+
+/// Each of the stage's clusters belongs to it alone.
+fn claim<'a>(
+    owner: &mut BTreeMap<String, &'a str>,
+    names: &[String],
+    spec: &'a StageSpec,
+    here: &str,
+) -> Result<(), InvalidEvent> {
+    for name in names {
+        if let Some(first) = owner.insert(name.clone(), spec.name.as_str()) {
+            return Err(InvalidEvent {
+                field: format!("{here}.tags"),
+                problem: format!(
+                    "cluster {name} is selected by stage {first} and stage {}: a cluster belongs to one stage",
+                    spec.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A list of names for the record: sorted, each once, bounded.
+fn bounded(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names.dedup();
+    names.truncate(super::MAX_NOTES);
+    names
 }
 
 /// A stage's clusters: those it names, then those its tags select, in name order.

@@ -94,7 +94,12 @@ pub(super) fn on_evidence(
         return Next::After(limits.poll_interval_secs.min(soak - soaked).max(1)).into();
     }
     verification.passed = Some(true);
-    let count = verification.checks.len();
+    verified(r, hop, now)
+}
+
+/// The hop held through its soak: on to the next hop, or the end of the upgrade.
+fn verified(r: &mut UpgradeRecord, hop: KubeVersion, now: i64) -> Flow {
+    let count = r.verification.as_ref().map_or(0, |v| v.checks.len());
     r.verified_hops.push(hop);
     let note = format!("the hop to {hop} verified: {count} check(s) held");
     r.history.push(HistoryEntry {
@@ -103,7 +108,6 @@ pub(super) fn on_evidence(
         note: note.clone(),
     });
     r.message = Some(note);
-    // The next hop, or the end of the upgrade.
     r.step = Step::InspectCluster;
     Next::Now.into()
 }
@@ -173,12 +177,6 @@ fn failed(r: &mut UpgradeRecord, now: i64, limits: &Limits) -> Flow {
 /// The checks of one look: the cluster's health, each add-on's and node group's status and
 /// health, and each named alarm's state.
 pub fn evaluate(spec: &VerifySpec, hop: KubeVersion, evidence: &VerifyEvidence) -> Vec<Check> {
-    let issues = |list: &[HealthIssue]| {
-        list.iter()
-            .map(|i| format!("{}: {}", i.code, i.message))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
     let cluster = &evidence.cluster;
     let at = cluster.version.map_or("?".to_owned(), |v| v.to_string());
     let mut checks = vec![Check {
@@ -188,63 +186,84 @@ pub fn evaluate(spec: &VerifySpec, hop: KubeVersion, evidence: &VerifyEvidence) 
     }];
     checks.push(Check {
         check: "cluster health".into(),
-        passed: evidence.cluster.health.is_empty(),
-        detail: if evidence.cluster.health.is_empty() {
+        passed: cluster.health.is_empty(),
+        detail: if cluster.health.is_empty() {
             "no health issues".into()
         } else {
-            issues(&evidence.cluster.health)
+            joined(&cluster.health)
         },
     });
-    let resource = |what: String, status: &str, health: &[HealthIssue]| {
-        let passed = status == "ACTIVE" && health.is_empty();
-        let detail = match (status == "ACTIVE", health.is_empty()) {
-            (true, true) => "ACTIVE, no health issues".to_owned(),
-            (true, false) => format!("ACTIVE with health issues: {}", issues(health)),
-            (false, true) => status.to_owned(),
-            (false, false) => format!("{status}: {}", issues(health)),
-        };
-        Check {
-            check: what,
-            passed,
-            detail,
-        }
-    };
     for addon in &evidence.addons {
-        checks.push(resource(format!("add-on {}", addon.name), &addon.status, &addon.health));
+        checks.push(resource_check(
+            format!("add-on {}", addon.name),
+            &addon.status,
+            &addon.health,
+        ));
     }
     for ng in &evidence.nodegroups {
-        checks.push(resource(format!("node group {}", ng.name), &ng.status, &ng.health));
+        checks.push(resource_check(
+            format!("node group {}", ng.name),
+            &ng.status,
+            &ng.health,
+        ));
     }
-    for name in &spec.alarms {
-        let check = format!("alarm {name}");
-        checks.push(match evidence.alarms.iter().find(|a| &a.name == name) {
-            Some(alarm) if alarm.state == "OK" => Check {
-                check,
-                passed: true,
-                detail: "OK".into(),
-            },
-            // No data is no evidence of harm: it fails nothing (the soak waits for data).
-            Some(alarm) if alarm.state == "INSUFFICIENT_DATA" => Check {
-                check,
-                passed: true,
-                detail: format!(
-                    "INSUFFICIENT_DATA (no evidence either way; waited for): {}",
-                    alarm.reason
-                ),
-            },
-            Some(alarm) => Check {
-                check,
-                passed: false,
-                detail: format!("{}: {}", alarm.state, alarm.reason),
-            },
-            // Gone since the preflight read it (deleted, renamed): no evidence either way, like
-            // no data; the soak waits, and never rolls back on it.
-            None => Check {
-                check,
-                passed: true,
-                detail: "CloudWatch does not know this alarm now (no evidence either way; waited for)".into(),
-            },
-        });
-    }
+    checks.extend(spec.alarms.iter().map(|name| alarm_check(name, evidence)));
     checks
+}
+
+fn joined(issues: &[HealthIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("{}: {}", i.code, i.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// An add-on or node group holds when it is ACTIVE with no health issue.
+fn resource_check(what: String, status: &str, health: &[HealthIssue]) -> Check {
+    let passed = status == "ACTIVE" && health.is_empty();
+    let detail = match (status == "ACTIVE", health.is_empty()) {
+        (true, true) => "ACTIVE, no health issues".to_owned(),
+        (true, false) => format!("ACTIVE with health issues: {}", joined(health)),
+        (false, true) => status.to_owned(),
+        (false, false) => format!("{status}: {}", joined(health)),
+    };
+    Check {
+        check: what,
+        passed,
+        detail,
+    }
+}
+
+/// A named alarm holds unless it is in ALARM; no data and a vanished alarm are no evidence.
+fn alarm_check(name: &str, evidence: &VerifyEvidence) -> Check {
+    let check = format!("alarm {name}");
+    match evidence.alarms.iter().find(|a| a.name == name) {
+        Some(alarm) if alarm.state == "OK" => Check {
+            check,
+            passed: true,
+            detail: "OK".into(),
+        },
+        // No data is no evidence of harm: it fails nothing (the soak waits for data).
+        Some(alarm) if alarm.state == "INSUFFICIENT_DATA" => Check {
+            check,
+            passed: true,
+            detail: format!(
+                "INSUFFICIENT_DATA (no evidence either way; waited for): {}",
+                alarm.reason
+            ),
+        },
+        Some(alarm) => Check {
+            check,
+            passed: false,
+            detail: format!("{}: {}", alarm.state, alarm.reason),
+        },
+        // Gone since the preflight read it (deleted, renamed): no evidence either way, like
+        // no data; the soak waits, and never rolls back on it.
+        None => Check {
+            check,
+            passed: true,
+            detail: "CloudWatch does not know this alarm now (no evidence either way; waited for)".into(),
+        },
+    }
 }

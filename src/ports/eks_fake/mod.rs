@@ -5,75 +5,16 @@
 
 use super::{Eks, NodegroupTarget};
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightCategory, InsightView, NodegroupView, OfferedVersion};
-use crate::domain::{
-    ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
-};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use crate::domain::{ClusterView, EksFailure, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView};
+
 use std::sync::{Arc, Mutex};
 
 mod refusals;
+mod state;
 mod update;
 
+pub use state::FakeEksState;
 pub use update::FakeUpdate;
-
-#[derive(Debug, Default)]
-pub struct FakeEksState {
-    /// Cluster name to (status, version).
-    pub clusters: HashMap<String, (String, KubeVersion)>,
-    pub updates: BTreeMap<String, FakeUpdate>,
-    /// Clusters whose upgrade insights block an update unless `force` is set.
-    pub blocking_insights: Vec<String>,
-    /// DescribeUpdate calls an update of ours takes before it ends.
-    pub update_polls: u32,
-    /// How the next update of ours ends, with which errors.
-    pub next_outcome: Option<(UpdateState, Vec<EksUpdateError>)>,
-    /// Failures to answer with, in order, before any call is served.
-    pub faults: VecDeque<EksFailure>,
-    pub calls: Vec<String>,
-    pub update_cluster_version_calls: usize,
-    pub next_id: usize,
-    /// What the survey calls answer (DescribeClusterVersions offers 1.28 to 1.36 when empty).
-    pub offered: Vec<OfferedVersion>,
-    pub nodegroups: Vec<NodegroupView>,
-    pub addons: Vec<AddonView>,
-    pub addon_catalog: Vec<(String, Vec<AddonVersionOption>)>,
-    pub insights: Vec<InsightView>,
-    /// Clusters without the enrollment tag (every other cluster carries it).
-    pub unenrolled: Vec<String>,
-    /// UpdateClusterVersion answers this (once) instead of starting an update.
-    pub update_refusal: Option<EksFailure>,
-    /// UpdateAddon / UpdateNodegroupVersion of the named add-on or node group answer this
-    /// (until removed) instead of starting an update.
-    pub item_refusals: HashMap<String, EksFailure>,
-    /// The cluster's `health.issues`.
-    pub cluster_health: Vec<crate::domain::eks::HealthIssue>,
-    /// How the named add-on's or node group's next update ends, with which errors.
-    pub item_outcomes: HashMap<String, (UpdateState, Vec<EksUpdateError>)>,
-    /// DescribeUpdate calls the named add-on's or node group's update takes (else
-    /// `update_polls`).
-    pub item_polls: HashMap<String, u32>,
-    /// Answer ResourceInUse this many times to an update of the named add-on or node group.
-    pub item_busy: HashMap<String, u32>,
-    /// Every UpdateNodegroupVersion accepted: (node group, `version:<v>` or
-    /// `launchTemplate:<version>`).
-    pub nodegroup_targets: Vec<(String, String)>,
-    /// Cluster name to the version its last in-place upgrade came from (set when one of
-    /// ours succeeds): UpdateClusterVersion back to it is a VersionRollback.
-    pub upgraded_from: HashMap<String, KubeVersion>,
-    /// Tags of each cluster, besides the enrollment tag.
-    pub cluster_tags: HashMap<String, BTreeMap<String, String>>,
-    /// The `rollbackConfig.timeoutMinutes` of each rollback call.
-    pub rollback_timeouts: Vec<u32>,
-    /// The clusters' `upgradePolicy.supportType` (none: EXTENDED, EKS's default).
-    pub support_type: Option<String>,
-    /// EKS's clock (epoch seconds), when a test sets it: new updates' `createdAt`.
-    pub now: Option<i64>,
-    /// DescribeCluster of these clusters waits until the test notifies (once each): a slow
-    /// caller, for interleavings.
-    pub describe_gates: HashMap<String, Arc<tokio::sync::Notify>>,
-    /// Ids ListUpdates lists first that DescribeUpdate no longer finds (gone between the two).
-    pub vanished_updates: Vec<String>,
-}
 
 /// A scripted EKS with clientRequestToken idempotency, one update at a time per cluster, and the
 /// messages of the real service.
@@ -142,7 +83,7 @@ impl FakeEks {
     ) -> Result<UpdateView, EksFailure> {
         let mut s = self.lock();
         if let Some(existing) = s.updates.values().find(|u| u.token.as_deref() == Some(token)) {
-            return Ok(Self::view(existing));
+            return Ok(FakeUpdate::view(existing));
         }
         if let Some(busy) = s.item_busy.get_mut(target).filter(|n| **n > 0) {
             *busy -= 1;
@@ -173,7 +114,7 @@ impl FakeEks {
             target: Some(target.to_owned()),
             created_at: s.now,
         };
-        let view = Self::view(&update);
+        let view = FakeUpdate::view(&update);
         s.updates.insert(id, update);
         Ok(view)
     }
@@ -227,17 +168,6 @@ impl FakeEks {
 
     pub fn inject_faults(&self, faults: impl IntoIterator<Item = EksFailure>) {
         self.lock().faults.extend(faults);
-    }
-
-    fn view(update: &FakeUpdate) -> UpdateView {
-        UpdateView {
-            id: update.id.clone(),
-            state: update.state.clone(),
-            kind: update.kind.clone(),
-            version: update.version.clone(),
-            errors: update.errors.clone(),
-            created_at: update.created_at,
-        }
     }
 
     /// Control-plane rollbacks (VersionRollback updates) EKS started.
@@ -313,7 +243,7 @@ impl Eks for FakeEks {
                     "The clientRequestToken was already used with other parameters",
                 ));
             }
-            return Ok(Self::view(existing));
+            return Ok(FakeUpdate::view(existing));
         }
         let rolling_back = version.major == current.major && version.minor + 1 == current.minor;
         let refusal = if rolling_back {
@@ -346,7 +276,7 @@ impl Eks for FakeEks {
             target: None,
             created_at: s.now,
         };
-        let view = Self::view(&update);
+        let view = FakeUpdate::view(&update);
         s.updates.insert(id, update);
         if let Some(c) = s.clusters.get_mut(cluster) {
             c.0 = "UPDATING".to_owned();
@@ -377,80 +307,7 @@ impl Eks for FakeEks {
     }
 
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
-        let mut s = self.enter("DescribeUpdate").await?;
-        let missing = || {
-            refusals::failure(eks_rules::Refusal {
-                code: eks_rules::Code::ResourceNotFound,
-                message: eks_rules::messages::update_not_found(update_id),
-            })
-        };
-        let update = s
-            .updates
-            .get_mut(update_id)
-            .filter(|u| u.cluster == cluster)
-            .ok_or_else(missing)?;
-        let was_running = update.state == UpdateState::InProgress;
-        if update.state == UpdateState::InProgress {
-            if update.polls_left == 0 {
-                update.state = update.outcome.clone();
-            } else {
-                update.polls_left -= 1;
-            }
-        }
-        let view = Self::view(update);
-        let (kind, version, state) = (update.kind.clone(), update.version.clone(), update.state.clone());
-        let target = update.target.clone();
-        if state == UpdateState::Successful {
-            match (kind.as_str(), &target, &version) {
-                ("AddonUpdate", Some(name), Some(v)) => {
-                    if let Some(a) = s.addons.iter_mut().find(|a| &a.name == name) {
-                        a.version = v.clone();
-                    }
-                }
-                ("VersionUpdate", Some(name), Some(v)) => {
-                    if let Some(n) = s.nodegroups.iter_mut().find(|n| &n.name == name) {
-                        n.version = v.parse().ok();
-                    }
-                }
-                _ => {}
-            }
-        }
-        if target.is_some() && state != UpdateState::InProgress {
-            return Ok(view);
-        }
-        if target.is_some() {
-            return Ok(UpdateView {
-                errors: Vec::new(),
-                ..view
-            });
-        }
-        if state != UpdateState::InProgress {
-            if let Some(c) = s.clusters.get_mut(cluster) {
-                c.0 = "ACTIVE".to_owned();
-                let to: Option<KubeVersion> = version.and_then(|v| v.parse().ok());
-                // Applied once, as the update ends (it is described again later).
-                match (was_running && state == UpdateState::Successful, kind.as_str(), to) {
-                    (true, "VersionUpdate", Some(v)) => {
-                        let from = c.1;
-                        c.1 = v;
-                        s.upgraded_from.insert(cluster.to_owned(), from);
-                    }
-                    (true, "VersionRollback", Some(v)) => {
-                        c.1 = v;
-                        s.upgraded_from.remove(cluster);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if state == UpdateState::InProgress {
-            Ok(UpdateView {
-                errors: Vec::new(),
-                ..view
-            })
-        } else {
-            Ok(view)
-        }
+        self.enter("DescribeUpdate").await?.describe_update(cluster, update_id)
     }
 
     async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {

@@ -1,6 +1,6 @@
 //! One update in the fake EKS.
 
-use crate::domain::{EksUpdateError, UpdateState};
+use crate::domain::{EksUpdateError, UpdateState, UpdateView};
 
 /// One update in the fake EKS.
 #[derive(Debug, Clone)]
@@ -22,4 +22,18 @@ pub struct FakeUpdate {
     pub target: Option<String>,
     /// EKS's `createdAt` (from `FakeEksState::now`, when a test sets it).
     pub created_at: Option<i64>,
+}
+
+impl FakeUpdate {
+    /// What DescribeUpdate answers of it.
+    pub fn view(&self) -> UpdateView {
+        UpdateView {
+            id: self.id.clone(),
+            state: self.state.clone(),
+            kind: self.kind.clone(),
+            version: self.version.clone(),
+            errors: self.errors.clone(),
+            created_at: self.created_at,
+        }
+    }
 }

@@ -233,79 +233,87 @@ fn xml_field(name: &str, f: &Field) -> String {
     format!("<{name}>{text}</{name}>")
 }
 
+/// One alarm's fields, in the order the wire shows them.
+type Fields = Vec<(&'static str, Field)>;
+
 /// The DescribeAlarms answer in `protocol`.
 pub(super) fn encode(protocol: Protocol, page: &AlarmsPage, request_id: &str) -> Response {
-    let metric: Vec<Vec<(&'static str, Field)>> = page.metric_alarms.iter().map(alarm_fields).collect();
-    let composite: Vec<Vec<(&'static str, Field)>> = page.composite_alarms.iter().map(composite_fields).collect();
+    let metric: Vec<Fields> = page.metric_alarms.iter().map(alarm_fields).collect();
+    let composite: Vec<Fields> = page.composite_alarms.iter().map(composite_fields).collect();
+    let next = page.next_token.as_deref();
     match protocol {
-        Protocol::Cbor => {
-            let list = |alarms: &[Vec<(&'static str, Field)>]| {
-                Cbor::Array(
-                    alarms
-                        .iter()
-                        .map(|a| {
-                            Cbor::Map(
-                                a.iter()
-                                    .map(|(k, f)| (Cbor::Text((*k).into()), cbor_field(f)))
-                                    .collect(),
-                            )
-                        })
-                        .collect(),
-                )
-            };
-            let mut out = vec![
-                (Cbor::Text("MetricAlarms".into()), list(&metric)),
-                (Cbor::Text("CompositeAlarms".into()), list(&composite)),
-            ];
-            if let Some(t) = &page.next_token {
-                out.push((Cbor::Text("NextToken".into()), Cbor::Text(t.clone())));
-            }
-            cbor_response(200, &Cbor::Map(out))
-        }
-        Protocol::Json => {
-            let list = |alarms: &[Vec<(&'static str, Field)>]| -> Vec<Json> {
-                alarms
-                    .iter()
-                    .map(|a| {
-                        Json::Object(
-                            a.iter()
-                                .map(|(k, f)| (k.to_string(), json_field(f)))
-                                .collect::<Map<_, _>>(),
-                        )
-                    })
-                    .collect()
-            };
-            let mut out = json!({"MetricAlarms": list(&metric), "CompositeAlarms": list(&composite)});
-            if let Some(t) = &page.next_token {
-                out["NextToken"] = json!(t);
-            }
-            response(200, "application/x-amz-json-1.0", out.to_string().into_bytes())
-        }
-        Protocol::Query => {
-            let members = |alarms: &[Vec<(&'static str, Field)>]| -> String {
-                alarms
-                    .iter()
-                    .map(|a| {
-                        format!(
-                            "<member>{}</member>",
-                            a.iter().map(|(k, f)| xml_field(k, f)).collect::<String>()
-                        )
-                    })
-                    .collect()
-            };
-            let next = page
-                .next_token
-                .as_ref()
-                .map(|t| format!("<NextToken>{}</NextToken>", xml_escape(t)))
-                .unwrap_or_default();
-            let xml = format!(
-                "<DescribeAlarmsResponse xmlns=\"{XMLNS}\"><DescribeAlarmsResult><MetricAlarms>{}</MetricAlarms><CompositeAlarms>{}</CompositeAlarms>{next}</DescribeAlarmsResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></DescribeAlarmsResponse>",
-                members(&metric),
-                members(&composite)
-            );
-            response(200, "text/xml", xml.into_bytes())
-        }
+        Protocol::Cbor => encode_cbor(&metric, &composite, next),
+        Protocol::Json => encode_json(&metric, &composite, next),
+        Protocol::Query => encode_query(&metric, &composite, next, request_id),
     }
+}
+
+fn encode_cbor(metric: &[Fields], composite: &[Fields], next: Option<&str>) -> Response {
+    let list = |alarms: &[Fields]| {
+        Cbor::Array(
+            alarms
+                .iter()
+                .map(|a| {
+                    Cbor::Map(
+                        a.iter()
+                            .map(|(k, f)| (Cbor::Text((*k).into()), cbor_field(f)))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let mut out = vec![
+        (Cbor::Text("MetricAlarms".into()), list(metric)),
+        (Cbor::Text("CompositeAlarms".into()), list(composite)),
+    ];
+    if let Some(t) = next {
+        out.push((Cbor::Text("NextToken".into()), Cbor::Text(t.to_owned())));
+    }
+    cbor_response(200, &Cbor::Map(out))
+}
+
+fn encode_json(metric: &[Fields], composite: &[Fields], next: Option<&str>) -> Response {
+    let list = |alarms: &[Fields]| -> Vec<Json> {
+        alarms
+            .iter()
+            .map(|a| {
+                Json::Object(
+                    a.iter()
+                        .map(|(k, f)| (k.to_string(), json_field(f)))
+                        .collect::<Map<_, _>>(),
+                )
+            })
+            .collect()
+    };
+    let mut out = json!({"MetricAlarms": list(metric), "CompositeAlarms": list(composite)});
+    if let Some(t) = next {
+        out["NextToken"] = json!(t);
+    }
+    response(200, "application/x-amz-json-1.0", out.to_string().into_bytes())
+}
+
+fn encode_query(metric: &[Fields], composite: &[Fields], next: Option<&str>, request_id: &str) -> Response {
+    let members = |alarms: &[Fields]| -> String {
+        alarms
+            .iter()
+            .map(|a| {
+                format!(
+                    "<member>{}</member>",
+                    a.iter().map(|(k, f)| xml_field(k, f)).collect::<String>()
+                )
+            })
+            .collect()
+    };
+    let next = next
+        .map(|t| format!("<NextToken>{}</NextToken>", xml_escape(t)))
+        .unwrap_or_default();
+    let xml = format!(
+        "<DescribeAlarmsResponse xmlns=\"{XMLNS}\"><DescribeAlarmsResult><MetricAlarms>{}</MetricAlarms><CompositeAlarms>{}</CompositeAlarms>{next}</DescribeAlarmsResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></DescribeAlarmsResponse>",
+        members(metric),
+        members(composite)
+    );
+    response(200, "text/xml", xml.into_bytes())
 }
 
 /// An error answer in `protocol`.
