@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use crate::faults::{DenyRule, DurationsPatch, FailNextUpdate, FaultsPatch, SetHealth};
 use crate::relay::RelayConfigPatch;
+use crate::responses::json_response;
 use crate::seed::Seed;
-use crate::server::json_response;
 use crate::shared::Shared;
 
 fn bad_box(status: u16, code: &str, message: impl Into<String>) -> Box<Response> {

@@ -33,6 +33,7 @@ mod error;
 mod faults;
 mod model;
 mod relay;
+mod responses;
 mod seed;
 mod server;
 mod shared;

@@ -4,9 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::{Request, State as AxState};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use axum::Router;
 use serde_json::Value;
@@ -18,6 +17,7 @@ use crate::error::ApiError;
 use crate::faults::{DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth};
 use crate::model::{State, StateInit};
 use crate::relay::{RelayConfig, RelayConfigPatch};
+use crate::responses::{error_response, json_response};
 use crate::seed::{Seed, SeedError};
 use crate::shared::{Shared, Startup};
 use crate::stats::{ClusterStats, Stats};
@@ -366,22 +366,6 @@ fn segments(path: &str) -> (Vec<String>, Vec<String>) {
     let raw: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
     let decoded = raw.iter().map(|s| percent_decode(s, false)).collect();
     (raw, decoded)
-}
-
-pub(crate) fn json_response(status: u16, body: &Value) -> Response {
-    let mut r = Response::new(Body::from(body.to_string()));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    r
-}
-
-pub(crate) fn error_response(e: &ApiError) -> Response {
-    let mut r = json_response(e.status, &e.body());
-    if let Ok(v) = HeaderValue::from_str(e.code) {
-        r.headers_mut().insert("x-amzn-errortype", v);
-    }
-    r
 }
 
 async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response {

@@ -18,7 +18,7 @@ use axum::response::Response;
 use ciborium::Value as Cbor;
 use serde_json::{json, Map, Value as Json};
 
-use super::{AlarmView, AlarmsPage, Call, CwError, DescribeAlarmsInput, Protocol, NAMESPACE};
+use super::types::{AlarmView, AlarmsPage, Call, CwError, DescribeAlarmsInput, Protocol, NAMESPACE};
 use crate::util::{iso8601, parse_query};
 
 const CBOR_PREFIX: &str = "/service/GraniteServiceVersion20100801/operation/";

@@ -6,7 +6,7 @@ use axum::response::Response;
 use bytes::Bytes;
 
 use super::{InvokeAnswer, Relay};
-use crate::server::json_response;
+use crate::responses::json_response;
 
 /// Answers `POST /2015-03-31/functions/{function}/invocations` (`raw_function` is the path
 /// segment as received).

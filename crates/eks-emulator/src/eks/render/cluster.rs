@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{health, wrap, Health};
+use super::shared::{health, wrap, Health};
 use crate::model::{ClusterOut, ClusterStatus};
 
 const CA_DATA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lJRW11bGF0b3IwREFOQmdrcWhraUc5dzBCQVFzRkFEQVZNUk13RVFZRFZRUUQKRXdwcmRXSmxjbTVsZEdWek1CNFhEVEkyTVRFd01UQXdNREF3TUZvWERUTTJNVEF5T1RBd01EQXdNRm93RlRFVApNQkVHQTFVRUF4TUthM1ZpWlhKdVpYUmxjekFlRncwPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";

@@ -5,10 +5,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{
-    addon_view, cluster_view, insight_view, nodegroup_view, to_json, update_view, AddonView, ClusterView, InsightView,
-    NodegroupView, UpdateView,
+use super::cluster::{cluster_view, ClusterView};
+use super::resources::{
+    addon_view, insight_view, nodegroup_view, update_view, AddonView, InsightView, NodegroupView, UpdateView,
 };
+use super::shared::to_json;
 use crate::faults::{Durations, Faults};
 use crate::model::{ClusterDump, StateDump, Target, VersionInfo, ROLLBACK_WINDOW_SECS};
 use crate::seed::{AddonCatalogEntry, SeedVersion};

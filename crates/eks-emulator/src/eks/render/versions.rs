@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::page;
+use super::shared::page;
 use crate::model::{Page, VersionInfo, VersionStatus};
 
 #[derive(Serialize)]
