@@ -342,3 +342,54 @@ fn the_example_rollout_schedule_is_off_and_sends_a_rollout_the_function_accepts(
         .count();
     assert_eq!(list, 1);
 }
+
+/// `describe_cluster_versions` → `DescribeClusterVersions`.
+fn operation_name(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn the_eks_actions_granted_are_exactly_the_operations_the_adapter_calls() {
+    let adapter = std::fs::read_to_string(format!("{}/src/adapters/eks.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut called = std::collections::BTreeSet::new();
+    for verb in [
+        "describe_",
+        "list_",
+        "update_",
+        "create_",
+        "delete_",
+        "tag_",
+        "untag_",
+        "associate_",
+    ] {
+        for (at, _) in adapter.match_indices(&format!(".{verb}")) {
+            let name: String = adapter[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            // An SDK operation is called with no argument: `.describe_cluster()`.
+            if adapter[at + 1 + name.len()..].starts_with("()") {
+                called.insert(format!("eks:{}", operation_name(&name)));
+            }
+        }
+    }
+    let granted: std::collections::BTreeSet<String> = statements(&template())
+        .iter()
+        .flat_map(|s| list(&s["Action"]))
+        .filter(|a| a.starts_with("eks:"))
+        .collect();
+    assert!(called.len() >= 10, "the adapter's calls were read: {called:?}");
+    assert_eq!(
+        granted, called,
+        "template.yaml grants exactly the EKS operations src/adapters/eks.rs calls (a new call needs its action; \
+         an action no call uses goes)"
+    );
+}

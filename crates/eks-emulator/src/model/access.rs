@@ -2,9 +2,8 @@
 //! AccessDeniedException, and the ARN of the resource each one acts on, as IAM names it
 //! in its message.
 
+use super::state::State;
 use crate::error::ApiError;
-
-use super::State;
 
 /// The role the denied caller is taken to have assumed.
 const PRINCIPAL_ROLE: &str = "eks-upgrade-orchestrator/session";
@@ -68,7 +67,7 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_state;
+    use super::super::state::test_state;
     use super::*;
     use crate::faults::DenyRule;
     use crate::seed::Seed;

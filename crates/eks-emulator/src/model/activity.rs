@@ -15,19 +15,9 @@
 //! kept in a set (pruned whenever it is counted), which makes a count cost the updates of
 //! those clusters only, not of all clusters.
 
-use std::collections::BTreeSet;
+use super::state::State;
 
-use super::clusters::Cluster;
-use super::State;
-
-/// The clusters seen updating and the peak.
-#[derive(Debug, Default)]
-pub(crate) struct UpdateActivity {
-    /// Every cluster updating now, and maybe some that stopped since (pruned on count).
-    maybe_updating: BTreeSet<String>,
-    /// The most clusters updating at one moment.
-    peak: u64,
-}
+use super::data::cluster::Cluster;
 
 impl Cluster {
     /// Whether one of its updates is in progress at `now` (whether or not the model has
@@ -66,7 +56,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::super::clusters::UpdateClusterVersionReq;
-    use super::super::test_state;
+    use super::super::state::test_state;
     use crate::seed::Seed;
 
     fn upgrade(s: &mut super::State, cluster: &str, now: f64) -> String {

@@ -1,58 +1,20 @@
 //! Add-ons: CreateAddon, DescribeAddon, ListAddons, the rules of UpdateAddon, and the
 //! add-on catalogue behind DescribeAddonVersions and the compatibility checks.
 
+use super::data::addon::{Addon, AddonStatus};
+use super::data::cluster::Cluster;
+use super::data::token::ClientToken;
+use super::data::update::{AddonChange, Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
+use super::state::{paginate, Page, State};
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::seed::{AddonCatalogEntry, HealthIssue};
-
-use super::clusters::Cluster;
-use super::tokens::ClientToken;
-use super::updates::{Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
-use super::{paginate, Page, State};
+use crate::seed::AddonCatalogEntry;
 
 const RESOLVE_CONFLICTS: [&str; 3] = ["OVERWRITE", "NONE", "PRESERVE"];
-
-eks_enum_open! {
-    /// Status of an add-on.
-    AddonStatus {
-        Creating = "CREATING",
-        Active = "ACTIVE",
-        CreateFailed = "CREATE_FAILED",
-        Updating = "UPDATING",
-        Deleting = "DELETING",
-        DeleteFailed = "DELETE_FAILED",
-        Degraded = "DEGRADED",
-        UpdateFailed = "UPDATE_FAILED",
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Addon {
-    pub name: String,
-    pub arn: String,
-    pub version: String,
-    pub status: AddonStatus,
-    pub(super) ready_at: Option<f64>,
-    pub created_at: f64,
-    pub modified_at: f64,
-    pub configuration_values: Option<String>,
-    pub service_account_role_arn: Option<String>,
-    pub tags: BTreeMap<String, String>,
-    /// `health.issues` (injected).
-    pub health: Vec<HealthIssue>,
-}
-
-/// An add-on update's effect.
-#[derive(Debug, Clone)]
-pub(crate) struct AddonChange {
-    version: String,
-    configuration_values: Option<String>,
-    service_account_role_arn: Option<String>,
-}
 
 /// An add-on as DescribeAddon (and CreateAddon) shows it.
 #[derive(Debug, Clone)]

@@ -2,98 +2,23 @@
 //! UpdateClusterVersion (minor steps, node-group skew, blocking insights; a rollback's
 //! prerequisites are in rollback.rs).
 
+use super::data::cluster::{Cluster, ClusterStatus, VpcConfig};
+use super::data::insight::InsightCategory;
+use super::data::last_upgrade::LastUpgrade;
+use super::data::token::{ClientToken, TokenTable};
+use super::data::update::{Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType, VersionChange};
+use super::data::version::cmp_versions;
+use super::state::{paginate, Page, State};
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::seed::HealthIssue;
 use crate::util::parse_minor;
-
-use super::addons::Addon;
-use super::insights::{Insight, InsightCategory};
-use super::nodegroups::Nodegroup;
-use super::rollback::LastUpgrade;
-use super::tokens::{ClientToken, TokenTable};
-use super::updates::{Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
-use super::versions::cmp_versions;
-use super::{paginate, Page, State};
 
 /// The message EKS gives when upgrade insights find blocking issues.
 pub(crate) const INSIGHTS_BLOCKING_MESSAGE: &str = eks_rules::messages::UPGRADE_INSIGHTS_BLOCKING;
-
-eks_enum! {
-    /// Status of a cluster.
-    ClusterStatus {
-        Creating = "CREATING",
-        Active = "ACTIVE",
-        Deleting = "DELETING",
-        Failed = "FAILED",
-        Updating = "UPDATING",
-        Pending = "PENDING",
-    }
-}
-
-impl ClusterStatus {
-    /// The statuses a seed may give a cluster.
-    pub(super) const SEEDABLE: [ClusterStatus; 4] = [
-        ClusterStatus::Active,
-        ClusterStatus::Creating,
-        ClusterStatus::Failed,
-        ClusterStatus::Pending,
-    ];
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct VpcConfig {
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    pub endpoint_public_access: bool,
-    pub endpoint_private_access: bool,
-    pub public_access_cidrs: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Cluster {
-    pub name: String,
-    pub arn: String,
-    pub uid: String,
-    pub created_at: f64,
-    pub version: String,
-    pub platform_version: String,
-    pub status: ClusterStatus,
-    pub(super) ready_at: Option<f64>,
-    pub(super) delete_at: Option<f64>,
-    pub role_arn: String,
-    pub tags: BTreeMap<String, String>,
-    pub support_type: String,
-    pub vpc: VpcConfig,
-    pub client_request_token: Option<String>,
-    pub(super) nodegroups: BTreeMap<String, Nodegroup>,
-    pub(super) addons: BTreeMap<String, Addon>,
-    pub(super) insights: Vec<Insight>,
-    pub(super) updates: Vec<Update>,
-    /// Tokens of UpdateClusterVersion, CreateNodegroup, UpdateNodegroupVersion,
-    /// CreateAddon and UpdateAddon on this cluster.
-    pub(super) tokens: TokenTable,
-    /// The in-place upgrade that brought it to its version, which a rollback may undo.
-    pub(super) last_upgrade: Option<LastUpgrade>,
-    /// `health.issues` (injected).
-    pub health: Vec<HealthIssue>,
-    /// EKS Auto Mode (compute, block storage and load balancing capabilities enabled).
-    pub auto_mode: bool,
-}
-
-/// A version update's effect.
-#[derive(Debug, Clone)]
-pub(crate) struct VersionChange {
-    version: String,
-    platform_version: String,
-    from_version: String,
-    from_platform: String,
-    rollback: bool,
-}
 
 /// A cluster as DescribeCluster (and CreateCluster, DeleteCluster) shows it.
 #[derive(Debug, Clone)]

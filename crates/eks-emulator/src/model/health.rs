@@ -2,13 +2,12 @@
 //! service model allows for each (ClusterIssueCode, NodegroupIssueCode, AddonIssueCode),
 //! their validation, and the admin injection ([`State::set_health`]).
 
+use super::data::addon::AddonStatus;
+use super::data::nodegroup::NodegroupStatus;
+use super::state::State;
 use crate::error::ApiError;
 use crate::faults::SetHealth;
 use crate::seed::HealthIssue;
-
-use super::addons::AddonStatus;
-use super::nodegroups::NodegroupStatus;
-use super::State;
 
 /// ClusterIssueCode of the service model.
 const CLUSTER_ISSUE_CODES: [&str; 19] = [

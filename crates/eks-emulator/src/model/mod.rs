@@ -1,18 +1,12 @@
 //! The emulated EKS, one module per resource: clusters, updates (with the
 //! clientRequestToken bookkeeping), node groups, add-ons, insights, Kubernetes versions,
-//! and seeding. Operations take typed requests and return typed values (`*Out`, [`Update`],
+//! and seeding. What the state holds is in `data/` (types only, importing nothing of the
+//! model's operations), `State` itself in `state.rs`, and each operation file adds its
+//! `impl State` block: so no file imports one that imports it back. Operations take typed requests and return typed values (`*Out`, [`Update`],
 //! [`Page`]); `crate::eks::render` is the only place that turns them into EKS's JSON.
 //!
 //! Everything here runs under one lock and never waits: time moves forward only when
 //! [`State::advance`] is called with the current time.
-
-use std::collections::BTreeMap;
-
-use crate::error::ApiError;
-use crate::faults::{Durations, Faults};
-use crate::seed::AddonCatalogEntry;
-use crate::stats::{ClusterStats, RequestStats};
-use crate::util::{self, SplitMix64};
 
 /// Declares a closed enum of EKS values with their exact spelling: `as_str`, `parse`,
 /// `Display` and `Serialize` (as the string).
@@ -104,192 +98,31 @@ mod access;
 mod activity;
 mod addons;
 mod clusters;
+mod data;
 mod health;
 mod insights;
 mod launch_templates;
 mod nodegroups;
 mod rollback;
 mod seeding;
+mod state;
 mod tokens;
 mod updates;
 mod versions;
 
 pub(crate) use access::IamResource;
-pub(crate) use addons::{AddonOut, AddonStatus, AddonVersions, AddonVersionsQuery};
-pub(crate) use clusters::{ClusterOut, ClusterStatus, INSIGHTS_BLOCKING_MESSAGE};
-pub(crate) use insights::{Insight, InsightCategory, InsightStatus};
+pub(crate) use addons::{AddonOut, AddonVersions, AddonVersionsQuery};
+pub(crate) use clusters::{ClusterOut, INSIGHTS_BLOCKING_MESSAGE};
+pub(crate) use data::addon::AddonStatus;
+pub(crate) use data::cluster::ClusterStatus;
+pub(crate) use data::insight::{Insight, InsightCategory, InsightStatus};
+pub(crate) use data::last_upgrade::ROLLBACK_WINDOW_SECS;
+pub(crate) use data::nodegroup::NodegroupStatus;
+pub(crate) use data::update::{Cancellation, Target, Update, UpdateParamType, UpdateStatus, UpdateType};
+pub(crate) use data::version::{VersionInfo, VersionStatus};
 pub(crate) use launch_templates::LaunchTemplate;
-pub(crate) use nodegroups::{NodegroupOut, NodegroupStatus};
-pub(crate) use rollback::{ROLLBACK_INSIGHTS_BLOCKING_MESSAGE, ROLLBACK_WINDOW_SECS};
+pub(crate) use nodegroups::NodegroupOut;
+pub(crate) use rollback::ROLLBACK_INSIGHTS_BLOCKING_MESSAGE;
 pub(crate) use seeding::{ClusterDump, StateDump};
-pub(crate) use updates::{Cancellation, Target, Update, UpdateParamType, UpdateStatus, UpdateType};
-pub(crate) use versions::{ClusterVersionsQuery, VersionInfo, VersionStatus};
-
-use activity::UpdateActivity;
-use clusters::Cluster;
-use tokens::TokenTable;
-
-/// Everything the emulator knows.
-#[derive(Debug)]
-pub(crate) struct State {
-    account_id: String,
-    region: String,
-    versions: Vec<VersionInfo>,
-    catalog: Vec<AddonCatalogEntry>,
-    clusters: BTreeMap<String, Cluster>,
-    /// CreateCluster's tokens (the others are kept per cluster).
-    create_tokens: TokenTable,
-    pub faults: Faults,
-    pub durations: Durations,
-    pub requests: RequestStats,
-    pub cluster_stats: BTreeMap<String, ClusterStats>,
-    /// The clusters updating and their peak (`activity.rs`).
-    activity: UpdateActivity,
-    pub rng: SplitMix64,
-}
-
-/// What a new state is built from.
-#[derive(Debug, Clone)]
-pub(crate) struct StateInit {
-    pub account_id: String,
-    pub region: String,
-    pub durations: Durations,
-    pub faults: Faults,
-    pub rng_seed: Option<u64>,
-}
-
-impl State {
-    pub(crate) fn new(init: &StateInit) -> State {
-        let versions = crate::catalog::default_versions()
-            .iter()
-            .map(|v| VersionInfo::from_seed(v).expect("built-in versions are valid"))
-            .collect();
-        State {
-            account_id: init.account_id.clone(),
-            region: init.region.clone(),
-            versions,
-            catalog: crate::catalog::default_addon_catalog(),
-            clusters: BTreeMap::new(),
-            create_tokens: TokenTable::default(),
-            faults: init.faults.clone(),
-            durations: init.durations,
-            requests: RequestStats::default(),
-            cluster_stats: BTreeMap::new(),
-            activity: UpdateActivity::default(),
-            rng: SplitMix64::new(init.rng_seed),
-        }
-    }
-
-    fn cluster(&self, name: &str) -> Result<&Cluster, ApiError> {
-        self.clusters.get(name).ok_or_else(|| ApiError::no_cluster(name))
-    }
-
-    fn cluster_mut(&mut self, name: &str) -> Result<&mut Cluster, ApiError> {
-        self.clusters.get_mut(name).ok_or_else(|| ApiError::no_cluster(name))
-    }
-
-    fn cluster_stats(&mut self, cluster: &str) -> &mut ClusterStats {
-        self.cluster_stats.entry(cluster.to_string()).or_default()
-    }
-
-    /// `now + ms` for something that takes `ms` milliseconds.
-    fn after_ms(now: f64, ms: u64) -> f64 {
-        now + ms as f64 / 1000.0
-    }
-
-    /// Applies everything that is due at `now`: creations, deletions, finished updates
-    /// (in the order they ended).
-    pub(crate) fn advance(&mut self, now: f64) {
-        for c in self.clusters.values_mut() {
-            c.settle(now);
-        }
-        self.clusters.retain(|_, c| !c.deleted_by(now));
-        self.complete_due_updates(now);
-    }
-}
-
-/// One page of a list answer.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Page<T> {
-    pub items: Vec<T>,
-    pub next_token: Option<String>,
-}
-
-/// Splits `items` into one page (`maxResults` 1..=100, default 100; opaque `nextToken`).
-pub(crate) fn paginate<T>(
-    items: Vec<T>,
-    max_results: Option<i64>,
-    next_token: Option<&str>,
-) -> Result<Page<T>, ApiError> {
-    let max = match max_results {
-        None => 100,
-        Some(m) if (1..=100).contains(&m) => m as usize,
-        Some(m) => {
-            return Err(ApiError::invalid_parameter(format!(
-                "maxResults must be between 1 and 100, got {m}"
-            )))
-        }
-    };
-    let start = match next_token {
-        None | Some("") => 0,
-        Some(t) => util::unhex(t)
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("eksemu:").and_then(|n| n.parse::<usize>().ok()))
-            .filter(|n| *n <= items.len())
-            .ok_or_else(|| ApiError::invalid_parameter("The nextToken provided is invalid."))?,
-    };
-    let total = items.len();
-    let end = (start + max).min(total);
-    let items: Vec<T> = items.into_iter().skip(start).take(end - start).collect();
-    let next_token = (end < total).then(|| util::hex(format!("eksemu:{end}").as_bytes()));
-    Ok(Page { items, next_token })
-}
-
-#[cfg(test)]
-pub(crate) fn test_state() -> State {
-    State::new(&StateInit {
-        account_id: "123456789012".into(),
-        region: "us-east-1".into(),
-        durations: Durations::updates(1000),
-        faults: Faults::default(),
-        rng_seed: Some(1),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pagination_round_trip() {
-        let items: Vec<u32> = (0..5).collect();
-        let p = paginate(items.clone(), Some(2), None).unwrap();
-        assert_eq!(p.items, vec![0, 1]);
-        let p = paginate(items.clone(), Some(2), p.next_token.as_deref()).unwrap();
-        assert_eq!(p.items, vec![2, 3]);
-        let p = paginate(items.clone(), Some(2), p.next_token.as_deref()).unwrap();
-        assert_eq!((p.items, p.next_token), (vec![4], None));
-        assert!(paginate(items.clone(), Some(0), None).is_err());
-        assert!(paginate(items.clone(), Some(101), None).is_err());
-        assert!(paginate(items, None, Some("garbage")).is_err());
-    }
-
-    #[test]
-    fn statuses_keep_their_eks_spelling() {
-        assert_eq!(ClusterStatus::parse("PENDING"), Some(ClusterStatus::Pending));
-        assert_eq!(ClusterStatus::Updating.as_str(), "UPDATING");
-        assert_eq!(UpdateStatus::InProgress.to_string(), "InProgress");
-        assert_eq!(
-            serde_json::to_value(UpdateType::VersionRollback).unwrap(),
-            "VersionRollback"
-        );
-        assert_eq!(NodegroupStatus::from_text("DEGRADED"), NodegroupStatus::Degraded);
-        assert_eq!(NodegroupStatus::from_text("WEIRD").as_str(), "WEIRD");
-        assert_eq!(AddonStatus::from_text("UPDATE_FAILED"), AddonStatus::UpdateFailed);
-        assert_eq!(VersionStatus::parse("NOPE"), None);
-        assert_eq!(
-            InsightCategory::parse("ROLLBACK_READINESS").map(|c| c.as_str()),
-            Some("ROLLBACK_READINESS")
-        );
-    }
-}
+pub(crate) use state::{Page, State, StateInit};
+pub(crate) use versions::ClusterVersionsQuery;

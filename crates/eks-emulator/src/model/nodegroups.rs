@@ -2,6 +2,19 @@
 //! of UpdateNodegroupVersion (a rollback to the previous minor within 7 days of an
 //! in-place upgrade included).
 
+use super::data::cluster::{Cluster, ClusterStatus};
+use super::data::last_upgrade::LastUpgrade;
+use super::data::nodegroup::{Nodegroup, NodegroupStatus};
+use super::data::token::ClientToken;
+use super::data::update::{
+    Effect, NewUpdate, NodegroupChange, Target, Update, UpdateParam, UpdateParamType, UpdateType,
+};
+use super::data::version::cmp_versions;
+use super::launch_templates::{
+    ami_kubernetes_version, LaunchTemplate, LaunchTemplateReq, CUSTOM_AMI, CUSTOM_AMI_CREATE, CUSTOM_AMI_UPDATE,
+};
+use super::rollback::nodegroup_may_roll_back;
+use super::state::{paginate, Page, State};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -9,71 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::seed::{HealthIssue, ScalingConfig};
-
-use super::clusters::{Cluster, ClusterStatus};
-use super::launch_templates::{
-    ami_kubernetes_version, LaunchTemplate, LaunchTemplateReq, CUSTOM_AMI, CUSTOM_AMI_CREATE, CUSTOM_AMI_UPDATE,
-};
-use super::rollback::{nodegroup_may_roll_back, LastUpgrade};
-use super::tokens::ClientToken;
-use super::updates::{Effect, NewUpdate, Target, Update, UpdateParam, UpdateParamType, UpdateType};
-use super::versions::cmp_versions;
-use super::{paginate, Page, State};
-
-eks_enum_open! {
-    /// Status of a node group.
-    NodegroupStatus {
-        Creating = "CREATING",
-        Active = "ACTIVE",
-        Updating = "UPDATING",
-        Deleting = "DELETING",
-        CreateFailed = "CREATE_FAILED",
-        DeleteFailed = "DELETE_FAILED",
-        Degraded = "DEGRADED",
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Nodegroup {
-    pub name: String,
-    pub arn: String,
-    pub version: String,
-    pub release_version: String,
-    pub created_at: f64,
-    pub modified_at: f64,
-    pub status: NodegroupStatus,
-    pub(super) ready_at: Option<f64>,
-    pub instance_types: Vec<String>,
-    pub scaling: ScalingConfig,
-    pub subnets: Vec<String>,
-    pub node_role: String,
-    pub ami_type: String,
-    pub capacity_type: String,
-    pub disk_size: i64,
-    pub labels: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-    /// Name of the Auto Scaling group.
-    pub asg: String,
-    /// The launch template it was created with.
-    pub launch_template: Option<LaunchTemplate>,
-    /// Seed extension: launch-template version -> Kubernetes version of its AMI (CUSTOM).
-    pub(super) ami_versions: BTreeMap<String, String>,
-    /// `health.issues` (injected).
-    pub health: Vec<HealthIssue>,
-    /// The in-place upgrade that brought it to its version, which UpdateNodegroupVersion
-    /// may roll back.
-    pub(super) last_upgrade: Option<LastUpgrade>,
-}
-
-/// A node-group update's effect.
-#[derive(Debug, Clone)]
-pub(crate) struct NodegroupChange {
-    version: String,
-    release_version: String,
-    /// The launch-template version it moves to (None: unchanged).
-    launch_template_version: Option<String>,
-}
+use crate::seed::ScalingConfig;
 
 /// A node group as DescribeNodegroup (and CreateNodegroup) shows it.
 #[derive(Debug, Clone)]

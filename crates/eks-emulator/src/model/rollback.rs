@@ -5,70 +5,19 @@
 //! with their errors. `plan_version_update` (clusters.rs) and `plan_nodegroup_update`
 //! (nodegroups.rs) call these; CancelUpdate's rule is in updates.rs.
 
+use super::data::last_upgrade::{latest_platform, LastUpgrade};
+
+use super::data::cluster::Cluster;
+use super::data::insight::InsightCategory;
+use super::data::nodegroup::Nodegroup;
+use super::data::version::{cmp_versions, VersionStatus};
+use super::state::State;
 use crate::error::ApiError;
 use crate::util::{parse_minor, prev_minor};
-
-use super::clusters::Cluster;
-use super::insights::InsightCategory;
-use super::nodegroups::Nodegroup;
-use super::versions::{cmp_versions, VersionStatus};
-use super::State;
-
-/// How long after an in-place upgrade completed it may be rolled back.
-pub(crate) const ROLLBACK_WINDOW_SECS: f64 = 7.0 * 86400.0;
 
 /// The InvalidStateException message of a rollback blocked by ROLLBACK_READINESS insights
 /// (inferred: modelled on EKS's message for upgrade readiness).
 pub(crate) const ROLLBACK_INSIGHTS_BLOCKING_MESSAGE: &str = eks_rules::messages::ROLLBACK_INSIGHTS_BLOCKING;
-
-/// The in-place version update a cluster or node group went through last, which a
-/// rollback may undo within [`ROLLBACK_WINDOW_SECS`] of `at`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LastUpgrade {
-    pub from_version: String,
-    /// The platform version (a node group's: release version) before the upgrade; a
-    /// cluster's rollback uses it.
-    pub from_platform: String,
-    /// When the upgrade completed (emulator clock).
-    pub at: f64,
-}
-
-impl LastUpgrade {
-    /// Whether the window is still open at `now`.
-    pub(super) fn open_at(&self, now: f64) -> bool {
-        now - self.at <= ROLLBACK_WINDOW_SECS
-    }
-
-    /// What a change from `from` to `to` that completed at `at` leaves as the last upgrade:
-    /// a new one for an upgrade to a newer minor, none after a downgrade (a rollback cannot
-    /// itself be rolled back), `previous` when the minor stays.
-    pub(super) fn after_change(
-        previous: Option<LastUpgrade>,
-        from: &str,
-        from_platform: &str,
-        to: &str,
-        at: f64,
-    ) -> Option<LastUpgrade> {
-        match cmp_versions(to, from) {
-            Some(std::cmp::Ordering::Greater) => Some(LastUpgrade {
-                from_version: from.to_string(),
-                from_platform: from_platform.to_string(),
-                at,
-            }),
-            Some(std::cmp::Ordering::Equal) => previous,
-            _ => None,
-        }
-    }
-}
-
-/// The higher of two platform versions `eks.N` (the first when either is not one).
-fn latest_platform(a: &str, b: &str) -> String {
-    let n = |p: &str| p.strip_prefix("eks.").and_then(|n| n.parse::<u32>().ok());
-    match (n(a), n(b)) {
-        (Some(x), Some(y)) if y > x => b.to_string(),
-        _ => a.to_string(),
-    }
-}
 
 impl Cluster {
     /// The in-place upgrade that brought the cluster to its version, if any.
@@ -148,7 +97,9 @@ pub(super) fn nodegroup_may_roll_back(ng: &Nodegroup, version: &str, now: f64) -
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::model::data::last_upgrade::latest_platform;
+    use crate::model::data::last_upgrade::LastUpgrade;
+    use crate::model::ROLLBACK_WINDOW_SECS;
 
     #[test]
     fn platform_versions_compare_by_number() {

@@ -1,6 +1,20 @@
 //! Seeding and the admin view of the model: applying a seed document, injecting (or
 //! resolving) a blocking insight, and the whole state for `GET /_emulator/state`.
 
+use super::addons::AddonOut;
+use super::clusters::{valid_cluster_name, ClusterOut};
+use super::data::addon::{Addon, AddonStatus};
+use super::data::cluster::{Cluster, ClusterStatus};
+use super::data::insight::{Insight, InsightCategory, InsightStatus};
+use super::data::last_upgrade::LastUpgrade;
+use super::data::nodegroup::{Nodegroup, NodegroupStatus};
+use super::data::token::TokenTable;
+use super::data::update::Update;
+use super::data::version::{cmp_versions, VersionInfo};
+use super::health::{check_issues, IssueOwner};
+use super::launch_templates::LaunchTemplate;
+use super::nodegroups::NodegroupOut;
+use super::state::State;
 use std::cmp::Ordering;
 
 use crate::faults::{Durations, Faults};
@@ -9,18 +23,6 @@ use crate::seed::{
 };
 use crate::stats::RequestStats;
 use crate::util::{next_minor, parse_minor, prev_minor, stable_id, SplitMix64};
-
-use super::addons::{Addon, AddonOut, AddonStatus};
-use super::clusters::{valid_cluster_name, Cluster, ClusterOut, ClusterStatus};
-use super::health::{check_issues, IssueOwner};
-use super::insights::{Insight, InsightCategory, InsightStatus};
-use super::launch_templates::LaunchTemplate;
-use super::nodegroups::{Nodegroup, NodegroupOut, NodegroupStatus};
-use super::rollback::LastUpgrade;
-use super::tokens::TokenTable;
-use super::updates::Update;
-use super::versions::{cmp_versions, VersionInfo};
-use super::State;
 
 /// Everything the emulator knows, for `GET /_emulator/state`.
 #[derive(Debug)]

@@ -2,85 +2,13 @@
 //! check, the idempotent hit, the replay, remembering a token, the token-mismatch error
 //! and the token stats.
 
-use std::collections::HashMap;
+use super::data::token::ClientToken;
+
+use super::data::update::{Target, Update};
+use super::state::State;
 
 use crate::error::ApiError;
 use crate::stats::TokenStat;
-
-use super::updates::{Target, Update};
-use super::State;
-
-/// A request's clientRequestToken and what identifies the request ("fingerprint": its
-/// parameters without the token).
-pub(super) struct ClientToken<'a> {
-    pub operation: &'static str,
-    pub token: Option<&'a str>,
-    pub fingerprint: String,
-}
-
-impl<'a> ClientToken<'a> {
-    pub(super) fn new(operation: &'static str, token: Option<&'a str>, fingerprint: String) -> Self {
-        ClientToken {
-            operation,
-            token,
-            fingerprint,
-        }
-    }
-
-    /// EKS's length constraint (33 to 126 characters).
-    pub(super) fn check_length(&self) -> Result<(), ApiError> {
-        if let Some(t) = self.token {
-            let n = t.chars().count();
-            if !(33..=126).contains(&n) {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Value '{t}' at 'clientRequestToken' failed to satisfy constraint: Member must have length between 33 and 126"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A token seen before: the request's fingerprint and what it produced (an update id,
-/// or a cluster name for CreateCluster; None when the request names what it creates).
-#[derive(Debug, Clone)]
-pub(super) struct TokenEntry {
-    fingerprint: String,
-    pub produced: Option<String>,
-}
-
-/// The tokens of successful requests.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TokenTable(HashMap<String, TokenEntry>);
-
-impl TokenTable {
-    /// The entry of a token seen before with the same parameters; the token-mismatch
-    /// error (about `cluster`) if it came with other parameters.
-    pub(super) fn check(&self, t: &ClientToken, cluster: &str) -> Result<Option<TokenEntry>, ApiError> {
-        let Some(token) = t.token else { return Ok(None) };
-        match self.0.get(token) {
-            None => Ok(None),
-            Some(e) if e.fingerprint == t.fingerprint => Ok(Some(e.clone())),
-            Some(_) => Err(ApiError::invalid_parameter(format!(
-                "Client request token {token} was already used with different request parameters."
-            ))
-            .cluster(cluster)),
-        }
-    }
-
-    /// Keeps a successful request's token for later retries.
-    pub(super) fn remember(&mut self, t: &ClientToken, produced: Option<String>) {
-        if let Some(token) = t.token {
-            self.0.insert(
-                token.to_string(),
-                TokenEntry {
-                    fingerprint: t.fingerprint.clone(),
-                    produced,
-                },
-            );
-        }
-    }
-}
 
 impl State {
     /// Counts an update call and its token (called for every request received).
@@ -152,7 +80,8 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::model::data::token::ClientToken;
+    use crate::model::data::token::TokenTable;
 
     #[test]
     fn tokens_replay_or_refuse() {

@@ -6,154 +6,15 @@
 //! UpdateAddon) calls [`State::replayed_update`] first, then checks its own rules, then
 //! calls [`State::start_update`] with a [`NewUpdate`].
 
+use super::data::update::UpdateStatus;
+
+use super::data::cluster::Cluster;
+use super::data::token::ClientToken;
+use super::data::update::{Cancellation, Effect, NewUpdate, Target, Update, UpdateType};
+use super::state::{paginate, Page, State};
 use crate::error::ApiError;
 use crate::faults::{default_error_message, UpdateErrorDetail, UpdateKind};
 use crate::util::round_ms;
-
-use super::addons::AddonChange;
-use super::clusters::{Cluster, VersionChange};
-use super::nodegroups::NodegroupChange;
-use super::tokens::ClientToken;
-use super::{paginate, Page, State};
-
-eks_enum! {
-    /// Status of an update.
-    UpdateStatus {
-        InProgress = "InProgress",
-        Failed = "Failed",
-        Cancelled = "Cancelled",
-        Successful = "Successful",
-    }
-}
-
-eks_enum! {
-    /// Type of an update.
-    UpdateType {
-        VersionUpdate = "VersionUpdate",
-        VersionRollback = "VersionRollback",
-        AddonUpdate = "AddonUpdate",
-    }
-}
-
-eks_enum! {
-    /// Type of an update parameter.
-    UpdateParamType {
-        Version = "Version",
-        PlatformVersion = "PlatformVersion",
-        ReleaseVersion = "ReleaseVersion",
-        AddonVersion = "AddonVersion",
-        ResolveConflicts = "ResolveConflicts",
-        ConfigurationValues = "ConfigurationValues",
-        ServiceAccountRoleArn = "ServiceAccountRoleArn",
-        LaunchTemplateName = "LaunchTemplateName",
-        LaunchTemplateVersion = "LaunchTemplateVersion",
-    }
-}
-
-/// One `{type, value}` of an update's `params`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct UpdateParam {
-    pub kind: UpdateParamType,
-    pub value: String,
-}
-
-impl UpdateParam {
-    pub(super) fn new(kind: UpdateParamType, value: impl Into<String>) -> Self {
-        UpdateParam {
-            kind,
-            value: value.into(),
-        }
-    }
-}
-
-/// What an update changes: the control plane, a node group or an add-on.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Target {
-    Cluster,
-    Nodegroup(String),
-    Addon(String),
-}
-
-impl Target {
-    fn kind(&self) -> UpdateKind {
-        match self {
-            Target::Cluster => UpdateKind::Cluster,
-            Target::Nodegroup(_) => UpdateKind::Nodegroup,
-            Target::Addon(_) => UpdateKind::Addon,
-        }
-    }
-
-    /// The updated resource's name.
-    fn resource<'a>(&'a self, cluster: &'a str) -> &'a str {
-        match self {
-            Target::Cluster => cluster,
-            Target::Nodegroup(n) | Target::Addon(n) => n,
-        }
-    }
-
-    /// Names the node group or add-on in an error about this target.
-    pub(super) fn scope(&self, e: ApiError) -> ApiError {
-        match self {
-            Target::Cluster => e,
-            Target::Nodegroup(n) => e.nodegroup(n),
-            Target::Addon(a) => e.addon(a),
-        }
-    }
-}
-
-/// What a successful update applies; each resource module applies its own.
-#[derive(Debug, Clone)]
-pub(super) enum Effect {
-    Cluster(VersionChange),
-    Nodegroup(NodegroupChange),
-    Addon(AddonChange),
-}
-
-/// The `cancellation` of a cancelled update.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Cancellation {
-    pub status: UpdateStatus,
-    pub reason: String,
-}
-
-/// An update of a cluster, node group or add-on.
-#[derive(Debug, Clone)]
-pub(crate) struct Update {
-    pub id: String,
-    pub target: Target,
-    pub kind: UpdateType,
-    pub status: UpdateStatus,
-    pub params: Vec<UpdateParam>,
-    pub created_at: f64,
-    pub ends_at: f64,
-    /// When the control plane starts changing: `created_at`, except for an Auto Mode
-    /// rollback, whose node phase comes first (and may be cancelled).
-    pub control_plane_at: f64,
-    pub errors: Vec<UpdateErrorDetail>,
-    /// The errors it will end Failed (or Cancelled) with (from a fail-next-update rule).
-    planned_errors: Option<Vec<UpdateErrorDetail>>,
-    /// It ends Cancelled by EKS rather than Failed.
-    planned_cancel: bool,
-    effect: Effect,
-    pub cancellation: Option<Cancellation>,
-}
-
-impl Update {
-    pub(super) fn in_progress(&self) -> bool {
-        self.status == UpdateStatus::InProgress
-    }
-}
-
-/// A new update, as an update-creating operation asks for it once its rules passed.
-pub(super) struct NewUpdate {
-    pub target: Target,
-    pub kind: UpdateType,
-    pub params: Vec<UpdateParam>,
-    pub duration_ms: u64,
-    /// The part of `duration_ms` before the control plane changes (Auto Mode rollback).
-    pub node_phase_ms: u64,
-    pub effect: Effect,
-}
 
 impl Cluster {
     pub(super) fn in_progress_cp_update(&self) -> Option<&Update> {
@@ -445,8 +306,10 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::super::clusters::UpdateClusterVersionReq;
-    use super::super::{test_state, ClusterStatus};
-    use super::*;
+    use super::super::state::test_state;
+    use crate::model::ClusterStatus;
+    use crate::model::UpdateStatus;
+
     use crate::seed::Seed;
 
     #[test]
