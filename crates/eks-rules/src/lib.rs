@@ -1,4 +1,5 @@
-//! What real EKS refuses, in its order and with its messages (`../shared/reference/eks-api.md`),
+//! What real EKS refuses, in its order and with its messages (`../shared/reference/eks-api.md`;
+//! where EKS documents none, as for a refused rollback, `messages.rs` says so),
 //! shared by both simulators of EKS: the emulator's model (`crates/eks-emulator/src/model/`)
 //! and the in-memory fake behind the orchestrator's `Eks` port (`src/ports/eks_fake/`). An EKS
 //! shape is modelled here once; each simulator only gathers the facts a rule reads from its own

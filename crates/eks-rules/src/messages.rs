@@ -1,4 +1,8 @@
-//! EKS's messages, verbatim (`../shared/reference/eks-api.md`, "Errors and real messages").
+//! EKS's messages: verbatim where `../shared/reference/eks-api.md` ("Errors and real messages")
+//! quotes them (the upgrade refusals, not-found, the custom AMI); EKS documents no message or code
+//! for a refused version rollback, so those (`ROLLBACK_INSIGHTS_BLOCKING` and the prerequisites in
+//! `refuse_rollback`) are our wording, and the orchestrator treats any client error of that call
+//! as the refusal and shows whatever EKS says.
 
 /// UpdateClusterVersion refused by an UPGRADE_READINESS insight in ERROR.
 pub const UPGRADE_INSIGHTS_BLOCKING: &str = "Upgrade readiness issues detected. Call the EKS ListInsights API to view \
