@@ -31,6 +31,27 @@ pub struct Config {
     /// `MAX_STEPS_PER_INVOCATION`: calls one invocation makes one after another without
     /// waiting; past it, it hands on to a new invocation (a safety net against any loop).
     pub max_steps_per_invocation: u32,
+    /// Wake-ups: when set, a wait of `PARK_AFTER_SECONDS` or more ends the invocation and an
+    /// EventBridge Scheduler one-time schedule delivers the continuation then; unset, every
+    /// wait is slept in the invocation (or handed on near its deadline), as before.
+    pub wake: Option<WakeConfig>,
+}
+
+/// Where wake-ups are arranged (the template sets all of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WakeConfig {
+    /// `WAKE_SCHEDULE_GROUP`: the stack's schedule group, the only one the function may write.
+    pub group: String,
+    /// `WAKE_ROLE_ARN`: the role EventBridge Scheduler assumes to invoke the function.
+    pub role_arn: String,
+    /// `WAKE_TARGET_ARN`: this function's ARN, the schedules' target.
+    pub target_arn: String,
+    /// `WAKE_DEAD_LETTER_ARN` (optional): the SQS queue a wake-up that could not be delivered
+    /// goes to.
+    pub dead_letter_arn: Option<String>,
+    /// `PARK_AFTER_SECONDS` (default 60, EventBridge Scheduler's precision): shorter waits stay
+    /// in the invocation.
+    pub park_after_secs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +104,7 @@ impl Config {
             addon_resolve_conflicts: "PRESERVE".to_owned(),
             event_bus_name: None,
             max_steps_per_invocation: 100,
+            wake: None,
         }
     }
 
@@ -93,13 +115,14 @@ impl Config {
     /// Reads the settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let vars = Vars(lookup);
+        let wake = wake(&vars)?;
         let config = Self {
             table_name: vars.required("UPGRADES_TABLE", "the name of the DynamoDB table of upgrade records")?,
             function_name: vars.required(
                 "AWS_LAMBDA_FUNCTION_NAME",
                 "this function's own name, for continuations",
             )?,
-            limits: limits(&vars)?,
+            limits: limits(&vars, wake.is_some())?,
             safety_margin_secs: vars.number("SAFETY_MARGIN_SECONDS", 45, 1, 600)?,
             operation_timeout_secs: vars.number("OPERATION_TIMEOUT_SECONDS", 20, 1, 300)?,
             event_bus_name: vars.text("EVENT_BUS_NAME"),
@@ -117,6 +140,7 @@ impl Config {
                 None => None,
                 Some(_) => Some(vars.number("INVOCATION_BUDGET_SECONDS", 0, 5, 900)?),
             },
+            wake,
         };
         config.check()?;
         Ok(config)
@@ -167,12 +191,42 @@ impl Config {
     }
 }
 
-fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Limits, ConfigError> {
+fn wake<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<WakeConfig>, ConfigError> {
+    let Some(group) = vars.text("WAKE_SCHEDULE_GROUP") else {
+        if let Some(name) = ["WAKE_ROLE_ARN", "WAKE_TARGET_ARN"]
+            .into_iter()
+            .find(|n| vars.text(n).is_some())
+        {
+            return Err(ConfigError(format!(
+                "{name} is set but WAKE_SCHEDULE_GROUP is not: expected the schedule group of wake-ups too"
+            )));
+        }
+        return Ok(None);
+    };
+    Ok(Some(WakeConfig {
+        group,
+        role_arn: vars.required("WAKE_ROLE_ARN", "the ARN of the role EventBridge Scheduler assumes")?,
+        target_arn: vars.required("WAKE_TARGET_ARN", "this function's ARN, the wake-ups' target")?,
+        dead_letter_arn: vars.text("WAKE_DEAD_LETTER_ARN"),
+        park_after_secs: vars.number("PARK_AFTER_SECONDS", 60, 1, 900)?,
+    }))
+}
+
+fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, waking: bool) -> Result<Limits, ConfigError> {
     let defaults = Limits::default();
+    let poll_interval_secs = vars.number("POLL_INTERVAL_SECONDS", defaults.poll_interval_secs, 1, 600)?;
     let minutes =
         |name: &str, default: i64, min: i64, max: i64| vars.number(name, default / 60, min, max).map(|m| m * 60);
     Ok(Limits {
-        poll_interval_secs: vars.number("POLL_INTERVAL_SECONDS", defaults.poll_interval_secs, 1, 600)?,
+        poll_interval_secs,
+        // Each look is an invocation when waits park: once a minute keeps EKS's end to the
+        // record's under two minutes (Scheduler fires within a minute of its time).
+        update_poll_secs: vars.number(
+            "UPDATE_POLL_SECONDS",
+            if waking { 60 } else { poll_interval_secs },
+            1,
+            3600,
+        )?,
         max_attempt_secs: vars.number("MAX_TRACKING_SECONDS", defaults.max_attempt_secs, 60, 30 * 86400)?,
         control_plane_update_timeout_secs: vars.number(
             "CONTROL_PLANE_UPDATE_TIMEOUT_SECONDS",
@@ -240,6 +294,44 @@ mod tests {
         assert_eq!(config.safety_margin_secs, 45);
         assert_eq!(config.invocation_budget_secs, None);
         assert_eq!(config, Config::new("t", "f", Limits::default()));
+    }
+
+    #[test]
+    fn wake_ups_are_all_set_or_none() {
+        let base = [("UPGRADES_TABLE", "t"), ("AWS_LAMBDA_FUNCTION_NAME", "f")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            load(&pairs)
+        };
+        let config = with(&[
+            ("WAKE_SCHEDULE_GROUP", "g"),
+            ("WAKE_ROLE_ARN", "arn:aws:iam::123456789012:role/r"),
+            ("WAKE_TARGET_ARN", "arn:aws:lambda:us-east-1:123456789012:function:f"),
+        ])
+        .unwrap();
+        let wake = config.wake.unwrap();
+        assert_eq!(
+            (wake.group.as_str(), wake.park_after_secs, wake.dead_letter_arn),
+            ("g", 60, None)
+        );
+        assert_eq!(
+            config.limits.update_poll_secs, 60,
+            "each look is an invocation: once a minute"
+        );
+        assert_eq!(
+            with(&[]).unwrap().limits.update_poll_secs,
+            30,
+            "without wake-ups, the poll interval"
+        );
+        let err = with(&[("WAKE_SCHEDULE_GROUP", "g")]).unwrap_err();
+        assert!(err.0.starts_with("WAKE_ROLE_ARN is not set"), "{err}");
+        let err = with(&[("WAKE_TARGET_ARN", "arn")]).unwrap_err();
+        assert!(
+            err.0
+                .starts_with("WAKE_TARGET_ARN is set but WAKE_SCHEDULE_GROUP is not"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -26,5 +26,6 @@ pub mod fakes {
     pub use crate::ports::eks_fake::{FakeEks, FakeEksState, FakeUpdate};
     pub use crate::ports::invoker::RecordingInvoker;
     pub use crate::ports::notifier::RecordingNotifier;
+    pub use crate::ports::scheduler::RecordingScheduler;
     pub use crate::ports::store_memory::MemoryStore;
 }

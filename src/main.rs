@@ -11,6 +11,7 @@ use eks_upgrade_orchestrator::adapters::{
     eks::EksAdapter,
     eventbridge::EventBridgeNotifier,
     lambda::LambdaInvoker,
+    scheduler::SchedulerWakes,
 };
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::{CrashPoints, CRASH_AT_VAR};
@@ -27,6 +28,7 @@ type Lambda = Orchestrator<(
     SystemClock,
     EventBridgeNotifier,
     CloudWatchAlarms,
+    SchedulerWakes,
 )>;
 
 #[tokio::main(flavor = "current_thread")]
@@ -46,6 +48,7 @@ async fn main() -> Result<(), Error> {
             config.event_bus_name.clone(),
         ),
         alarms: CloudWatchAlarms::new(aws.lazy(aws_sdk_cloudwatch::Client::new)),
+        scheduler: SchedulerWakes::new(aws.lazy(aws_sdk_scheduler::Client::new), config.wake.clone()),
         config,
         crash_points: CrashPoints::from_env(),
     };

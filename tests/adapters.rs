@@ -348,3 +348,125 @@ async fn the_amazon_roots_http_client_serves_calls() {
         .unwrap();
     assert_eq!(clusters.clusters(), &[] as &[String]);
 }
+
+mod wake_ups {
+    use super::meta;
+    use aws_sdk_scheduler::operation::create_schedule::{CreateScheduleError, CreateScheduleOutput};
+    use aws_sdk_scheduler::operation::delete_schedule::{DeleteScheduleError, DeleteScheduleOutput};
+    use aws_sdk_scheduler::types::error::{ConflictException, ResourceNotFoundException, ValidationException};
+    use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindowMode};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use eks_upgrade_orchestrator::adapters::scheduler::SchedulerWakes;
+    use eks_upgrade_orchestrator::config::WakeConfig;
+    use eks_upgrade_orchestrator::domain::event::wake::Wake;
+    use eks_upgrade_orchestrator::domain::{ClusterName, Continuation, RequestId};
+    use eks_upgrade_orchestrator::ports::WakeScheduler;
+
+    fn config() -> WakeConfig {
+        WakeConfig {
+            group: "orchestrator-wakes".into(),
+            role_arn: "arn:aws:iam::123456789012:role/wake".into(),
+            target_arn: "arn:aws:lambda:us-east-1:123456789012:function:orchestrator".into(),
+            dead_letter_arn: Some("arn:aws:sqs:us-east-1:123456789012:wake-dlq".into()),
+            park_after_secs: 60,
+        }
+    }
+
+    fn wake() -> Wake {
+        let continuation = Continuation {
+            cluster: ClusterName::parse("devel").unwrap(),
+            request_id: RequestId::parse("to-1.31").unwrap(),
+            handoff: "n-1".into(),
+        };
+        Wake::continuation(&continuation, 1_790_000_060)
+    }
+
+    #[tokio::test]
+    async fn a_wake_up_is_a_one_time_schedule_on_time_deleted_after_it_ran_with_retries_and_a_dlq() {
+        let expected = wake();
+        let name = expected.name.clone();
+        let rule = mock!(aws_sdk_scheduler::Client::create_schedule)
+            .match_requests(move |req| {
+                let target = req.target().expect("a target");
+                let retry = target.retry_policy().expect("a retry policy");
+                req.name() == Some(name.as_str())
+                    && req.group_name() == Some("orchestrator-wakes")
+                    && req.schedule_expression() == Some("at(2026-09-21T14:14:20)")
+                    && req.schedule_expression_timezone() == Some("UTC")
+                    && req.flexible_time_window().map(|w| w.mode()) == Some(&FlexibleTimeWindowMode::Off)
+                    && req.action_after_completion() == Some(&ActionAfterCompletion::Delete)
+                    && target.arn() == "arn:aws:lambda:us-east-1:123456789012:function:orchestrator"
+                    && target.role_arn() == "arn:aws:iam::123456789012:role/wake"
+                    && target.input().map(|i| serde_json::from_str::<serde_json::Value>(i).unwrap())
+                        == Some(serde_json::json!({"continuation": {"cluster": "devel", "requestId": "to-1.31", "handoff": "n-1"}}))
+                    && retry.maximum_retry_attempts() == Some(20)
+                    && retry.maximum_event_age_in_seconds() == Some(3600)
+                    && target.dead_letter_config().and_then(|d| d.arn())
+                        == Some("arn:aws:sqs:us-east-1:123456789012:wake-dlq")
+            })
+            .then_output(|| CreateScheduleOutput::builder().schedule_arn("arn").build().unwrap());
+        let client = mock_client!(aws_sdk_scheduler, [&rule]);
+        SchedulerWakes::new(client, Some(config()))
+            .arrange(&expected)
+            .await
+            .expect("arranged");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_same_wake_up_twice_is_one_and_a_refusal_is_an_error_naming_the_call() {
+        let conflict = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
+            CreateScheduleError::ConflictException(
+                ConflictException::builder()
+                    .message("Schedule wake-1 already exists.")
+                    .meta(meta("ConflictException", "Schedule wake-1 already exists."))
+                    .build()
+                    .unwrap(),
+            )
+        });
+        let client = mock_client!(aws_sdk_scheduler, RuleMode::MatchAny, [&conflict]);
+        assert_eq!(
+            SchedulerWakes::new(client, Some(config())).arrange(&wake()).await,
+            Ok(())
+        );
+
+        let invalid = mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
+            CreateScheduleError::ValidationException(
+                ValidationException::builder()
+                    .message("Invalid Schedule Expression")
+                    .meta(meta("ValidationException", "Invalid Schedule Expression"))
+                    .build()
+                    .unwrap(),
+            )
+        });
+        let client = mock_client!(aws_sdk_scheduler, RuleMode::MatchAny, [&invalid]);
+        let err = SchedulerWakes::new(client, Some(config()))
+            .arrange(&wake())
+            .await
+            .unwrap_err();
+        assert_eq!(err.0, "CreateSchedule: ValidationException Invalid Schedule Expression");
+
+        let gone = mock!(aws_sdk_scheduler::Client::delete_schedule).then_error(|| {
+            DeleteScheduleError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("Schedule wake-1 does not exist.")
+                    .meta(meta("ResourceNotFoundException", "Schedule wake-1 does not exist."))
+                    .build()
+                    .unwrap(),
+            )
+        });
+        let client = mock_client!(aws_sdk_scheduler, RuleMode::MatchAny, [&gone]);
+        let wakes = SchedulerWakes::new(client, Some(config()));
+        assert_eq!(wakes.withdraw("wake-1").await, Ok(()), "already gone is withdrawn");
+
+        let deleted = mock!(aws_sdk_scheduler::Client::delete_schedule)
+            .match_requests(|req| req.name() == Some("wake-2") && req.group_name() == Some("orchestrator-wakes"))
+            .then_output(|| DeleteScheduleOutput::builder().build());
+        let client = mock_client!(aws_sdk_scheduler, [&deleted]);
+        SchedulerWakes::new(client, Some(config()))
+            .withdraw("wake-2")
+            .await
+            .unwrap();
+        assert_eq!(deleted.num_calls(), 1);
+    }
+}

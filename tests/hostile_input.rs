@@ -6,7 +6,7 @@ use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::{decode_event, InboundEvent};
 use eks_upgrade_orchestrator::fakes::{
-    FakeAlarms, FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier,
+    FakeAlarms, FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier, RecordingScheduler,
 };
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
 use proptest::prelude::*;
@@ -104,6 +104,7 @@ async fn every_malformed_sample_is_refused_naming_its_field_and_writes_nothing()
         ManualClock,
         RecordingNotifier,
         FakeAlarms,
+        RecordingScheduler,
     )> = Orchestrator {
         eks: FakeEks::with_cluster("devel", "1.30", 1),
         store: MemoryStore::default(),
@@ -111,6 +112,7 @@ async fn every_malformed_sample_is_refused_naming_its_field_and_writes_nothing()
         clock: ManualClock::at(1_790_000_000),
         notifier: RecordingNotifier::default(),
         alarms: FakeAlarms::default(),
+        scheduler: RecordingScheduler::default(),
         config: Config {
             safety_margin_secs: 45,
             invocation_budget_secs: None,

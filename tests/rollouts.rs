@@ -788,3 +788,45 @@ async fn a_fleet_dry_run_asks_what_is_the_same_for_every_cluster_once() {
     assert_eq!(count("ListInsights"), 6, "per cluster");
     assert!(h.app.store.rollouts().is_empty(), "a dry run writes nothing");
 }
+
+/// Delivers continuations and ticks, then the earliest wake-up at its time, until nothing is
+/// arranged any more.
+async fn drain_with_wakes(h: &Harness) {
+    for _ in 0..1_000 {
+        drain(h).await;
+        let Some(next) = h.app.scheduler.next() else { return };
+        let now = h.app.clock.now_secs();
+        h.app.clock.advance_secs((next.at - now).max(0));
+        for wake in h.app.scheduler.take_due(h.app.clock.now_secs()) {
+            survive(h.send(wake.event).await);
+            bounded(h);
+        }
+    }
+    panic!("never settled");
+}
+
+#[tokio::test]
+async fn with_wake_ups_a_soak_ends_on_time_without_a_sweep_and_nothing_sleeps() {
+    let h = Harness::with_wakes(fleet());
+    h.send_ok(three_stages()).await;
+    drain_with_wakes(&h).await;
+    let r = record(&h);
+    let soak_until = r.stages[1].soak_until.unwrap();
+    assert_eq!(
+        r.stages[1].finished_at,
+        Some(soak_until),
+        "the soak's wake-up ticked the rollout at its end"
+    );
+    assert_eq!(r.stages[2].status, StageStatus::AwaitingApproval, "{:?}", r.message);
+    h.send_ok(control("approve", json!({ "stage": "prod" }))).await;
+    drain_with_wakes(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+    for cluster in ["dev-1", "dev-2", "stg-1", "stg-2", "prod-1", "prod-2"] {
+        assert_eq!(
+            h.app.eks.cluster_updates(cluster),
+            1,
+            "{cluster}: one control-plane update"
+        );
+    }
+}

@@ -1,8 +1,8 @@
 //! Least privilege, checked: the function's IAM statements in `template.yaml` name no `*`
 //! action, and every resource is this stack's table (and its index), its failure queue, its
-//! event bus, the function itself, or the account's EKS clusters, node groups and add-ons. The
-//! only `*` resource is for the two catalogue look-ups that support no resource-level
-//! permissions.
+//! event bus, the function itself, the account's EKS clusters, node groups and add-ons, or the
+//! stack's wake-up schedule group and role. The only `*` resource is for the catalogue look-ups
+//! that support no resource-level permissions.
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -31,6 +31,8 @@ const ALLOWED_RESOURCES: &[&str] = &[
     "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}",
     "FailedInvocations.Arn",
     "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${VerifyAlarmPrefix}*",
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${WakeScheduleGroup}/*",
+    "WakeRole.Arn",
 ];
 
 const CATALOGUE_ACTIONS: &[&str] = &[
@@ -67,7 +69,9 @@ fn the_function_role_is_least_privilege() {
                         "events:",
                         "sqs:",
                         "ec2:Describe",
-                        "cloudwatch:DescribeAlarms"
+                        "cloudwatch:DescribeAlarms",
+                        "scheduler:",
+                        "iam:PassRole"
                     ]
                     .iter()
                     .any(|p| action.starts_with(p)),
@@ -273,7 +277,7 @@ fn notifications_and_intake_failures_are_deliverable_and_alarmed() {
         );
     }
     // Each failure queue has an alarm.
-    for queue in ["FailedInvocations", "ScheduleDeadLetters"] {
+    for queue in ["FailedInvocations", "ScheduleDeadLetters", "WakeDeadLetters"] {
         let alarmed = resources.as_hash().unwrap().values().any(|r| {
             r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
                 && r["Properties"]["Dimensions"][0]["Value"].as_str() == Some(format!("{queue}.QueueName").as_str())
@@ -312,7 +316,19 @@ fn the_templates_environment_is_a_configuration_the_function_accepts() {
     env.insert("UPGRADES_TABLE".into(), "upgrades".into());
     let config = eks_upgrade_orchestrator::config::Config::from_lookup(|name| env.get(name).cloned())
         .unwrap_or_else(|e| panic!("the template's defaults don't start the function: {e}"));
-    assert_eq!(config.limits.sweep_period_secs, 600);
+    assert_eq!(
+        config.limits.sweep_period_secs, 1800,
+        "a backstop only: wake-ups wake parked upgrades"
+    );
+    let wake = config.wake.expect("wake-ups are on");
+    assert_eq!(wake.group, "WakeScheduleGroup");
+    assert_eq!(wake.role_arn, "WakeRole.Arn");
+    assert_eq!(
+        wake.target_arn,
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}"
+    );
+    assert_eq!(wake.dead_letter_arn.as_deref(), Some("WakeDeadLetters.Arn"));
+    assert_eq!((wake.park_after_secs, config.limits.update_poll_secs), (60, 60));
     assert_eq!(config.limits.max_attempt_secs, 86400);
     assert_eq!(config.limits.verify_alarm_prefix.as_deref(), Some("eks-upgrade-"));
 }
@@ -356,9 +372,10 @@ fn operation_name(snake: &str) -> String {
         .collect()
 }
 
-#[test]
-fn the_eks_actions_granted_are_exactly_the_operations_the_adapter_calls() {
-    let adapter = std::fs::read_to_string(format!("{}/src/adapters/eks.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();
+/// The SDK operations an adapter file calls (`.describe_cluster()` and the like), as IAM actions
+/// of `service`.
+fn called_operations(adapter: &str, service: &str) -> std::collections::BTreeSet<String> {
+    let adapter = std::fs::read_to_string(format!("{}/src/adapters/{adapter}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let mut called = std::collections::BTreeSet::new();
     for verb in [
         "describe_",
@@ -366,6 +383,7 @@ fn the_eks_actions_granted_are_exactly_the_operations_the_adapter_calls() {
         "update_",
         "create_",
         "delete_",
+        "get_",
         "tag_",
         "untag_",
         "associate_",
@@ -377,19 +395,105 @@ fn the_eks_actions_granted_are_exactly_the_operations_the_adapter_calls() {
                 .collect();
             // An SDK operation is called with no argument: `.describe_cluster()`.
             if adapter[at + 1 + name.len()..].starts_with("()") {
-                called.insert(format!("eks:{}", operation_name(&name)));
+                called.insert(format!("{service}:{}", operation_name(&name)));
             }
         }
     }
-    let granted: std::collections::BTreeSet<String> = statements(&template())
+    called
+}
+
+fn granted(prefix: &str) -> std::collections::BTreeSet<String> {
+    statements(&template())
         .iter()
         .flat_map(|s| list(&s["Action"]))
-        .filter(|a| a.starts_with("eks:"))
-        .collect();
+        .filter(|a| a.starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn the_eks_actions_granted_are_exactly_the_operations_the_adapter_calls() {
+    let called = called_operations("eks.rs", "eks");
     assert!(called.len() >= 10, "the adapter's calls were read: {called:?}");
     assert_eq!(
-        granted, called,
+        granted("eks:"),
+        called,
         "template.yaml grants exactly the EKS operations src/adapters/eks.rs calls (a new call needs its action; \
          an action no call uses goes)"
     );
+}
+
+#[test]
+fn wake_ups_are_scoped_to_the_stacks_group_and_role() {
+    let template = template();
+    let resources = &template["Resources"];
+    assert_eq!(
+        resources["WakeScheduleGroup"]["Type"].as_str(),
+        Some("AWS::Scheduler::ScheduleGroup")
+    );
+    // The function creates and deletes schedules, exactly what the adapter calls, in its group only.
+    let called = called_operations("scheduler.rs", "scheduler");
+    assert_eq!(
+        called.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"]
+    );
+    assert_eq!(granted("scheduler:"), called);
+    let statements = statements(&template);
+    let granting = |action: &str| -> Vec<Yaml> {
+        statements
+            .iter()
+            .filter(|s| list(&s["Action"]).iter().any(|a| a == action))
+            .cloned()
+            .collect()
+    };
+    for statement in granting("scheduler:CreateSchedule") {
+        assert_eq!(
+            list(&statement["Resource"]),
+            ["arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${WakeScheduleGroup}/*"]
+        );
+    }
+    // It may pass the wake-up role, only that one, and only to EventBridge Scheduler.
+    let pass = granting("iam:PassRole");
+    assert_eq!(pass.len(), 1);
+    assert_eq!(list(&pass[0]["Resource"]), ["WakeRole.Arn"]);
+    assert_eq!(
+        pass[0]["Condition"]["StringEquals"]["iam:PassedToService"].as_str(),
+        Some("scheduler.amazonaws.com")
+    );
+    // The role: assumed by EventBridge Scheduler for this account's schedules only, allowed to
+    // invoke this function and to keep what it could not deliver, nothing else.
+    let role = &resources["WakeRole"]["Properties"];
+    let trust = role["AssumeRolePolicyDocument"]["Statement"].as_vec().unwrap();
+    assert_eq!(trust.len(), 1);
+    assert_eq!(list(&trust[0]["Principal"]["Service"]), ["scheduler.amazonaws.com"]);
+    assert!(trust[0]["Principal"]["AWS"].is_badvalue(), "no other principal");
+    assert_eq!(
+        trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"].as_str(),
+        Some("AWS::AccountId")
+    );
+    let granted_to_role: Vec<(Vec<String>, Vec<String>)> = role["Policies"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_vec().cloned().unwrap_or_default())
+        .map(|s| (list(&s["Action"]), list(&s["Resource"])))
+        .collect();
+    assert_eq!(
+        granted_to_role,
+        [
+            (
+                vec!["lambda:InvokeFunction".to_owned()],
+                vec![
+                    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}".to_owned()
+                ]
+            ),
+            (
+                vec!["sqs:SendMessage".to_owned()],
+                vec!["WakeDeadLetters.Arn".to_owned()]
+            ),
+        ]
+    );
+    // The wake-ups the code arranges name that queue, which is alarmed (see above).
+    let env = &resources["Orchestrator"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["WAKE_DEAD_LETTER_ARN"].as_str(), Some("WakeDeadLetters.Arn"));
+    assert_eq!(env["WAKE_ROLE_ARN"].as_str(), Some("WakeRole.Arn"));
 }

@@ -88,18 +88,18 @@ impl AwsConfig {
     }
 
     pub async fn get(&self) -> &SdkConfig {
-        self.loaded
-            .get_or_init(|| async {
-                let mut loader = aws_config::from_env();
-                if let Some(timeouts) = self.timeouts() {
-                    loader = loader.timeout_config(timeouts);
-                }
-                match self.roots {
-                    TrustRoots::System => loader.load().await,
-                    TrustRoots::AmazonTrustServices => loader.http_client(amazon_roots_http_client()).load().await,
-                }
-            })
-            .await
+        // Boxed: loading is a large future, and every adapter call's future would hold it.
+        let load = self.loaded.get_or_init(|| async {
+            let mut loader = aws_config::from_env();
+            if let Some(timeouts) = self.timeouts() {
+                loader = loader.timeout_config(timeouts);
+            }
+            match self.roots {
+                TrustRoots::System => loader.load().await,
+                TrustRoots::AmazonTrustServices => loader.http_client(amazon_roots_http_client()).load().await,
+            }
+        });
+        Box::pin(load).await
     }
 
     /// A client built from this configuration the first time it is asked for.
@@ -146,7 +146,7 @@ impl<C> LazyClient<C> {
         self.client
             .get_or_init(|| async {
                 let (aws, build) = self.source.as_ref().expect("a client that is not ready has a source");
-                build(aws.get().await)
+                build(Box::pin(aws.get()).await)
             })
             .await
     }

@@ -1,6 +1,6 @@
 //! The ports over the AWS SDK. Clients are built once, on first use, from `aws_config` (see
 //! [`aws`]); endpoints follow the standard `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_DYNAMODB`,
-//! `AWS_ENDPOINT_URL_LAMBDA` and `AWS_ENDPOINT_URL_CLOUDWATCH` variables, so the same binary runs against AWS or the local
+//! `AWS_ENDPOINT_URL_LAMBDA`, `AWS_ENDPOINT_URL_CLOUDWATCH` and `AWS_ENDPOINT_URL_SCHEDULER` variables, so the same binary runs against AWS or the local
 //! stack.
 
 pub mod aws;
@@ -10,6 +10,7 @@ mod dynamodb_rollouts;
 pub mod eks;
 pub mod eventbridge;
 pub mod lambda;
+pub mod scheduler;
 
 use crate::domain::eks::{classify, Answered, FailureKind};
 use aws_sdk_eks::config::http::HttpResponse;

@@ -1,12 +1,13 @@
 //! Driving a record: claim it, make the calls its steps ask for (writing each new state before
-//! the next call), and stop when it ends, parks outside its window, or nears the deadline (then
-//! a continuation carries on).
+//! the next call), and stop when it ends, nears the deadline (then a continuation carries on),
+//! or has a long wait ahead (then it parks, and a wake-up carries on: nothing runs meanwhile).
 
 use super::reply::{Ignored, Reply, Summary};
 use super::{new_token, HandlerError, Invocation};
+use crate::domain::event::wake::Wake;
 use crate::domain::workflow::{self, Answer, Call, Claim, Next};
 use crate::domain::{Continuation, ItemKind, UpgradeRecord};
-use crate::ports::{Clock, Eks, NodegroupTarget, Ports, RecordStore, SelfInvoker, StoreError};
+use crate::ports::{Clock, Eks, NodegroupTarget, Ports, RecordStore, SelfInvoker, StoreError, WakeScheduler};
 use tracing::{info, warn};
 
 /// How many times an invocation re-reads a record after losing a conditional write before it
@@ -71,7 +72,10 @@ impl<P: Ports> super::Orchestrator<P> {
                     return Ok(Summary::of(&ended, "chain bound reached; stopped"));
                 }
                 Claim::Claimed(claimed) => match self.write(&record, claimed).await? {
-                    Some(claimed) => return Box::pin(self.drive(claimed, invocation)).await,
+                    Some(claimed) => {
+                        Box::pin(self.withdraw_wake(&record, handoff, now)).await;
+                        return Box::pin(self.drive(claimed, invocation)).await;
+                    }
                     None => match self.store.get(&record.cluster, &record.request_id).await? {
                         Some(fresh) => record = fresh,
                         None => return Ok(Summary::of(&record, "record vanished")),
@@ -119,7 +123,16 @@ impl<P: Ports> super::Orchestrator<P> {
                 }
                 Next::Now => in_a_row += 1,
                 Next::Stop => break,
+                Next::Park if self.config.wake.is_some() => {
+                    let until = record.wait_until.unwrap_or_else(|| self.clock.now_secs());
+                    let why = "until the maintenance window opens";
+                    return Box::pin(self.park_until(record, until, why)).await;
+                }
                 Next::Park => return self.park(record).await,
+                Next::After(secs) if self.config.wake.as_ref().is_some_and(|w| secs >= w.park_after_secs) => {
+                    let until = self.clock.now_secs() + secs;
+                    return Box::pin(self.park_until(record, until, "until the next look")).await;
+                }
                 Next::After(secs) => {
                     let wait_ms = secs.max(0) * 1000;
                     if self.clock.now_ms() + wait_ms + margin_ms > invocation.deadline_ms {
@@ -130,7 +143,62 @@ impl<P: Ports> super::Orchestrator<P> {
                 }
             }
         }
+        if let Some(at) = workflow::recheck_at(&record).filter(|_| self.config.wake.is_some()) {
+            // Blocked, and checked again later by itself: a wake-up then.
+            return Box::pin(self.park_until(record, at, "until it is checked again")).await;
+        }
         Ok(Summary::of(&record, "finished"))
+    }
+
+    /// Parks the record until `at` and arranges the wake-up that carries it on then. If that
+    /// can't be arranged (throttled, denied, a crash in between), the sweep wakes the record once
+    /// the wake-up is overdue: late, never lost.
+    async fn park_until(&self, record: UpgradeRecord, at: i64, why: &str) -> Result<Summary, HandlerError> {
+        let nonce = new_token();
+        let Some(parked) = self.write(&record, workflow::park(&record, &nonce, at)).await? else {
+            return self
+                .current(&record, "lost the record to another invocation; stopped")
+                .await;
+        };
+        let wake = Wake::continuation(&parked.continuation(nonce).map_err(StoreError)?, at);
+        self.crash_points.hit("before:wake")?;
+        match self.scheduler.arrange(&wake).await {
+            Ok(()) => {
+                info!(cluster = %parked.cluster, request_id = %parked.request_id, wake_at = at, schedule = %wake.name,
+                      "parked {why}; a wake-up is arranged");
+                Ok(Summary::of(
+                    &parked,
+                    format!("parked {why} (wakeAt {at}); a wake-up goes on then"),
+                ))
+            }
+            Err(e) => {
+                warn!(cluster = %parked.cluster, request_id = %parked.request_id, wake_at = at, error = %e,
+                      "wake-up not arranged; the sweep wakes the upgrade once it is overdue");
+                Ok(Summary::of(
+                    &parked,
+                    format!("parked {why} (wakeAt {at}); the wake-up could not be arranged ({e}): the sweep wakes it"),
+                ))
+            }
+        }
+    }
+
+    /// A parked record taken by someone other than its wake-up (a request sent again, the
+    /// sweep, an operator): the wake-up still to come is withdrawn, best effort (if it comes
+    /// anyway, its handoff no longer matches and it is ignored).
+    async fn withdraw_wake(&self, record: &UpgradeRecord, handoff: Option<&str>, now: i64) {
+        let (Some(at), Some(nonce)) = (record.wake_at.filter(|at| *at > now), record.handoff.as_deref()) else {
+            return;
+        };
+        if handoff == Some(nonce) {
+            return;
+        }
+        let Ok(continuation) = record.continuation(nonce.to_owned()) else {
+            return;
+        };
+        let wake = Wake::continuation(&continuation, at);
+        if let Err(e) = self.scheduler.withdraw(&wake.name).await {
+            info!(cluster = %record.cluster, request_id = %record.request_id, error = %e, "a wake-up not withdrawn; it will be ignored");
+        }
     }
 
     /// Lets go of a record parked until its maintenance window opens: no continuation; the

@@ -135,6 +135,8 @@ pub struct Orchestrator<P: Ports> {
     pub notifier: P::Notifier,
     /// The CloudWatch alarms a hop's verification reads.
     pub alarms: P::Alarms,
+    /// Wake-ups after a park (used only when `config.wake` is set).
+    pub scheduler: P::Scheduler,
     pub config: Config,
     /// Test hook, empty in production: see [`crate::crash`].
     pub crash_points: CrashPoints,

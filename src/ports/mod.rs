@@ -9,6 +9,7 @@ pub mod eks;
 pub mod invoker;
 pub mod notifier;
 pub mod rollout_store;
+pub mod scheduler;
 pub mod store;
 
 #[cfg(any(test, feature = "test-util"))]
@@ -23,4 +24,5 @@ pub use eks::{Eks, NodegroupTarget};
 pub use invoker::{InvokeError, SelfInvoker};
 pub use notifier::{Notifier, NotifyError};
 pub use rollout_store::RolloutStore;
+pub use scheduler::{ScheduleError, WakeScheduler};
 pub use store::{Inserted, Listed, RecordStore, Replaced, StoreError, Unreadable};

@@ -2,14 +2,15 @@
 //! clock, and a cluster with node groups and an add-on.
 #![allow(dead_code)]
 
-use eks_upgrade_orchestrator::config::Config;
+use eks_upgrade_orchestrator::config::{Config, WakeConfig};
 use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
 use eks_upgrade_orchestrator::domain::KubeVersion;
 use eks_upgrade_orchestrator::fakes::{
-    FakeAlarms, FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier,
+    FakeAlarms, FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier, RecordingScheduler,
 };
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
+use eks_upgrade_orchestrator::ports::Clock;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 
@@ -23,6 +24,7 @@ pub struct Harness {
         ManualClock,
         RecordingNotifier,
         FakeAlarms,
+        RecordingScheduler,
     )>,
     pub invocations: std::sync::atomic::AtomicUsize,
 }
@@ -41,6 +43,7 @@ impl Harness {
                 clock: ManualClock::at(T0),
                 notifier: RecordingNotifier::default(),
                 alarms: FakeAlarms::default(),
+                scheduler: RecordingScheduler::default(),
                 config: Config {
                     safety_margin_secs: 45,
                     invocation_budget_secs: None,
@@ -50,6 +53,44 @@ impl Harness {
             },
             invocations: Default::default(),
         }
+    }
+
+    /// With wake-ups (EventBridge Scheduler) configured as the template does: waits of a minute
+    /// or more park, and each look at an update is one a minute.
+    pub fn with_wakes(eks: FakeEks) -> Self {
+        let limits = Limits {
+            update_poll_secs: 60,
+            ..Limits::default()
+        };
+        let mut h = Self::with_limits(eks, limits);
+        h.app.config.wake = Some(WakeConfig {
+            group: "eks-upgrade".into(),
+            role_arn: "arn:aws:iam::123456789012:role/wake".into(),
+            target_arn: "arn:aws:lambda:us-east-1:123456789012:function:orchestrator".into(),
+            dead_letter_arn: None,
+            park_after_secs: 60,
+        });
+        h
+    }
+
+    /// Delivers continuations, then the earliest wake-up at its time (the clock moved there), and
+    /// so on until nothing is left or `max` wake-ups were delivered; returns how many were.
+    pub async fn deliver_wakes(&self, max: usize) -> usize {
+        let mut delivered = 0;
+        while delivered < max {
+            self.deliver_continuations().await;
+            let Some(next) = self.app.scheduler.next() else { break };
+            let now = self.app.clock.now_secs();
+            if next.at > now {
+                self.app.clock.advance_secs(next.at - now);
+            }
+            for wake in self.app.scheduler.take_due(self.app.clock.now_secs()) {
+                self.send_ok(wake.event).await;
+                delivered += 1;
+            }
+        }
+        self.deliver_continuations().await;
+        delivered
     }
 
     /// A fresh invocation with Lambda's 900 s from now.

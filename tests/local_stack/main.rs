@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use eks_emulator::{Durations, Emulator, EmulatorConfig, FailNextUpdate, FaultsPatch, RelayConfigPatch};
 use eks_upgrade_orchestrator::adapters::{
     cloudwatch::CloudWatchAlarms, dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker,
+    scheduler::SchedulerWakes,
 };
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::CrashPoints;
@@ -38,6 +39,7 @@ type App = Orchestrator<(
     SystemClock,
     RecordingNotifier,
     CloudWatchAlarms,
+    SchedulerWakes,
 )>;
 
 const TABLE: &str = "upgrades";
@@ -115,6 +117,7 @@ impl Default for Options {
 fn test_config() -> Config {
     let limits = Limits {
         poll_interval_secs: 1,
+        update_poll_secs: 1,
         max_attempt_secs: 600,
         max_invocations: 100,
         retention_secs: 86400,
@@ -192,6 +195,10 @@ impl Stack {
             clock: SystemClock,
             notifier: RecordingNotifier::default(),
             alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&sdk(emulator.url()).await)),
+            scheduler: SchedulerWakes::new(
+                aws_sdk_scheduler::Client::new(&sdk(emulator.url()).await),
+                test_config().wake,
+            ),
             config: test_config(),
             crash_points: CrashPoints::none(),
         };

@@ -14,6 +14,7 @@
 
 mod decode;
 pub mod rollout;
+pub mod wake;
 
 pub use decode::{decode_event, InboundEvent};
 

@@ -288,6 +288,11 @@ pub struct UpgradeRecord {
     /// While WAITING_FOR_WINDOW: when the window next opens long enough.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_until: Option<i64>,
+    /// Parked until then, with a wake-up arranged (an EventBridge Scheduler one-time schedule
+    /// carrying the continuation `handoff` names): nothing runs meanwhile, and the sweep wakes
+    /// the record only if that wake-up is overdue by `STALE_AFTER_SECONDS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_at: Option<i64>,
     /// The control plane's version as last seen (DescribeCluster, the survey, our update's
     /// success): an item of a later hop does not start before its control plane.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,6 +429,7 @@ impl UpgradeRecord {
             maintenance_window: request.maintenance_window.clone(),
             exclusions: request.exclusions.clone(),
             wait_until: None,
+            wake_at: None,
             hop_version: None,
             control_plane_version: None,
             control_plane_updates: Vec::new(),

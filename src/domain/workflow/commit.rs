@@ -29,8 +29,9 @@ pub fn commit(previous: &UpgradeRecord, mut next: UpgradeRecord, options: Commit
         // window or a block does not count). The invocation holding it counts as one.
         next.attempt_started_at = now;
         next.invocations = u32::from(next.lease_owner.is_some());
-    } else if next.lease_owner.is_some() && next.lease_owner != previous.lease_owner {
-        // A claim: one more invocation in the chain.
+    } else if next.lease_owner.is_some() && next.lease_owner != previous.lease_owner && previous.wake_at.is_none() {
+        // A claim: one more invocation in the chain. Not a wake-up after a park: a park waits
+        // for time to pass, so it can't spin (the attempt's time bound holds it).
         next.invocations += 1;
     }
     if options.notify {

@@ -73,7 +73,7 @@ pub(super) fn on_updates_in_progress(
     now: i64,
     limits: &Limits,
 ) -> Flow {
-    let poll = limits.poll_interval_secs;
+    let poll = limits.update_poll_secs;
     let updates = match answer {
         Ok(updates) => updates,
         // An update that ended and went between the listing and its description.
@@ -127,7 +127,7 @@ pub(super) fn on_other_update(
 ) -> Flow {
     match answer {
         Ok(other) if matches!(other.state, UpdateState::InProgress | UpdateState::Other(_)) => {
-            Next::After(limits.poll_interval_secs).into()
+            Next::After(limits.update_poll_secs).into()
         }
         Ok(other) => {
             r.awaited_update_id = None;
@@ -181,7 +181,7 @@ fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) 
         .map(|start| format!(" in {}", human_duration(now - start)))
         .unwrap_or_default();
     match &update.state {
-        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs).into(),
+        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.update_poll_secs).into(),
         UpdateState::Successful if has_more_work(r) || r.verify.is_some() => {
             let hop = r.hop_version.unwrap_or(r.target_version);
             r.control_plane_version = Some(hop);

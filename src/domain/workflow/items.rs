@@ -154,7 +154,14 @@ pub(super) fn item_label(item: &WorkItem) -> String {
 fn item_progress(r: &mut UpgradeRecord, i: usize, update: &UpdateView, now: i64, limits: &Limits) -> Flow {
     let label = item_label(&r.items[i]);
     let (status, state) = match &update.state {
-        UpdateState::InProgress | UpdateState::Other(_) => return Next::After(limits.poll_interval_secs).into(),
+        // A node group's rolling replacement takes up to hours; an add-on's update minutes.
+        UpdateState::InProgress | UpdateState::Other(_) => {
+            let poll = match r.items[i].kind {
+                ItemKind::Nodegroup => limits.update_poll_secs,
+                ItemKind::Addon => limits.poll_interval_secs,
+            };
+            return Next::After(poll).into();
+        }
         UpdateState::Successful => {
             r.items[i].status = ItemStatus::Succeeded;
             r.items[i].finished_at = Some(now);

@@ -1,6 +1,6 @@
 //! Who works on a record: one invocation at a time holds a lease until its deadline
 //! ([`claim`]); it hands the record to a continuation named by a nonce ([`hand_off`]) or lets
-//! it go ([`release`]); a BLOCKED request sent again starts a new attempt ([`reopen`]); the
+//! it go ([`release`]), or parks it until a wake-up ([`park`]); a BLOCKED request sent again starts a new attempt ([`reopen`]); the
 //! sweep resumes records nobody works on ([`is_stale`], [`resume_stale`]).
 
 use super::commit::starts_attempt;
@@ -84,8 +84,10 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
     }
     r.lease_owner = Some(owner.to_owned());
     r.lease_until = lease_until;
-    // Whoever claims takes over the chain: a continuation still in flight becomes stale.
+    // Whoever claims takes over the chain: a continuation still in flight (or a wake-up
+    // still to come) becomes stale.
     r.handoff = None;
+    r.wake_at = None;
     Claim::Claimed(r)
 }
 
@@ -93,7 +95,24 @@ pub fn claim(record: &UpgradeRecord, owner: &str, lease_until: i64, now: i64, li
 pub fn hand_off(record: &UpgradeRecord, nonce: &str) -> UpgradeRecord {
     let mut r = release(record);
     r.handoff = Some(nonce.to_owned());
+    // A continuation now, not a wake-up later.
+    r.wake_at = None;
     r
+}
+
+/// Parks the record until `wake_at`: the lease let go, and the wake-up that carries the
+/// continuation `nonce` the only one that may go on (or the sweep, once that is overdue).
+pub fn park(record: &UpgradeRecord, nonce: &str, wake_at: i64) -> UpgradeRecord {
+    let mut r = hand_off(record, nonce);
+    r.wake_at = Some(wake_at);
+    r
+}
+
+/// When a BLOCKED record that is checked again by itself is next due: a wake-up then.
+pub fn recheck_at(record: &UpgradeRecord) -> Option<i64> {
+    (record.status == UpgradeStatus::Blocked && record.sweep_bucket.is_some())
+        .then_some(record.wait_until)
+        .flatten()
 }
 
 /// Lets go of the lease.
@@ -156,16 +175,29 @@ fn retry_refused_items(r: &mut UpgradeRecord) {
 }
 
 /// Whether the sweep should resume the record: unfinished, no live lease, and no sign of life
-/// for `stale_after_secs` (a dropped continuation, a crash, a throttled invoke).
+/// for `stale_after_secs` (a dropped continuation, a crash, a throttled invoke). A record with
+/// a wake-up arranged is left to it until it is overdue by `stale_after_secs` (never created,
+/// not delivered).
 pub fn is_stale(record: &UpgradeRecord, now: i64, limits: &Limits) -> bool {
+    if record.lease_until > now {
+        return false;
+    }
+    let margin = if record.wake_at.is_some() {
+        limits.stale_after_secs
+    } else {
+        0
+    };
     if record.status == UpgradeStatus::Blocked {
-        return record.lease_until <= now && recheck_due(record, now);
+        return recheck_due(record, now - margin);
     }
     if record.status == UpgradeStatus::WaitingForWindow {
         // Parked: due when its window opens, not before.
-        return record.lease_until <= now && record.wait_until.is_some_and(|t| t <= now);
+        return record.wait_until.is_some_and(|t| t <= now - margin);
     }
-    !record.is_finished() && record.lease_until <= now && record.heartbeat_at <= now - limits.stale_after_secs
+    if let Some(wake_at) = record.wake_at {
+        return !record.is_finished() && wake_at <= now - margin;
+    }
+    !record.is_finished() && record.heartbeat_at <= now - limits.stale_after_secs
 }
 
 /// Takes a stale record for a continuation sent by the sweep.
@@ -298,6 +330,48 @@ mod tests {
             !is_stale(&resumed, NOW + 1000, &limits),
             "a resumed record is fresh again"
         );
+    }
+
+    #[test]
+    fn a_parked_record_is_left_to_its_wake_up_until_that_is_overdue() {
+        let limits = limits();
+        let r = record_at(Step::TrackUpdate);
+        let parked = committed(&r, park(&r, "n1", NOW + 600), NOW);
+        assert_eq!(
+            (parked.handoff.as_deref(), parked.wake_at),
+            (Some("n1"), Some(NOW + 600))
+        );
+        assert_eq!(parked.lease_owner, None);
+        // The heartbeat is older than STALE_AFTER_SECONDS, but the wake-up is not due yet...
+        assert!(!is_stale(&parked, NOW + 600, &limits));
+        // ... nor overdue by the margin...
+        assert!(!is_stale(&parked, NOW + 600 + limits.stale_after_secs - 1, &limits));
+        // ... then the sweep takes it (the schedule was never created, or not delivered).
+        assert!(is_stale(&parked, NOW + 600 + limits.stale_after_secs, &limits));
+
+        let Claim::Claimed(woken) = claim(&parked, "inv", NOW + 1500, NOW + 601, &limits) else {
+            panic!()
+        };
+        assert_eq!(
+            (woken.handoff.clone(), woken.wake_at),
+            (None, None),
+            "a claim ends the park"
+        );
+        let woken = committed(&parked, woken, NOW + 601);
+        assert_eq!(
+            woken.invocations, r.invocations,
+            "a wake-up after a park is no step of a runaway chain"
+        );
+
+        let mut blocked = r.clone();
+        blocked.status = UpgradeStatus::Blocked;
+        blocked.wait_until = Some(NOW + 3600);
+        assert_eq!(recheck_at(&blocked), Some(NOW + 3600));
+        let parked = park(&blocked, "n2", NOW + 3600);
+        assert!(!is_stale(&parked, NOW + 3600, &limits), "left to its wake-up");
+        assert!(is_stale(&parked, NOW + 3600 + limits.stale_after_secs, &limits));
+        blocked.sweep_bucket = None;
+        assert_eq!(recheck_at(&blocked), None, "blocked for good: nothing to wake");
     }
 
     #[test]

@@ -11,6 +11,11 @@ use crate::domain::window::MaintenanceWindow;
 pub struct Limits {
     /// Seconds between two DescribeUpdate calls (and between retries after a fault).
     pub poll_interval_secs: i64,
+    /// Seconds between two looks at something that takes minutes to hours: a control-plane or
+    /// node-group update, a rollback, another update awaited, a verification's soak. With
+    /// wake-ups (EventBridge Scheduler) each look is an invocation, so 60 s by default; without,
+    /// the same as `poll_interval_secs`.
+    pub update_poll_secs: i64,
     /// The whole upgrade: an attempt (from the request, or from waking or reopening it) older
     /// than this ends TIMED_OUT.
     pub max_attempt_secs: i64,
@@ -138,6 +143,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             poll_interval_secs: 30,
+            update_poll_secs: 30,
             max_attempt_secs: 24 * 3600,
             control_plane_update_timeout_secs: 2 * 3600,
             addon_update_timeout_secs: 3600,

@@ -91,7 +91,7 @@ pub(super) fn on_evidence(
             human_duration(soaked),
             human_duration(soak)
         ));
-        return Next::After(limits.poll_interval_secs.min(soak - soaked).max(1)).into();
+        return Next::After(limits.update_poll_secs.min(soak - soaked).max(1)).into();
     }
     verification.passed = Some(true);
     verified(r, hop, now)

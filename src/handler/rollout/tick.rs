@@ -4,11 +4,12 @@
 
 use super::children::starting;
 use crate::domain::event::rollout::RolloutTick;
+use crate::domain::event::wake::Wake;
 use crate::domain::rollout::advance::{advance, advance_after_starts, observe, started, wake_at};
 use crate::domain::rollout::commit::{commit, RolloutCommit};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
 use crate::handler::{HandlerError, Invocation};
-use crate::ports::{Clock, Notifier, Ports, Replaced, RolloutStore};
+use crate::ports::{Clock, Notifier, Ports, Replaced, RolloutStore, WakeScheduler};
 use tracing::{info, warn};
 
 /// How many times a tick re-reads a rollout that changed under it, or goes round again.
@@ -31,12 +32,32 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 continue; // refusals freed places, or a start lost a race: once more
             }
             let Some(at) = wake_at(&record) else { return Ok(record) };
+            if let Some(wake) = &self.config.wake {
+                if at - self.clock.now_secs() >= wake.park_after_secs {
+                    Box::pin(self.arrange_tick(tick, at)).await;
+                    return Ok(record);
+                }
+            }
             let margin_ms = self.config.safety_margin_secs * 1000;
             let wait_ms = (at - self.clock.now_secs()).max(0) * 1000;
             if self.clock.now_ms() + wait_ms + margin_ms > invocation.deadline_ms {
                 return Ok(record); // the sweep ticks it after the soak
             }
             self.clock.sleep_ms(wait_ms as u64).await;
+        }
+    }
+
+    /// A wake-up that ticks the rollout when its soak ends; if it can't be arranged, the
+    /// sweep's tick comes later instead.
+    async fn arrange_tick(&self, tick: &RolloutTick, at: i64) {
+        let wake = Wake::rollout_tick(&tick.key().tick(None), at);
+        match self.scheduler.arrange(&wake).await {
+            Ok(()) => {
+                info!(rollout = %tick.name, wake_at = at, schedule = %wake.name, "soaking; a wake-up ticks the rollout at its end")
+            }
+            Err(e) => {
+                warn!(rollout = %tick.name, wake_at = at, error = %e, "wake-up not arranged; the sweep ticks the rollout")
+            }
         }
     }
 

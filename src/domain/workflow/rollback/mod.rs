@@ -368,7 +368,7 @@ pub(super) fn on_update(
 
 fn track(r: &mut UpgradeRecord, update: &UpdateView, now: i64, limits: &Limits) -> Flow {
     match &update.state {
-        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.poll_interval_secs).into(),
+        UpdateState::InProgress | UpdateState::Other(_) => Next::After(limits.update_poll_secs).into(),
         UpdateState::Successful => {
             let Some(rollback) = r.rollback.clone() else {
                 return Next::Now.into();
