@@ -34,6 +34,7 @@ mod faults;
 mod model;
 mod relay;
 mod responses;
+mod scheduler;
 mod seed;
 mod server;
 mod shared;
@@ -49,7 +50,7 @@ pub use seed::{
     SeedCluster, SeedError, SeedInsight, SeedLastUpgrade, SeedLaunchTemplate, SeedNodegroup, SeedVersion,
 };
 pub use server::{Emulator, EmulatorConfig, StartError};
-pub use stats::{ClusterStats, RequestStats, Stats, TokenStat};
+pub use stats::{ClusterStats, RequestStats, ScheduleStats, Stats, TokenStat};
 
 /// The InvalidStateException message EKS gives when upgrade insights block an update.
 pub const INSIGHTS_BLOCKING_MESSAGE: &str = model::INSIGHTS_BLOCKING_MESSAGE;

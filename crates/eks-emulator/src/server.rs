@@ -148,6 +148,15 @@ impl Emulator {
         };
         let shared = Arc::new(Shared::new(state, startup));
         let app = Router::new().fallback(handle).with_state(shared.clone());
+        // EventBridge Scheduler's schedules fire by the emulator's clock.
+        let firing = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let Some(shared) = firing.upgrade() else { break };
+                shared.fire_due_schedules().await;
+            }
+        });
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -427,6 +436,9 @@ async fn dispatch(shared: &Arc<Shared>, req: Request, request_id: &str) -> (Resp
         )
         .await;
         return (r, "Invoke");
+    }
+    if crate::scheduler::wire::recognize(&segs) {
+        return crate::scheduler::wire::handle(shared, &method, &segs, query.as_deref(), &bytes);
     }
     if let Some(call) = crate::cloudwatch::recognize(&method, &path, &parts.headers, &bytes) {
         return crate::cloudwatch::handle(&shared.alarms, &call, &bytes, request_id);

@@ -1,6 +1,6 @@
 //! The state shared by the HTTP handlers and the [`crate::Emulator`] handle: the EKS model
-//! under its lock, the emulator's clock, the Lambda relay and the CloudWatch alarms, and
-//! the admin operations on them.
+//! under its lock, the emulator's clock, the Lambda relay, the CloudWatch alarms and the
+//! EventBridge Scheduler's schedules, and the admin operations on them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -13,8 +13,9 @@ use crate::error::ApiError;
 use crate::faults::{DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth};
 use crate::model::{State, StateInit};
 use crate::relay::{Relay, RelayConfig, RelayConfigPatch};
+use crate::scheduler::Schedules;
 use crate::seed::{HealthIssue, Seed, SeedError};
-use crate::stats::Stats;
+use crate::stats::{ScheduleStats, Stats};
 use crate::util::{now_secs, round_ms};
 
 /// The emulator's notion of now: the wall clock plus an offset that the admin API moves
@@ -74,12 +75,15 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// The CloudWatch stand-in's alarms (not part of the EKS model).
     pub alarms: Alarms,
+    /// The EventBridge Scheduler stand-in's schedules (not part of the EKS model).
+    pub schedules: Schedules,
     pub startup: Startup,
 }
 
 impl Shared {
     pub(crate) fn new(state: State, startup: Startup) -> Shared {
         let alarms = Alarms::new(&startup.init.account_id, &startup.init.region);
+        let schedules = Schedules::new(&startup.init.account_id, &startup.init.region);
         if let Some(seed) = &startup.seed {
             // Validated before the state was seeded.
             let _ = alarms.apply_seed(&seed.alarms, now_secs());
@@ -89,6 +93,7 @@ impl Shared {
             relay: Relay::new(startup.relay.clone()),
             clock: Clock::default(),
             alarms,
+            schedules,
             startup,
         }
     }
@@ -114,6 +119,7 @@ impl Shared {
         let fresh = self.fresh_state(apply_startup_seed);
         *self.state.lock().unwrap() = fresh;
         self.alarms.clear();
+        self.schedules.clear();
         if let (true, Some(seed)) = (apply_startup_seed, &self.startup.seed) {
             let _ = self.alarms.apply_seed(&seed.alarms, self.now());
         }
@@ -230,6 +236,33 @@ impl Shared {
             peak_clusters_updating: st.peak_clusters_updating(),
             clusters: st.cluster_stats.clone(),
             relay: self.relay.stats(),
+            schedules: {
+                let (waiting, fired) = self.schedules.counts();
+                ScheduleStats {
+                    waiting: waiting as u64,
+                    fired,
+                }
+            },
+        }
+    }
+
+    /// Invokes, through the relay and asynchronously, the target of every schedule that came due
+    /// by the emulator's clock (the server looks every 100 ms).
+    pub(crate) async fn fire_due_schedules(&self) {
+        for due in self.schedules.take_due(self.now()) {
+            // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+            let function = due.target.split(':').nth(6).unwrap_or(due.target.as_str()).to_owned();
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("x-amz-invocation-type", axum::http::HeaderValue::from_static("Event"));
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let body = bytes::Bytes::from(due.input);
+            let answer = self
+                .relay
+                .invoke(&function, &function, None, &headers, body, &request_id)
+                .await;
+            if let crate::relay::InvokeAnswer::Error(_, kind, message) = answer {
+                tracing::warn!("schedule {} could not invoke {function}: {kind} {message}", due.name);
+            }
         }
     }
 

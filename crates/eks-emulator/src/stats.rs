@@ -26,6 +26,19 @@ pub struct Stats {
     pub clusters: BTreeMap<String, ClusterStats>,
     /// The Lambda invoke relay.
     pub relay: RelayStats,
+    /// The EventBridge Scheduler stand-in.
+    #[serde(default)]
+    pub schedules: ScheduleStats,
+}
+
+/// EventBridge Scheduler stand-in counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleStats {
+    /// Schedules that have not run yet.
+    pub waiting: u64,
+    /// Schedules that came due and were handed to the relay.
+    pub fired: u64,
 }
 
 /// EKS request counters.

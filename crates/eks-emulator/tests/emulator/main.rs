@@ -1,6 +1,7 @@
 //! Integration tests of the EKS emulator: conformance with the real `aws-sdk-eks`
 //! client, semantics, rollback, clusters updating at once, faults, the admin API, the
-//! Lambda relay, the CloudWatch stand-in (with the real `aws-sdk-cloudwatch`) and the CLI.
+//! Lambda relay, the CloudWatch stand-in (with the real `aws-sdk-cloudwatch`), the EventBridge
+//! Scheduler stand-in (with the real `aws-sdk-scheduler`) and the CLI.
 
 mod admin_api;
 mod cli;
@@ -10,5 +11,6 @@ mod conformance;
 mod faults;
 mod relay;
 mod rollback;
+mod scheduler;
 mod semantics;
 mod update_activity;
