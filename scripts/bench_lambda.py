@@ -122,8 +122,10 @@ class QuietServer(http.server.ThreadingHTTPServer):
 
 
 def serve():
+    """On BENCH_LAMBDA_PORT if set (the emulator's relay, which fires EventBridge Scheduler
+    wake-ups, delivers there), else on any free port."""
     service = Service()
-    server = QuietServer(("127.0.0.1", 0), service.handler())
+    server = QuietServer(("127.0.0.1", int(os.environ.get("BENCH_LAMBDA_PORT", "0"))), service.handler())
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return service, server
@@ -241,6 +243,8 @@ def run(binary, events, until_cmd, instances=1):
         "wall_seconds": round(wall, 2),
         "peak_rss_kib": peak,
         "peak_busy_instances": service.peak_busy,
+        # Busy instance-seconds over the run's time: the instances busy on average.
+        "mean_busy_instances": round(service.busy_seconds / wall, 2) if wall else 0,
         "errors": sum(1 for r in service.responses if r[2]),
         "error_samples": sorted({r[3][:160].decode("utf-8", "replace") for r in service.responses if r[2]})[:5],
     }

@@ -74,7 +74,7 @@ stack_start() {
     --lambda-forward-url "http://127.0.0.1:$LAMBDA_PORT" >"$STACK_DIR/eks-emulator.out" 2>"$STACK_DIR/eks-emulator.log" &
   STACK_PIDS+=($!)
   wait_port eks-emulator "$EKS_PORT" 30 "$!"
-  note "eks-emulator  http://127.0.0.1:$EKS_PORT  (EKS API, CloudWatch alarms, and the Lambda relay for Event invokes; seed $(basename "$seed"))"
+  note "eks-emulator  http://127.0.0.1:$EKS_PORT  (EKS API, CloudWatch alarms, EventBridge Scheduler, and the Lambda relay for Event invokes; seed $(basename "$seed"))"
 
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
   export AWS_ENDPOINT_URL_EKS="http://127.0.0.1:$EKS_PORT"
@@ -83,6 +83,9 @@ stack_start() {
   export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$EKS_PORT"
   # A hop's verification reads CloudWatch alarms: the emulator's stand-in answers them.
   export AWS_ENDPOINT_URL_CLOUDWATCH="http://127.0.0.1:$EKS_PORT"
+  # Wake-ups: the function parks between looks and arranges a one-time schedule; the emulator's
+  # EventBridge Scheduler stand-in fires it at its time through the same relay.
+  export AWS_ENDPOINT_URL_SCHEDULER="http://127.0.0.1:$EKS_PORT"
   export UPGRADES_TABLE
   "$HELPER" create-table | sed 's/^/   /'
 
@@ -95,6 +98,11 @@ stack_start() {
     --env-var "SAFETY_MARGIN_SECONDS=${SAFETY_MARGIN_SECONDS:-5}" \
     --env-var "OPERATION_TIMEOUT_SECONDS=${OPERATION_TIMEOUT_SECONDS:-4}" \
     --env-var "STALE_AFTER_SECONDS=${STALE_AFTER_SECONDS:-300}" \
+    --env-var "UPDATE_POLL_SECONDS=${UPDATE_POLL_SECONDS:-${POLL_INTERVAL_SECONDS:-5}}" \
+    --env-var "PARK_AFTER_SECONDS=${PARK_AFTER_SECONDS:-${POLL_INTERVAL_SECONDS:-5}}" \
+    --env-var "WAKE_SCHEDULE_GROUP=eks-upgrade-orchestrator-wakes" \
+    --env-var "WAKE_ROLE_ARN=arn:aws:iam::123456789012:role/eks-upgrade-orchestrator-wake" \
+    --env-var "WAKE_TARGET_ARN=arn:aws:lambda:us-east-1:123456789012:function:eks-upgrade-orchestrator" \
     --env-var "RUST_LOG=${FUNCTION_LOG:-info}" \
     ${INVOCATION_BUDGET_SECONDS:+--env-var "INVOCATION_BUDGET_SECONDS=$INVOCATION_BUDGET_SECONDS"} \
     >"$STACK_DIR/cargo-lambda-watch.log" 2>&1 &

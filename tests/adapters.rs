@@ -470,3 +470,48 @@ mod wake_ups {
         assert_eq!(deleted.num_calls(), 1);
     }
 }
+
+/// The default HTTPS client (Mozilla's roots compiled in) carries the SDK's requests and answers
+/// like the SDK's own: a DynamoDB GetItem over it, to a local endpoint.
+#[tokio::test]
+async fn the_compiled_roots_client_carries_sdk_calls() {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/",
+        post(|body: String| async move {
+            assert!(body.contains("\"TableName\":\"upgrades\""), "{body}");
+            (
+                [("content-type", "application/x-amz-json-1.0")],
+                r#"{"Item": {"cluster": {"S": "devel"}}}"#,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(url)
+        .http_client(eks_upgrade_orchestrator::adapters::tls::compiled_roots_http_client(
+            Some(std::time::Duration::from_secs(2)),
+        ))
+        .build();
+    let out = aws_sdk_dynamodb::Client::from_conf(config)
+        .get_item()
+        .table_name("upgrades")
+        .key("cluster", aws_sdk_dynamodb::types::AttributeValue::S("devel".into()))
+        .send()
+        .await
+        .expect("answered through the compiled-roots client");
+    assert_eq!(
+        out.item()
+            .and_then(|i| i.get("cluster"))
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str),
+        Some("devel")
+    );
+}

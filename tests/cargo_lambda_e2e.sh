@@ -39,6 +39,8 @@ check "EKS counted exactly one control-plane update" \
   test "$(emulator_stat clusters.demo.clusterVersionUpdatesCreated)" = 1
 check "the function invoked itself through the relay" \
   test "$(emulator_stat relay.delivered)" -ge 1
+check "between looks it parked and the emulator's EventBridge Scheduler woke it" \
+  test "$(emulator_stat schedules.fired)" -ge 1
 
 # 2. The same scheduled event again: the stored record answers; no second update.
 invoke events/upgrade-request.json >"$STACK_DIR/second.json"

@@ -1,12 +1,14 @@
 //! The AWS configuration and SDK clients, built on first use rather than at start.
 //!
-//! Most of a cold start's own work is TLS set-up: reading and parsing the system's store of
-//! root certificates (about 300 certificates on Debian, 80 % of the instructions before the
-//! first answer; see BENCHMARKS.md). So the configuration is loaded when the first invocation
-//! that needs AWS asks for a client, and each client is built only if used: a status query
-//! never builds the EKS, Lambda or EventBridge clients, and a malformed event is refused
-//! without any of it. `TLS_TRUST_ROOTS=amazon` replaces the system's store with the five roots
-//! of Amazon Trust Services, which cuts that cost to almost nothing.
+//! Most of a cold start's own work used to be TLS set-up: reading and parsing the system's
+//! store of root certificates (about 300 certificates on Debian, 80 % of the instructions
+//! before the first answer; see BENCHMARKS.md). So the trust store is by default Mozilla's
+//! roots compiled in, already parsed (`tls.rs`); the configuration is loaded when the first
+//! invocation that needs AWS asks for a client, and each client is built only if used: a status
+//! query never builds the EKS, Lambda or EventBridge clients, and a malformed event is refused
+//! without any of it. `TLS_TRUST_ROOTS=system` reads the platform's store instead (for a
+//! TLS-inspecting proxy whose CA is installed there), `amazon` trusts only the five roots of
+//! Amazon Trust Services.
 
 use crate::config::ConfigError;
 use aws_config::timeout::TimeoutConfig;
@@ -21,7 +23,11 @@ const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("amazon-trust-services
 /// Which root certificates the function trusts for its HTTPS calls (`TLS_TRUST_ROOTS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrustRoots {
-    /// `system` (the default): the platform's store, as the AWS SDK does by default.
+    /// `mozilla` (the default): the public CAs of Mozilla's root program, compiled in
+    /// (`webpki-roots`): the CAs a system store trusts, with no file to read or parse.
+    Mozilla,
+    /// `system`: the platform's store, as the AWS SDK does by default; for a TLS-inspecting
+    /// proxy or a private CA installed there.
     System,
     /// `amazon`: only the roots of Amazon Trust Services, which AWS's public endpoints for EKS,
     /// DynamoDB, Lambda and EventBridge chain to. Faster to set up, and a narrower trust; do not
@@ -38,11 +44,12 @@ impl TrustRoots {
 
     pub fn parse(value: Option<&str>) -> Result<Self, ConfigError> {
         match value.map(str::trim) {
-            None | Some("") | Some("system") => Ok(Self::System),
+            None | Some("") | Some("mozilla") => Ok(Self::Mozilla),
+            Some("system") => Ok(Self::System),
             Some("amazon") => Ok(Self::AmazonTrustServices),
             Some(other) => Err(ConfigError(format!(
-                "{} is {other:?}: expected \"system\" (the platform's root certificates) or \"amazon\" \
-                 (only Amazon Trust Services' roots)",
+                "{} is {other:?}: expected \"mozilla\" (the public CAs, compiled in; the default), \"system\" \
+                 (the platform's root certificates) or \"amazon\" (only Amazon Trust Services' roots)",
                 Self::VARIABLE
             ))),
         }
@@ -95,6 +102,13 @@ impl AwsConfig {
                 loader = loader.timeout_config(timeouts);
             }
             match self.roots {
+                TrustRoots::Mozilla => {
+                    let connect = self.timeouts().and_then(|t| t.connect_timeout());
+                    loader
+                        .http_client(super::tls::compiled_roots_http_client(connect))
+                        .load()
+                        .await
+                }
                 TrustRoots::System => loader.load().await,
                 TrustRoots::AmazonTrustServices => loader.http_client(amazon_roots_http_client()).load().await,
             }
@@ -175,22 +189,23 @@ mod tests {
 
     #[test]
     fn trust_roots_are_named_in_errors() {
-        assert_eq!(TrustRoots::parse(None).unwrap(), TrustRoots::System);
+        assert_eq!(TrustRoots::parse(None).unwrap(), TrustRoots::Mozilla);
+        assert_eq!(TrustRoots::parse(Some("mozilla")).unwrap(), TrustRoots::Mozilla);
         assert_eq!(TrustRoots::parse(Some("system")).unwrap(), TrustRoots::System);
         assert_eq!(
             TrustRoots::parse(Some(" amazon ")).unwrap(),
             TrustRoots::AmazonTrustServices
         );
-        let err = TrustRoots::parse(Some("mozilla")).unwrap_err();
+        let err = TrustRoots::parse(Some("everything")).unwrap_err();
         assert!(
-            err.0.contains("TLS_TRUST_ROOTS") && err.0.contains("\"mozilla\""),
+            err.0.contains("TLS_TRUST_ROOTS") && err.0.contains("\"everything\""),
             "{err}"
         );
     }
 
     #[tokio::test]
     async fn nothing_is_loaded_or_built_until_a_client_is_asked_for() {
-        let aws = AwsConfig::new(TrustRoots::System);
+        let aws = AwsConfig::new(TrustRoots::Mozilla);
         let eks = aws.lazy(aws_sdk_eks::Client::new);
         let dynamodb = aws.lazy(aws_sdk_dynamodb::Client::new);
         assert!(!aws.loaded.initialized() && !eks.client.initialized());

@@ -97,6 +97,9 @@ struct Options {
     seed: Option<String>,
     update_ms: u64,
     invocation_secs: i64,
+    /// Waits of 2 s or more park the record and a one-time schedule on the emulator's EventBridge
+    /// Scheduler stand-in wakes it (each look at an update 2 s apart).
+    wakes: bool,
     /// Keep dynalite's data in a folder, so it can be stopped and started again.
     persistent_table: bool,
 }
@@ -110,8 +113,23 @@ impl Default for Options {
             persistent_table: false,
             update_ms: 2_000,
             invocation_secs: 120,
+            wakes: false,
         }
     }
+}
+
+/// The configuration with wake-ups, as the template sets them (with a 2 s cadence).
+fn waking_config() -> Config {
+    let mut config = test_config();
+    config.limits.update_poll_secs = 2;
+    config.wake = Some(eks_upgrade_orchestrator::config::WakeConfig {
+        group: "eks-upgrade-orchestrator-wakes".into(),
+        role_arn: "arn:aws:iam::123456789012:role/wake".into(),
+        target_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION}"),
+        dead_letter_arn: None,
+        park_after_secs: 2,
+    });
+    config
 }
 
 fn test_config() -> Config {
@@ -185,6 +203,7 @@ impl Stack {
         let sdk = |endpoint: String| async move { local_stack::local_sdk_config(&endpoint).await };
         let eks = aws_sdk_eks::Client::new(&sdk(emulator.url()).await);
         let lambda_client = aws_sdk_lambda::Client::new(&sdk(emulator.url()).await);
+        let config = if options.wakes { waking_config() } else { test_config() };
         let app: App = Orchestrator {
             eks: EksAdapter::new(eks.clone()),
             store: DynamoStore::new(
@@ -197,9 +216,9 @@ impl Stack {
             alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&sdk(emulator.url()).await)),
             scheduler: SchedulerWakes::new(
                 aws_sdk_scheduler::Client::new(&sdk(emulator.url()).await),
-                test_config().wake,
+                config.wake.clone(),
             ),
-            config: test_config(),
+            config,
             crash_points: CrashPoints::none(),
         };
         let lambda = Arc::new(LambdaState {
@@ -1078,5 +1097,55 @@ async fn report_dynamodb_gone_mid_upgrade_delays_it_and_no_change_goes_out_witho
         "every token EKS saw was stored first: {unstored:?}"
     );
     assert!(relay.function_errors >= 1, "the outage was felt: {relay:?}");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_upgrade_is_woken_by_the_emulators_scheduler_and_nothing_runs_in_between() {
+    // An update of 8 s, looked at every 2 s: each look parks the record and a one-time
+    // schedule on the emulator wakes it.
+    let stack = Stack::start(Options {
+        update_ms: 8_000,
+        wakes: true,
+        ..Options::default()
+    })
+    .await;
+    let first = stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    assert!(first["outcome"].as_str().unwrap().contains("parked"), "{first}");
+    let parked = stack.record("devel", "to-1.31").await.unwrap();
+    assert!(parked.wake_at.is_some() && parked.lease_owner.is_none(), "{parked:?}");
+    assert_eq!(stack.emulator.stats().schedules.waiting, 1);
+
+    let record = stack.wait_finished("devel", "to-1.31").await;
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert_eq!(stack.updates_created("devel"), 1);
+    let stats = stack.emulator.stats();
+    assert!(stats.schedules.fired >= 3, "woken by schedules: {:?}", stats.schedules);
+    assert_eq!(stats.schedules.waiting, 0, "each deleted after it ran");
+    assert_eq!(record.invocations, 1, "wake-ups are no runaway chain");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_up_that_never_arrives_is_resumed_by_the_sweep_with_no_second_update() {
+    let stack = Stack::start(Options {
+        update_ms: 4_000,
+        wakes: true,
+        ..Options::default()
+    })
+    .await;
+    // The first wake-up fires into the relay, which drops it.
+    stack.emulator.drop_next_event_invokes(1);
+    stack.invoke(upgrade("devel", "1.31")).await.unwrap();
+    let stalled = stack
+        .wait_for("devel", "to-1.31", "the wake-up to be dropped", |_| {
+            stack.emulator.stats().relay.dropped_injected == 1
+        })
+        .await;
+    assert!(stalled.wake_at.is_some() && !stalled.is_finished(), "{stalled:?}");
+    stack.sweep_until_resumed_or_finished("devel", "to-1.31").await;
+    let record = stack.wait_finished("devel", "to-1.31").await;
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert_eq!(stack.updates_created("devel"), 1);
     stack.stop().await;
 }

@@ -13,6 +13,15 @@ struct Stats {
     clusters: BTreeMap<String, ClusterCounts>,
     #[serde(default)]
     relay: RelayCounts,
+    #[serde(default)]
+    schedules: ScheduleCounts,
+}
+
+/// The EventBridge Scheduler stand-in's counts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct ScheduleCounts {
+    fired: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -119,8 +128,9 @@ pub fn counts(endpoint: &str, cluster: &str, expect_control_plane: Option<u64>) 
         c.addon_updates_created, c.nodegroup_updates_created
     );
     println!(
-        "   the relay delivered {} continuation(s) of the function to itself.",
-        stats.relay.delivered
+        "   {} wake-up(s) fired by EventBridge Scheduler (emulator) after a park; the relay delivered {} \
+         invocation(s) of the function to itself in all.",
+        stats.schedules.fired, stats.relay.delivered
     );
     Ok(match expect_control_plane {
         Some(n) if n != c.cluster_version_updates_created => 1,

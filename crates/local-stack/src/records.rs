@@ -122,7 +122,7 @@ pub async fn watch(endpoint: &str, table: &str, watched: Watched<'_>, timeout: D
                     record.message.as_deref().unwrap_or_default()
                 );
                 println!(
-                    "  ({} invocation(s) of the function worked on it; {} fault(s) met)",
+                    "  ({} invocation(s) in a row at its last stretch, wake-ups after a park not counted; {} fault(s) met)",
                     record.invocations, record.faults
                 );
                 return Ok(if status_name(record.status) == watched.expect {
