@@ -271,6 +271,12 @@ fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, waking: bool) -> Result
         )?,
         hop_estimate_secs: minutes("HOP_ESTIMATE_MINUTES", defaults.hop_estimate_secs, 1, 720)?,
         sweep_period_secs: minutes("SWEEP_PERIOD_MINUTES", defaults.sweep_period_secs, 1, 60)?,
+        // A one-time schedule fires within a minute of its time; without one, the sweep wakes.
+        wake_lateness_secs: if waking {
+            60
+        } else {
+            minutes("SWEEP_PERIOD_MINUTES", defaults.sweep_period_secs, 1, 60)?
+        },
     })
 }
 

@@ -329,6 +329,10 @@ fn the_templates_environment_is_a_configuration_the_function_accepts() {
     );
     assert_eq!(wake.dead_letter_arn.as_deref(), Some("WakeDeadLetters.Arn"));
     assert_eq!((wake.park_after_secs, config.limits.update_poll_secs), (60, 60));
+    assert_eq!(
+        config.limits.wake_lateness_secs, 60,
+        "a window needs the hop and Scheduler's minute, not a sweep period"
+    );
     assert_eq!(config.limits.max_attempt_secs, 86400);
     assert_eq!(config.limits.verify_alarm_prefix.as_deref(), Some("eks-upgrade-"));
 }
@@ -469,6 +473,20 @@ fn wake_ups_are_scoped_to_the_stacks_group_and_role() {
     assert_eq!(
         trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"].as_str(),
         Some("AWS::AccountId")
+    );
+    // Scheduler names the schedule group as the source of the assumption (the schedule for
+    // accounts that kept the older form): this stack's group, either way.
+    assert_eq!(
+        list(&trust[0]["Condition"]["ArnLike"]["aws:SourceArn"]),
+        [
+            "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule-group/${FunctionName}-wakes",
+            "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${FunctionName}-wakes/*",
+        ]
+    );
+    assert_eq!(
+        template["Parameters"]["FunctionName"]["AllowedPattern"].as_str(),
+        Some("^[A-Za-z0-9-_]{1,58}$"),
+        "<name>-wakes stays within a schedule group's 64 characters"
     );
     let granted_to_role: Vec<(Vec<String>, Vec<String>)> = role["Policies"]
         .as_vec()

@@ -180,18 +180,27 @@ async fn a_blocked_upgrade_is_woken_to_be_checked_again() {
     assert_eq!(blocked["status"], "BLOCKED", "{blocked}");
     let recheck = T0 + h.app.config.limits.blocked_recheck_secs;
     assert_eq!(h.record("to-1.31").wait_until, Some(recheck));
+    // On the next whole minute: Scheduler fires within the minute it names, never before.
+    let on_the_minute = |t: i64| (t + 59) / 60 * 60;
     assert_eq!(
         h.app.scheduler.next().map(|w| w.at),
-        Some(recheck),
+        Some(on_the_minute(recheck)),
         "woken to be checked again"
     );
+    // Delivered early (within its minute): nothing is looked at, and it is parked again.
+    let early = h.app.scheduler.take_due(i64::MAX).remove(0);
+    let calls = h.app.eks.lock().calls.clone();
+    let answer = h.send_ok(early.event.clone()).await;
+    assert_eq!(answer["status"], "BLOCKED", "{answer}");
+    let again = h.app.scheduler.next().expect("arranged again");
+    assert_ne!(again.name, early.name);
+    assert_eq!(again.at, on_the_minute(recheck));
+    assert_eq!(h.app.eks.lock().calls, calls, "nothing asked of EKS before it was due");
     // Checked again, still blocked: another wake-up, an hour on.
     assert_eq!(h.deliver_wakes(1).await, 1);
     assert_eq!(h.record("to-1.31").status, UpgradeStatus::Blocked);
-    assert_eq!(
-        h.app.scheduler.next().map(|w| w.at),
-        Some(recheck + h.app.config.limits.blocked_recheck_secs)
-    );
+    let next = h.app.clock.now_secs() + h.app.config.limits.blocked_recheck_secs;
+    assert_eq!(h.app.scheduler.next().map(|w| w.at), Some(on_the_minute(next)));
     // The operator fixed it: the next wake-up goes on.
     h.app.eks.lock().blocking_insights.clear();
     h.deliver_wakes(20).await;
@@ -218,4 +227,22 @@ async fn a_request_sent_again_while_parked_withdraws_the_wake_up_it_replaces() {
     h.deliver_wakes(20).await;
     assert_eq!(h.record("to-1.31").status, UpgradeStatus::Succeeded);
     assert_eq!(h.app.eks.update_cluster_version_calls(), 1);
+}
+
+#[tokio::test]
+async fn with_wake_ups_a_window_needs_the_hop_and_a_minute_not_a_sweep_period() {
+    let h = parked_upgrade(2);
+    let window = |minutes: u32| {
+        json!({
+            "cluster": "devel", "targetVersion": "1.31",
+            "maintenanceWindow": { "start": "16:30", "durationMinutes": minutes, "timeZone": "UTC" }
+        })
+    };
+    // HOP_ESTIMATE_MINUTES (45) and a minute: 46.
+    let err = h.send(window(45)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("expected at least 46 minutes") && err.to_string().contains("EventBridge Scheduler"),
+        "{err}"
+    );
+    assert_eq!(h.send_ok(window(46)).await["status"], "WAITING_FOR_WINDOW");
 }

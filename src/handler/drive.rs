@@ -50,7 +50,19 @@ impl<P: Ports> super::Orchestrator<P> {
             let now = self.clock.now_secs();
             let lease_until = invocation.deadline_ms.div_euclid(1000);
             match workflow::claim(&record, &invocation.request_id, lease_until, now, &self.config.limits) {
-                Claim::Finished => return Ok(Summary::of(&record, "already finished; nothing done")),
+                Claim::Finished => {
+                    let recheck = workflow::recheck_at(&record).filter(|at| *at > now);
+                    if let (Some(at), true) = (recheck, self.is_its_wake_up(&record, handoff)) {
+                        // Its wake-up came before the re-check is due: again, then.
+                        return Box::pin(self.park_until(record, at, "until it is checked again", true)).await;
+                    }
+                    return Ok(Summary::of(&record, "already finished; nothing done"));
+                }
+                Claim::Parked { until } if self.is_its_wake_up(&record, handoff) => {
+                    // Its wake-up came before the window opened: again, then.
+                    let why = "until the maintenance window opens";
+                    return Box::pin(self.park_until(record, until, why, true)).await;
+                }
                 Claim::Parked { until } => {
                     let outcome = format!(
                         "parked outside the maintenance window until {until} (waitUntil): nothing started; the sweep wakes it then"
@@ -126,12 +138,12 @@ impl<P: Ports> super::Orchestrator<P> {
                 Next::Park if self.config.wake.is_some() => {
                     let until = record.wait_until.unwrap_or_else(|| self.clock.now_secs());
                     let why = "until the maintenance window opens";
-                    return Box::pin(self.park_until(record, until, why)).await;
+                    return Box::pin(self.park_until(record, until, why, true)).await;
                 }
                 Next::Park => return self.park(record).await,
                 Next::After(secs) if self.config.wake.as_ref().is_some_and(|w| secs >= w.park_after_secs) => {
                     let until = self.clock.now_secs() + secs;
-                    return Box::pin(self.park_until(record, until, "until the next look")).await;
+                    return Box::pin(self.park_until(record, until, "until the next look", false)).await;
                 }
                 Next::After(secs) => {
                     let wait_ms = secs.max(0) * 1000;
@@ -145,15 +157,32 @@ impl<P: Ports> super::Orchestrator<P> {
         }
         if let Some(at) = workflow::recheck_at(&record).filter(|_| self.config.wake.is_some()) {
             // Blocked, and checked again later by itself: a wake-up then.
-            return Box::pin(self.park_until(record, at, "until it is checked again")).await;
+            return Box::pin(self.park_until(record, at, "until it is checked again", true)).await;
         }
         Ok(Summary::of(&record, "finished"))
     }
 
-    /// Parks the record until `at` and arranges the wake-up that carries it on then. If that
-    /// can't be arranged (throttled, denied, a crash in between), the sweep wakes the record once
-    /// the wake-up is overdue: late, never lost.
-    async fn park_until(&self, record: UpgradeRecord, at: i64, why: &str) -> Result<Summary, HandlerError> {
+    /// Whether a continuation carrying `handoff` is the wake-up `record` is parked for.
+    fn is_its_wake_up(&self, record: &UpgradeRecord, handoff: Option<&str>) -> bool {
+        self.config.wake.is_some()
+            && record.wake_at.is_some()
+            && handoff.is_some()
+            && handoff == record.handoff.as_deref()
+    }
+
+    /// Parks the record until `at` (`not_before`: not a second earlier) and arranges the
+    /// wake-up that carries it on then, tried twice. If that can't be arranged (throttled,
+    /// denied, a crash in between), the sweep wakes the record once the wake-up is overdue:
+    /// late, never lost.
+    async fn park_until(
+        &self,
+        record: UpgradeRecord,
+        at: i64,
+        why: &str,
+        not_before: bool,
+    ) -> Result<Summary, HandlerError> {
+        let lead = self.config.wake.as_ref().map_or(60, |w| w.park_after_secs);
+        let at = workflow::wake_moment(at, self.clock.now_secs(), lead, not_before);
         let nonce = new_token();
         let Some(parked) = self.write(&record, workflow::park(&record, &nonce, at)).await? else {
             return self
@@ -162,7 +191,14 @@ impl<P: Ports> super::Orchestrator<P> {
         };
         let wake = Wake::continuation(&parked.continuation(nonce).map_err(StoreError)?, at);
         self.crash_points.hit("before:wake")?;
-        match self.scheduler.arrange(&wake).await {
+        let arranged = match self.scheduler.arrange(&wake).await {
+            Err(e) => {
+                info!(cluster = %parked.cluster, request_id = %parked.request_id, error = %e, "arranging a wake-up failed; once more");
+                self.scheduler.arrange(&wake).await
+            }
+            ok => ok,
+        };
+        match arranged {
             Ok(()) => {
                 info!(cluster = %parked.cluster, request_id = %parked.request_id, wake_at = at, schedule = %wake.name,
                       "parked {why}; a wake-up is arranged");

@@ -60,6 +60,7 @@ impl Harness {
     pub fn with_wakes(eks: FakeEks) -> Self {
         let limits = Limits {
             update_poll_secs: 60,
+            wake_lateness_secs: 60,
             ..Limits::default()
         };
         let mut h = Self::with_limits(eks, limits);

@@ -107,7 +107,8 @@ pub struct StageSpec {
     /// And clusters carrying all these tags (enrolled ones only).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    /// Clusters upgrading at once (1 to 200).
+    /// Clusters upgrading at once (1 to 1,000: an upgrade holds no Lambda instance while it
+    /// waits, so this bounds EKS and the blast radius, not the function's concurrency).
     #[serde(default = "one", deserialize_with = "max_concurrent")]
     pub max_concurrent: u32,
     /// After the stage's last cluster succeeded, how long before the next stage may start
@@ -141,7 +142,7 @@ fn bounded<'de, D: Deserializer<'de>>(d: D, min: i64, max: i64, what: &str) -> R
 }
 
 fn max_concurrent<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    bounded(d, 1, 200, "clusters")
+    bounded(d, 1, 1000, "clusters")
 }
 
 fn stage_soak<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

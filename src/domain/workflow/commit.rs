@@ -29,9 +29,10 @@ pub fn commit(previous: &UpgradeRecord, mut next: UpgradeRecord, options: Commit
         // window or a block does not count). The invocation holding it counts as one.
         next.attempt_started_at = now;
         next.invocations = u32::from(next.lease_owner.is_some());
-    } else if next.lease_owner.is_some() && next.lease_owner != previous.lease_owner && previous.wake_at.is_none() {
-        // A claim: one more invocation in the chain. Not a wake-up after a park: a park waits
-        // for time to pass, so it can't spin (the attempt's time bound holds it).
+    } else if next.lease_owner.is_some() && next.lease_owner != previous.lease_owner && !woken(previous, now) {
+        // A claim: one more invocation in the chain. Not the wake-up of a park, at its time: a
+        // park waits for time to pass, so it can't spin (the attempt's time bound holds it).
+        // Anyone claiming a parked record before then counts.
         next.invocations += 1;
     }
     if options.notify {
@@ -39,6 +40,12 @@ pub fn commit(previous: &UpgradeRecord, mut next: UpgradeRecord, options: Commit
     }
     bound_history(&mut next);
     next
+}
+
+/// Whether a claim at `now` of `previous` is the wake-up of its park (Scheduler fires within the
+/// minute it names).
+fn woken(previous: &UpgradeRecord, now: i64) -> bool {
+    previous.wake_at.is_some_and(|at| now >= at - 60)
 }
 
 /// Keeps the first entries and the latest, and counts what it drops: however long an upgrade

@@ -108,6 +108,24 @@ pub fn park(record: &UpgradeRecord, nonce: &str, wake_at: i64) -> UpgradeRecord 
     r
 }
 
+/// How long after its time a wake-up for a window's opening or a re-check may be before the
+/// sweep takes over: EventBridge Scheduler fires within the minute it names, so one more
+/// minute means it failed.
+pub const WAKE_GRACE_SECS: i64 = 120;
+
+/// The moment a wake-up for `at` is arranged: no sooner than `min_lead` from `now` (a schedule
+/// already due when it is created might never run), and, for something that must not be woken
+/// early (a window's opening, a re-check: `not_before`), on the next whole minute, since
+/// Scheduler fires anywhere within the minute it names. A look at an update may come early.
+pub fn wake_moment(at: i64, now: i64, min_lead: i64, not_before: bool) -> i64 {
+    let at = at.max(now + min_lead);
+    if not_before {
+        (at + 59).div_euclid(60) * 60
+    } else {
+        at
+    }
+}
+
 /// When a BLOCKED record that is checked again by itself is next due: a wake-up then.
 pub fn recheck_at(record: &UpgradeRecord) -> Option<i64> {
     (record.status == UpgradeStatus::Blocked && record.sweep_bucket.is_some())
@@ -182,10 +200,12 @@ pub fn is_stale(record: &UpgradeRecord, now: i64, limits: &Limits) -> bool {
     if record.lease_until > now {
         return false;
     }
-    let margin = if record.wake_at.is_some() {
-        limits.stale_after_secs
-    } else {
-        0
+    let margin = match (record.wake_at, record.status) {
+        (None, _) => 0,
+        // A window's opening or a re-check: late by more than Scheduler's minute is a wake-up
+        // that failed, and a window waits for nobody.
+        (Some(_), UpgradeStatus::Blocked | UpgradeStatus::WaitingForWindow) => WAKE_GRACE_SECS,
+        (Some(_), _) => limits.stale_after_secs,
     };
     if record.status == UpgradeStatus::Blocked {
         return recheck_due(record, now - margin);
@@ -368,10 +388,29 @@ mod tests {
         blocked.wait_until = Some(NOW + 3600);
         assert_eq!(recheck_at(&blocked), Some(NOW + 3600));
         let parked = park(&blocked, "n2", NOW + 3600);
-        assert!(!is_stale(&parked, NOW + 3600, &limits), "left to its wake-up");
-        assert!(is_stale(&parked, NOW + 3600 + limits.stale_after_secs, &limits));
+        assert!(
+            !is_stale(&parked, NOW + 3600 + WAKE_GRACE_SECS - 1, &limits),
+            "left to its wake-up"
+        );
+        assert!(
+            is_stale(&parked, NOW + 3600 + WAKE_GRACE_SECS, &limits),
+            "a re-check waits only Scheduler's minute more"
+        );
         blocked.sweep_bucket = None;
         assert_eq!(recheck_at(&blocked), None, "blocked for good: nothing to wake");
+    }
+
+    #[test]
+    fn a_wake_up_is_never_due_too_soon_and_a_window_is_never_woken_early() {
+        // 14:13:20; a look a minute on may come at any second.
+        assert_eq!(wake_moment(NOW + 60, NOW, 60, false), NOW + 60);
+        // A window opening at 16:30:00 is woken at 16:30:00; one at 16:30:10 at 16:31:00.
+        let opens = NOW + 8200;
+        assert_eq!(wake_moment(opens, NOW, 60, true), opens);
+        assert_eq!(wake_moment(opens + 10, NOW, 60, true), opens + 60);
+        // An opening seconds away (or past) is not arranged in the past.
+        assert_eq!(wake_moment(NOW + 5, NOW, 60, false), NOW + 60);
+        assert_eq!(wake_moment(NOW - 5, NOW, 60, true), NOW + 100);
     }
 
     #[test]

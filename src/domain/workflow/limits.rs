@@ -34,8 +34,11 @@ pub struct Limits {
     /// How long a control-plane hop is assumed to take: it starts only if the maintenance window
     /// has that long left.
     pub hop_estimate_secs: i64,
-    /// How often the sweep runs (the template's schedule): a parked upgrade wakes only then.
+    /// How often the sweep runs (the template's schedule).
     pub sweep_period_secs: i64,
+    /// How late a parked upgrade may wake after the moment it parked for (a window opening):
+    /// EventBridge Scheduler's minute with wake-ups; without them, a sweep period.
+    pub wake_lateness_secs: i64,
     /// A BLOCKED upgrade is checked again by the sweep this long after it blocked (0: never;
     /// only a new request then).
     pub blocked_recheck_secs: i64,
@@ -57,11 +60,11 @@ pub struct Limits {
 pub const DEFAULT_ENROLLMENT_TAG: &str = "upgrade-orchestrator/enabled";
 
 impl Limits {
-    /// A window must be long enough for a hop even when the sweep wakes the parked upgrade a
-    /// whole sweep period after it opened; a shorter one could never be met.
+    /// A window must be long enough for a hop even when the parked upgrade wakes as late as it
+    /// may after the window opened; a shorter one could never be met.
     pub fn check_window(&self, window: Option<&MaintenanceWindow>) -> Result<(), InvalidEvent> {
         let Some(window) = window else { return Ok(()) };
-        let needed = (self.hop_estimate_secs + self.sweep_period_secs + 59) / 60;
+        let needed = (self.hop_estimate_secs + self.wake_lateness_secs + 59) / 60;
         let minutes = i64::from(window.duration_minutes());
         if minutes >= needed {
             return Ok(());
@@ -70,10 +73,14 @@ impl Limits {
             field: "maintenanceWindow.durationMinutes".into(),
             problem: format!(
                 "expected at least {needed} minutes: a hop needs HOP_ESTIMATE_MINUTES ({}) of the window, and a \
-                 parked upgrade wakes only at a sweep, up to SWEEP_PERIOD_MINUTES ({}) after the window \
-                 opens; got {minutes}",
+                 parked upgrade may wake up to {} after the window opens ({}); got {minutes}",
                 self.hop_estimate_secs / 60,
-                self.sweep_period_secs / 60
+                crate::domain::text::human_duration(self.wake_lateness_secs),
+                if self.wake_lateness_secs == self.sweep_period_secs {
+                    "at a sweep: SWEEP_PERIOD_MINUTES"
+                } else {
+                    "EventBridge Scheduler's precision"
+                }
             ),
         })
     }
@@ -153,6 +160,7 @@ impl Default for Limits {
             stale_after_secs: 300,
             hop_estimate_secs: window::DEFAULT_HOP_ESTIMATE_SECS,
             sweep_period_secs: 600,
+            wake_lateness_secs: 600,
             blocked_recheck_secs: 3600,
             blocked_give_up_secs: 7 * 86400,
             nodegroup_parallelism: 1,

@@ -78,7 +78,9 @@ pub use calls::{next_call, Answer, Call, RolloutConsent};
 pub use commit::{commit, CommitOptions};
 pub use exclusion::{cancel, may_hold, Hold, ROLLOUT_CONSENT_GRACE_SECS};
 pub use flow::Next;
-pub use lease::{claim, hand_off, is_stale, park, recheck_at, release, reopen, resume_stale, Claim};
+pub use lease::{
+    claim, hand_off, is_stale, park, recheck_at, release, reopen, resume_stale, wake_moment, Claim, WAKE_GRACE_SECS,
+};
 pub use limits::{Limits, DEFAULT_ENROLLMENT_TAG};
 pub use rollback::{
     begin_on_request as rollback_on_request, preview as rollback_preview, ROLLBACK_TIMEOUT_MINUTES,

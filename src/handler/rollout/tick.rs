@@ -50,6 +50,9 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
     /// A wake-up that ticks the rollout when its soak ends; if it can't be arranged, the
     /// sweep's tick comes later instead.
     async fn arrange_tick(&self, tick: &RolloutTick, at: i64) {
+        // Not a second early: a tick before the soak's end would find nothing to do.
+        let lead = self.config.wake.as_ref().map_or(60, |w| w.park_after_secs);
+        let at = crate::domain::workflow::wake_moment(at, self.clock.now_secs(), lead, true);
         let wake = Wake::rollout_tick(&tick.key().tick(None), at);
         match self.scheduler.arrange(&wake).await {
             Ok(()) => {
