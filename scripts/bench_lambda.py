@@ -14,7 +14,8 @@ instance would be. Standard library only.
      (serves events until UNTIL_CMD, run every second, exits 0)
   bench_lambda.py fleet BIN INSTANCES EVENTS_FILE UNTIL_CMD   -> the same, for one event per line
      of EVENTS_FILE served by INSTANCES copies of the function at once (peak RSS: the largest;
-     peak busy instances: the most invocations being handled at one moment)
+     peak busy instances: the most invocations being handled at one moment); with
+     BENCH_SWEEP_SECONDS=N, a {"sweep": {}} event every N seconds, as the template's schedule
 
 Timing: from just before the process is started to the moment its first response reaches the
 Runtime API. Peak RSS: VmHWM of the function's process, read before it is stopped.
@@ -219,6 +220,13 @@ def run(binary, events, until_cmd, instances=1):
     for event in events:
         service.events.put(event.encode())
     t0 = time.perf_counter()
+    sweep_every = float(os.environ.get("BENCH_SWEEP_SECONDS", "0"))
+    if sweep_every > 0:
+        def sweep():
+            while True:
+                time.sleep(sweep_every)
+                service.events.put(b'{"sweep": {}}')
+        threading.Thread(target=sweep, daemon=True).start()
     processes = [start(binary, server) for _ in range(instances)]
     peak = 0
     give_up = t0 + float(os.environ.get("BENCH_TIMEOUT_SECONDS", "3600"))

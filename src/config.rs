@@ -91,7 +91,15 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
+/// `PARK_AFTER_SECONDS`' default: EventBridge Scheduler's precision.
+pub const PARK_AFTER_SECS: i64 = 60;
+
 impl Config {
+    /// The least lead a wake-up is arranged with (see [`WakeConfig::park_after_secs`]).
+    pub fn wake_lead_secs(&self) -> i64 {
+        self.wake.as_ref().map_or(PARK_AFTER_SECS, |w| w.park_after_secs)
+    }
+
     /// The defaults, for a table and a function name.
     pub fn new(table_name: impl Into<String>, function_name: impl Into<String>, limits: Limits) -> Self {
         Self {
@@ -208,7 +216,7 @@ fn wake<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<WakeConf
         role_arn: vars.required("WAKE_ROLE_ARN", "the ARN of the role EventBridge Scheduler assumes")?,
         target_arn: vars.required("WAKE_TARGET_ARN", "this function's ARN, the wake-ups' target")?,
         dead_letter_arn: vars.text("WAKE_DEAD_LETTER_ARN"),
-        park_after_secs: vars.number("PARK_AFTER_SECONDS", 60, 1, 900)?,
+        park_after_secs: vars.number("PARK_AFTER_SECONDS", PARK_AFTER_SECS, 1, 900)?,
     }))
 }
 

@@ -832,3 +832,36 @@ async fn with_wake_ups_a_soak_ends_on_time_without_a_sweep_and_nothing_sleeps() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_tick_that_starts_a_large_stage_hands_on_in_batches_and_starts_each_cluster_once() {
+    let eks = FakeEks::default();
+    for i in 0..120 {
+        eks.add_cluster(&format!("c{i:03}"), "1.30", &[("env", "prod")]);
+    }
+    let h = Harness::new(eks);
+    h.send_ok(rollout(
+        json!([{ "name": "all", "tags": { "env": "prod" }, "maxConcurrent": 1000 }]),
+    ))
+    .await;
+    // One invocation makes a bounded number of starts (each is several calls), then hands the
+    // rest on to a fresh tick rather than running into Lambda's timeout.
+    let made = h.app.store.all().len();
+    assert!(
+        made > 0 && made <= 50,
+        "{made} upgrades started by the first invocation"
+    );
+    let r = record(&h);
+    let starting = r.stages[0].count(ClusterState::Starting);
+    assert_eq!(starting, 120 - made, "the rest are written STARTING");
+    let ticks = h.app.invoker.take_ticks();
+    assert_eq!(ticks.len(), 1, "one tick handed on: {ticks:?}");
+    for t in ticks {
+        survive(h.send(json!({ "rolloutTick": t })).await);
+    }
+    drain(&h).await;
+    let r = record(&h);
+    assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+    assert_eq!(h.app.store.all().len(), 120, "one upgrade record per cluster");
+    assert_eq!(h.app.eks.updates_created_by_tokens(), 120, "one update per cluster");
+}

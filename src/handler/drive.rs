@@ -142,7 +142,7 @@ impl<P: Ports> super::Orchestrator<P> {
                 }
                 Next::Park => return self.park(record).await,
                 Next::After(secs) if self.config.wake.as_ref().is_some_and(|w| secs >= w.park_after_secs) => {
-                    let until = self.clock.now_secs() + secs;
+                    let until = workflow::look_moment(&record, self.clock.now_secs(), secs);
                     return Box::pin(self.park_until(record, until, "until the next look", false)).await;
                 }
                 Next::After(secs) => {
@@ -181,7 +181,7 @@ impl<P: Ports> super::Orchestrator<P> {
         why: &str,
         not_before: bool,
     ) -> Result<Summary, HandlerError> {
-        let lead = self.config.wake.as_ref().map_or(60, |w| w.park_after_secs);
+        let lead = self.config.wake_lead_secs();
         let at = workflow::wake_moment(at, self.clock.now_secs(), lead, not_before);
         let nonce = new_token();
         let Some(parked) = self.write(&record, workflow::park(&record, &nonce, at)).await? else {

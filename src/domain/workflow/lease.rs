@@ -126,6 +126,21 @@ pub fn wake_moment(at: i64, now: i64, min_lead: i64, not_before: bool) -> i64 {
     }
 }
 
+/// When a look `after` seconds from `now` is woken: that late, plus a few seconds that differ
+/// from record to record and from look to look (up to a sixth of `after`, at least one), so
+/// the looks of upgrades started in the same second (a rollout's stage) drift apart instead of
+/// all waking together. Derived from the record (its key and revision), not drawn at random,
+/// so it is the same for the same record.
+pub fn look_moment(record: &UpgradeRecord, now: i64, after: i64) -> i64 {
+    let spread = (after / 6).max(1) as u64;
+    let key = format!("{}/{}/{}", record.cluster, record.request_id, record.revision);
+    // FNV-1a: stable across builds and platforms (std's hasher is not).
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    now + after + (hash % (spread + 1)) as i64
+}
+
 /// When a BLOCKED record that is checked again by itself is next due: a wake-up then.
 pub fn recheck_at(record: &UpgradeRecord) -> Option<i64> {
     (record.status == UpgradeStatus::Blocked && record.sweep_bucket.is_some())
@@ -398,6 +413,28 @@ mod tests {
         );
         blocked.sweep_bucket = None;
         assert_eq!(recheck_at(&blocked), None, "blocked for good: nothing to wake");
+    }
+
+    #[test]
+    fn looks_of_upgrades_started_together_are_spread_never_early() {
+        let mut seconds = std::collections::BTreeSet::new();
+        for i in 0..100 {
+            let mut r = record_at(Step::TrackUpdate);
+            r.cluster = format!("fleet-{i:04}");
+            let at = look_moment(&r, NOW, 60);
+            assert!(
+                (NOW + 60..=NOW + 70).contains(&at),
+                "{at}: at most a sixth late, never early"
+            );
+            assert_eq!(look_moment(&r, NOW, 60), at, "the same for the same record");
+            seconds.insert(at);
+        }
+        assert!(seconds.len() >= 8, "100 looks over {} seconds only", seconds.len());
+        let r = record_at(Step::TrackUpdate);
+        assert!(
+            (NOW + 2..=NOW + 3).contains(&look_moment(&r, NOW, 2)),
+            "a short look is spread by a second"
+        );
     }
 
     #[test]

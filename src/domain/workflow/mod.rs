@@ -79,7 +79,8 @@ pub use commit::{commit, CommitOptions};
 pub use exclusion::{cancel, may_hold, Hold, ROLLOUT_CONSENT_GRACE_SECS};
 pub use flow::Next;
 pub use lease::{
-    claim, hand_off, is_stale, park, recheck_at, release, reopen, resume_stale, wake_moment, Claim, WAKE_GRACE_SECS,
+    claim, hand_off, is_stale, look_moment, park, recheck_at, release, reopen, resume_stale, wake_moment, Claim,
+    WAKE_GRACE_SECS,
 };
 pub use limits::{Limits, DEFAULT_ENROLLMENT_TAG};
 pub use rollback::{

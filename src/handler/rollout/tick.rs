@@ -1,19 +1,38 @@
 //! A rollout's tick: look at its started clusters' upgrade records, move the stages on, write
 //! the record (conditionally on its revision), and only then start the clusters it names. A
-//! crash after the write leaves them `STARTING`; the next tick starts them, once.
+//! crash after the write leaves them `STARTING`; the next tick starts them, once. A stage of
+//! many clusters is started in batches: one invocation makes at most [`STARTS_PER_INVOCATION`]
+//! starts, [`STARTS_AT_ONCE`] at a time, and hands the rest on to a fresh tick.
 
 use super::children::starting;
 use crate::domain::event::rollout::RolloutTick;
 use crate::domain::event::wake::Wake;
-use crate::domain::rollout::advance::{advance, advance_after_starts, observe, started, wake_at};
+use crate::domain::rollout::advance::{advance, advance_after_starts, observe, started, wake_at, StartOutcome};
 use crate::domain::rollout::commit::{commit, RolloutCommit};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
 use crate::handler::{HandlerError, Invocation};
-use crate::ports::{Clock, Notifier, Ports, Replaced, RolloutStore, WakeScheduler};
+use crate::ports::{Clock, Notifier, Ports, Replaced, RolloutStore, SelfInvoker, WakeScheduler};
+use futures_util::future::join_all;
 use tracing::{info, warn};
 
 /// How many times a tick re-reads a rollout that changed under it, or goes round again.
 const TICK_ROUNDS: usize = 8;
+
+/// A start is about five calls (read, describe, lock, insert, invoke): 50 of them, 10 at a
+/// time, take seconds, far from Lambda's timeout, and stay inside EKS's and DynamoDB's rates.
+pub const STARTS_PER_INVOCATION: usize = 50;
+const STARTS_AT_ONCE: usize = 10;
+
+/// What one look did.
+#[derive(Debug, PartialEq, Eq)]
+enum Looked {
+    /// Nothing to do: finished, or already seen.
+    Nothing,
+    /// Looked and wrote.
+    Wrote,
+    /// Wrote, and clusters it named are still to start: a fresh invocation goes on.
+    MoreToStart,
+}
 
 impl<P: Ports> crate::handler::Orchestrator<P> {
     /// Ticks a rollout until nothing more happens now; within this invocation's time, it also
@@ -23,9 +42,16 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         let mut told_by = tick.cluster.as_ref().map(|c| c.as_str());
         loop {
             rounds += 1;
-            let (record, looked) = self.tick_once(tick, told_by).await?;
-            if !looked || rounds >= TICK_ROUNDS || record.is_finished() {
+            let (record, looked) = self.tick_once(tick, told_by, invocation).await?;
+            if looked == Looked::Nothing || rounds >= TICK_ROUNDS || record.is_finished() {
                 return Ok(record);
+            }
+            if looked == Looked::MoreToStart {
+                match self.invoker.send_tick(&tick.key().tick(None)).await {
+                    Ok(()) => return Ok(record),
+                    // Then this invocation goes on, while its time lasts (and the sweep after).
+                    Err(e) => warn!(rollout = %tick.name, error = %e, "the rest of the starts not handed on"),
+                }
             }
             told_by = None; // it has been seen: from here on, a tick like the sweep's
             if starting(&record) {
@@ -51,7 +77,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
     /// sweep's tick comes later instead.
     async fn arrange_tick(&self, tick: &RolloutTick, at: i64) {
         // Not a second early: a tick before the soak's end would find nothing to do.
-        let lead = self.config.wake.as_ref().map_or(60, |w| w.park_after_secs);
+        let lead = self.config.wake_lead_secs();
         let at = crate::domain::workflow::wake_moment(at, self.clock.now_secs(), lead, true);
         let wake = Wake::rollout_tick(&tick.key().tick(None), at);
         match self.scheduler.arrange(&wake).await {
@@ -64,15 +90,16 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         }
     }
 
-    /// One look: observe, advance, write; then start what it names, and write what the starts
-    /// answered. `false` with the record when there was nothing to do: the rollout is
-    /// finished, or it already shows the end of the cluster that sent this tick (a tick since
-    /// looked, moved the rollout on and started what came next).
+    /// One look: observe, advance, write; then start what it names (a batch of it), and write
+    /// what the starts answered. [`Looked::Nothing`] when there was nothing to do: the rollout
+    /// is finished, or it already shows the end of the cluster that sent this tick (a tick
+    /// since looked, moved the rollout on and started what came next).
     async fn tick_once(
         &self,
         tick: &RolloutTick,
         told_by: Option<&str>,
-    ) -> Result<(RolloutRecord, bool), HandlerError> {
+        invocation: &Invocation,
+    ) -> Result<(RolloutRecord, Looked), HandlerError> {
         let (name, request_id) = (tick.name.as_str(), tick.request_id.as_str());
         for round in 0..TICK_ROUNDS {
             if round > 0 {
@@ -84,7 +111,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 return Err(HandlerError::RolloutRefused(format!("no rollout {name}/{request_id}")));
             };
             if current.is_finished() || told_by.is_some_and(|cluster| seen_ended(&current, cluster)) {
-                return Ok((current, false));
+                return Ok((current, Looked::Nothing));
             }
             let seen = self.children(&current).await?;
             let now = self.clock.now_secs();
@@ -96,29 +123,55 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 continue; // someone else ticked it: look again
             };
             if to_start.is_empty() {
-                return Ok((written, true));
+                return Ok((written, Looked::Wrote));
             }
             self.crash_points.hit("rollout:before-starts")?;
-            let mut outcomes = Vec::new();
-            for cluster in &to_start {
-                outcomes.push((cluster.clone(), self.start_child(&written, cluster).await?));
-            }
+            let outcomes = self.start_batch(&written, &to_start, invocation).await?;
             self.crash_points.hit("rollout:after-starts")?;
             info!(
                 rollout = name,
                 request_id,
-                started = to_start.len(),
+                started = outcomes.len(),
+                left = to_start.len() - outcomes.len(),
                 "rollout started clusters"
             );
+            let looked = if outcomes.len() < to_start.len() {
+                Looked::MoreToStart
+            } else {
+                Looked::Wrote
+            };
             let mut after = written.clone();
             started(&mut after, &outcomes, self.clock.now_secs());
             advance_after_starts(&mut after, self.clock.now_secs());
             // Lost to another tick: the children exist; its next look sees them running.
-            return Ok((self.write_rollout(&written, after).await?.unwrap_or(written), true));
+            return Ok((self.write_rollout(&written, after).await?.unwrap_or(written), looked));
         }
         Err(HandlerError::RolloutRefused(format!(
             "rollout {name}/{request_id} kept changing under this tick; the next tick goes on"
         )))
+    }
+
+    /// Starts the first of `to_start`, [`STARTS_AT_ONCE`] at a time, up to
+    /// [`STARTS_PER_INVOCATION`] and while the invocation has time; the others stay `STARTING`.
+    async fn start_batch(
+        &self,
+        rollout: &RolloutRecord,
+        to_start: &[String],
+        invocation: &Invocation,
+    ) -> Result<Vec<(String, StartOutcome)>, HandlerError> {
+        let margin_ms = self.config.safety_margin_secs * 1000;
+        let mut outcomes = Vec::new();
+        let batch = &to_start[..to_start.len().min(STARTS_PER_INVOCATION)];
+        for group in batch.chunks(STARTS_AT_ONCE) {
+            if !outcomes.is_empty() && self.clock.now_ms() + margin_ms > invocation.deadline_ms {
+                break;
+            }
+            let answers = join_all(group.iter().map(|cluster| self.start_child(rollout, cluster))).await;
+            for (cluster, answer) in group.iter().zip(answers) {
+                outcomes.push((cluster.clone(), answer?));
+            }
+        }
+        Ok(outcomes)
     }
 
     /// Writes `next` over `current` if nobody wrote since (`None` if somebody did), then
