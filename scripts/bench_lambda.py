@@ -151,7 +151,12 @@ def start(binary, server, wrapper=()):
     env.setdefault("AWS_LAMBDA_FUNCTION_NAME", "eks-upgrade-orchestrator")
     env.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
     env.setdefault("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-    return subprocess.Popen([*wrapper, binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # BENCH_FUNCTION_LOG: the functions' logs (RUST_LOG, warnings by default) appended there.
+    log = os.environ.get("BENCH_FUNCTION_LOG")
+    if log:
+        env.setdefault("RUST_LOG", "warn")
+    stderr = open(log, "ab") if log else subprocess.DEVNULL
+    return subprocess.Popen([*wrapper, binary], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def first_answer(service, process, binary, refused):
