@@ -156,7 +156,8 @@ def start(binary, server, wrapper=()):
     if log:
         env.setdefault("RUST_LOG", "warn")
     stderr = open(log, "ab") if log else subprocess.DEVNULL
-    return subprocess.Popen([*wrapper, binary], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    # The runtime's log subscriber writes to stdout.
+    return subprocess.Popen([*wrapper, binary], env=env, stdout=stderr, stderr=stderr)
 
 
 def first_answer(service, process, binary, refused):
