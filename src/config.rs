@@ -2,6 +2,7 @@
 //! that cannot work together, stop the function with a message naming the variable.
 
 use crate::domain::workflow::Limits;
+use crate::domain::Location;
 use std::fmt;
 
 /// Everything the handler needs to know besides the event.
@@ -35,6 +36,21 @@ pub struct Config {
     /// EventBridge Scheduler one-time schedule delivers the continuation then; unset, every
     /// wait is slept in the invocation (or handed on near its deadline), as before.
     pub wake: Option<WakeConfig>,
+    /// `HOME_ACCOUNT_ID` (the template sets it) and `AWS_REGION`: this function's own account
+    /// and region, whose clusters are named by name alone; unset, only those can be upgraded.
+    pub home: Option<Location>,
+    /// `SPOKE_ROLE_NAME` (optional): the role assumed in member accounts to reach their
+    /// clusters; unset, only this account's clusters can be reached.
+    pub spoke: Option<SpokeConfig>,
+}
+
+/// How member accounts are reached (hub and spoke).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpokeConfig {
+    /// `SPOKE_ROLE_NAME`: the role's name, the same in every member account.
+    pub role_name: String,
+    /// `SPOKE_EXTERNAL_ID` (optional): the external id the spoke role's trust requires.
+    pub external_id: Option<String>,
 }
 
 /// Where wake-ups are arranged (the template sets all of it).
@@ -113,6 +129,8 @@ impl Config {
             event_bus_name: None,
             max_steps_per_invocation: 100,
             wake: None,
+            home: None,
+            spoke: None,
         }
     }
 
@@ -149,6 +167,8 @@ impl Config {
                 Some(_) => Some(vars.number("INVOCATION_BUDGET_SECONDS", 0, 5, 900)?),
             },
             wake,
+            home: home(&vars)?,
+            spoke: spoke(&vars)?,
         };
         config.check()?;
         Ok(config)
@@ -217,6 +237,39 @@ fn wake<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<WakeConf
         target_arn: vars.required("WAKE_TARGET_ARN", "this function's ARN, the wake-ups' target")?,
         dead_letter_arn: vars.text("WAKE_DEAD_LETTER_ARN"),
         park_after_secs: vars.number("PARK_AFTER_SECONDS", PARK_AFTER_SECS, 1, 900)?,
+    }))
+}
+
+fn home<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<Location>, ConfigError> {
+    let Some(account) = vars.text("HOME_ACCOUNT_ID") else {
+        return Ok(None);
+    };
+    let region = vars.required("AWS_REGION", "this function's region (Lambda sets it)")?;
+    Location::new(&account, &region)
+        .map(Some)
+        .map_err(|e| ConfigError(format!("HOME_ACCOUNT_ID and AWS_REGION: {e}")))
+}
+
+fn spoke<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<SpokeConfig>, ConfigError> {
+    let Some(role_name) = vars.text("SPOKE_ROLE_NAME") else {
+        return Ok(None);
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if role_name.len() > 64 || !role_name.chars().all(allowed) {
+        return Err(ConfigError(format!(
+            "SPOKE_ROLE_NAME is {role_name:?}: expected an IAM role name (1-64 characters: letters, digits and _+=,.@-)"
+        )));
+    }
+    if vars.text("HOME_ACCOUNT_ID").is_none() {
+        return Err(ConfigError(
+            "SPOKE_ROLE_NAME is set but HOME_ACCOUNT_ID is not: a cluster named by its account must be told apart \
+             from this account's"
+                .into(),
+        ));
+    }
+    Ok(Some(SpokeConfig {
+        role_name,
+        external_id: vars.text("SPOKE_EXTERNAL_ID"),
     }))
 }
 

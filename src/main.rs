@@ -12,6 +12,7 @@ use eks_upgrade_orchestrator::adapters::{
     eventbridge::EventBridgeNotifier,
     lambda::LambdaInvoker,
     scheduler::SchedulerWakes,
+    spokes::{SpokeRole, Spokes},
 };
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::{CrashPoints, CRASH_AT_VAR};
@@ -38,8 +39,16 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     // Loaded, and each client built, when an invocation first needs it: see adapters::aws.
     let aws = AwsConfig::new(TrustRoots::from_env()?).with_operation_timeout(config.operation_timeout_secs);
+    let mut eks = EksAdapter::new(aws.lazy(aws_sdk_eks::Client::new));
+    if let Some(spoke) = &config.spoke {
+        let role = SpokeRole {
+            name: spoke.role_name.clone(),
+            external_id: spoke.external_id.clone(),
+        };
+        eks = eks.with_spokes(Spokes::new(aws.clone(), aws.lazy(aws_sdk_sts::Client::new), role));
+    }
     let orchestrator: Lambda = Orchestrator {
-        eks: EksAdapter::new(aws.lazy(aws_sdk_eks::Client::new)),
+        eks,
         store: DynamoStore::new(aws.lazy(aws_sdk_dynamodb::Client::new), &config.table_name),
         invoker: LambdaInvoker::new(aws.lazy(aws_sdk_lambda::Client::new), &config.function_name),
         clock: SystemClock,

@@ -20,7 +20,8 @@ use eks_upgrade_orchestrator::adapters::eks::EksAdapter;
 use eks_upgrade_orchestrator::adapters::lambda::LambdaInvoker;
 use eks_upgrade_orchestrator::domain::TargetVersion;
 use eks_upgrade_orchestrator::domain::{
-    ClusterName, Continuation, FailureKind, KubeVersion, RequestId, UpdateState, UpgradeRecord, UpgradeRequest,
+    ClusterId, ClusterName, Continuation, FailureKind, KubeVersion, RequestId, UpdateState, UpgradeRecord,
+    UpgradeRequest,
 };
 use eks_upgrade_orchestrator::ports::{Eks, Inserted, RecordStore, Replaced, SelfInvoker};
 
@@ -287,7 +288,7 @@ async fn continuation_is_an_asynchronous_invoke_of_itself() {
     let client = mock_client!(aws_sdk_lambda, [&rule]);
     let invoker = LambdaInvoker::new(client, "eks-upgrade-orchestrator");
     let continuation = Continuation {
-        cluster: ClusterName::parse("devel").unwrap(),
+        cluster: ClusterId::parse("devel").unwrap(),
         request_id: RequestId::parse("to-1.31").unwrap(),
         handoff: "nonce-1".into(),
     };
@@ -359,7 +360,7 @@ mod wake_ups {
     use eks_upgrade_orchestrator::adapters::scheduler::SchedulerWakes;
     use eks_upgrade_orchestrator::config::WakeConfig;
     use eks_upgrade_orchestrator::domain::event::wake::Wake;
-    use eks_upgrade_orchestrator::domain::{ClusterName, Continuation, RequestId};
+    use eks_upgrade_orchestrator::domain::{ClusterId, Continuation, RequestId};
     use eks_upgrade_orchestrator::ports::WakeScheduler;
 
     fn config() -> WakeConfig {
@@ -374,7 +375,7 @@ mod wake_ups {
 
     fn wake() -> Wake {
         let continuation = Continuation {
-            cluster: ClusterName::parse("devel").unwrap(),
+            cluster: ClusterId::parse("devel").unwrap(),
             request_id: RequestId::parse("to-1.31").unwrap(),
             handoff: "n-1".into(),
         };

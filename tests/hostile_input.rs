@@ -64,7 +64,7 @@ proptest! {
     fn the_decoder_never_panics_and_explains(value in any_json()) {
         match decode_event(&value) {
             Ok(InboundEvent::Upgrade(request)) => {
-                prop_assert!(request.cluster.as_str().len() <= 100);
+                prop_assert!(request.cluster.name.as_str().len() <= 100);
             }
             Ok(_) => {}
             Err(e) => {
@@ -82,7 +82,7 @@ proptest! {
         let event = json!({ "cluster": cluster, "targetVersion": version, "requestId": request_id });
         match decode_event(&event) {
             Ok(InboundEvent::Upgrade(request)) => {
-                prop_assert_eq!(request.cluster.as_str(), cluster.as_str());
+                prop_assert_eq!(request.cluster.key(), cluster.as_str());
                 prop_assert!(version == "latest" || version.parse::<eks_upgrade_orchestrator::domain::KubeVersion>().is_ok());
             }
             Ok(other) => prop_assert!(false, "decoded as {:?}", other),

@@ -15,7 +15,11 @@ fn samples_decode() {
         panic!("upgrade-request.json")
     };
     assert_eq!(
-        (raw.cluster.as_str(), raw.target_version.to_string().as_str(), raw.force),
+        (
+            raw.cluster.key().as_str(),
+            raw.target_version.to_string().as_str(),
+            raw.force
+        ),
         ("demo", "1.31", false)
     );
     let InboundEvent::Upgrade(wrapped) = sample("upgrade-request-eventbridge.json") else {

@@ -11,6 +11,15 @@ fn template() -> Yaml {
     YamlLoader::load_from_str(&text).unwrap().remove(0)
 }
 
+/// A statement, or the one a `!If [condition, statement, AWS::NoValue]` grants when its
+/// condition holds (the parser drops the tag: the `!If` reads as a three-item list).
+fn unconditional(statement: &Yaml) -> Yaml {
+    match statement {
+        Yaml::Array(items) if items.len() == 3 => items[1].clone(),
+        other => other.clone(),
+    }
+}
+
 fn list(node: &Yaml) -> Vec<String> {
     match node {
         Yaml::String(s) => vec![s.clone()],
@@ -33,6 +42,7 @@ const ALLOWED_RESOURCES: &[&str] = &[
     "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${VerifyAlarmPrefix}*",
     "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${WakeScheduleGroup}/*",
     "WakeRole.Arn",
+    "arn:${AWS::Partition}:iam::*:role/${SpokeRoleName}",
 ];
 
 const CATALOGUE_ACTIONS: &[&str] = &[
@@ -53,7 +63,13 @@ fn the_function_role_is_least_privilege() {
             policy.as_str().is_none(),
             "no managed or SAM policy templates, only explicit statements: {policy:?}"
         );
-        for statement in policy["Statement"].as_vec().expect("statements") {
+        for statement in policy["Statement"]
+            .as_vec()
+            .expect("statements")
+            .iter()
+            .map(unconditional)
+        {
+            let statement = &statement;
             statements += 1;
             assert_eq!(statement["Effect"].as_str(), Some("Allow"));
             let actions = list(&statement["Action"]);
@@ -71,7 +87,8 @@ fn the_function_role_is_least_privilege() {
                         "ec2:Describe",
                         "cloudwatch:DescribeAlarms",
                         "scheduler:",
-                        "iam:PassRole"
+                        "iam:PassRole",
+                        "sts:AssumeRole"
                     ]
                     .iter()
                     .any(|p| action.starts_with(p)),
@@ -152,6 +169,7 @@ fn statements(template: &Yaml) -> Vec<Yaml> {
         .expect("inline policies")
         .iter()
         .flat_map(|p| p["Statement"].as_vec().cloned().unwrap_or_default())
+        .map(|s| unconditional(&s))
         .collect()
 }
 
@@ -314,6 +332,9 @@ fn the_templates_environment_is_a_configuration_the_function_accepts() {
     // What Lambda sets, and the table (a resource, not a parameter).
     env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), "eks-upgrade-orchestrator".into());
     env.insert("UPGRADES_TABLE".into(), "upgrades".into());
+    env.insert("AWS_REGION".into(), "eu-west-1".into());
+    assert_eq!(env.get("HOME_ACCOUNT_ID").map(String::as_str), Some("AWS::AccountId"));
+    env.insert("HOME_ACCOUNT_ID".into(), "123456789012".into());
     let config = eks_upgrade_orchestrator::config::Config::from_lookup(|name| env.get(name).cloned())
         .unwrap_or_else(|e| panic!("the template's defaults don't start the function: {e}"));
     assert_eq!(
@@ -391,6 +412,7 @@ fn called_operations(adapter: &str, service: &str) -> std::collections::BTreeSet
         "tag_",
         "untag_",
         "associate_",
+        "assume_",
     ] {
         for (at, _) in adapter.match_indices(&format!(".{verb}")) {
             let name: String = adapter[at + 1..]
@@ -514,4 +536,116 @@ fn wake_ups_are_scoped_to_the_stacks_group_and_role() {
     let env = &resources["Orchestrator"]["Properties"]["Environment"]["Variables"];
     assert_eq!(env["WAKE_DEAD_LETTER_ARN"].as_str(), Some("WakeDeadLetters.Arn"));
     assert_eq!(env["WAKE_ROLE_ARN"].as_str(), Some("WakeRole.Arn"));
+}
+
+fn spoke_template() -> Yaml {
+    let text = std::fs::read_to_string(format!("{}/spoke.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+#[test]
+fn the_hub_may_assume_only_the_spoke_role_and_only_what_the_code_calls() {
+    let called = called_operations("spokes.rs", "sts");
+    assert_eq!(
+        called.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["sts:AssumeRole"]
+    );
+    assert_eq!(granted("sts:"), called);
+    let template = template();
+    let assume: Vec<Yaml> = statements(&template)
+        .into_iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| a == "sts:AssumeRole"))
+        .collect();
+    assert_eq!(assume.len(), 1);
+    assert_eq!(
+        list(&assume[0]["Resource"]),
+        ["arn:${AWS::Partition}:iam::*:role/${SpokeRoleName}"],
+        "roles of the spoke name only"
+    );
+    // Only when a spoke role is named, and within the organization when one is given.
+    let raw = template["Resources"]["Orchestrator"]["Properties"]["Policies"][0]["Statement"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| matches!(s, Yaml::Array(_)))
+        .cloned()
+        .expect("the grant is conditional");
+    assert_eq!(raw[0].as_str(), Some("HasSpokes"));
+    let org = &assume[0]["Condition"];
+    assert_eq!(org[0].as_str(), Some("HasOrganization"));
+    assert_eq!(
+        org[1]["StringEquals"]["aws:ResourceOrgID"].as_str(),
+        Some("OrganizationId")
+    );
+    let env = &template["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["HOME_ACCOUNT_ID"].as_str(), Some("AWS::AccountId"));
+    assert_eq!(
+        template["Outputs"]["OrchestratorRoleArn"]["Value"].as_str(),
+        Some("OrchestratorRole.Arn"),
+        "what spoke.yaml's HubRoleArn takes"
+    );
+}
+
+#[test]
+fn the_spoke_role_trusts_only_the_hub_and_grants_only_the_eks_calls_the_code_makes() {
+    let spoke = spoke_template();
+    let role = &spoke["Resources"]["SpokeRole"]["Properties"];
+    assert_eq!(role["RoleName"].as_str(), Some("SpokeRoleName"));
+    let trust = role["AssumeRolePolicyDocument"]["Statement"].as_vec().unwrap();
+    assert_eq!(trust.len(), 1);
+    assert_eq!(
+        list(&trust[0]["Principal"]["AWS"]),
+        ["HubRoleArn"],
+        "the hub's role only"
+    );
+    assert!(trust[0]["Principal"]["Service"].is_badvalue());
+    assert_eq!(list(&trust[0]["Action"]), ["sts:AssumeRole"]);
+    let condition = &trust[0]["Condition"][1]["StringEquals"];
+    assert_eq!(condition["sts:ExternalId"][1].as_str(), Some("ExternalId"));
+    assert_eq!(condition["aws:PrincipalOrgID"][1].as_str(), Some("OrganizationId"));
+    let statements: Vec<Yaml> = role["Policies"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_vec().cloned().unwrap_or_default())
+        .collect();
+    let granted: std::collections::BTreeSet<String> = statements.iter().flat_map(|s| list(&s["Action"])).collect();
+    let mut expected = called_operations("eks.rs", "eks");
+    expected.insert("ec2:DescribeLaunchTemplateVersions".into());
+    assert_eq!(
+        granted, expected,
+        "the EKS calls the code makes in a member account, nothing else"
+    );
+    for statement in &statements {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        let actions = list(&statement["Action"]);
+        for resource in list(&statement["Resource"]) {
+            if resource == "*" {
+                assert!(
+                    actions.iter().all(|a| CATALOGUE_ACTIONS.contains(&a.as_str())),
+                    "{actions:?}"
+                );
+            } else {
+                assert!(
+                    resource.starts_with("arn:${AWS::Partition}:eks:*:${AWS::AccountId}:"),
+                    "the member's own clusters: {resource}"
+                );
+            }
+        }
+    }
+    // The enrollment tag guards every control-plane update there too: the hub's tag.
+    let update: Vec<&Yaml> = statements
+        .iter()
+        .filter(|s| list(&s["Action"]).iter().any(|a| a == "eks:UpdateClusterVersion"))
+        .collect();
+    assert_eq!(update.len(), 1);
+    let hub = template();
+    let tag = hub["Resources"]["Orchestrator"]["Properties"]["Environment"]["Variables"]["ENROLLMENT_TAG"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        update[0]["Condition"]["StringEqualsIgnoreCase"][format!("aws:ResourceTag/{tag}").as_str()].as_str(),
+        Some("true")
+    );
 }

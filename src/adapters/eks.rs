@@ -2,12 +2,14 @@
 
 use super::aws::LazyClient;
 use super::sdk_failure;
+use super::spokes::Spokes;
 use crate::domain::eks::{
     AddonVersionOption, AddonView, HealthIssue, InsightCategory, InsightView, LaunchTemplateRef, NodegroupView,
     OfferedVersion,
 };
 use crate::domain::{
-    ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView,
+    ClusterId, ClusterView, EksFailure, EksUpdateError, FailureKind, ItemKind, KubeVersion, Location, UpdateState,
+    UpdateView,
 };
 use crate::ports::{Eks, NodegroupTarget};
 use aws_sdk_eks::config::http::HttpResponse;
@@ -20,11 +22,55 @@ use aws_sdk_eks::types::{
 #[derive(Debug, Clone)]
 pub struct EksAdapter {
     client: LazyClient<aws_sdk_eks::Client>,
+    /// Member accounts' clients (hub and spoke); none: only this account's clusters.
+    spokes: Option<Spokes>,
+}
+
+/// The client that reaches a cluster, and the cluster's name as EKS knows it there.
+struct Reach {
+    client: aws_sdk_eks::Client,
+    name: String,
 }
 
 impl EksAdapter {
     pub fn new(client: impl Into<LazyClient<aws_sdk_eks::Client>>) -> Self {
-        Self { client: client.into() }
+        Self {
+            client: client.into(),
+            spokes: None,
+        }
+    }
+
+    /// Reaches clusters of other accounts through `spokes`.
+    pub fn with_spokes(mut self, spokes: Spokes) -> Self {
+        self.spokes = Some(spokes);
+        self
+    }
+
+    /// The client for `cluster` (a record's key: a name here, an ARN elsewhere).
+    async fn reach(&self, cluster: &str) -> Result<Reach, EksFailure> {
+        let id = ClusterId::parse(cluster).map_err(|e| EksFailure::new(FailureKind::Rejected, "", e))?;
+        let name = id.name.as_str().to_owned();
+        let client = match &id.at {
+            None => self.client.get().await.clone(),
+            Some(at) => aws_sdk_eks::Client::new(&self.spoke(at, &format!("eks-upgrade-{name}")).await?),
+        };
+        Ok(Reach { client, name })
+    }
+
+    /// The configuration of a member account and region, or why it can't be reached.
+    async fn spoke(&self, at: &Location, session: &str) -> Result<aws_config::SdkConfig, EksFailure> {
+        match &self.spokes {
+            Some(spokes) => Box::pin(spokes.config_for(at, session)).await,
+            None => Err(EksFailure::new(
+                FailureKind::AccessDenied,
+                "SpokeRoleNotConfigured",
+                format!(
+                    "account {} is not this function's: reaching it needs the spoke role (the \
+                     template's SpokeRoleName parameter, SPOKE_ROLE_NAME)",
+                    at.account.as_str()
+                ),
+            )),
+        }
     }
 
     /// `UpdateClusterVersion`: an upgrade, or with a `rollbackConfig` a rollback (EKS tells
@@ -37,12 +83,11 @@ impl EksAdapter {
         force: bool,
         rollback: Option<RollbackConfig>,
     ) -> Result<UpdateView, EksFailure> {
-        let out = self
+        let reach = self.reach(cluster).await?;
+        let out = reach
             .client
-            .get()
-            .await
             .update_cluster_version()
-            .name(cluster)
+            .name(&reach.name)
             .version(version.to_string())
             .client_request_token(client_request_token)
             .force(force)
@@ -56,12 +101,11 @@ impl EksAdapter {
 
 impl Eks for EksAdapter {
     async fn describe_cluster(&self, cluster: &str) -> Result<ClusterView, EksFailure> {
-        let out = self
+        let reach = self.reach(cluster).await?;
+        let out = reach
             .client
-            .get()
-            .await
             .describe_cluster()
-            .name(cluster)
+            .name(&reach.name)
             .send()
             .await
             .map_err(|e| failure(&e))?;
@@ -111,12 +155,11 @@ impl Eks for EksAdapter {
     }
 
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
-        let out = self
+        let reach = self.reach(cluster).await?;
+        let out = reach
             .client
-            .get()
-            .await
             .describe_update()
-            .name(cluster)
+            .name(&reach.name)
             .update_id(update_id)
             .send()
             .await
@@ -125,12 +168,11 @@ impl Eks for EksAdapter {
     }
 
     async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {
-        let pages = self
+        let reach = self.reach(cluster).await?;
+        let pages = reach
             .client
-            .get()
-            .await
             .list_updates()
-            .name(cluster)
+            .name(&reach.name)
             .into_paginator()
             .items()
             .send();
@@ -145,12 +187,11 @@ impl Eks for EksAdapter {
         client_request_token: &str,
         resolve_conflicts: &str,
     ) -> Result<UpdateView, EksFailure> {
-        let out = self
+        let reach = self.reach(cluster).await?;
+        let out = reach
             .client
-            .get()
-            .await
             .update_addon()
-            .cluster_name(cluster)
+            .cluster_name(&reach.name)
             .addon_name(addon)
             .addon_version(version)
             .client_request_token(client_request_token)
@@ -169,12 +210,11 @@ impl Eks for EksAdapter {
         client_request_token: &str,
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
-        let request = self
+        let reach = self.reach(cluster).await?;
+        let request = reach
             .client
-            .get()
-            .await
             .update_nodegroup_version()
-            .cluster_name(cluster)
+            .cluster_name(&reach.name)
             .nodegroup_name(nodegroup)
             .client_request_token(client_request_token)
             .force(force);
@@ -202,13 +242,8 @@ impl Eks for EksAdapter {
         name: &str,
         update_id: &str,
     ) -> Result<UpdateView, EksFailure> {
-        let request = self
-            .client
-            .get()
-            .await
-            .describe_update()
-            .name(cluster)
-            .update_id(update_id);
+        let reach = self.reach(cluster).await?;
+        let request = reach.client.describe_update().name(&reach.name).update_id(update_id);
         let request = match kind {
             ItemKind::Addon => request.addon_name(name),
             ItemKind::Nodegroup => request.nodegroup_name(name),
@@ -239,16 +274,21 @@ impl Eks for EksAdapter {
             .collect())
     }
 
-    async fn list_clusters(&self) -> Result<Vec<String>, EksFailure> {
-        let pages = self.client.get().await.list_clusters().into_paginator().items().send();
+    async fn list_clusters(&self, at: Option<&Location>) -> Result<Vec<String>, EksFailure> {
+        let client = match at {
+            None => self.client.get().await.clone(),
+            Some(at) => aws_sdk_eks::Client::new(&self.spoke(at, "eks-upgrade-discovery").await?),
+        };
+        let pages = client.list_clusters().into_paginator().items().send();
         pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))
     }
 
     async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
-        let client = self.client.get().await;
+        let reach = self.reach(cluster).await?;
+        let (client, cluster_name) = (&reach.client, reach.name.as_str());
         let names = client
             .list_nodegroups()
-            .cluster_name(cluster)
+            .cluster_name(cluster_name)
             .into_paginator()
             .items()
             .send();
@@ -256,7 +296,7 @@ impl Eks for EksAdapter {
         describe_each(names, |name| async move {
             let out = client
                 .describe_nodegroup()
-                .cluster_name(cluster)
+                .cluster_name(cluster_name)
                 .nodegroup_name(&name)
                 .send()
                 .await
@@ -286,10 +326,11 @@ impl Eks for EksAdapter {
     }
 
     async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
-        let client = self.client.get().await;
+        let reach = self.reach(cluster).await?;
+        let (client, cluster_name) = (&reach.client, reach.name.as_str());
         let names = client
             .list_addons()
-            .cluster_name(cluster)
+            .cluster_name(cluster_name)
             .into_paginator()
             .items()
             .send();
@@ -297,7 +338,7 @@ impl Eks for EksAdapter {
         describe_each(names, |name| async move {
             let out = client
                 .describe_addon()
-                .cluster_name(cluster)
+                .cluster_name(cluster_name)
                 .addon_name(&name)
                 .send()
                 .await
@@ -352,12 +393,11 @@ impl Eks for EksAdapter {
             InsightCategory::RollbackReadiness => Category::RollbackReadiness,
         };
         let filter = InsightsFilter::builder().categories(category).build();
-        let pages = self
+        let reach = self.reach(cluster).await?;
+        let pages = reach
             .client
-            .get()
-            .await
             .list_insights()
-            .cluster_name(cluster)
+            .cluster_name(&reach.name)
             .filter(filter)
             .into_paginator();
         let insights = pages

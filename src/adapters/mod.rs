@@ -11,6 +11,7 @@ pub mod eks;
 pub mod eventbridge;
 pub mod lambda;
 pub mod scheduler;
+pub mod spokes;
 pub mod tls;
 
 use crate::domain::eks::{classify, Answered, FailureKind};

@@ -31,8 +31,8 @@ pub mod rollout;
 
 pub use eks::{ClusterView, EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
 pub use event::{
-    decode_event, CancelRequest, ClusterName, Continuation, InboundEvent, InvalidEvent, RequestId, RollbackRequest,
-    StatusQuery, SweepRequest, UpgradeRequest,
+    decode_event, AccountId, CancelRequest, ClusterId, ClusterName, Continuation, InboundEvent, InvalidEvent, Location,
+    Region, RequestId, RollbackRequest, StatusQuery, SweepRequest, UpgradeRequest,
 };
 pub use record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 pub use version::{KubeVersion, TargetVersion};

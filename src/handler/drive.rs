@@ -17,7 +17,8 @@ const CLAIM_ATTEMPTS: usize = 5;
 impl<P: Ports> super::Orchestrator<P> {
     /// A continuation: only the one carrying the record's current handoff goes on.
     pub async fn resume(&self, continuation: Continuation, invocation: &Invocation) -> Result<Reply, HandlerError> {
-        let cluster = continuation.cluster.as_str();
+        let key = continuation.cluster.key();
+        let cluster = key.as_str();
         let request_id = continuation.request_id.as_str();
         match self.store.get(cluster, request_id).await? {
             None => {

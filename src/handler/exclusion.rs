@@ -96,7 +96,8 @@ impl<P: Ports> super::Orchestrator<P> {
     /// `{"cancel": {...}}`: ends a parked, blocked or not yet started upgrade, which frees its
     /// cluster for another.
     pub async fn cancel(&self, request: CancelRequest) -> Result<Summary, HandlerError> {
-        let (cluster, request_id) = (request.cluster.as_str(), request.request_id.as_str());
+        let key = request.cluster.key();
+        let (cluster, request_id) = (key.as_str(), request.request_id.as_str());
         let Some(record) = self.store.get(cluster, request_id).await? else {
             return Err(HandlerError::NotCancelled(format!(
                 "no upgrade {request_id} of cluster {cluster}"

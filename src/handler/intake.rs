@@ -17,7 +17,8 @@ impl<P: Ports> super::Orchestrator<P> {
         let target = self.resolve_target(&mut request).await?;
         self.check_enrollment(&request).await?;
         self.check_alarms(&request).await?;
-        let (cluster, request_id) = (request.cluster.as_str(), request.request_id());
+        let key = request.cluster.key();
+        let (cluster, request_id) = (key.as_str(), request.request_id());
         if let Some(existing) = self.store.get(cluster, request_id.as_str()).await? {
             return match self.take_up(existing, &request, target).await? {
                 TakenUp::Run(record) => self.run(*record, None, invocation).await,
@@ -70,7 +71,8 @@ impl<P: Ports> super::Orchestrator<P> {
     /// Only enrolled clusters: a stray or forged schedule is refused here, with nothing written.
     /// (If EKS can't answer now, the preflight checks again before any change.)
     async fn check_enrollment(&self, request: &UpgradeRequest) -> Result<(), HandlerError> {
-        let name = request.cluster.as_str();
+        let key = request.cluster.key();
+        let name = key.as_str();
         if let Ok(cluster) = self.eks.describe_cluster(name).await {
             if !self.config.limits.admits(name, &cluster) {
                 let reason = self.config.limits.not_enrolled(name);

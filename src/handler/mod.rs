@@ -152,7 +152,9 @@ impl<P: Ports> Orchestrator<P> {
     /// Handles one invocation's payload, answering a typed reply.
     pub async fn reply(&self, payload: &Value, invocation: &Invocation) -> Result<Reply, HandlerError> {
         let invocation = &self.budgeted(invocation);
-        let event = decode_event(payload).inspect_err(|e| warn!(error = %e, "event refused"))?;
+        let event = decode_event(payload)
+            .and_then(|e| e.homed(self.config.home.as_ref(), self.config.spoke.is_some()))
+            .inspect_err(|e| warn!(error = %e, "event refused"))?;
         if let InboundEvent::Upgrade(request) = &event {
             let window = request.maintenance_window.as_ref();
             self.config

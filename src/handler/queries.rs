@@ -13,7 +13,8 @@ use tracing::{info, warn};
 impl<P: Ports> super::Orchestrator<P> {
     /// A dry run: the plan from read-only EKS calls; nothing is written, in EKS or in the table.
     pub async fn dry_run(&self, request: &UpgradeRequest) -> Result<DryRunReply, HandlerError> {
-        let cluster = request.cluster.as_str();
+        let key = request.cluster.key();
+        let cluster = key.as_str();
         let alarms = request.verify.as_ref().map(|v| v.alarms.clone()).unwrap_or_default();
         let survey = self.survey(cluster, &alarms).await.map_err(HandlerError::Eks)?;
         let options = PlanOptions {
@@ -45,7 +46,8 @@ impl<P: Ports> super::Orchestrator<P> {
 
     /// The status query: the stored records, as they are.
     pub async fn status(&self, query: StatusQuery) -> Result<StatusReply, HandlerError> {
-        let cluster = query.cluster.as_str();
+        let key = query.cluster.key();
+        let cluster = key.as_str();
         let listed = match &query.request_id {
             Some(id) => match self.store.get(cluster, id.as_str()).await {
                 Ok(record) => Listed {

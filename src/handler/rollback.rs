@@ -11,7 +11,8 @@ use tracing::info;
 
 impl<P: Ports> super::Orchestrator<P> {
     pub async fn rollback(&self, request: RollbackRequest, invocation: &Invocation) -> Result<Reply, HandlerError> {
-        let (cluster, request_id) = (request.cluster.as_str(), request.request_id.as_str());
+        let key = request.cluster.key();
+        let (cluster, request_id) = (key.as_str(), request.request_id.as_str());
         let refused = |why: String| {
             HandlerError::NotRolledBack(format!(
                 "upgrade {request_id} of cluster {cluster} not rolled back: {why}"

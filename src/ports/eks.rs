@@ -3,7 +3,7 @@
 use crate::domain::eks::{
     AddonVersionOption, AddonView, InsightCategory, InsightView, LaunchTemplateRef, NodegroupView, OfferedVersion,
 };
-use crate::domain::{ClusterView, EksFailure, ItemKind, KubeVersion, UpdateView};
+use crate::domain::{ClusterView, EksFailure, ItemKind, KubeVersion, Location, UpdateView};
 use std::future::Future;
 
 /// What UpdateNodegroupVersion moves a node group to.
@@ -90,8 +90,9 @@ pub trait Eks: Send + Sync {
     /// The versions of an add-on and what each runs on (DescribeAddonVersions, all pages).
     fn addon_versions(&self, addon: &str) -> impl Future<Output = Result<Vec<AddonVersionOption>, EksFailure>> + Send;
 
-    /// The names of the account's clusters in this region (ListClusters, all pages).
-    fn list_clusters(&self) -> impl Future<Output = Result<Vec<String>, EksFailure>> + Send;
+    /// The names of the clusters of an account in a region (ListClusters, all pages): this
+    /// function's own (`None`) or a member's, reached through its spoke role.
+    fn list_clusters(&self, at: Option<&Location>) -> impl Future<Output = Result<Vec<String>, EksFailure>> + Send;
 
     /// The cluster's insights of one category (ListInsights, all pages).
     fn insights(

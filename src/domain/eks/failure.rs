@@ -106,7 +106,11 @@ pub fn classify(code: &str, answered: Answered) -> FailureKind {
         | "UnauthorizedOperation"
         | "UnrecognizedClientException"
         | "InvalidSignatureException"
-        | "NotAuthorizedException" => FailureKind::AccessDenied,
+        | "NotAuthorizedException"
+        // STS, assuming a member account's spoke role: the account has not enabled the region,
+        // or the hub's own credentials are refused. An operator can fix either.
+        | "RegionDisabledException"
+        | "InvalidClientTokenId" => FailureKind::AccessDenied,
         // ClientException, UnsupportedAvailabilityZoneException, and anything unmodelled.
         _ => FailureKind::Rejected,
     }
@@ -301,6 +305,9 @@ mod tests {
             ("ResourceNotFoundException", Status(404), NotFound),
             ("InvalidRequestException", Status(400), InvalidRequest),
             ("AccessDeniedException", Status(403), AccessDenied),
+            ("AccessDenied", Status(403), AccessDenied),
+            ("RegionDisabledException", Status(403), AccessDenied),
+            ("InvalidClientTokenId", Status(403), AccessDenied),
             ("ClientException", Status(400), Rejected),
             ("UnsupportedAvailabilityZoneException", Status(400), Rejected),
             ("SomethingNew", Status(400), Rejected),

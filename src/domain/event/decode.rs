@@ -3,8 +3,8 @@
 
 use super::rollout::{self, RolloutControl, RolloutControlFields, RolloutQuery, RolloutRequest, RolloutTick};
 use super::{
-    json_kind, typed, CancelRequest, Continuation, InvalidEvent, OnVerifyFailure, RollbackRequest, StatusQuery,
-    SweepRequest, UpgradeRequest,
+    json_kind, typed, CancelRequest, ClusterId, Continuation, InvalidEvent, Location, OnVerifyFailure, RollbackRequest,
+    StatusQuery, SweepRequest, UpgradeRequest,
 };
 use crate::domain::text::shown;
 use serde_json::Value;
@@ -110,5 +110,54 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
                 several.join(", ")
             ),
         }),
+    }
+}
+
+impl InboundEvent {
+    /// The same event, each cluster it names told where home is ([`ClusterId::homed`]): a
+    /// reference to this function's own account and region is the bare name, so one cluster
+    /// has one key however it was named. A cluster of another account or region is refused,
+    /// naming the field, when no spoke role is configured to reach it (`reaches_members`).
+    pub fn homed(mut self, home: Option<&Location>, reaches_members: bool) -> Result<Self, InvalidEvent> {
+        let each = |id: &mut ClusterId, field: String| -> Result<(), InvalidEvent> {
+            *id = id.clone().homed(home);
+            match &id.at {
+                Some(at) if !reaches_members => Err(InvalidEvent {
+                    field,
+                    problem: format!(
+                        "cluster {} is in account {} region {}: this function reaches only its own account's \
+                         clusters (deploy it with the SpokeRoleName parameter and spoke.yaml in that account)",
+                        id.name,
+                        at.account.as_str(),
+                        at.region.as_str()
+                    ),
+                }),
+                _ => Ok(()),
+            }
+        };
+        match &mut self {
+            InboundEvent::Upgrade(r) => each(&mut r.cluster, "cluster".into())?,
+            InboundEvent::Continuation(r) => each(&mut r.cluster, "continuation.cluster".into())?,
+            InboundEvent::Status(r) => each(&mut r.cluster, "status.cluster".into())?,
+            InboundEvent::Cancel(r) => each(&mut r.cluster, "cancel.cluster".into())?,
+            InboundEvent::Rollback(r) => each(&mut r.cluster, "rollback.cluster".into())?,
+            InboundEvent::Rollout(r) => {
+                for (i, stage) in r.stages.iter_mut().enumerate() {
+                    for (j, id) in stage.clusters.iter_mut().enumerate() {
+                        each(id, format!("rollout.stages[{i}].clusters[{j}]"))?;
+                    }
+                }
+            }
+            InboundEvent::RolloutControl(RolloutControl {
+                control: rollout::Control::Skip { cluster },
+                ..
+            }) => each(cluster, "rolloutControl.cluster".into())?,
+            InboundEvent::RolloutTick(RolloutTick { cluster: Some(id), .. }) => each(id, "rolloutTick.cluster".into())?,
+            InboundEvent::RolloutControl(_)
+            | InboundEvent::RolloutTick(_)
+            | InboundEvent::Sweep(_)
+            | InboundEvent::RolloutStatus(_) => {}
+        }
+        Ok(self)
     }
 }

@@ -12,10 +12,12 @@
 //!
 //! Any of them may also arrive inside an EventBridge rule envelope, as its `detail`.
 
+pub mod cluster;
 mod decode;
 pub mod rollout;
 pub mod wake;
 
+pub use cluster::{AccountId, ClusterId, Location, Region};
 pub use decode::{decode_event, InboundEvent};
 
 use super::plan::NodegroupLaunchTemplates;
@@ -115,7 +117,7 @@ impl<'de> Deserialize<'de> for RequestId {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpgradeRequest {
-    pub cluster: ClusterName,
+    pub cluster: ClusterId,
     /// A version, or `latest` (the newest in standard support; dry runs only for now).
     pub target_version: TargetVersion,
     /// Return the plan (hops, add-ons, node groups, gates) and change nothing.
@@ -229,7 +231,7 @@ impl UpgradeRequest {
     /// A request with every option at its default: what `{"cluster", "targetVersion"}` decodes to.
     pub fn new(cluster: ClusterName, target_version: TargetVersion) -> Self {
         Self {
-            cluster,
+            cluster: ClusterId::home(cluster),
             target_version,
             dry_run: false,
             force: false,
@@ -256,7 +258,7 @@ impl UpgradeRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Continuation {
-    pub cluster: ClusterName,
+    pub cluster: ClusterId,
     pub request_id: RequestId,
     pub handoff: String,
 }
@@ -273,7 +275,7 @@ impl Continuation {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusQuery {
-    pub cluster: ClusterName,
+    pub cluster: ClusterId,
     #[serde(default)]
     pub request_id: Option<RequestId>,
 }
@@ -283,7 +285,7 @@ pub struct StatusQuery {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelRequest {
-    pub cluster: ClusterName,
+    pub cluster: ClusterId,
     pub request_id: RequestId,
 }
 
@@ -291,7 +293,7 @@ pub struct CancelRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RollbackRequest {
-    pub cluster: ClusterName,
+    pub cluster: ClusterId,
     pub request_id: RequestId,
     /// Proceed although ROLLBACK_READINESS insights report blocking issues (never past a
     /// prerequisite).
@@ -382,7 +384,7 @@ mod tests {
         let InboundEvent::Upgrade(request) = event else {
             panic!()
         };
-        assert_eq!(request.cluster.as_str(), "devel");
+        assert_eq!(request.cluster.key(), "devel");
         assert_eq!(request.target_version, TargetVersion::Exact(KubeVersion::new(1, 31)));
         assert!(!request.force);
         assert_eq!(request.request_id().as_str(), "to-1.31");
@@ -401,7 +403,7 @@ mod tests {
         let InboundEvent::Upgrade(request) = event else {
             panic!()
         };
-        assert_eq!(request.cluster.as_str(), "prod-eu");
+        assert_eq!(request.cluster.key(), "prod-eu");
         assert!(request.force);
         assert_eq!(request.request_id().as_str(), "chg-1234");
     }

@@ -3,7 +3,7 @@
 //! child upgrade or the sweep sends it (`{"rolloutTick": {...}}`). Validated whole before
 //! anything is written: every error names its field.
 
-use super::{typed, ClusterName, InvalidEvent, OnVerifyFailure, RequestId, UpgradeRequest};
+use super::{typed, ClusterId, InvalidEvent, OnVerifyFailure, RequestId, UpgradeRequest};
 use crate::domain::text::shown;
 use crate::domain::version::TargetVersion;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -66,35 +66,6 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
-/// A cluster a stage names: `"prod-1"` or `{"name": "prod-1"}` (the object leaves room for an
-/// account and a region later, without breaking events).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClusterRef {
-    pub name: ClusterName,
-}
-
-impl<'de> Deserialize<'de> for ClusterRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Spec {
-            name: ClusterName,
-        }
-        match Value::deserialize(d)? {
-            Value::String(name) => Ok(Self {
-                name: ClusterName::parse(&name).map_err(serde::de::Error::custom)?,
-            }),
-            object @ Value::Object(_) => {
-                let spec: Spec = serde_json::from_value(object).map_err(serde::de::Error::custom)?;
-                Ok(Self { name: spec.name })
-            }
-            other => Err(serde::de::Error::custom(format!(
-                "expected a cluster name or {{\"name\": ...}}, got {other}"
-            ))),
-        }
-    }
-}
-
 /// One stage: the clusters it selects, how many upgrade at once, how long it soaks, how many
 /// may fail, and whether it waits for an approval.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -103,7 +74,7 @@ pub struct StageSpec {
     pub name: Name,
     /// Clusters by name.
     #[serde(default)]
-    pub clusters: Vec<ClusterRef>,
+    pub clusters: Vec<ClusterId>,
     /// And clusters carrying all these tags (enrolled ones only).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -229,7 +200,7 @@ pub struct RolloutControlFields {
     #[serde(default)]
     pub stage: Option<Name>,
     #[serde(default)]
-    pub cluster: Option<ClusterName>,
+    pub cluster: Option<ClusterId>,
 }
 
 /// A rollout control, checked where it is decoded ([`RolloutControl::from_fields`]): each
@@ -256,7 +227,7 @@ pub enum Control {
     },
     /// The cluster to leave out.
     Skip {
-        cluster: ClusterName,
+        cluster: ClusterId,
     },
 }
 
@@ -321,7 +292,7 @@ pub struct RolloutKey {
 
 impl RolloutKey {
     /// A tick of this rollout, told by `cluster`'s upgrade (none: by the sweep).
-    pub fn tick(&self, cluster: Option<&ClusterName>) -> RolloutTick {
+    pub fn tick(&self, cluster: Option<&ClusterId>) -> RolloutTick {
         RolloutTick {
             name: self.name.clone(),
             request_id: self.request_id.clone(),
@@ -341,7 +312,7 @@ pub struct RolloutTick {
     /// left to do (another tick looked after it did), which keeps a hundred children ending at
     /// once from a hundred rounds of conflicting writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<ClusterName>,
+    pub cluster: Option<ClusterId>,
 }
 
 impl RolloutTick {
@@ -374,7 +345,7 @@ pub(super) fn check(request: &RolloutRequest, at: &str) -> Result<(), InvalidEve
     }
     check_options(&request.options, &format!("{at}.options"), request.target_version)?;
     let mut stage_names = BTreeSet::new();
-    let mut named: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut named: BTreeMap<String, &str> = BTreeMap::new();
     for (i, stage) in request.stages.iter().enumerate() {
         let here = format!("{at}.stages[{i}]");
         if !stage_names.insert(stage.name.as_str()) {
@@ -390,13 +361,10 @@ pub(super) fn check(request: &RolloutRequest, at: &str) -> Result<(), InvalidEve
             return invalid(format!("{here}.tags"), "expected tag keys of 1-128 characters".into());
         }
         for (j, cluster) in stage.clusters.iter().enumerate() {
-            if let Some(first) = named.insert(cluster.name.as_str(), stage.name.as_str()) {
+            if let Some(first) = named.insert(cluster.key(), stage.name.as_str()) {
                 return invalid(
                     format!("{here}.clusters[{j}]"),
-                    format!(
-                        "cluster {} is already in stage {first}: a cluster belongs to one stage",
-                        cluster.name
-                    ),
+                    format!("cluster {cluster} is already in stage {first}: a cluster belongs to one stage"),
                 );
             }
         }

@@ -31,7 +31,7 @@ impl Wake {
     pub fn continuation(continuation: &Continuation, at: i64) -> Self {
         let key = format!(
             "upgrade/{}/{}/{}",
-            continuation.cluster.as_str(),
+            continuation.cluster.key(),
             continuation.request_id.as_str(),
             continuation.handoff
         );
@@ -58,11 +58,11 @@ impl Wake {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::event::{ClusterName, RequestId};
+    use crate::domain::event::{ClusterId, RequestId};
 
     fn continuation(handoff: &str) -> Continuation {
         Continuation {
-            cluster: ClusterName::parse("a-cluster-whose-name-is-long-enough-to-not-fit-a-schedule-name-by-itself")
+            cluster: ClusterId::parse("a-cluster-whose-name-is-long-enough-to-not-fit-a-schedule-name-by-itself")
                 .unwrap(),
             request_id: RequestId::parse("2026-11-24T03:00:00Z").unwrap(),
             handoff: handoff.to_owned(),

@@ -7,7 +7,7 @@ pub mod safety;
 
 use super::eks::{EksUpdateError, LaunchTemplateRef};
 use super::event::rollout::RolloutKey;
-use super::event::{ClusterName, Continuation, OnVerifyFailure, RequestId, UpgradeRequest, VerifySpec};
+use super::event::{ClusterId, Continuation, OnVerifyFailure, RequestId, UpgradeRequest, VerifySpec};
 use super::plan::{NodegroupLaunchTemplates, UpgradePlan};
 use super::version::KubeVersion;
 use super::window::{Exclusions, MaintenanceWindow};
@@ -395,7 +395,7 @@ impl UpgradeRecord {
     /// A new PENDING record. `token` must be unique to this request (a UUID v4).
     pub fn new(request: &UpgradeRequest, target_version: KubeVersion, token: String, now: i64) -> Self {
         Self {
-            cluster: request.cluster.as_str().to_owned(),
+            cluster: request.cluster.key(),
             request_id: request.request_id().as_str().to_owned(),
             client_request_token: token,
             status: UpgradeStatus::Pending,
@@ -477,7 +477,7 @@ impl UpgradeRecord {
     pub fn continuation(&self, handoff: String) -> Result<Continuation, String> {
         let invalid = |e: String| format!("stored record has an invalid key: {e}");
         Ok(Continuation {
-            cluster: ClusterName::parse(&self.cluster).map_err(invalid)?,
+            cluster: ClusterId::parse(&self.cluster).map_err(invalid)?,
             request_id: RequestId::parse(&self.request_id).map_err(invalid)?,
             handoff,
         })

@@ -119,12 +119,21 @@ fn members(
 ) -> Result<Vec<String>, InvalidEvent> {
     let mut names = Vec::new();
     for (j, cluster) in spec.clusters.iter().enumerate() {
-        let name = cluster.name.as_str();
+        let key = cluster.key();
+        let name = key.as_str();
         let field = format!("{here}.clusters[{j}]");
         let Some(found) = by_name.get(name) else {
             return Err(InvalidEvent {
                 field,
-                problem: format!("no cluster {name} in this account and region (ListClusters)"),
+                problem: match &cluster.at {
+                    None => format!("no cluster {name} in this account and region (ListClusters)"),
+                    Some(at) => format!(
+                        "no cluster {} in account {} region {} (ListClusters)",
+                        cluster.name,
+                        at.account.as_str(),
+                        at.region.as_str()
+                    ),
+                },
             });
         };
         if !limits.admits(name, &found.view) {

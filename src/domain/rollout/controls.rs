@@ -5,7 +5,7 @@ use super::advance::{history, set_note};
 use super::{ClusterState, RolloutRecord, RolloutStatus, StageStatus};
 use crate::domain::event::rollout::Name;
 use crate::domain::event::rollout::{Control, RolloutControl};
-use crate::domain::event::ClusterName;
+use crate::domain::event::ClusterId;
 
 pub fn apply(r: &RolloutRecord, control: &RolloutControl, now: i64) -> Result<RolloutRecord, String> {
     if r.is_finished() {
@@ -74,8 +74,9 @@ fn approve(r: &mut RolloutRecord, stage: &Name, now: i64) -> Result<(), String> 
     Ok(())
 }
 
-fn skip(r: &mut RolloutRecord, cluster: &ClusterName, now: i64) -> Result<(), String> {
-    let cluster = cluster.as_str();
+fn skip(r: &mut RolloutRecord, cluster: &ClusterId, now: i64) -> Result<(), String> {
+    let key = cluster.key();
+    let cluster = key.as_str();
     let Some((s, c)) = r.find(cluster) else {
         return Err(format!("cluster {cluster} is in none of its stages"));
     };

@@ -7,7 +7,7 @@ use crate::domain::event::rollout::RolloutRequest;
 use crate::domain::rollout::advance::{ChildSeen, StartOutcome};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
 use crate::domain::workflow::{RolloutConsent, ROLLOUT_CONSENT_GRACE_SECS};
-use crate::domain::{ClusterName, EksFailure, FailureKind, TargetVersion, UpgradeRecord};
+use crate::domain::{ClusterId, EksFailure, FailureKind, TargetVersion, UpgradeRecord};
 use crate::handler::{new_token, HandlerError};
 use crate::ports::{Clock, Eks, Inserted, Ports, RecordStore, RolloutStore, SelfInvoker};
 use tracing::{info, warn};
@@ -131,7 +131,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         if !previous.holds_cluster() || written.holds_cluster() {
             return;
         }
-        let cluster = ClusterName::parse(&written.cluster).ok();
+        let cluster = ClusterId::parse(&written.cluster).ok();
         if let Err(e) = self.invoker.send_tick(&key.tick(cluster.as_ref())).await {
             warn!(cluster = %written.cluster, rollout = %key.name, error = %e, "rollout not told; the sweep will tick it");
         }

@@ -116,7 +116,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
     /// The account's clusters in this region, with their tags (ListClusters, then
     /// DescribeCluster a few at a time).
     async fn discover(&self) -> Result<Vec<Discovered>, HandlerError> {
-        let names = self.eks.list_clusters().await.map_err(HandlerError::Eks)?;
+        let names = self.eks.list_clusters(None).await.map_err(HandlerError::Eks)?;
         let mut found = Vec::new();
         for chunk in names.chunks(DESCRIBES_AT_ONCE) {
             let mut calls = Vec::with_capacity(chunk.len());
@@ -181,14 +181,14 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             if let Control::Skip { cluster } = &control.control {
                 // Belt and braces: a cluster the rollout shows not started, but whose upgrade
                 // record exists, has started all the same.
-                let not_started = current.find(cluster.as_str()).is_some_and(|(s, c)| {
+                let not_started = current.find(&cluster.key()).is_some_and(|(s, c)| {
                     matches!(
                         current.stages[s].clusters[c].state,
                         ClusterState::Pending | ClusterState::Waiting
                     )
                 });
                 let child = current.child_request_id();
-                if not_started && self.store.get(cluster.as_str(), &child).await?.is_some() {
+                if not_started && self.store.get(&cluster.key(), &child).await?.is_some() {
                     return Err(refused(format!(
                         "the upgrade of cluster {cluster} has started ({}); cancel that upgrade instead",
                         current.child_request_id()

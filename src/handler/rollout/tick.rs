@@ -7,6 +7,7 @@
 use super::children::starting;
 use crate::domain::event::rollout::RolloutTick;
 use crate::domain::event::wake::Wake;
+use crate::domain::event::ClusterId;
 use crate::domain::rollout::advance::{advance, advance_after_starts, observe, started, wake_at, StartOutcome};
 use crate::domain::rollout::commit::{commit, RolloutCommit};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
@@ -39,7 +40,8 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
     /// waits for a soak that ends before the deadline.
     pub async fn tick(&self, tick: &RolloutTick, invocation: &Invocation) -> Result<RolloutRecord, HandlerError> {
         let mut rounds = 0;
-        let mut told_by = tick.cluster.as_ref().map(|c| c.as_str());
+        let told_by_key = tick.cluster.as_ref().map(ClusterId::key);
+        let mut told_by = told_by_key.as_deref();
         loop {
             rounds += 1;
             let (record, looked) = self.tick_once(tick, told_by, invocation).await?;

@@ -5,7 +5,9 @@
 
 use super::{Eks, NodegroupTarget};
 use crate::domain::eks::{AddonVersionOption, AddonView, InsightCategory, InsightView, NodegroupView, OfferedVersion};
-use crate::domain::{ClusterView, EksFailure, FailureKind, ItemKind, KubeVersion, UpdateState, UpdateView};
+use crate::domain::{
+    ClusterId, ClusterView, EksFailure, FailureKind, ItemKind, KubeVersion, Location, UpdateState, UpdateView,
+};
 
 use std::sync::{Arc, Mutex};
 
@@ -139,6 +141,37 @@ impl FakeEks {
         s.cluster_tags.insert(name.to_owned(), tags);
     }
 
+    /// Adds an ACTIVE cluster of another account or region (its key the cluster's ARN).
+    pub fn add_cluster_at(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        version: &str,
+        tags: &[(&str, &str)],
+    ) -> String {
+        let at = Location::new(account, region).expect("location");
+        let key = ClusterId {
+            name: crate::domain::ClusterName::parse(name).expect("name"),
+            at: Some(at),
+        }
+        .key();
+        self.add_cluster(&key, version, tags);
+        key
+    }
+
+    /// Makes `account` unreachable: assuming its spoke role answers AccessDenied, as STS does
+    /// when the role is missing or does not trust the hub.
+    pub fn make_unreachable(&self, account: &str) {
+        let role = format!("arn:aws:iam::{account}:role/eks-upgrade-spoke");
+        let message = format!(
+            "assuming {role} (account {account}): User: arn:aws:sts::123456789012:assumed-role/eks-upgrade-orchestrator/x \
+             is not authorized to perform: sts:AssumeRole on resource: {role}"
+        );
+        let failure = EksFailure::new(FailureKind::AccessDenied, "AccessDenied", message);
+        self.lock().unreachable.insert(account.to_owned(), failure);
+    }
+
     /// The clusters with an update of ours in progress now.
     pub fn clusters_updating(&self) -> usize {
         let s = self.lock();
@@ -179,6 +212,21 @@ impl FakeEks {
             .count()
     }
 
+    /// [`Self::enter`] for a call about `cluster`, which fails as AssumeRole would if its
+    /// account was made unreachable.
+    async fn enter_for(
+        &self,
+        call: &str,
+        cluster: &str,
+    ) -> Result<std::sync::MutexGuard<'_, FakeEksState>, EksFailure> {
+        let s = self.enter(call).await?;
+        let account = ClusterId::parse(cluster).ok().and_then(|id| id.at).map(|at| at.account);
+        match account.and_then(|a| s.unreachable.get(a.as_str())) {
+            Some(failure) => Err(failure.clone()),
+            None => Ok(s),
+        }
+    }
+
     async fn enter(&self, call: &str) -> Result<std::sync::MutexGuard<'_, FakeEksState>, EksFailure> {
         tokio::task::yield_now().await;
         let mut s = self.lock();
@@ -203,7 +251,7 @@ impl Eks for FakeEks {
         if let Some(gate) = gate {
             gate.notified().await;
         }
-        let s = self.enter("DescribeCluster").await?;
+        let s = self.enter_for("DescribeCluster", cluster).await?;
         let (status, version) = s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
         Ok(ClusterView {
             status: status.clone(),
@@ -229,7 +277,7 @@ impl Eks for FakeEks {
         token: &str,
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
-        let mut s = self.enter("UpdateClusterVersion").await?;
+        let mut s = self.enter_for("UpdateClusterVersion", cluster).await?;
         s.update_cluster_version_calls += 1;
         if let Some(refusal) = s.update_refusal.take() {
             return Err(refusal);
@@ -307,11 +355,13 @@ impl Eks for FakeEks {
     }
 
     async fn describe_update(&self, cluster: &str, update_id: &str) -> Result<UpdateView, EksFailure> {
-        self.enter("DescribeUpdate").await?.describe_update(cluster, update_id)
+        self.enter_for("DescribeUpdate", cluster)
+            .await?
+            .describe_update(cluster, update_id)
     }
 
     async fn list_updates(&self, cluster: &str) -> Result<Vec<String>, EksFailure> {
-        let s = self.enter("ListUpdates").await?;
+        let s = self.enter_for("ListUpdates", cluster).await?;
         if !s.clusters.contains_key(cluster) {
             return Err(not_found(cluster));
         }
@@ -331,7 +381,7 @@ impl Eks for FakeEks {
         token: &str,
         _resolve_conflicts: &str,
     ) -> Result<UpdateView, EksFailure> {
-        let s = self.enter("UpdateAddon").await?;
+        let s = self.enter_for("UpdateAddon", cluster).await?;
         if let Some(refusal) = s.item_refusals.get(addon) {
             return Err(refusal.clone());
         }
@@ -347,7 +397,7 @@ impl Eks for FakeEks {
         token: &str,
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
-        let s = self.enter("UpdateNodegroupVersion").await?;
+        let s = self.enter_for("UpdateNodegroupVersion", cluster).await?;
         if let Some(refusal) = s.item_refusals.get(nodegroup) {
             return Err(refusal.clone());
         }
@@ -411,21 +461,30 @@ impl Eks for FakeEks {
             .collect())
     }
 
-    async fn list_clusters(&self) -> Result<Vec<String>, EksFailure> {
+    async fn list_clusters(&self, at: Option<&Location>) -> Result<Vec<String>, EksFailure> {
         let s = self.enter("ListClusters").await?;
-        let mut names: Vec<String> = s.clusters.keys().cloned().collect();
+        if let Some(failure) = at.and_then(|at| s.unreachable.get(at.account.as_str())) {
+            return Err(failure.clone());
+        }
+        let mut names: Vec<String> = s
+            .clusters
+            .keys()
+            .filter_map(|key| ClusterId::parse(key).ok())
+            .filter(|id| id.at.as_ref() == at)
+            .map(|id| id.name.as_str().to_owned())
+            .collect();
         names.sort();
         Ok(names)
     }
 
     async fn nodegroups(&self, cluster: &str) -> Result<Vec<NodegroupView>, EksFailure> {
-        let s = self.enter("ListNodegroups").await?;
+        let s = self.enter_for("ListNodegroups", cluster).await?;
         s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
         Ok(s.nodegroups.clone())
     }
 
     async fn addons(&self, cluster: &str) -> Result<Vec<AddonView>, EksFailure> {
-        let s = self.enter("ListAddons").await?;
+        let s = self.enter_for("ListAddons", cluster).await?;
         s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
         Ok(s.addons.clone())
     }
@@ -440,7 +499,7 @@ impl Eks for FakeEks {
     }
 
     async fn insights(&self, cluster: &str, category: InsightCategory) -> Result<Vec<InsightView>, EksFailure> {
-        let s = self.enter("ListInsights").await?;
+        let s = self.enter_for("ListInsights", cluster).await?;
         s.clusters.get(cluster).ok_or_else(|| not_found(cluster))?;
         Ok(s.insights
             .iter()

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct FakeEksState {
-    /// Cluster name to (status, version).
+    /// Accounts whose spoke role can't be assumed, and what assuming it answers.
+    pub unreachable: HashMap<String, EksFailure>,
+    /// Cluster key (a name here, an ARN in another account or region) to (status, version).
     pub clusters: HashMap<String, (String, KubeVersion)>,
     pub updates: BTreeMap<String, FakeUpdate>,
     /// Clusters whose upgrade insights block an update unless `force` is set.
