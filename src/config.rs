@@ -280,8 +280,9 @@ fn limits<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, waking: bool) -> Result
         |name: &str, default: i64, min: i64, max: i64| vars.number(name, default / 60, min, max).map(|m| m * 60);
     Ok(Limits {
         poll_interval_secs,
-        // Each look is an invocation when waits park: once a minute keeps EKS's end to the
-        // record's under two minutes (Scheduler fires within a minute of its time).
+        // Each look is an invocation when waits park: once a minute (and up to 10 s of spread)
+        // keeps EKS's end to the record's at about two minutes (Scheduler fires within the
+        // minute its time names).
         update_poll_secs: vars.number(
             "UPDATE_POLL_SECONDS",
             if waking { 60 } else { poll_interval_secs },

@@ -120,3 +120,28 @@ async fn a_record_key_of_another_account_reads_back_as_that_cluster() {
         .await;
     assert_eq!(status["records"][0]["cluster"], WEB_IN_MEMBER, "{status}");
 }
+
+#[tokio::test]
+async fn a_region_of_another_partition_and_one_cluster_named_twice_are_refused_naming_the_field() {
+    let h = hub(two_webs());
+    let refused = h
+        .send(upgrade(json!("arn:aws-cn:eks:cn-north-1:210987654321:cluster/web")))
+        .await;
+    let Err(HandlerError::InvalidEvent(e)) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(e.field == "cluster" && e.problem.contains("partition aws-cn"), "{e}");
+    let twice = json!({ "rollout": { "name": "fleet", "targetVersion": "1.31", "stages": [
+        { "name": "one", "clusters": ["web"] },
+        { "name": "two", "clusters": ["arn:aws:eks:us-east-1:123456789012:cluster/web"] },
+    ] } });
+    let Err(HandlerError::InvalidEvent(e)) = h.send(twice).await else {
+        panic!("refused")
+    };
+    assert_eq!(e.field, "rollout.stages[1].clusters[0]");
+    assert!(e.problem.contains("already in stage one"), "{e}");
+    assert!(
+        h.app.store.all().is_empty() && h.app.store.rollouts().is_empty(),
+        "nothing written"
+    );
+}

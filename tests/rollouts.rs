@@ -865,3 +865,45 @@ async fn a_tick_that_starts_a_large_stage_hands_on_in_batches_and_starts_each_cl
     assert_eq!(h.app.store.all().len(), 120, "one upgrade record per cluster");
     assert_eq!(h.app.eks.updates_created_by_tokens(), 120, "one update per cluster");
 }
+
+#[tokio::test]
+async fn clusters_busy_with_other_upgrades_never_make_ticks_hand_on_for_ever() {
+    let eks = FakeEks::default();
+    for i in 0..120 {
+        eks.add_cluster(&format!("c{i:03}"), "1.30", &[("env", "prod")]);
+    }
+    let h = Harness::new(eks);
+    // The first 60 clusters are each held by an upgrade of their own, which goes on.
+    for i in 0..60 {
+        h.send_ok(
+            json!({ "cluster": format!("c{i:03}"), "targetVersion": "1.31", "requestId": "by-hand",
+                          "maintenanceWindow": { "start": "03:00", "durationMinutes": 240 } }),
+        )
+        .await;
+    }
+    h.app.invoker.take();
+    h.send_ok(rollout(
+        json!([{ "name": "all", "tags": { "env": "prod" }, "maxConcurrent": 1000 }]),
+    ))
+    .await;
+    let mut handed_on = 0;
+    loop {
+        let ticks = h.app.invoker.take_ticks();
+        h.app.invoker.take();
+        if ticks.is_empty() {
+            break;
+        }
+        handed_on += ticks.len();
+        assert!(handed_on < 10, "ticks kept handing on: {handed_on}");
+        for t in ticks {
+            survive(h.send(json!({ "rolloutTick": t })).await);
+        }
+    }
+    let r = record(&h);
+    assert_eq!(r.stages[0].count(ClusterState::Waiting), 60, "the held ones wait");
+    assert_eq!(
+        r.stages[0].count(ClusterState::Running),
+        60,
+        "every cluster nobody held started"
+    );
+}

@@ -75,6 +75,15 @@ impl AwsConfig {
         }
     }
 
+    /// A configuration already loaded (tests, tools): what [`AwsConfig::get`] answers.
+    pub fn ready(config: SdkConfig) -> Self {
+        Self {
+            roots: TrustRoots::Mozilla,
+            operation_timeout: None,
+            loaded: Arc::new(OnceCell::new_with(Some(config))),
+        }
+    }
+
     /// Every call ends within `secs`, its retries included, so no call hangs past the
     /// invocation's safety margin; each attempt within a third of it, and a connection within a
     /// tenth (at least a second).

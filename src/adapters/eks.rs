@@ -52,15 +52,15 @@ impl EksAdapter {
         let name = id.name.as_str().to_owned();
         let client = match &id.at {
             None => self.client.get().await.clone(),
-            Some(at) => aws_sdk_eks::Client::new(&self.spoke(at, &format!("eks-upgrade-{name}")).await?),
+            Some(at) => self.spoke(at, &format!("eks-upgrade-{name}")).await?,
         };
         Ok(Reach { client, name })
     }
 
-    /// The configuration of a member account and region, or why it can't be reached.
-    async fn spoke(&self, at: &Location, session: &str) -> Result<aws_config::SdkConfig, EksFailure> {
+    /// A client of a member account and region, or why it can't be reached.
+    async fn spoke(&self, at: &Location, session: &str) -> Result<aws_sdk_eks::Client, EksFailure> {
         match &self.spokes {
-            Some(spokes) => Box::pin(spokes.config_for(at, session)).await,
+            Some(spokes) => Box::pin(spokes.eks(at, session)).await,
             None => Err(EksFailure::new(
                 FailureKind::AccessDenied,
                 "SpokeRoleNotConfigured",
@@ -277,7 +277,7 @@ impl Eks for EksAdapter {
     async fn list_clusters(&self, at: Option<&Location>) -> Result<Vec<String>, EksFailure> {
         let client = match at {
             None => self.client.get().await.clone(),
-            Some(at) => aws_sdk_eks::Client::new(&self.spoke(at, "eks-upgrade-discovery").await?),
+            Some(at) => self.spoke(at, "eks-upgrade-discovery").await?,
         };
         let pages = client.list_clusters().into_paginator().items().send();
         pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))

@@ -52,6 +52,9 @@ impl CredentialCache {
     }
 }
 
+/// An EKS client per (account, region, session), with when its credentials expire.
+type EksClients = HashMap<(String, String, String), (Option<SystemTime>, aws_sdk_eks::Client)>;
+
 /// The AWS configuration of a member account and region.
 #[derive(Clone)]
 pub struct Spokes {
@@ -59,6 +62,9 @@ pub struct Spokes {
     sts: Arc<LazyClient<aws_sdk_sts::Client>>,
     role: SpokeRole,
     cache: Arc<Mutex<CredentialCache>>,
+    /// Built once per set of credentials: a client holds its connections (and, with
+    /// `TLS_TRUST_ROOTS=system`, its own HTTPS set-up), so one per call would redo both.
+    eks_clients: Arc<Mutex<EksClients>>,
 }
 
 impl std::fmt::Debug for Spokes {
@@ -74,18 +80,55 @@ impl Spokes {
             sts: Arc::new(sts),
             role,
             cache: Arc::default(),
+            eks_clients: Arc::default(),
         }
+    }
+
+    /// An EKS client for `at`, signed as the spoke role (session `session`), kept while its
+    /// credentials are.
+    pub async fn eks(&self, at: &Location, session: &str) -> Result<aws_sdk_eks::Client, EksFailure> {
+        let key = (
+            at.account.as_str().to_owned(),
+            at.region.as_str().to_owned(),
+            session.to_owned(),
+        );
+        let now = SystemTime::now();
+        let fresh = |expiry: &Option<SystemTime>| expiry.is_none_or(|e| e > now + REFRESH_BEFORE);
+        if let Some((_, client)) = self
+            .eks_clients
+            .lock()
+            .expect("clients")
+            .get(&key)
+            .filter(|(e, _)| fresh(e))
+        {
+            return Ok(client.clone());
+        }
+        let credentials = self.credentials(at, session).await?;
+        let expiry = credentials.expiry();
+        let client = aws_sdk_eks::Client::new(&self.signed(at, credentials).await);
+        let mut clients = self.eks_clients.lock().expect("clients");
+        // Bounded: what expired goes whenever something is added.
+        clients.retain(|_, (e, _)| e.is_none_or(|e| e > now));
+        clients.insert(key, (expiry, client.clone()));
+        Ok(client)
     }
 
     /// The configuration for `at`, signed as the spoke role (session `session`).
     pub async fn config_for(&self, at: &Location, session: &str) -> Result<SdkConfig, EksFailure> {
         let credentials = self.credentials(at, session).await?;
+        Ok(self.signed(at, credentials).await)
+    }
+
+    /// This function's configuration (endpoints, time-outs, HTTPS client) for `at`, signed
+    /// with `credentials`. They are fixed: no identity cache (whose partitions would push out
+    /// the function's own credentials).
+    async fn signed(&self, at: &Location, credentials: Credentials) -> SdkConfig {
         let base = Box::pin(self.aws.get()).await;
-        Ok(base
-            .to_builder()
+        base.to_builder()
             .region(aws_config::Region::new(at.region.as_str().to_owned()))
             .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .build())
+            .identity_cache(aws_config::identity::IdentityCache::no_cache())
+            .build()
     }
 
     async fn credentials(&self, at: &Location, session: &str) -> Result<Credentials, EksFailure> {

@@ -12,13 +12,16 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use eks_emulator::{Durations, Emulator, EmulatorConfig, FailNextUpdate, FaultsPatch, RelayConfigPatch};
+use eks_upgrade_orchestrator::adapters::aws::{AwsConfig, LazyClient};
+use eks_upgrade_orchestrator::adapters::spokes::{SpokeRole, Spokes};
 use eks_upgrade_orchestrator::adapters::{
     cloudwatch::CloudWatchAlarms, dynamodb::DynamoStore, eks::EksAdapter, lambda::LambdaInvoker,
     scheduler::SchedulerWakes,
 };
-use eks_upgrade_orchestrator::config::Config;
+use eks_upgrade_orchestrator::config::{Config, SpokeConfig};
 use eks_upgrade_orchestrator::crash::CrashPoints;
 use eks_upgrade_orchestrator::domain::workflow::Limits;
+use eks_upgrade_orchestrator::domain::Location;
 use eks_upgrade_orchestrator::domain::{UpgradeRecord, UpgradeStatus};
 use eks_upgrade_orchestrator::fakes::RecordingNotifier;
 use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
@@ -29,6 +32,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod accounts;
 mod rollouts;
 mod safety_net;
 
@@ -102,6 +106,9 @@ struct Options {
     wakes: bool,
     /// Keep dynalite's data in a folder, so it can be stopped and started again.
     persistent_table: bool,
+    /// The hub of hub and spoke: 123456789012/us-east-1, reaching members through the
+    /// emulator's STS as `eks-upgrade-spoke`.
+    hub: bool,
 }
 
 impl Default for Options {
@@ -114,6 +121,7 @@ impl Default for Options {
             update_ms: 2_000,
             invocation_secs: 120,
             wakes: false,
+            hub: false,
         }
     }
 }
@@ -203,9 +211,24 @@ impl Stack {
         let sdk = |endpoint: String| async move { local_stack::local_sdk_config(&endpoint).await };
         let eks = aws_sdk_eks::Client::new(&sdk(emulator.url()).await);
         let lambda_client = aws_sdk_lambda::Client::new(&sdk(emulator.url()).await);
-        let config = if options.wakes { waking_config() } else { test_config() };
+        let mut config = if options.wakes { waking_config() } else { test_config() };
+        let mut eks_adapter = EksAdapter::new(eks.clone());
+        if options.hub {
+            config.home = Some(Location::new("123456789012", "us-east-1").unwrap());
+            config.spoke = Some(SpokeConfig {
+                role_name: "eks-upgrade-spoke".into(),
+                external_id: None,
+            });
+            let base = sdk(emulator.url()).await;
+            let sts = aws_sdk_sts::Client::new(&base);
+            let role = SpokeRole {
+                name: "eks-upgrade-spoke".into(),
+                external_id: None,
+            };
+            eks_adapter = eks_adapter.with_spokes(Spokes::new(AwsConfig::ready(base), LazyClient::ready(sts), role));
+        }
         let app: App = Orchestrator {
-            eks: EksAdapter::new(eks.clone()),
+            eks: eks_adapter,
             store: DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk(dynalite.endpoint.clone()).await),
                 TABLE,

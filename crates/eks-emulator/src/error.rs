@@ -56,6 +56,22 @@ impl ApiError {
     pub fn serialization(m: impl Into<String>) -> Self {
         Self::new(400, "SerializationException", m)
     }
+    /// Credentials of an STS session past their expiration.
+    pub fn expired_token() -> Self {
+        Self::new(
+            403,
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        )
+    }
+    /// Credentials of an account used in a region it has not enabled.
+    pub fn unrecognized_client() -> Self {
+        Self::new(
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        )
+    }
     pub fn unknown_operation(m: impl Into<String>) -> Self {
         Self::new(404, "UnknownOperationException", m)
     }

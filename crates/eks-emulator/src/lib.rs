@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod accounts;
 mod admin;
 pub mod catalog;
 mod cloudwatch;
@@ -39,6 +40,7 @@ mod seed;
 mod server;
 mod shared;
 mod stats;
+mod sts;
 mod util;
 
 pub use faults::{

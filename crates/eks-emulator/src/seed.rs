@@ -33,6 +33,38 @@ pub struct Seed {
     /// replaced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<SeedAlarm>,
+    /// Other accounts (hub and spoke): the roles STS `AssumeRole` may give callers there, and
+    /// the regions they have not enabled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<SeedAccount>,
+}
+
+/// An account besides the emulator's own: its roles that other accounts may assume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedAccount {
+    /// The 12-digit account id.
+    pub id: String,
+    /// Roles of the account that callers of other accounts may assume.
+    #[serde(default)]
+    pub roles: Vec<SeedRole>,
+    /// Regions the account has not enabled: a call there with its credentials is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_regions: Vec<String>,
+}
+
+/// A role and who may assume it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedRole {
+    /// The role's name (its ARN is `arn:aws:iam::<account>:role/<name>`).
+    pub name: String,
+    /// The accounts whose callers its trust policy allows (the emulator's own by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusts: Vec<String>,
+    /// The external id its trust policy requires, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// A CloudWatch alarm of the stand-in served beside EKS (`DescribeAlarms`).
@@ -178,6 +210,12 @@ pub struct AddonCatalogVersion {
 pub struct SeedCluster {
     /// Cluster name.
     pub name: String,
+    /// Its account, if not the emulator's own (hub and spoke).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Its region, if not the emulator's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Kubernetes version, e.g. "1.30".
     pub version: String,
     /// Platform version (default: the version table's, normally "eks.1").

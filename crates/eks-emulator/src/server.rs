@@ -126,7 +126,13 @@ impl Emulator {
         let mut state = State::new(&init);
         if let Some(seed) = &config.seed {
             Alarms::check_seed(&seed.alarms).map_err(StartError::Seed)?;
-            state.apply_seed(seed, now_secs()).map_err(StartError::Seed)?;
+            // This account and region's clusters here; the others' in Shared::new.
+            let (own, parts) = crate::accounts::split(seed, &state.location());
+            state.apply_seed(&own, now_secs()).map_err(StartError::Seed)?;
+            for (_, part) in &parts {
+                let mut scratch = State::new(&init);
+                scratch.apply_seed(part, now_secs()).map_err(StartError::Seed)?;
+            }
         }
         let host = config.host.trim_start_matches('[').trim_end_matches(']');
         let bind = format!("{}:{}", host, config.port);
@@ -440,10 +446,18 @@ async fn dispatch(shared: &Arc<Shared>, req: Request, request_id: &str) -> (Resp
     if crate::scheduler::wire::recognize(&segs) {
         return crate::scheduler::wire::handle(shared, &method, &segs, query.as_deref(), &bytes);
     }
+    if method == Method::POST && path == "/" && crate::sts::recognize(&parts.headers, &bytes) {
+        return crate::sts::handle(&shared.sts, &parts.headers, &bytes, request_id, shared.now());
+    }
     if let Some(call) = crate::cloudwatch::recognize(&method, &path, &parts.headers, &bytes) {
         return crate::cloudwatch::handle(&shared.alarms, &call, &bytes, request_id);
     }
-    let a = crate::eks::handle(shared, &method, &segs, query.as_deref(), &bytes).await;
+    let signer = crate::sts::signer(&parts.headers);
+    let state = match shared.state_for(signer.as_ref()) {
+        Ok(state) => state,
+        Err(e) => return (error_response(&e), "-"),
+    };
+    let a = crate::eks::handle(shared, &state, &method, &segs, query.as_deref(), &bytes).await;
     let r = match &a.result {
         Ok(v) => json_response(200, v),
         Err(e) => error_response(e),

@@ -3,11 +3,12 @@
 //! EventBridge Scheduler's schedules, and the admin operations on them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::accounts::{split, Members};
 use crate::cloudwatch::{AlarmView, Alarms};
 use crate::error::ApiError;
 use crate::faults::{DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth};
@@ -16,6 +17,7 @@ use crate::relay::{Relay, RelayConfig, RelayConfigPatch};
 use crate::scheduler::Schedules;
 use crate::seed::{HealthIssue, Seed, SeedError};
 use crate::stats::{ScheduleStats, Stats};
+use crate::sts::{Signer, Sts};
 use crate::util::{now_secs, round_ms};
 
 /// The emulator's notion of now: the wall clock plus an offset that the admin API moves
@@ -70,7 +72,12 @@ pub(crate) struct Startup {
 
 /// State shared by the HTTP handlers and the [`crate::Emulator`] handle.
 pub(crate) struct Shared {
-    pub state: Mutex<State>,
+    /// EKS in the emulator's own account and region.
+    pub state: Arc<Mutex<State>>,
+    /// EKS in other accounts and regions (hub and spoke).
+    pub members: Members,
+    /// STS: the accounts' roles, and the sessions given out.
+    pub sts: Sts,
     pub relay: Relay,
     pub clock: Clock,
     /// The CloudWatch stand-in's alarms (not part of the EKS model).
@@ -84,12 +91,19 @@ impl Shared {
     pub(crate) fn new(state: State, startup: Startup) -> Shared {
         let alarms = Alarms::new(&startup.init.account_id, &startup.init.region);
         let schedules = Schedules::new(&startup.init.account_id, &startup.init.region);
+        let members = Members::new(startup.init.clone());
+        let sts = Sts::new(&startup.init.account_id);
         if let Some(seed) = &startup.seed {
             // Validated before the state was seeded.
             let _ = alarms.apply_seed(&seed.alarms, now_secs());
+            let (_, parts) = split(seed, &state.location());
+            let _ = members.seed(&parts, now_secs());
+            sts.apply_seed(&seed.accounts);
         }
         Shared {
-            state: Mutex::new(state),
+            state: Arc::new(Mutex::new(state)),
+            members,
+            sts,
             relay: Relay::new(startup.relay.clone()),
             clock: Clock::default(),
             alarms,
@@ -105,13 +119,34 @@ impl Shared {
 
     fn fresh_state(&self, apply_seed: bool) -> State {
         let mut st = State::new(&self.startup.init);
+        self.members.clear();
+        self.sts.clear();
         if apply_seed {
             if let Some(seed) = &self.startup.seed {
                 // Validated at start.
-                let _ = st.apply_seed(seed, self.now());
+                let (own, parts) = split(seed, &st.location());
+                let _ = st.apply_seed(&own, self.now());
+                let _ = self.members.seed(&parts, self.now());
+                self.sts.apply_seed(&seed.accounts);
             }
         }
         st
+    }
+
+    /// The state that serves a request signed by `signer`: the account of its credentials
+    /// and the region of its signature; or EKS's refusal of those credentials.
+    pub(crate) fn state_for(&self, signer: Option<&Signer>) -> Result<Arc<Mutex<State>>, ApiError> {
+        let home = self.state.lock().unwrap().location();
+        let account = self.sts.account_of(signer, self.now())?;
+        let at = (
+            account.unwrap_or_else(|| home.0.clone()),
+            signer.and_then(|s| s.region.clone()).unwrap_or_else(|| home.1.clone()),
+        );
+        Ok(if at == home {
+            self.state.clone()
+        } else {
+            self.members.get(&at)
+        })
     }
 
     pub(crate) fn reset(&self, apply_startup_seed: bool) {
@@ -132,7 +167,10 @@ impl Shared {
         let mut st = self.state.lock().unwrap();
         let now = self.now();
         st.advance(now);
-        st.apply_seed(seed, now)?;
+        let (own, parts) = split(seed, &st.location());
+        st.apply_seed(&own, now)?;
+        self.members.seed(&parts, now)?;
+        self.sts.apply_seed(&seed.accounts);
         self.alarms.apply_seed(&seed.alarms, now)
     }
 
@@ -230,11 +268,13 @@ impl Shared {
     pub(crate) fn stats(&self) -> Stats {
         let mut st = self.state.lock().unwrap();
         let now = self.now();
-        Stats {
+        let mut stats = Stats {
             requests: st.requests.clone(),
             clusters_updating_now: st.clusters_updating(now),
             peak_clusters_updating: st.peak_clusters_updating(),
             clusters: st.cluster_stats.clone(),
+            assume_role_by_account: self.sts.assumed(),
+            requests_by_location: Default::default(),
             relay: self.relay.stats(),
             schedules: {
                 let (waiting, fired) = self.schedules.counts();
@@ -243,7 +283,13 @@ impl Shared {
                     fired,
                 }
             },
+        };
+        drop(st);
+        for ((account, region), member) in self.members.all() {
+            let mut m = member.lock().unwrap();
+            crate::accounts::add_member_stats(&mut stats, &account, &region, &mut m, now);
         }
+        stats
     }
 
     /// Invokes, through the relay and asynchronously, the target of every schedule that came due

@@ -23,12 +23,20 @@ pub struct Stats {
     #[serde(default)]
     pub peak_clusters_updating: u64,
     /// Per cluster name (also names that do not exist, if called).
+    /// Per cluster: its name in the emulator's own account and region, its ARN in any other.
     pub clusters: BTreeMap<String, ClusterStats>,
     /// The Lambda invoke relay.
     pub relay: RelayStats,
     /// The EventBridge Scheduler stand-in.
     #[serde(default)]
     pub schedules: ScheduleStats,
+    /// STS `AssumeRole` calls that gave credentials, by the account of the role.
+    #[serde(default)]
+    pub assume_role_by_account: BTreeMap<String, u64>,
+    /// EKS requests served in other accounts and regions (also counted in `requests`), by
+    /// `account/region`.
+    #[serde(default)]
+    pub requests_by_location: BTreeMap<String, u64>,
 }
 
 /// EventBridge Scheduler stand-in counters.

@@ -122,6 +122,17 @@ impl InboundEvent {
         let each = |id: &mut ClusterId, field: String| -> Result<(), InvalidEvent> {
             *id = id.clone().homed(home);
             match &id.at {
+                Some(at) if home.is_some_and(|h| h.region.partition() != at.region.partition()) => Err(InvalidEvent {
+                    field,
+                    problem: format!(
+                        "cluster {} is in region {}, of partition {}: a role there can't be assumed from this \
+                         function's partition ({})",
+                        id.name,
+                        at.region.as_str(),
+                        at.region.partition(),
+                        home.map_or("aws", |h| h.region.partition())
+                    ),
+                }),
                 Some(at) if !reaches_members => Err(InvalidEvent {
                     field,
                     problem: format!(
@@ -142,9 +153,20 @@ impl InboundEvent {
             InboundEvent::Cancel(r) => each(&mut r.cluster, "cancel.cluster".into())?,
             InboundEvent::Rollback(r) => each(&mut r.cluster, "rollback.cluster".into())?,
             InboundEvent::Rollout(r) => {
+                // Checked again once homed: an ARN of this account and a bare name are one.
+                let mut named = std::collections::BTreeMap::new();
                 for (i, stage) in r.stages.iter_mut().enumerate() {
                     for (j, id) in stage.clusters.iter_mut().enumerate() {
-                        each(id, format!("rollout.stages[{i}].clusters[{j}]"))?;
+                        let field = format!("rollout.stages[{i}].clusters[{j}]");
+                        each(id, field.clone())?;
+                        if let Some(first) = named.insert(id.key(), stage.name.to_string()) {
+                            return Err(InvalidEvent {
+                                field,
+                                problem: format!(
+                                    "cluster {id} is already in stage {first}: a cluster belongs to one stage"
+                                ),
+                            });
+                        }
                     }
                 }
             }

@@ -119,7 +119,10 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             let now = self.clock.now_secs();
             let mut next = current.clone();
             observe(&mut next, &seen, now);
-            let to_start = advance(&mut next, now);
+            let mut to_start = advance(&mut next, now);
+            // Clusters never tried first, then those waiting for another upgrade: a batch of
+            // busy clusters must not keep the others from starting.
+            to_start.sort_by_key(|c| was_waiting(&current, c));
             next.ticks += 1;
             let Some(written) = self.write_rollout(&current, next).await? else {
                 continue; // someone else ticked it: look again
@@ -137,13 +140,26 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 left = to_start.len() - outcomes.len(),
                 "rollout started clusters"
             );
-            let looked = if outcomes.len() < to_start.len() {
+            // Handed on while clusters never tried are left, or this batch started or refused
+            // something; a batch of waiting clusters all still busy leaves them to the next tick
+            // (a cluster's end, a soak's end, the sweep). Each hand-on so settles at least one
+            // cluster: busy clusters can't make ticks hand on to each other for ever.
+            let progressed = outcomes.iter().any(|(_, o)| !matches!(o, StartOutcome::Busy(_)));
+            let fresh_left = to_start[outcomes.len()..].iter().any(|c| !was_waiting(&current, c));
+            let looked = if outcomes.len() < to_start.len() && (progressed || fresh_left) {
                 Looked::MoreToStart
             } else {
                 Looked::Wrote
             };
+            // Waiting clusters this batch did not get to wait on, as they were.
+            let mut answered = outcomes.clone();
+            answered.extend(
+                to_start[outcomes.len()..]
+                    .iter()
+                    .filter_map(|c| waiting_note(&current, c).map(|why| (c.clone(), StartOutcome::Busy(why)))),
+            );
             let mut after = written.clone();
-            started(&mut after, &outcomes, self.clock.now_secs());
+            started(&mut after, &answered, self.clock.now_secs());
             advance_after_starts(&mut after, self.clock.now_secs());
             // Lost to another tick: the children exist; its next look sees them running.
             return Ok((self.write_rollout(&written, after).await?.unwrap_or(written), looked));
@@ -222,6 +238,23 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             Replaced::Conflict => Ok(record),
         }
     }
+}
+
+/// Why `cluster` was waiting, if it was (its note, without `started`'s prefix).
+fn waiting_note(rollout: &RolloutRecord, cluster: &str) -> Option<String> {
+    let (s, c) = rollout.find(cluster)?;
+    let entry = &rollout.stages[s].clusters[c];
+    (entry.state == ClusterState::Waiting).then(|| {
+        let note = entry.note.as_deref().unwrap_or("another upgrade holds it");
+        note.strip_prefix("waiting: ").unwrap_or(note).to_owned()
+    })
+}
+
+/// Whether `cluster` was waiting for another upgrade's lock before this tick.
+fn was_waiting(rollout: &RolloutRecord, cluster: &str) -> bool {
+    rollout
+        .find(cluster)
+        .is_some_and(|(s, c)| rollout.stages[s].clusters[c].state == ClusterState::Waiting)
 }
 
 /// Whether the rollout shows `cluster`'s upgrade ended.

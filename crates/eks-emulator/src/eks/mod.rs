@@ -6,7 +6,7 @@ pub(crate) mod render;
 mod request;
 mod routes;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::Method;
@@ -33,33 +33,34 @@ pub(crate) struct EksAnswer {
 /// Handles one EKS request: stats, faults, then the operation under the state lock.
 pub(crate) async fn handle(
     shared: &Arc<Shared>,
+    state: &Mutex<State>,
     method: &Method,
     segs: &[String],
     query: Option<&str>,
     raw: &Bytes,
 ) -> EksAnswer {
     let Some(op) = Op::route(method, segs) else {
-        return unknown_operation(shared, method, segs);
+        return unknown_operation(state, method, segs);
     };
     let name = op.name();
     let q = Query(parse_query(query));
-    let (latency, fault) = admit(shared, &op, &q, raw);
+    let (latency, fault) = admit(state, &op, &q, raw);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     let result = match fault {
         Some(e) => Err(e),
-        None => run(shared, &op, &q, raw),
+        None => run(shared, state, &op, &q, raw),
     };
     if let Err(e) = &result {
-        let mut st = shared.state.lock().unwrap();
+        let mut st = state.lock().unwrap();
         *st.requests.errors_by_code.entry(e.code.into()).or_default() += 1;
     }
     EksAnswer { op: name, result }
 }
 
-fn unknown_operation(shared: &Arc<Shared>, method: &Method, segs: &[String]) -> EksAnswer {
-    let mut st = shared.state.lock().unwrap();
+fn unknown_operation(state: &Mutex<State>, method: &Method, segs: &[String]) -> EksAnswer {
+    let mut st = state.lock().unwrap();
     st.requests.total += 1;
     *st.requests.by_operation.entry("UnknownOperation".into()).or_default() += 1;
     *st.requests
@@ -115,9 +116,9 @@ fn iam_resource(op: &Op, q: &Query, raw: &Bytes) -> IamResource {
 /// Counts the request (and the token of an update call), answers a denied operation
 /// with AccessDeniedException, then rolls the dice of the rate faults. Returns the
 /// latency to add and the injected error, if any.
-fn admit(shared: &Arc<Shared>, op: &Op, q: &Query, raw: &Bytes) -> (u64, Option<ApiError>) {
+fn admit(state: &Mutex<State>, op: &Op, q: &Query, raw: &Bytes) -> (u64, Option<ApiError>) {
     let name = op.name();
-    let mut st = shared.state.lock().unwrap();
+    let mut st = state.lock().unwrap();
     st.requests.total += 1;
     *st.requests.by_operation.entry(name.into()).or_default() += 1;
     if let (Some(c), "UpdateClusterVersion" | "UpdateNodegroupVersion" | "UpdateAddon") = (op.cluster(), name) {
@@ -153,8 +154,8 @@ fn admit(shared: &Arc<Shared>, op: &Op, q: &Query, raw: &Bytes) -> (u64, Option<
 
 /// Runs the operation at the current time; a lost-response fault may then replace a
 /// successful answer of a mutating operation.
-fn run(shared: &Arc<Shared>, op: &Op, q: &Query, raw: &Bytes) -> Result<Value, ApiError> {
-    let mut st = shared.state.lock().unwrap();
+fn run(shared: &Arc<Shared>, state: &Mutex<State>, op: &Op, q: &Query, raw: &Bytes) -> Result<Value, ApiError> {
+    let mut st = state.lock().unwrap();
     let now = shared.now();
     st.advance(now);
     let result = execute(&mut st, op, q, raw, now);

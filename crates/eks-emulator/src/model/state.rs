@@ -42,6 +42,11 @@ pub(crate) struct StateInit {
 }
 
 impl State {
+    /// Its (account, region).
+    pub(crate) fn location(&self) -> (String, String) {
+        (self.account_id.clone(), self.region.clone())
+    }
+
     pub(crate) fn new(init: &StateInit) -> State {
         let versions = crate::catalog::default_versions()
             .iter()

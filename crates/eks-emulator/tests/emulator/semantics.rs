@@ -813,7 +813,12 @@ async fn seeded_version_table_and_catalogue() {
     }"#,
     )
     .unwrap();
-    let c = eks(&emu).await;
+    // The seed moved the emulator to eu-west-1: a client signs for that region to see it.
+    let c = aws_sdk_eks::Client::from_conf(
+        aws_sdk_eks::config::Builder::from(&crate::common::sdk_config(&emu, 3).await)
+            .region(aws_sdk_eks::config::Region::new("eu-west-1"))
+            .build(),
+    );
     let cv = c.describe_cluster_versions().send().await.unwrap();
     let v: Vec<&str> = cv
         .cluster_versions()
