@@ -145,3 +145,250 @@ async fn a_region_of_another_partition_and_one_cluster_named_twice_are_refused_n
         "nothing written"
     );
 }
+
+mod rollouts {
+    use super::*;
+    use eks_upgrade_orchestrator::domain::rollout::{ClusterState, RolloutRecord, RolloutStatus};
+    use std::collections::BTreeMap;
+
+    const DEV: &str = "111111111111";
+    const STAGING: &str = "222222222222";
+    const PROD: &str = "333333333333";
+    const GONE: &str = "444444444444";
+    const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+    /// Two enrolled clusters per region in dev and staging, three in prod; one of prod's not
+    /// enrolled; account GONE unreachable. Each update ends after two looks.
+    fn organization() -> FakeEks {
+        let eks = FakeEks::default();
+        eks.lock().update_polls = 2;
+        for (account, n) in [(DEV, 2), (STAGING, 2), (PROD, 3)] {
+            for region in REGIONS {
+                for i in 0..n {
+                    eks.add_cluster_at(account, region, &format!("web-{i}"), "1.30", &[("tier", "web")]);
+                }
+            }
+        }
+        let key = eks.add_cluster_at(PROD, "us-east-1", "batch", "1.30", &[("tier", "web")]);
+        eks.lock().unenrolled.push(key);
+        eks.make_unreachable(GONE);
+        eks
+    }
+
+    fn stages(prod_budget: u32) -> Value {
+        json!({ "rollout": { "name": "org", "targetVersion": "1.31", "stages": [
+            { "name": "dev", "accounts": [DEV], "regions": REGIONS, "maxConcurrent": 4 },
+            { "name": "staging", "accounts": [STAGING], "regions": REGIONS, "maxConcurrent": 2 },
+            { "name": "prod", "accounts": [PROD, GONE], "regions": REGIONS, "tags": { "tier": "web" },
+              "maxConcurrent": 4, "maxConcurrentPerAccount": 2, "failureBudget": prod_budget },
+        ] } })
+    }
+
+    fn the_rollout(h: &Harness) -> RolloutRecord {
+        h.app.store.rollouts().remove(0)
+    }
+
+    /// Delivers what the function sent itself until nothing is left, checking after each that
+    /// no stage exceeds its caps, overall and per account.
+    async fn drain(h: &Harness) -> usize {
+        let mut most_in_an_account = 0;
+        for _ in 0..10_000 {
+            let continuations = h.app.invoker.take();
+            let ticks = h.app.invoker.take_ticks();
+            if continuations.is_empty() && ticks.is_empty() {
+                return most_in_an_account;
+            }
+            let events = continuations
+                .into_iter()
+                .map(|c| json!({ "continuation": c }))
+                .chain(ticks.into_iter().map(|t| json!({ "rolloutTick": t })));
+            for event in events {
+                let _ = h.send(event).await;
+                for stage in the_rollout(h).stages {
+                    assert!(stage.active() <= stage.max_concurrent as usize, "{}", stage.name);
+                    let mut by_account: BTreeMap<String, usize> = BTreeMap::new();
+                    for c in stage.clusters.iter().filter(|c| c.state.is_active()) {
+                        *by_account
+                            .entry(c.name.split(':').nth(4).unwrap_or("").to_owned())
+                            .or_default() += 1;
+                    }
+                    let most = by_account.values().copied().max().unwrap_or(0);
+                    if let Some(cap) = stage.max_concurrent_per_account {
+                        assert!(most <= cap as usize, "{}: {by_account:?}", stage.name);
+                        most_in_an_account = most_in_an_account.max(most);
+                    }
+                }
+            }
+        }
+        panic!("never settled");
+    }
+
+    #[tokio::test]
+    async fn a_rollout_through_three_accounts_and_two_regions_keeps_order_caps_and_budget() {
+        let h = hub(organization());
+        h.send_ok(stages(2)).await;
+        let most = drain(&h).await;
+        assert_eq!(most, 2, "prod ran two at once in an account, never more");
+        let r = the_rollout(&h);
+        assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+        // Every enrolled cluster once, in its own account and region.
+        for (account, n) in [(DEV, 2), (STAGING, 2), (PROD, 3)] {
+            for region in REGIONS {
+                for i in 0..n {
+                    let key = format!("arn:aws:eks:{region}:{account}:cluster/web-{i}");
+                    assert_eq!(h.app.eks.cluster_updates(&key), 1, "{key}");
+                }
+            }
+        }
+        assert_eq!(h.app.eks.updates_created_by_tokens(), 4 + 4 + 6);
+        // Stage order: each stage's first start after the previous stage's last end.
+        let ends: Vec<(i64, i64)> = r
+            .stages
+            .iter()
+            .map(|s| {
+                let started = s.clusters.iter().filter_map(|c| c.started_at).min().unwrap();
+                let ended = s.clusters.iter().filter_map(|c| c.finished_at).max().unwrap();
+                (started, ended)
+            })
+            .collect();
+        assert!(ends[0].1 <= ends[1].0 && ends[1].1 <= ends[2].0, "{ends:?}");
+        // The unreachable account is a failure of prod per region, within its budget, named
+        // with why.
+        let prod = &r.stages[2];
+        let gone: Vec<_> = prod
+            .clusters
+            .iter()
+            .filter(|c| c.state == ClusterState::Failed)
+            .collect();
+        assert_eq!(gone.len(), 2, "one per region of the unreachable account");
+        let note = gone[0].note.clone().unwrap_or_default();
+        assert!(
+            gone[0].name.contains(GONE) && note.contains("arn:aws:iam::444444444444:role/eks-upgrade-spoke"),
+            "{gone:?}"
+        );
+        assert!(
+            r.not_enrolled.iter().any(|c| c.ends_with(":cluster/batch")),
+            "{:?}",
+            r.not_enrolled
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_account_over_the_budget_stops_the_rollout_before_its_stage_starts() {
+        let h = hub(organization());
+        h.send_ok(stages(1)).await; // two failures (one per region) against a budget of one
+        drain(&h).await;
+        let r = the_rollout(&h);
+        assert_ne!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
+        assert_eq!(
+            r.stages[2].count(ClusterState::Running) + r.stages[2].count(ClusterState::Succeeded),
+            0
+        );
+        assert_eq!(h.app.eks.updates_created_by_tokens(), 4 + 4, "dev and staging only");
+    }
+
+    #[tokio::test]
+    async fn a_crash_at_each_boundary_of_a_rollout_across_accounts_adds_no_update() {
+        for point in [
+            "rollout:before-starts",
+            "rollout:after-starts",
+            "after:UpdateClusterVersion",
+            "before:continuation",
+        ] {
+            let h = hub(organization());
+            h.app.crash_points.arm(point);
+            let _ = h.send(stages(2)).await;
+            for _ in 0..10 {
+                drain(&h).await;
+                if h.app.store.rollouts().first().is_some_and(|r| r.is_finished()) {
+                    break;
+                }
+                // The sweep, once no invocation that crashed could still be running.
+                h.app.clock.advance_secs(900 + 600);
+                let _ = h.send(json!({ "sweep": {} })).await;
+            }
+            let r = the_rollout(&h);
+            assert!(!h.app.crash_points.is_armed(), "{point}: the crash fired");
+            assert_eq!(r.status, RolloutStatus::Succeeded, "{point}: {:?}", r.message);
+            assert_eq!(
+                h.app.eks.updates_created_by_tokens(),
+                4 + 4 + 6,
+                "{point}: one update each"
+            );
+            for region in REGIONS {
+                let key = format!("arn:aws:eks:{region}:{PROD}:cluster/web-2");
+                assert_eq!(h.app.eks.cluster_updates(&key), 1, "{point}: {key}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_across_accounts_names_each_clusters_account_and_region_and_what_it_could_not_reach() {
+    let eks = two_webs();
+    eks.add_cluster_at(MEMBER, "eu-west-1", "api", "1.30", &[]);
+    eks.make_unreachable("444444444444");
+    let h = hub(eks);
+    let answer = h
+        .send_ok(json!({ "rollout": { "name": "org", "targetVersion": "1.31", "dryRun": true, "stages": [
+            { "name": "all", "accounts": ["123456789012", MEMBER, "444444444444"], "regions": ["us-east-1", "eu-west-1"] },
+        ] } }))
+        .await;
+    let clusters = answer["stages"][0]["clusters"].as_array().unwrap();
+    let seen: Vec<(String, String, String)> = clusters
+        .iter()
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (text("name"), text("account"), text("region"))
+        })
+        .collect();
+    for expected in [
+        ("web", "123456789012", "us-east-1"),
+        ("arn:aws:eks:us-east-1:210987654321:cluster/web", MEMBER, "us-east-1"),
+        ("arn:aws:eks:eu-west-1:210987654321:cluster/api", MEMBER, "eu-west-1"),
+    ] {
+        let expected = (expected.0.to_owned(), expected.1.to_owned(), expected.2.to_owned());
+        assert!(seen.contains(&expected), "{expected:?} in {seen:?}");
+    }
+    let unreachable: Vec<&Value> = clusters.iter().filter(|c| c["error"].is_string()).collect();
+    assert_eq!(unreachable.len(), 2, "the unreachable account in each region: {answer}");
+    assert!(unreachable[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("arn:aws:iam::444444444444:role/eks-upgrade-spoke"));
+    let locations = answer["unreachable"].as_array().expect("unreachable locations");
+    assert_eq!(locations.len(), 2, "{answer}");
+    assert_eq!(locations[0]["account"], "444444444444");
+    assert!(locations[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("is not authorized to perform: sts:AssumeRole"));
+    assert!(h.app.store.rollouts().is_empty(), "a dry run writes nothing");
+    assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_record_written_before_accounts_existed_is_read_and_resumed_as_it_was() {
+    // Written by the version before this one: keyed by the bare name, tracking its update,
+    // with no field this version added; then its chain of invocations broke.
+    let h = hub(FakeEks::with_cluster("devel", "1.30", 60));
+    h.send_ok(upgrade(json!("devel"))).await;
+    h.app.invoker.take();
+    let mut old = serde_json::to_value(h.record_of("devel", "to-1.31")).unwrap();
+    let fields = old.as_object_mut().unwrap();
+    fields.remove("wakeAt");
+    assert_eq!(fields["cluster"], "devel");
+    let old: eks_upgrade_orchestrator::domain::UpgradeRecord = serde_json::from_value(old).unwrap();
+    h.app.store.put(old);
+    h.app.clock.advance_secs(3600);
+    let sweep = h.send_ok(json!({ "sweep": {} })).await;
+    assert_eq!(sweep["resumed"].as_array().map(Vec::len), Some(1), "{sweep}");
+    h.deliver_continuations().await;
+    let record = h.record_of("devel", "to-1.31");
+    assert_eq!(record.status, UpgradeStatus::Succeeded, "{:?}", record.message);
+    assert_eq!(
+        h.app.eks.update_cluster_version_calls(),
+        1,
+        "the same update, tracked to its end"
+    );
+}

@@ -3,7 +3,7 @@
 //! child upgrade or the sweep sends it (`{"rolloutTick": {...}}`). Validated whole before
 //! anything is written: every error names its field.
 
-use super::{typed, ClusterId, InvalidEvent, OnVerifyFailure, RequestId, UpgradeRequest};
+use super::{typed, AccountId, ClusterId, InvalidEvent, OnVerifyFailure, Region, RequestId, UpgradeRequest};
 use crate::domain::text::shown;
 use crate::domain::version::TargetVersion;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -72,16 +72,25 @@ impl<'de> Deserialize<'de> for Name {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StageSpec {
     pub name: Name,
-    /// Clusters by name.
+    /// Clusters by name, `{"name", "account", "region"}` or ARN.
     #[serde(default)]
     pub clusters: Vec<ClusterId>,
-    /// And clusters carrying all these tags (enrolled ones only).
+    /// And the enrolled clusters of these accounts (this function's own when empty) in these
+    /// regions (its own when empty) carrying all these tags; with none of the three, none.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub accounts: Vec<AccountId>,
+    #[serde(default)]
+    pub regions: Vec<Region>,
     /// Clusters upgrading at once (1 to 1,000: an upgrade holds no Lambda instance while it
     /// waits, so this bounds EKS and the blast radius, not the function's concurrency).
     #[serde(default = "one", deserialize_with = "max_concurrent")]
     pub max_concurrent: u32,
+    /// Of those, at most this many in one account (1 to 1,000; none: no cap of its own): one
+    /// account's EKS API rates are shared by everything in it.
+    #[serde(default, deserialize_with = "max_concurrent_per_account")]
+    pub max_concurrent_per_account: Option<u32>,
     /// After the stage's last cluster succeeded, how long before the next stage may start
     /// (0 to 10080 minutes).
     #[serde(default, deserialize_with = "stage_soak")]
@@ -114,6 +123,10 @@ fn bounded<'de, D: Deserializer<'de>>(d: D, min: i64, max: i64, what: &str) -> R
 
 fn max_concurrent<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     bounded(d, 1, 1000, "clusters")
+}
+
+fn max_concurrent_per_account<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    bounded(d, 1, 1000, "clusters").map(Some)
 }
 
 fn stage_soak<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
@@ -351,10 +364,10 @@ pub(super) fn check(request: &RolloutRequest, at: &str) -> Result<(), InvalidEve
         if !stage_names.insert(stage.name.as_str()) {
             return invalid(format!("{here}.name"), format!("stage {} is named twice", stage.name));
         }
-        if stage.clusters.is_empty() && stage.tags.is_empty() {
+        if stage.clusters.is_empty() && stage.tags.is_empty() && stage.accounts.is_empty() && stage.regions.is_empty() {
             return invalid(
                 here,
-                "expected \"clusters\" or \"tags\": the stage selects no cluster".into(),
+                "expected \"clusters\", \"tags\", \"accounts\" or \"regions\": the stage selects no cluster".into(),
             );
         }
         if stage.tags.keys().any(|k| k.is_empty() || k.len() > 128) {

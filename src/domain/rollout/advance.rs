@@ -7,8 +7,10 @@
 use super::{
     ClusterEntry, ClusterState, RolloutHistory, RolloutRecord, RolloutStatus, StageStatus, MAX_NOTES, NOTE_CHARS,
 };
+use crate::domain::event::ClusterId;
 use crate::domain::record::UpgradeStatus;
 use crate::domain::text::human_duration;
+use std::collections::BTreeMap;
 
 /// What a cluster's upgrade record says, read at a tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +251,12 @@ fn stop(r: &mut RolloutRecord, s: usize, now: i64) {
 fn fill(r: &mut RolloutRecord, s: usize, now: i64, retry_waiting: bool) {
     let stage = &mut r.stages[s];
     let mut free = (stage.max_concurrent as usize).saturating_sub(stage.active());
+    // Each account's free places, when the stage caps them.
+    let per_account = stage.max_concurrent_per_account.map(|cap| cap as usize);
+    let mut by_account: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in stage.clusters.iter().filter(|c| c.state.is_active()) {
+        *by_account.entry(account_of(&entry.name)).or_default() += 1;
+    }
     for entry in stage.clusters.iter_mut() {
         match entry.state {
             ClusterState::Waiting if !retry_waiting => {}
@@ -257,6 +265,11 @@ fn fill(r: &mut RolloutRecord, s: usize, now: i64, retry_waiting: bool) {
                 entry.started_at = Some(now);
             }
             ClusterState::Pending if free > 0 => {
+                let account = by_account.entry(account_of(&entry.name)).or_default();
+                if per_account.is_some_and(|cap| *account >= cap) {
+                    continue;
+                }
+                *account += 1;
                 entry.state = ClusterState::Starting;
                 entry.started_at = Some(now);
                 free -= 1;
@@ -264,6 +277,15 @@ fn fill(r: &mut RolloutRecord, s: usize, now: i64, retry_waiting: bool) {
             _ => {}
         }
     }
+}
+
+/// The account of a cluster's key (its ARN's), `""` for this function's own.
+fn account_of(key: &str) -> String {
+    ClusterId::parse(key)
+        .ok()
+        .and_then(|id| id.at)
+        .map(|at| at.account.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn to_start(r: &RolloutRecord, s: usize) -> Vec<String> {

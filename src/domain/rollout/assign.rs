@@ -7,19 +7,78 @@ use super::{
 };
 use crate::domain::eks::ClusterView;
 use crate::domain::event::rollout::{RolloutRequest, StageSpec, MAX_CLUSTERS};
-use crate::domain::event::InvalidEvent;
+use crate::domain::event::{ClusterId, InvalidEvent, Location};
 use crate::domain::version::KubeVersion;
 use crate::domain::workflow::Limits;
 use std::collections::BTreeMap;
 
-/// A cluster discovery found.
+/// A cluster discovery found: its key (a name here, an ARN elsewhere) and what EKS said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discovered {
     pub name: String,
     pub view: ClusterView,
 }
 
-/// The new rollout's record, its clusters in their stages, or the field that can't be met.
+/// An account and region discovery could not list, and why (the account, the role, AWS's
+/// message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    pub at: Location,
+    pub message: String,
+}
+
+/// What discovery found, across the accounts and regions the stages select.
+#[derive(Debug, Clone, Copy)]
+pub struct Discovery<'a> {
+    pub clusters: &'a [Discovered],
+    pub unreachable: &'a [Unreachable],
+    /// This function's own account and region, when known.
+    pub home: Option<&'a Location>,
+}
+
+/// Where a stage looks for clusters by tag, account or region (`None`: this function's own
+/// account and region): each of its accounts (the function's own when empty) in each of its
+/// regions (its own when empty); nowhere if it selects none of the three.
+pub fn stage_locations(spec: &StageSpec, home: Option<&Location>) -> Vec<Option<Location>> {
+    if spec.tags.is_empty() && spec.accounts.is_empty() && spec.regions.is_empty() {
+        return Vec::new();
+    }
+    let Some(home) = home else {
+        return vec![None]; // accounts and regions need a home (refused before)
+    };
+    let accounts = if spec.accounts.is_empty() {
+        vec![home.account.clone()]
+    } else {
+        spec.accounts.clone()
+    };
+    let regions = if spec.regions.is_empty() {
+        vec![home.region.clone()]
+    } else {
+        spec.regions.clone()
+    };
+    let mut at = Vec::new();
+    for account in &accounts {
+        for region in &regions {
+            let here = Location {
+                account: account.clone(),
+                region: region.clone(),
+            };
+            let here = (here != *home).then_some(here);
+            if !at.contains(&here) {
+                at.push(here);
+            }
+        }
+    }
+    at
+}
+
+/// The location of a cluster's key (`None`: home).
+fn location_of(key: &str) -> Option<Location> {
+    ClusterId::parse(key).ok().and_then(|id| id.at)
+}
+
+/// The new rollout's record, its clusters in their stages, or the field that can't be met
+/// (all of them in this function's own account and region).
 pub fn new_rollout(
     request: &RolloutRequest,
     request_id: &str,
@@ -28,22 +87,46 @@ pub fn new_rollout(
     limits: &Limits,
     now: i64,
 ) -> Result<RolloutRecord, InvalidEvent> {
-    let by_name: BTreeMap<&str, &Discovered> = discovered.iter().map(|d| (d.name.as_str(), d)).collect();
+    let discovery = Discovery {
+        clusters: discovered,
+        unreachable: &[],
+        home: None,
+    };
+    new_rollout_across(request, request_id, target, discovery, limits, now)
+}
+
+/// The same across accounts and regions: a cluster, account or region that could not be
+/// reached is a failed cluster of its stage (its budget decides whether the rollout goes on).
+pub fn new_rollout_across(
+    request: &RolloutRequest,
+    request_id: &str,
+    target: KubeVersion,
+    discovery: Discovery<'_>,
+    limits: &Limits,
+    now: i64,
+) -> Result<RolloutRecord, InvalidEvent> {
+    let by_name: BTreeMap<&str, &Discovered> = discovery.clusters.iter().map(|d| (d.name.as_str(), d)).collect();
     let mut owner: BTreeMap<String, &str> = BTreeMap::new();
     let mut not_enrolled = Vec::new();
     let mut left_out = Vec::new();
     let mut stages = Vec::new();
     for (i, spec) in request.stages.iter().enumerate() {
         let here = format!("rollout.stages[{i}]");
-        let names = members(spec, &here, &by_name, limits, (&mut not_enrolled, &mut left_out))?;
+        let StageMembers { names, unreached } = members(
+            spec,
+            &here,
+            (&by_name, discovery),
+            limits,
+            (&mut not_enrolled, &mut left_out),
+        )?;
         claim(&mut owner, &names, spec, &here)?;
-        if names.is_empty() {
+        if names.is_empty() && unreached.is_empty() {
             return Err(InvalidEvent {
                 field: here,
                 problem: "selects no enrolled cluster (a typo in a tag would otherwise skip a whole stage)".into(),
             });
         }
-        stages.push(stage(request, spec, names));
+        stages.push(stage(request, spec, names, unreached));
     }
     if owner.len() > MAX_CLUSTERS {
         return Err(InvalidEvent {
@@ -109,19 +192,71 @@ fn bounded(mut names: Vec<String>) -> Vec<String> {
     names
 }
 
-/// A stage's clusters: those it names, then those its tags select, in name order.
+/// A stage's clusters, and what could not be reached (a failed entry each: its label and why).
+#[derive(Default)]
+struct StageMembers {
+    names: Vec<String>,
+    unreached: Vec<(String, String)>,
+}
+
+/// A stage's clusters: those it names, then those its tags, accounts and regions select, in
+/// name order.
 fn members(
     spec: &StageSpec,
     here: &str,
-    by_name: &BTreeMap<&str, &Discovered>,
+    (by_name, discovery): (&BTreeMap<&str, &Discovered>, Discovery<'_>),
     limits: &Limits,
     (not_enrolled, left_out): (&mut Vec<String>, &mut Vec<String>),
-) -> Result<Vec<String>, InvalidEvent> {
-    let mut names = Vec::new();
+) -> Result<StageMembers, InvalidEvent> {
+    let mut m = named(spec, here, (by_name, discovery), limits)?;
+    let locations = stage_locations(spec, discovery.home);
+    for at in &locations {
+        if let Some(u) = unreachable_at(discovery, at) {
+            let label = format!("account {} region {}", u.at.account.as_str(), u.at.region.as_str());
+            m.unreached.push((label, u.message.clone()));
+        }
+    }
+    if locations.is_empty() {
+        return Ok(m);
+    }
+    for (name, found) in by_name {
+        let tagged = spec.tags.iter().all(|(k, v)| found.view.tags.get(k) == Some(v));
+        if !tagged || !locations.contains(&location_of(name)) || m.names.iter().any(|n| n == name) {
+            continue;
+        }
+        if !limits.admits(name, &found.view) {
+            not_enrolled.push((*name).to_owned());
+        } else if unupgradable(&found.view.status) {
+            left_out.push(format!("{name} ({})", found.view.status));
+        } else {
+            m.names.push((*name).to_owned());
+        }
+    }
+    Ok(m)
+}
+
+fn unreachable_at<'a>(discovery: Discovery<'a>, at: &Option<Location>) -> Option<&'a Unreachable> {
+    at.as_ref()
+        .and_then(|at| discovery.unreachable.iter().find(|u| u.at == *at))
+}
+
+/// The clusters a stage names: each must exist and be enrolled and upgradable (or be in an
+/// account or region that could not be reached: a failure of the stage).
+fn named(
+    spec: &StageSpec,
+    here: &str,
+    (by_name, discovery): (&BTreeMap<&str, &Discovered>, Discovery<'_>),
+    limits: &Limits,
+) -> Result<StageMembers, InvalidEvent> {
+    let mut m = StageMembers::default();
     for (j, cluster) in spec.clusters.iter().enumerate() {
         let key = cluster.key();
         let name = key.as_str();
         let field = format!("{here}.clusters[{j}]");
+        if let Some(u) = unreachable_at(discovery, &cluster.at) {
+            m.unreached.push((key.clone(), u.message.clone()));
+            continue;
+        }
         let Some(found) = by_name.get(name) else {
             return Err(InvalidEvent {
                 field,
@@ -148,31 +283,22 @@ fn members(
                 problem: format!("cluster {name} is {}: EKS cannot upgrade it", found.view.status),
             });
         }
-        names.push(name.to_owned());
+        m.names.push(name.to_owned());
     }
-    if !spec.tags.is_empty() {
-        for (name, found) in by_name {
-            let tagged = spec.tags.iter().all(|(k, v)| found.view.tags.get(k) == Some(v));
-            if !tagged || names.iter().any(|n| n == name) {
-                continue;
-            }
-            if !limits.admits(name, &found.view) {
-                not_enrolled.push((*name).to_owned());
-            } else if unupgradable(&found.view.status) {
-                left_out.push(format!("{name} ({})", found.view.status));
-            } else {
-                names.push((*name).to_owned());
-            }
-        }
-    }
-    Ok(names)
+    Ok(m)
 }
 
-fn stage(request: &RolloutRequest, spec: &StageSpec, names: Vec<String>) -> StageState {
+fn stage(
+    request: &RolloutRequest,
+    spec: &StageSpec,
+    names: Vec<String>,
+    unreached: Vec<(String, String)>,
+) -> StageState {
     StageState {
         name: spec.name.to_string(),
         status: StageStatus::Waiting,
         max_concurrent: spec.max_concurrent,
+        max_concurrent_per_account: spec.max_concurrent_per_account,
         soak_minutes: spec.soak_minutes,
         failure_budget: spec.failure_budget,
         approval: spec.approval,
@@ -190,6 +316,13 @@ fn stage(request: &RolloutRequest, spec: &StageSpec, names: Vec<String>) -> Stag
                 finished_at: None,
                 note: None,
             })
+            .chain(unreached.into_iter().map(|(name, why)| ClusterEntry {
+                name,
+                state: ClusterState::Failed,
+                started_at: None,
+                finished_at: None,
+                note: Some(format!("unreachable: {why}").chars().take(super::NOTE_CHARS).collect()),
+            }))
             .collect(),
     }
 }

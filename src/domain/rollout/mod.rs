@@ -135,6 +135,9 @@ pub struct StageState {
     pub name: String,
     pub status: StageStatus,
     pub max_concurrent: u32,
+    /// At most this many of its clusters upgrading at once in one account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_per_account: Option<u32>,
     pub soak_minutes: u32,
     pub failure_budget: u32,
     pub approval: bool,

@@ -3,11 +3,12 @@
 //! cluster (the versions EKS offers, each add-on's versions) is asked once: a 1,000-cluster dry
 //! run answers well within one invocation (BENCHMARKS.md).
 
-use super::reply::{DryRunCluster, DryRunStage, RolloutDryRunReply};
+use super::reply::{DryRunCluster, DryRunStage, RolloutDryRunReply, UnreachableLocation};
 use crate::domain::event::rollout::RolloutRequest;
 use crate::domain::plan::{make_plan, PlanOptions};
-use crate::domain::rollout::{ClusterEntry, RolloutRecord, StageState};
-use crate::domain::TargetVersion;
+use crate::domain::rollout::assign::Unreachable;
+use crate::domain::rollout::{ClusterEntry, ClusterState, RolloutRecord, StageState};
+use crate::domain::{ClusterId, TargetVersion};
 use crate::handler::gather::SurveyCache;
 use crate::ports::Ports;
 use futures_util::future::join_all;
@@ -17,7 +18,11 @@ const SURVEYS_AT_ONCE: usize = 16;
 
 impl<P: Ports> crate::handler::Orchestrator<P> {
     /// Each stage's clusters with their plans; read-only.
-    pub(super) async fn rollout_dry_run(&self, rollout: &RolloutRecord) -> RolloutDryRunReply {
+    pub(super) async fn rollout_dry_run(
+        &self,
+        rollout: &RolloutRecord,
+        unreachable: &[Unreachable],
+    ) -> RolloutDryRunReply {
         let cache = SurveyCache::default();
         let mut stages = Vec::new();
         for stage in &rollout.stages {
@@ -32,6 +37,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             stages.push(DryRunStage {
                 name: stage.name.clone(),
                 max_concurrent: stage.max_concurrent,
+                max_concurrent_per_account: stage.max_concurrent_per_account,
                 soak_minutes: stage.soak_minutes,
                 failure_budget: stage.failure_budget,
                 approval: stage.approval,
@@ -46,6 +52,14 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             stages,
             not_enrolled: rollout.not_enrolled.clone(),
             left_out: rollout.left_out.clone(),
+            unreachable: unreachable
+                .iter()
+                .map(|u| UnreachableLocation {
+                    account: u.at.account.as_str().to_owned(),
+                    region: u.at.region.as_str().to_owned(),
+                    error: u.message.clone(),
+                })
+                .collect(),
             outcome: "planned only: nothing was changed in EKS or in the table".into(),
         }
     }
@@ -59,6 +73,26 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         entry: &ClusterEntry,
         cache: &SurveyCache,
     ) -> DryRunCluster {
+        let mut planned = self.plan_of(rollout, stage, entry, cache).await;
+        let at = ClusterId::parse(&entry.name).ok().and_then(|id| id.at);
+        if let Some(at) = at.as_ref().or(self.config.home.as_ref()) {
+            planned.account = Some(at.account.as_str().to_owned());
+            planned.region = Some(at.region.as_str().to_owned());
+        }
+        planned
+    }
+
+    async fn plan_of(
+        &self,
+        rollout: &RolloutRecord,
+        stage: &StageState,
+        entry: &ClusterEntry,
+        cache: &SurveyCache,
+    ) -> DryRunCluster {
+        if entry.state == ClusterState::Failed {
+            // An account or region discovery could not reach: why, as the rollout keeps it.
+            return DryRunCluster::failed(&entry.name, entry.note.clone().unwrap_or_default());
+        }
         let target = TargetVersion::Exact(rollout.target_version);
         let upgrade =
             match RolloutRequest::upgrade_for(&stage.options, &entry.name, target, &rollout.child_request_id()) {

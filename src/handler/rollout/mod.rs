@@ -4,29 +4,27 @@
 //! query answer the rollout per stage and cluster.
 //!
 //! - [`children`]: the clusters' upgrade records, and starting one;
+//! - [`discover`]: the clusters the stages select, across accounts and regions;
 //! - [`tick`]: observe, advance, write, then start;
 //! - [`dry_run`]: every cluster's plan, surveyed a few at a time;
 //! - [`reply`]: what rollout events answer.
 
 mod children;
+mod discover;
 mod dry_run;
 pub mod reply;
 mod tick;
 
-use crate::domain::eks::{policy, Action, Operation};
 use crate::domain::event::rollout::{Control, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
-use crate::domain::rollout::assign::{new_rollout, Discovered};
+use crate::domain::rollout::assign::{new_rollout_across, Discovery};
 use crate::domain::rollout::commit::commit;
 use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
 use crate::domain::{InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
 use crate::handler::reply::Reply;
 use crate::handler::{HandlerError, Invocation};
-use crate::ports::{Clock, Eks, Ports, RecordStore, RolloutStore};
-use futures_util::future::join_all;
+use crate::ports::{Clock, Ports, RecordStore, RolloutStore};
 use reply::RolloutReply;
 
-/// DescribeCluster calls made at once while discovering a fleet.
-const DESCRIBES_AT_ONCE: usize = 16;
 use tracing::info;
 
 impl<P: Ports> crate::handler::Orchestrator<P> {
@@ -46,9 +44,14 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 return self.existing_rollout(existing, target).await;
             }
         }
-        let discovered = self.discover().await?;
+        let (discovered, unreachable) = self.discover(&request).await?;
         let now = self.clock.now_secs();
-        let fresh = new_rollout(&request, &request_id, target, &discovered, &self.config.limits, now)?;
+        let discovery = Discovery {
+            clusters: &discovered,
+            unreachable: &unreachable,
+            home: self.config.home.as_ref(),
+        };
+        let fresh = new_rollout_across(&request, &request_id, target, discovery, &self.config.limits, now)?;
         let size = serde_json::to_vec(&fresh).map_or(0, |bytes| bytes.len());
         if size > MAX_NEW_ROLLOUT_BYTES {
             return Err(InvalidEvent {
@@ -63,7 +66,9 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             .into());
         }
         if request.dry_run {
-            return Ok(Reply::RolloutDryRun(Box::new(self.rollout_dry_run(&fresh).await)));
+            return Ok(Reply::RolloutDryRun(Box::new(
+                self.rollout_dry_run(&fresh, &unreachable).await,
+            )));
         }
         self.check_stage_alarms(&fresh).await?;
         let fresh = commit(None, fresh, self.rollout_commit());
@@ -111,31 +116,6 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         }
         self.rollout_reply(&existing, "this rollout was already requested; nothing done")
             .await
-    }
-
-    /// The account's clusters in this region, with their tags (ListClusters, then
-    /// DescribeCluster a few at a time).
-    async fn discover(&self) -> Result<Vec<Discovered>, HandlerError> {
-        let names = self.eks.list_clusters(None).await.map_err(HandlerError::Eks)?;
-        let mut found = Vec::new();
-        for chunk in names.chunks(DESCRIBES_AT_ONCE) {
-            let mut calls = Vec::with_capacity(chunk.len());
-            for name in chunk {
-                calls.push(self.eks.describe_cluster(name));
-            }
-            for (name, described) in chunk.iter().zip(join_all(calls).await) {
-                match described {
-                    Ok(view) => found.push(Discovered {
-                        name: name.clone(),
-                        view,
-                    }),
-                    // Deleted between the listing and the description.
-                    Err(e) if policy(Operation::DescribeMember, &e) == Action::Gone => {}
-                    Err(e) => return Err(HandlerError::Eks(e)),
-                }
-            }
-        }
-        Ok(found)
     }
 
     /// A rollout's per-cluster options get the checks an upgrade request gets (a window long

@@ -140,7 +140,20 @@ pub struct RolloutDryRunReply {
     /// Selected by tags but FAILED or DELETING: EKS cannot upgrade them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<String>,
+    /// The accounts and regions discovery could not reach, with why (each a failure of its
+    /// stage if the rollout ran).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<UnreachableLocation>,
     pub outcome: String,
+}
+
+/// An account and region discovery could not reach.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnreachableLocation {
+    pub account: String,
+    pub region: String,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -148,6 +161,8 @@ pub struct RolloutDryRunReply {
 pub struct DryRunStage {
     pub name: String,
     pub max_concurrent: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_per_account: Option<u32>,
     pub soak_minutes: u32,
     pub failure_budget: u32,
     pub approval: bool,
@@ -157,7 +172,13 @@ pub struct DryRunStage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DryRunCluster {
+    /// Its key: the name in this function's account and region, the ARN elsewhere.
     pub name: String,
+    /// Its account and region, when known (this function's own: `HOME_ACCOUNT_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_version: Option<KubeVersion>,
     /// The versions of its hops.
@@ -173,6 +194,8 @@ impl DryRunCluster {
     pub fn planned(name: &str, plan: &UpgradePlan) -> Self {
         Self {
             name: name.to_owned(),
+            account: None,
+            region: None,
             from_version: Some(plan.from_version),
             hops: plan.hops.iter().map(|h| h.to).collect(),
             blockers: plan.blockers.clone(),
@@ -184,6 +207,8 @@ impl DryRunCluster {
     pub fn failed(name: &str, error: String) -> Self {
         Self {
             name: name.to_owned(),
+            account: None,
+            region: None,
             from_version: None,
             hops: Vec::new(),
             blockers: Vec::new(),

@@ -1,0 +1,89 @@
+//! A rollout's discovery: the clusters of each account and region its stages select (and of
+//! each cluster they name), with their tags: ListClusters, then DescribeCluster a few at a
+//! time, several locations at once. A member account or region that can't be reached is kept
+//! with why, for the stage to count (and the dry run to show); this function's own account
+//! failing is an error, as before.
+
+use crate::domain::eks::{policy, Action, FailureKind, Operation};
+use crate::domain::event::rollout::RolloutRequest;
+use crate::domain::rollout::assign::{stage_locations, Discovered, Unreachable};
+use crate::domain::{ClusterId, EksFailure, InvalidEvent, Location};
+use crate::handler::HandlerError;
+use crate::ports::{Eks, Ports};
+use futures_util::future::join_all;
+
+/// DescribeCluster calls made at once in one location.
+const DESCRIBES_AT_ONCE: usize = 16;
+/// Locations discovered at once.
+const LOCATIONS_AT_ONCE: usize = 8;
+
+impl<P: Ports> crate::handler::Orchestrator<P> {
+    /// Every cluster the request's stages could select, and the locations that could not be
+    /// listed.
+    pub(super) async fn discover(
+        &self,
+        request: &RolloutRequest,
+    ) -> Result<(Vec<Discovered>, Vec<Unreachable>), HandlerError> {
+        let home = self.config.home.as_ref();
+        let mut locations: Vec<Option<Location>> = Vec::new();
+        for (i, stage) in request.stages.iter().enumerate() {
+            let named = stage.clusters.iter().map(|c| c.at.clone());
+            for at in stage_locations(stage, home).into_iter().chain(named) {
+                if at.is_some() && self.config.spoke.is_none() {
+                    return Err(InvalidEvent {
+                        field: format!("rollout.stages[{i}].accounts"),
+                        problem: "selects clusters of other accounts or regions: deploy the function with the \
+                                  SpokeRoleName parameter (and spoke.yaml in those accounts)"
+                            .into(),
+                    }
+                    .into());
+                }
+                if !locations.contains(&at) {
+                    locations.push(at);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let mut unreachable = Vec::new();
+        for chunk in locations.chunks(LOCATIONS_AT_ONCE) {
+            let lists = join_all(chunk.iter().map(|at| self.discover_at(at.as_ref()))).await;
+            for (at, listed) in chunk.iter().zip(lists) {
+                match (listed, at) {
+                    (Ok(clusters), _) => found.extend(clusters),
+                    (Err(e), Some(at)) if e.kind != FailureKind::Transient => unreachable.push(Unreachable {
+                        at: at.clone(),
+                        message: e.to_string(),
+                    }),
+                    (Err(e), _) => return Err(HandlerError::Eks(e)),
+                }
+            }
+        }
+        Ok((found, unreachable))
+    }
+
+    /// The clusters of one account and region, with their tags; keyed as records are.
+    async fn discover_at(&self, at: Option<&Location>) -> Result<Vec<Discovered>, EksFailure> {
+        let names = self.eks.list_clusters(at).await?;
+        let keys: Vec<String> = names
+            .iter()
+            .filter_map(|name| crate::domain::ClusterName::parse(name).ok())
+            .map(|name| ClusterId { name, at: at.cloned() }.key())
+            .collect();
+        let mut found = Vec::new();
+        for chunk in keys.chunks(DESCRIBES_AT_ONCE) {
+            let described = join_all(chunk.iter().map(|key| self.eks.describe_cluster(key))).await;
+            for (key, described) in chunk.iter().zip(described) {
+                match described {
+                    Ok(view) => found.push(Discovered {
+                        name: key.clone(),
+                        view,
+                    }),
+                    // Deleted between the listing and the description.
+                    Err(e) if policy(Operation::DescribeMember, &e) == Action::Gone => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(found)
+    }
+}
