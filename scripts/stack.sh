@@ -86,6 +86,8 @@ stack_start() {
   # Wake-ups: the function parks between looks and arranges a one-time schedule; the emulator's
   # EventBridge Scheduler stand-in fires it at its time through the same relay.
   export AWS_ENDPOINT_URL_SCHEDULER="http://127.0.0.1:$EKS_PORT"
+  # Hub and spoke: member accounts' clusters are reached through the emulator's STS.
+  export AWS_ENDPOINT_URL_STS="http://127.0.0.1:$EKS_PORT"
   export UPGRADES_TABLE
   "$HELPER" create-table | sed 's/^/   /'
 
@@ -103,6 +105,8 @@ stack_start() {
     --env-var "WAKE_SCHEDULE_GROUP=eks-upgrade-orchestrator-wakes" \
     --env-var "WAKE_ROLE_ARN=arn:aws:iam::123456789012:role/eks-upgrade-orchestrator-wake" \
     --env-var "WAKE_TARGET_ARN=arn:aws:lambda:us-east-1:123456789012:function:eks-upgrade-orchestrator" \
+    --env-var "HOME_ACCOUNT_ID=123456789012" \
+    --env-var "SPOKE_ROLE_NAME=eks-upgrade-spoke" \
     --env-var "RUST_LOG=${FUNCTION_LOG:-info}" \
     ${INVOCATION_BUDGET_SECONDS:+--env-var "INVOCATION_BUDGET_SECONDS=$INVOCATION_BUDGET_SECONDS"} \
     >"$STACK_DIR/cargo-lambda-watch.log" 2>&1 &

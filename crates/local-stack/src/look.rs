@@ -44,9 +44,33 @@ async fn eks_client(endpoint: &str) -> aws_sdk_eks::Client {
     aws_sdk_eks::Client::new(&local_stack::local_sdk_config(endpoint).await)
 }
 
-pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
-    let out = eks_client(endpoint)
-        .await
+/// The client that sees `cluster` (a name, or the ARN of a member account's cluster, reached as
+/// the function does: the emulator's STS, the spoke role `eks-upgrade-spoke`), and its name.
+async fn reach(endpoint: &str, cluster: &str) -> Result<(aws_sdk_eks::Client, String), Error> {
+    use eks_upgrade_orchestrator::adapters::aws::{AwsConfig, LazyClient};
+    use eks_upgrade_orchestrator::adapters::spokes::{SpokeRole, Spokes};
+    let id = eks_upgrade_orchestrator::domain::ClusterId::parse(cluster)?;
+    let Some(at) = &id.at else {
+        return Ok((eks_client(endpoint).await, cluster.to_owned()));
+    };
+    let base = local_stack::local_sdk_config(endpoint).await;
+    let sts = aws_sdk_sts::Client::new(&base);
+    let role = SpokeRole {
+        name: "eks-upgrade-spoke".into(),
+        external_id: None,
+    };
+    let spokes = Spokes::new(AwsConfig::ready(base), LazyClient::ready(sts), role);
+    let client = spokes.eks(at, "local-stack").await.map_err(|e| e.to_string())?;
+    Ok((client, id.name.as_str().to_owned()))
+}
+
+pub async fn cluster(endpoint: &str, cluster: &str) -> Result<i32, Error> {
+    let (client, name) = reach(endpoint, cluster).await?;
+    let shown = eks_upgrade_orchestrator::domain::ClusterId::parse(cluster)
+        .map(|id| id.to_string())
+        .unwrap_or_else(|_| cluster.to_owned());
+    let name = name.as_str();
+    let out = client
         .describe_cluster()
         .name(name)
         .send()
@@ -54,7 +78,7 @@ pub async fn cluster(endpoint: &str, name: &str) -> Result<i32, Error> {
         .map_err(|e| format!("DescribeCluster {name}: {}", aws_sdk_eks::error::DisplayErrorContext(e)))?;
     let cluster = out.cluster().ok_or("DescribeCluster answered without a cluster")?;
     println!(
-        "   cluster {name}: Kubernetes {}, {}, platform {}",
+        "   cluster {shown}: Kubernetes {}, {}, platform {}",
         cluster.version().unwrap_or("?"),
         cluster.status().map(|s| s.as_str()).unwrap_or("?"),
         cluster.platform_version().unwrap_or("?")
@@ -226,7 +250,9 @@ fn rollout_reply(answer: &Value, stages: &[Value]) {
                 ),
                 _ => text(cluster, "error"),
             };
-            println!("       {:<12} {what}", text(cluster, "name"));
+            let name = text(cluster, "name");
+            let shown = eks_upgrade_orchestrator::domain::ClusterId::parse(&name).map_or(name, |id| id.to_string());
+            println!("       {shown:<12} {what}");
         }
     }
     println!("   outcome: {}", text(answer, "outcome"));

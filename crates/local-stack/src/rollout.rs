@@ -154,9 +154,13 @@ impl View {
                     format!(" (upgrade {}{hop}{message})", status_name(u.status))
                 });
                 let note = cluster.note.as_deref().map(|n| format!(" - {n}")).unwrap_or_default();
+                // A member account's cluster by name, account and region, not its ARN.
+                let shown = eks_upgrade_orchestrator::domain::ClusterId::parse(&cluster.name)
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|_| cluster.name.clone());
                 let line = format!(
                     "    {:<12} {:<10}{}{note}",
-                    cluster.name,
+                    shown,
                     status_name(cluster.state),
                     upgrade.unwrap_or_default()
                 );
