@@ -10,6 +10,7 @@ instance would be. Standard library only.
      ("refused": the event is one the function must answer with an error)
   bench_lambda.py instructions BIN EVENT_JSON [refused]      -> JSON: instructions to the first answer
      (under valgrind's callgrind: a count that does not depend on the machine's load)
+  bench_lambda.py once BIN EVENT_JSON              -> JSON: one event's answer time, to a fresh process
   bench_lambda.py run BIN EVENT_JSON UNTIL_CMD     -> JSON: invocations, billed time, peak RSS
      (serves events until UNTIL_CMD, run every second, exits 0)
   bench_lambda.py fleet BIN INSTANCES EVENTS_FILE UNTIL_CMD   -> the same, for one event per line
@@ -171,6 +172,22 @@ def first_answer(service, process, binary, refused):
     return t1
 
 
+def once(binary, event):
+    """Serves one event to a fresh process; how long its answer took (from the event handed out)
+    and whether it was an error. For a long event (a fleet's dry run): up to 15 minutes."""
+    service, server = serve()
+    service.events.put(event.encode())
+    process = start(binary, server)
+    if not service.responded.wait(900):
+        process.kill()
+        raise SystemExit(f"{binary} did not answer within 900 s")
+    process.kill()
+    process.wait()
+    server.shutdown()
+    _, _, is_error, body = service.responses[0]
+    return {"seconds": round(service.handling[0], 2), "error": is_error, "answer_bytes": len(body)}
+
+
 def cold_start(binary, runs, event, refused=False):
     """Also serves the event a second time, warm, to tell the event's own work (its calls) from
     the start-up: `warm_median_ms` is from the second event handed out to its answer."""
@@ -270,6 +287,8 @@ if __name__ == "__main__":
         print(json.dumps(cold_start(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:] == ["refused"])))
     elif mode == "instructions":
         print(json.dumps(instructions(sys.argv[2], sys.argv[3], sys.argv[4:] == ["refused"])))
+    elif mode == "once":
+        print(json.dumps(once(sys.argv[2], sys.argv[3])))
     elif mode == "run":
         print(json.dumps(run(sys.argv[2], [sys.argv[3]], sys.argv[4])))
     elif mode == "fleet":

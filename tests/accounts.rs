@@ -352,6 +352,10 @@ async fn a_dry_run_across_accounts_names_each_clusters_account_and_region_and_wh
     }
     let unreachable: Vec<&Value> = clusters.iter().filter(|c| c["error"].is_string()).collect();
     assert_eq!(unreachable.len(), 2, "the unreachable account in each region: {answer}");
+    assert!(
+        unreachable.iter().all(|c| c["account"].is_null()),
+        "an unreachable location's entry is no cluster of this account: {answer}"
+    );
     assert!(unreachable[0]["error"]
         .as_str()
         .unwrap()
@@ -391,4 +395,21 @@ async fn a_record_written_before_accounts_existed_is_read_and_resumed_as_it_was(
         1,
         "the same update, tracked to its end"
     );
+}
+
+#[tokio::test]
+async fn accounts_without_home_account_id_are_refused_naming_the_field() {
+    let mut h = hub(two_webs());
+    h.app.config.home = None;
+    let refused = h
+        .send(json!({ "rollout": { "name": "org", "targetVersion": "1.31", "stages": [
+            { "name": "all", "accounts": [MEMBER] },
+        ] } }))
+        .await;
+    let Err(HandlerError::InvalidEvent(e)) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(e.field, "rollout.stages[0].accounts");
+    assert!(e.problem.contains("HOME_ACCOUNT_ID"), "{e}");
+    assert!(h.app.store.rollouts().is_empty());
 }

@@ -171,3 +171,30 @@ async fn a_members_eks_calls_go_to_aws_endpoint_url_eks_signed_as_the_spoke_in_i
         "{request}"
     );
 }
+
+#[tokio::test]
+async fn credentials_near_their_expiry_are_refreshed() {
+    // STS gave credentials for 10 minutes only: less than an invocation may still need them.
+    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| {
+        AssumeRoleOutput::builder()
+            .credentials(
+                Credentials::builder()
+                    .access_key_id("ASIASHORT")
+                    .secret_access_key("secret")
+                    .session_token("token")
+                    .expiration(DateTime::from(SystemTime::now() + Duration::from_secs(600)))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]);
+    let spokes = Spokes::new(AwsConfig::new(TrustRoots::Mozilla), LazyClient::ready(sts), role());
+    spokes.eks(&member(), "s").await.unwrap();
+    spokes.eks(&member(), "s").await.unwrap();
+    assert_eq!(
+        rule.num_calls(),
+        2,
+        "assumed again: they would expire within the refresh margin"
+    );
+}

@@ -87,6 +87,8 @@ pub fn classify(code: &str, answered: Answered) -> FailureKind {
     match code {
         // Throttled or briefly unavailable (whatever status it came with).
         "ThrottlingException"
+        // STS's (AssumeRole of a member's spoke role), answered with HTTP 400.
+        | "Throttling"
         | "ServerException"
         | "ServiceUnavailableException"
         | "TooManyRequestsException"
@@ -307,6 +309,7 @@ mod tests {
             ("AccessDeniedException", Status(403), AccessDenied),
             ("AccessDenied", Status(403), AccessDenied),
             ("RegionDisabledException", Status(403), AccessDenied),
+            ("Throttling", Status(400), Transient),
             ("InvalidClientTokenId", Status(403), AccessDenied),
             ("ClientException", Status(400), Rejected),
             ("UnsupportedAvailabilityZoneException", Status(400), Rejected),

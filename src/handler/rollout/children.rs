@@ -61,12 +61,16 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             }
             Ok(_) => {}
             Err(e) => match policy(Operation::DescribeMember, &e) {
-                // Gone, or refused for good or until an operator acts (the spoke role of its
-                // account missing or not trusting the hub, access denied): a failure of the
-                // stage, which its budget counts; the other clusters go on.
-                Action::Gone | Action::Block | Action::Fail => return Ok(StartOutcome::Refused(e.to_string())),
-                // The next tick looks again.
-                Action::Retry | Action::WaitForOther => {
+                Action::Gone => return Ok(StartOutcome::Refused(e.to_string())),
+                // A member account that refuses the hub (its spoke role missing or not trusting
+                // it, a region not enabled): a failure of the stage, which its budget counts, so
+                // the other accounts go on.
+                Action::Block | Action::Fail if ClusterId::parse(cluster).is_ok_and(|id| id.at.is_some()) => {
+                    return Ok(StartOutcome::Refused(e.to_string()))
+                }
+                // The next tick looks again (and the failure budget bounds a cluster that
+                // stays unreachable).
+                Action::Retry | Action::WaitForOther | Action::Block | Action::Fail => {
                     return Ok(StartOutcome::Busy(format!("EKS did not answer ({e}); tried again")))
                 }
             },

@@ -16,6 +16,9 @@ use futures_util::future::join_all;
 const DESCRIBES_AT_ONCE: usize = 16;
 /// Locations discovered at once.
 const LOCATIONS_AT_ONCE: usize = 8;
+/// At most this many (account, region) pairs in one rollout: its record keeps an entry for
+/// each one that could not be reached.
+const MAX_LOCATIONS: usize = 200;
 
 impl<P: Ports> crate::handler::Orchestrator<P> {
     /// Every cluster the request's stages could select, and the locations that could not be
@@ -27,6 +30,15 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         let home = self.config.home.as_ref();
         let mut locations: Vec<Option<Location>> = Vec::new();
         for (i, stage) in request.stages.iter().enumerate() {
+            if home.is_none() && !(stage.accounts.is_empty() && stage.regions.is_empty()) {
+                // Without knowing its own account, "accounts" could only be guessed at.
+                return Err(InvalidEvent {
+                    field: format!("rollout.stages[{i}].accounts"),
+                    problem: "selects accounts or regions, but HOME_ACCOUNT_ID is not set (the template sets it)"
+                        .into(),
+                }
+                .into());
+            }
             let named = stage.clusters.iter().map(|c| c.at.clone());
             for at in stage_locations(stage, home).into_iter().chain(named) {
                 if at.is_some() && self.config.spoke.is_none() {
@@ -41,6 +53,15 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 if !locations.contains(&at) {
                     locations.push(at);
                 }
+            }
+            if locations.len() > MAX_LOCATIONS {
+                return Err(InvalidEvent {
+                    field: format!("rollout.stages[{i}]"),
+                    problem: format!(
+                        "the rollout selects more than {MAX_LOCATIONS} accounts and regions (each account in each region)"
+                    ),
+                }
+                .into());
             }
         }
         let mut found = Vec::new();

@@ -74,10 +74,12 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         cache: &SurveyCache,
     ) -> DryRunCluster {
         let mut planned = self.plan_of(rollout, stage, entry, cache).await;
-        let at = ClusterId::parse(&entry.name).ok().and_then(|id| id.at);
-        if let Some(at) = at.as_ref().or(self.config.home.as_ref()) {
-            planned.account = Some(at.account.as_str().to_owned());
-            planned.region = Some(at.region.as_str().to_owned());
+        // (An unreachable location's entry is no cluster: its label says where.)
+        if let Ok(id) = ClusterId::parse(&entry.name) {
+            if let Some(at) = id.at.as_ref().or(self.config.home.as_ref()) {
+                planned.account = Some(at.account.as_str().to_owned());
+                planned.region = Some(at.region.as_str().to_owned());
+            }
         }
         planned
     }
