@@ -22,28 +22,30 @@ fn member() -> Location {
     Location::new("210987654321", "eu-west-1").unwrap()
 }
 
+/// What STS answers: credentials `ASIAMEMBER` that expire `secs` from now.
+fn credentials_for(secs: u64) -> AssumeRoleOutput {
+    AssumeRoleOutput::builder()
+        .credentials(
+            Credentials::builder()
+                .access_key_id("ASIAMEMBER")
+                .secret_access_key("secret")
+                .session_token("token")
+                .expiration(DateTime::from(SystemTime::now() + Duration::from_secs(secs)))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
 #[tokio::test]
 async fn the_spoke_role_is_assumed_once_and_its_credentials_reused() {
-    let expires = SystemTime::now() + Duration::from_secs(3600);
     let rule = mock!(aws_sdk_sts::Client::assume_role)
         .match_requests(|r| {
             r.role_arn() == Some("arn:aws:iam::210987654321:role/eks-upgrade-spoke")
                 && r.role_session_name() == Some("eks-upgrade-web")
                 && r.external_id() == Some("shared-secret")
         })
-        .then_output(move || {
-            AssumeRoleOutput::builder()
-                .credentials(
-                    Credentials::builder()
-                        .access_key_id("ASIAMEMBER")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(DateTime::from(expires))
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-        });
+        .then_output(|| credentials_for(3600));
     let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]);
     let spokes = Spokes::new(AwsConfig::new(TrustRoots::Mozilla), LazyClient::ready(sts), role());
     for _ in 0..3 {
@@ -101,19 +103,7 @@ async fn a_members_client_keeps_the_endpoints_and_time_outs_of_the_functions_con
         )
         .load()
         .await;
-    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| {
-        AssumeRoleOutput::builder()
-            .credentials(
-                Credentials::builder()
-                    .access_key_id("ASIAMEMBER")
-                    .secret_access_key("secret")
-                    .session_token("token")
-                    .expiration(DateTime::from(SystemTime::now() + Duration::from_secs(3600)))
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| credentials_for(3600));
     let sts = mock_client!(aws_sdk_sts, [&rule]);
     let spokes = Spokes::new(AwsConfig::ready(base), LazyClient::ready(sts), role());
     let config = spokes.config_for(&member(), "eks-upgrade-web").await.unwrap();
@@ -146,19 +136,7 @@ async fn a_members_eks_calls_go_to_aws_endpoint_url_eks_signed_as_the_spoke_in_i
         socket.write_all(answer.as_bytes()).await.unwrap();
         String::from_utf8_lossy(&head[..n]).to_string()
     });
-    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| {
-        AssumeRoleOutput::builder()
-            .credentials(
-                Credentials::builder()
-                    .access_key_id("ASIAMEMBER")
-                    .secret_access_key("secret")
-                    .session_token("token")
-                    .expiration(DateTime::from(SystemTime::now() + Duration::from_secs(3600)))
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| credentials_for(3600));
     let sts = mock_client!(aws_sdk_sts, [&rule]);
     let spokes = Spokes::new(AwsConfig::new(TrustRoots::Mozilla), LazyClient::ready(sts), role());
     let config = spokes.config_for(&member(), "eks-upgrade-web").await.unwrap();
@@ -175,19 +153,7 @@ async fn a_members_eks_calls_go_to_aws_endpoint_url_eks_signed_as_the_spoke_in_i
 #[tokio::test]
 async fn credentials_near_their_expiry_are_refreshed() {
     // STS gave credentials for 10 minutes only: less than an invocation may still need them.
-    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| {
-        AssumeRoleOutput::builder()
-            .credentials(
-                Credentials::builder()
-                    .access_key_id("ASIASHORT")
-                    .secret_access_key("secret")
-                    .session_token("token")
-                    .expiration(DateTime::from(SystemTime::now() + Duration::from_secs(600)))
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let rule = mock!(aws_sdk_sts::Client::assume_role).then_output(|| credentials_for(600));
     let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]);
     let spokes = Spokes::new(AwsConfig::new(TrustRoots::Mozilla), LazyClient::ready(sts), role());
     spokes.eks(&member(), "s").await.unwrap();
