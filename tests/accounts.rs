@@ -413,3 +413,23 @@ async fn accounts_without_home_account_id_are_refused_naming_the_field() {
     assert!(e.problem.contains("HOME_ACCOUNT_ID"), "{e}");
     assert!(h.app.store.rollouts().is_empty());
 }
+
+#[tokio::test]
+async fn a_members_plan_reads_the_version_catalogue_of_its_own_account_and_region() {
+    let eks = two_webs();
+    eks.add_cluster_at(MEMBER, "eu-west-1", "api", "1.30", &[]);
+    let h = hub(eks);
+    h.send_ok(
+        json!({ "cluster": "arn:aws:eks:eu-west-1:210987654321:cluster/api", "targetVersion": "1.31", "dryRun": true }),
+    )
+    .await;
+    h.send_ok(json!({ "cluster": "web", "targetVersion": "1.31", "dryRun": true }))
+        .await;
+    let asked = h.app.eks.lock().catalogue_asked_at.clone();
+    assert!(asked.contains(&"210987654321/eu-west-1".to_owned()), "{asked:?}");
+    assert!(asked.contains(&"home".to_owned()), "{asked:?}");
+    assert!(
+        !asked.iter().any(|a| a.ends_with("us-east-1")),
+        "never the member's other region: {asked:?}"
+    );
+}

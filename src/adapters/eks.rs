@@ -56,11 +56,16 @@ impl EksAdapter {
     async fn reach(&self, cluster: &str) -> Result<Reach, EksFailure> {
         let id = ClusterId::parse(cluster).map_err(|e| EksFailure::new(FailureKind::Rejected, "", e))?;
         let name = id.name.as_str().to_owned();
-        let client = match &id.at {
-            None => self.client.get().await.clone(),
-            Some(at) => self.spoke(at, HUB_SESSION).await?,
-        };
+        let client = self.client_at(id.at.as_ref()).await?;
         Ok(Reach { client, name })
+    }
+
+    /// The client of an account and region (`None`: this function's own).
+    async fn client_at(&self, at: Option<&Location>) -> Result<aws_sdk_eks::Client, EksFailure> {
+        match at {
+            None => Ok(self.client.get().await.clone()),
+            Some(at) => self.spoke(at, HUB_SESSION).await,
+        }
     }
 
     /// A client of a member account and region, or why it can't be reached.
@@ -258,11 +263,10 @@ impl Eks for EksAdapter {
         update_view(out.update())
     }
 
-    async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {
+    async fn describe_cluster_versions(&self, at: Option<&Location>) -> Result<Vec<OfferedVersion>, EksFailure> {
         let pages = self
-            .client
-            .get()
-            .await
+            .client_at(at)
+            .await?
             .describe_cluster_versions()
             .into_paginator()
             .items()
@@ -281,11 +285,13 @@ impl Eks for EksAdapter {
     }
 
     async fn list_clusters(&self, at: Option<&Location>) -> Result<Vec<String>, EksFailure> {
-        let client = match at {
-            None => self.client.get().await.clone(),
-            Some(at) => self.spoke(at, HUB_SESSION).await?,
-        };
-        let pages = client.list_clusters().into_paginator().items().send();
+        let pages = self
+            .client_at(at)
+            .await?
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send();
         pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| failure(&e))
     }
 
@@ -364,11 +370,10 @@ impl Eks for EksAdapter {
         .await
     }
 
-    async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
+    async fn addon_versions(&self, at: Option<&Location>, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
         let pages = self
-            .client
-            .get()
-            .await
+            .client_at(at)
+            .await?
             .describe_addon_versions()
             .addon_name(addon)
             .into_paginator()

@@ -6,6 +6,7 @@ use crate::domain::eks::{
     InsightView, NodegroupView, OfferedVersion, Operation, RollbackSurvey, Survey, VerifyEvidence,
 };
 use crate::domain::plan::unknown_alarm;
+use crate::domain::{ClusterId, Location};
 use crate::domain::{InvalidEvent, UpdateState, UpdateView};
 use crate::handler::HandlerError;
 use crate::ports::{Alarms, Eks, Ports};
@@ -82,10 +83,12 @@ impl<P: Ports> super::Orchestrator<P> {
     ) -> Result<ClusterParts, EksFailure> {
         let cluster_view = self.eks.describe_cluster(cluster).await?;
         let addons = self.eks.addons(cluster).await.map_err(vanished)?;
-        let addon_versions = self.addon_versions(&addons, cache).await?;
+        // The catalogue of the cluster's own account and region.
+        let at = ClusterId::parse(cluster).ok().and_then(|id| id.at);
+        let addon_versions = self.addon_versions(at.as_ref(), &addons, cache).await?;
         let versions = cache
-            .versions
-            .get_or_try_init(|| self.eks.describe_cluster_versions())
+            .versions(&at)
+            .get_or_try_init(|| self.eks.describe_cluster_versions(at.as_ref()))
             .await?
             .clone();
         Ok(ClusterParts {
@@ -101,13 +104,16 @@ impl<P: Ports> super::Orchestrator<P> {
     /// Each installed add-on's versions (DescribeAddonVersions), once per add-on per `cache`.
     async fn addon_versions(
         &self,
+        at: Option<&Location>,
         addons: &[AddonView],
         cache: &SurveyCache,
     ) -> Result<Vec<(String, Vec<AddonVersionOption>)>, EksFailure> {
         let mut all = Vec::new();
         for addon in addons {
-            let cell = cache.addon(&addon.name);
-            let versions = cell.get_or_try_init(|| self.eks.addon_versions(&addon.name)).await?;
+            let cell = cache.addon(at, &addon.name);
+            let versions = cell
+                .get_or_try_init(|| self.eks.addon_versions(at, &addon.name))
+                .await?;
             all.push((addon.name.clone(), versions.clone()));
         }
         Ok(all)
@@ -186,19 +192,30 @@ struct ClusterParts {
     insights: Vec<InsightView>,
 }
 
-/// What is the same for every cluster of a survey, asked once per invocation that surveys many
-/// (a fleet's dry run, clusters side by side): the versions EKS offers, and each add-on's
-/// versions. A failed ask is not kept: the next survey asks again.
+/// What is the same for every cluster of a survey in one account and region, asked once per
+/// invocation that surveys many (a fleet's dry run, clusters side by side): the versions EKS
+/// offers, and each add-on's versions. A failed ask is not kept: the next survey asks again.
 #[derive(Debug, Default)]
 pub(crate) struct SurveyCache {
-    versions: OnceCell<Vec<OfferedVersion>>,
-    addons: Mutex<HashMap<String, Arc<OnceCell<Vec<AddonVersionOption>>>>>,
+    versions: Mutex<HashMap<Option<Location>, Asked<OfferedVersion>>>,
+    addons: Mutex<HashMap<AddonAt, Asked<AddonVersionOption>>>,
 }
 
+/// An add-on in an account and region.
+type AddonAt = (Option<Location>, String);
+
+/// An answer asked for once, by whichever survey needs it first.
+type Asked<T> = Arc<OnceCell<Vec<T>>>;
+
 impl SurveyCache {
-    fn addon(&self, name: &str) -> Arc<OnceCell<Vec<AddonVersionOption>>> {
+    fn versions(&self, at: &Option<Location>) -> Asked<OfferedVersion> {
+        let mut versions = self.versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        versions.entry(at.clone()).or_default().clone()
+    }
+
+    fn addon(&self, at: Option<&Location>, name: &str) -> Asked<AddonVersionOption> {
         let mut addons = self.addons.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        addons.entry(name.to_owned()).or_default().clone()
+        addons.entry((at.cloned(), name.to_owned())).or_default().clone()
     }
 }
 

@@ -59,7 +59,11 @@ impl<P: Ports> super::Orchestrator<P> {
 
     /// `latest`: the newest version EKS offers in standard support.
     pub(super) async fn latest_version(&self) -> Result<KubeVersion, HandlerError> {
-        let offered = self.eks.describe_cluster_versions().await.map_err(HandlerError::Eks)?;
+        let offered = self
+            .eks
+            .describe_cluster_versions(None)
+            .await
+            .map_err(HandlerError::Eks)?;
         offered
             .iter()
             .filter(|v| v.status == "STANDARD_SUPPORT")

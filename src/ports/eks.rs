@@ -78,8 +78,12 @@ pub trait Eks: Send + Sync {
         update_id: &str,
     ) -> impl Future<Output = Result<UpdateView, EksFailure>> + Send;
 
-    /// The Kubernetes versions EKS offers (DescribeClusterVersions, all pages).
-    fn describe_cluster_versions(&self) -> impl Future<Output = Result<Vec<OfferedVersion>, EksFailure>> + Send;
+    /// The Kubernetes versions EKS offers in an account and region (`None`: this function's
+    /// own), DescribeClusterVersions, all pages.
+    fn describe_cluster_versions(
+        &self,
+        at: Option<&Location>,
+    ) -> impl Future<Output = Result<Vec<OfferedVersion>, EksFailure>> + Send;
 
     /// The cluster's managed node groups (ListNodegroups, then DescribeNodegroup on each).
     fn nodegroups(&self, cluster: &str) -> impl Future<Output = Result<Vec<NodegroupView>, EksFailure>> + Send;
@@ -87,8 +91,13 @@ pub trait Eks: Send + Sync {
     /// The cluster's installed add-ons (ListAddons, then DescribeAddon on each).
     fn addons(&self, cluster: &str) -> impl Future<Output = Result<Vec<AddonView>, EksFailure>> + Send;
 
-    /// The versions of an add-on and what each runs on (DescribeAddonVersions, all pages).
-    fn addon_versions(&self, addon: &str) -> impl Future<Output = Result<Vec<AddonVersionOption>, EksFailure>> + Send;
+    /// The versions of an add-on and what each runs on, in an account and region
+    /// (DescribeAddonVersions, all pages): the catalogue may differ from region to region.
+    fn addon_versions(
+        &self,
+        at: Option<&Location>,
+        addon: &str,
+    ) -> impl Future<Output = Result<Vec<AddonVersionOption>, EksFailure>> + Send;
 
     /// The names of the clusters of an account in a region (ListClusters, all pages): this
     /// function's own (`None`) or a member's, reached through its spoke role.

@@ -442,8 +442,13 @@ impl Eks for FakeEks {
         self.describe_update(cluster, update_id).await
     }
 
-    async fn describe_cluster_versions(&self) -> Result<Vec<OfferedVersion>, EksFailure> {
-        let s = self.enter("DescribeClusterVersions").await?;
+    async fn describe_cluster_versions(&self, at: Option<&Location>) -> Result<Vec<OfferedVersion>, EksFailure> {
+        let mut s = self.enter("DescribeClusterVersions").await?;
+        s.catalogue_asked_at
+            .push(at.map_or("home".to_owned(), |at| at.to_string()));
+        if let Some(failure) = at.and_then(|at| s.unreachable.get(at.account.as_str())) {
+            return Err(failure.clone());
+        }
         if !s.offered.is_empty() {
             return Ok(s.offered.clone());
         }
@@ -489,8 +494,13 @@ impl Eks for FakeEks {
         Ok(s.addons.clone())
     }
 
-    async fn addon_versions(&self, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
-        let s = self.enter("DescribeAddonVersions").await?;
+    async fn addon_versions(&self, at: Option<&Location>, addon: &str) -> Result<Vec<AddonVersionOption>, EksFailure> {
+        let mut s = self.enter("DescribeAddonVersions").await?;
+        s.catalogue_asked_at
+            .push(at.map_or("home".to_owned(), |at| at.to_string()));
+        if let Some(failure) = at.and_then(|at| s.unreachable.get(at.account.as_str())) {
+            return Err(failure.clone());
+        }
         Ok(s.addon_catalog
             .iter()
             .find(|(name, _)| name == addon)

@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct FakeEksState {
+    /// Where each catalogue call (DescribeClusterVersions, DescribeAddonVersions) was asked:
+    /// `account/region`, or `home`.
+    pub catalogue_asked_at: Vec<String>,
     /// Accounts whose spoke role can't be assumed, and what assuming it answers.
     pub unreachable: HashMap<String, EksFailure>,
     /// Cluster key (a name here, an ARN in another account or region) to (status, version).
