@@ -138,7 +138,17 @@ fn advance_with(r: &mut RolloutRecord, now: i64, retry_waiting: bool) -> Vec<Str
     // Bounded: each pass moves a stage on, or stops.
     for _ in 0..=r.stages.len() * 4 + 1 {
         let Some(s) = r.current_stage() else {
-            let note = format!("every stage succeeded: the fleet is at {}", r.target_version);
+            // Failures within the budgets (a cluster, or an account or region that could not be
+            // reached) are said, not hidden behind "the fleet is at".
+            let failed: usize = r.stages.iter().map(|s| s.count(ClusterState::Failed)).sum();
+            let note = match failed {
+                0 => format!("every stage succeeded: the fleet is at {}", r.target_version),
+                n => format!(
+                    "every stage ended within its failure budget: {n} cluster(s) or location(s) failed or could \
+                     not be reached (see each stage's notes), the others are at {}",
+                    r.target_version
+                ),
+            };
             end(r, RolloutStatus::Succeeded, note, now);
             return Vec::new();
         };
