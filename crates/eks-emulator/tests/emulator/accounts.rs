@@ -78,6 +78,13 @@ async fn assume(emu: &Emulator, role: &str, external_id: Option<&str>) -> Result
     ))
 }
 
+/// The member's credentials, as the hub gets them: its spoke role assumed.
+async fn spoke(emu: &Emulator) -> Credentials {
+    assume(emu, "arn:aws:iam::210987654321:role/eks-upgrade-spoke", None)
+        .await
+        .unwrap()
+}
+
 async fn eks(emu: &Emulator, region: &str, credentials: Credentials) -> aws_sdk_eks::Client {
     aws_sdk_eks::Client::new(&config(emu, region, credentials).await)
 }
@@ -85,9 +92,7 @@ async fn eks(emu: &Emulator, region: &str, credentials: Credentials) -> aws_sdk_
 #[tokio::test]
 async fn a_members_role_shows_its_clusters_in_the_region_signed_for() {
     let emu = emulator().await;
-    let member = assume(&emu, "arn:aws:iam::210987654321:role/eks-upgrade-spoke", None)
-        .await
-        .unwrap();
+    let member = spoke(&emu).await;
     let there = eks(&emu, "us-east-1", member.clone()).await;
     let web = there.describe_cluster().name("web").send().await.unwrap();
     assert_eq!(
@@ -177,9 +182,7 @@ async fn sts_refuses_as_aws_does() {
 #[tokio::test]
 async fn a_region_the_account_has_not_enabled_refuses_its_credentials() {
     let emu = emulator().await;
-    let member = assume(&emu, "arn:aws:iam::210987654321:role/eks-upgrade-spoke", None)
-        .await
-        .unwrap();
+    let member = spoke(&emu).await;
     let closed = eks(&emu, "ap-east-1", member).await;
     let e = closed.list_clusters().send().await.unwrap_err().into_service_error();
     assert_eq!(e.code(), Some("UnrecognizedClientException"));
