@@ -40,12 +40,16 @@ async fn main() -> Result<(), Error> {
     // Loaded, and each client built, when an invocation first needs it: see adapters::aws.
     let aws = AwsConfig::new(TrustRoots::from_env()?).with_operation_timeout(config.operation_timeout_secs);
     let mut eks = EksAdapter::new(aws.lazy(aws_sdk_eks::Client::new));
+    let mut alarms = CloudWatchAlarms::new(aws.lazy(aws_sdk_cloudwatch::Client::new));
     if let Some(spoke) = &config.spoke {
         let role = SpokeRole {
             name: spoke.role_name.clone(),
             external_id: spoke.external_id.clone(),
         };
-        eks = eks.with_spokes(Spokes::new(aws.clone(), aws.lazy(aws_sdk_sts::Client::new), role));
+        // One set of member credentials for both EKS and CloudWatch.
+        let spokes = Spokes::new(aws.clone(), aws.lazy(aws_sdk_sts::Client::new), role);
+        eks = eks.with_spokes(spokes.clone());
+        alarms = alarms.with_spokes(spokes);
     }
     let orchestrator: Lambda = Orchestrator {
         eks,
@@ -56,7 +60,7 @@ async fn main() -> Result<(), Error> {
             aws.lazy(aws_sdk_eventbridge::Client::new),
             config.event_bus_name.clone(),
         ),
-        alarms: CloudWatchAlarms::new(aws.lazy(aws_sdk_cloudwatch::Client::new)),
+        alarms,
         scheduler: SchedulerWakes::new(aws.lazy(aws_sdk_scheduler::Client::new), config.wake.clone()),
         config,
         crash_points: CrashPoints::from_env(),

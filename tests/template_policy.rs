@@ -611,10 +611,11 @@ fn the_spoke_role_trusts_only_the_hub_and_grants_only_the_eks_calls_the_code_mak
         .collect();
     let granted: std::collections::BTreeSet<String> = statements.iter().flat_map(|s| list(&s["Action"])).collect();
     let mut expected = called_operations("eks.rs", "eks");
+    expected.extend(called_operations("cloudwatch.rs", "cloudwatch"));
     expected.insert("ec2:DescribeLaunchTemplateVersions".into());
     assert_eq!(
         granted, expected,
-        "the EKS calls the code makes in a member account, nothing else"
+        "the EKS and CloudWatch calls the code makes in a member account, nothing else"
     );
     for statement in &statements {
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
@@ -624,6 +625,12 @@ fn the_spoke_role_trusts_only_the_hub_and_grants_only_the_eks_calls_the_code_mak
                 assert!(
                     actions.iter().all(|a| CATALOGUE_ACTIONS.contains(&a.as_str())),
                     "{actions:?}"
+                );
+            } else if actions.iter().any(|a| a.starts_with("cloudwatch:")) {
+                assert_eq!(actions, ["cloudwatch:DescribeAlarms"], "read only");
+                assert_eq!(
+                    resource, "arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:${VerifyAlarmPrefix}*",
+                    "the member's alarms of the prefix, in any region"
                 );
             } else {
                 assert!(

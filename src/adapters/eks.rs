@@ -2,7 +2,7 @@
 
 use super::aws::LazyClient;
 use super::sdk_failure;
-use super::spokes::Spokes;
+use super::spokes::{no_spoke_role, Spokes, HUB_SESSION};
 use crate::domain::eks::{
     AddonVersionOption, AddonView, HealthIssue, InsightCategory, InsightView, LaunchTemplateRef, NodegroupView,
     OfferedVersion,
@@ -25,12 +25,6 @@ pub struct EksAdapter {
     /// Member accounts' clients (hub and spoke); none: only this account's clusters.
     spokes: Option<Spokes>,
 }
-
-/// The session the spoke roles are assumed as: one per account, so a warm instance assumes
-/// each account's role about once an hour. (A session per cluster named the cluster in the
-/// member's CloudTrail, which its EKS events name anyway, at the price of an AssumeRole for
-/// nearly every look: 610 per account in the 1,000-cluster benchmark.)
-pub const HUB_SESSION: &str = "eks-upgrade-orchestrator";
 
 /// The client that reaches a cluster, and the cluster's name as EKS knows it there.
 struct Reach {
@@ -72,15 +66,7 @@ impl EksAdapter {
     async fn spoke(&self, at: &Location, session: &str) -> Result<aws_sdk_eks::Client, EksFailure> {
         match &self.spokes {
             Some(spokes) => Box::pin(spokes.eks(at, session)).await,
-            None => Err(EksFailure::new(
-                FailureKind::AccessDenied,
-                "SpokeRoleNotConfigured",
-                format!(
-                    "account {} is not this function's: reaching it needs the spoke role (the \
-                     template's SpokeRoleName parameter, SPOKE_ROLE_NAME)",
-                    at.account.as_str()
-                ),
-            )),
+            None => Err(no_spoke_role(at)),
         }
     }
 

@@ -1,7 +1,6 @@
 //! Reaching a member account (hub and spoke): the function assumes
-//! `arn:<partition>:iam::<account>:role/<SPOKE_ROLE_NAME>` with STS `AssumeRole` (the session
-//! named after the cluster it works on, so the member's CloudTrail says which upgrade made a
-//! call), keeps the credentials until shortly before they expire, and builds clients for that
+//! `arn:<partition>:iam::<account>:role/<SPOKE_ROLE_NAME>` with STS `AssumeRole` (one
+//! session per account, [`HUB_SESSION`]), keeps the credentials until shortly before they expire, and builds clients for that
 //! account and the cluster's region. A member it cannot reach (the role missing, not trusting
 //! the hub, a region not enabled) is an [`EksFailure`] that names the account, the role and
 //! AWS's message, and blocks that cluster only.
@@ -52,8 +51,14 @@ impl CredentialCache {
     }
 }
 
-/// An EKS client per (account, region, session), with when its credentials expire.
-type EksClients = HashMap<(String, String, String), (Option<SystemTime>, aws_sdk_eks::Client)>;
+/// Clients of one kind per (account, region, session), with when their credentials expire.
+type Clients<C> = Arc<Mutex<HashMap<(String, String, String), (Option<SystemTime>, C)>>>;
+
+/// The session the spoke roles are assumed as: one per account, so a warm instance assumes
+/// each account's role about once an hour. (A session per cluster named the cluster in the
+/// member's CloudTrail, which its EKS events name anyway, at the price of an AssumeRole for
+/// nearly every look: 610 per account in the 1,000-cluster benchmark.)
+pub const HUB_SESSION: &str = "eks-upgrade-orchestrator";
 
 /// The AWS configuration of a member account and region.
 #[derive(Clone)]
@@ -64,7 +69,8 @@ pub struct Spokes {
     cache: Arc<Mutex<CredentialCache>>,
     /// Built once per set of credentials: a client holds its connections (and, with
     /// `TLS_TRUST_ROOTS=system`, its own HTTPS set-up), so one per call would redo both.
-    eks_clients: Arc<Mutex<EksClients>>,
+    eks_clients: Clients<aws_sdk_eks::Client>,
+    cloudwatch_clients: Clients<aws_sdk_cloudwatch::Client>,
 }
 
 impl std::fmt::Debug for Spokes {
@@ -81,12 +87,29 @@ impl Spokes {
             role,
             cache: Arc::default(),
             eks_clients: Arc::default(),
+            cloudwatch_clients: Arc::default(),
         }
     }
 
     /// An EKS client for `at`, signed as the spoke role (session `session`), kept while its
     /// credentials are.
     pub async fn eks(&self, at: &Location, session: &str) -> Result<aws_sdk_eks::Client, EksFailure> {
+        Box::pin(self.client(&self.eks_clients, at, session, aws_sdk_eks::Client::new)).await
+    }
+
+    /// A CloudWatch client for `at` (the alarms a member cluster's verification reads live in
+    /// its own account and region), kept while its credentials are.
+    pub async fn cloudwatch(&self, at: &Location, session: &str) -> Result<aws_sdk_cloudwatch::Client, EksFailure> {
+        Box::pin(self.client(&self.cloudwatch_clients, at, session, aws_sdk_cloudwatch::Client::new)).await
+    }
+
+    async fn client<C: Clone>(
+        &self,
+        clients: &Clients<C>,
+        at: &Location,
+        session: &str,
+        make: fn(&SdkConfig) -> C,
+    ) -> Result<C, EksFailure> {
         let key = (
             at.account.as_str().to_owned(),
             at.region.as_str().to_owned(),
@@ -94,19 +117,13 @@ impl Spokes {
         );
         let now = SystemTime::now();
         let fresh = |expiry: &Option<SystemTime>| expiry.is_none_or(|e| e > now + REFRESH_BEFORE);
-        if let Some((_, client)) = self
-            .eks_clients
-            .lock()
-            .expect("clients")
-            .get(&key)
-            .filter(|(e, _)| fresh(e))
-        {
+        if let Some((_, client)) = clients.lock().expect("clients").get(&key).filter(|(e, _)| fresh(e)) {
             return Ok(client.clone());
         }
         let credentials = self.credentials(at, session).await?;
         let expiry = credentials.expiry();
-        let client = aws_sdk_eks::Client::new(&self.signed(at, credentials).await);
-        let mut clients = self.eks_clients.lock().expect("clients");
+        let client = make(&self.signed(at, credentials).await);
+        let mut clients = clients.lock().expect("clients");
         // Bounded: what expired goes whenever something is added.
         clients.retain(|_, (e, _)| e.is_none_or(|e| e > now));
         clients.insert(key, (expiry, client.clone()));
@@ -175,6 +192,19 @@ impl Spokes {
             .keep(account, session, credentials.clone(), now);
         Ok(credentials)
     }
+}
+
+/// Why a cluster of another account can't be reached when no spoke role is configured.
+pub fn no_spoke_role(at: &Location) -> EksFailure {
+    EksFailure::new(
+        FailureKind::AccessDenied,
+        "SpokeRoleNotConfigured",
+        format!(
+            "account {} is not this function's: reaching it needs the spoke role (the \
+             template's SpokeRoleName parameter, SPOKE_ROLE_NAME)",
+            at.account.as_str()
+        ),
+    )
 }
 
 /// STS allows 2-64 characters of `[\w+=,.@-]` in a session name.

@@ -68,7 +68,7 @@ impl<P: Ports> super::Orchestrator<P> {
             addons: parts.addons,
             addon_versions: parts.addon_versions,
             insights: parts.insights,
-            alarms: self.named_alarms(alarms).await?,
+            alarms: self.named_alarms(located(cluster).as_ref(), alarms).await?,
         })
     }
 
@@ -84,7 +84,7 @@ impl<P: Ports> super::Orchestrator<P> {
         let cluster_view = self.eks.describe_cluster(cluster).await?;
         let addons = self.eks.addons(cluster).await.map_err(vanished)?;
         // The catalogue of the cluster's own account and region.
-        let at = ClusterId::parse(cluster).ok().and_then(|id| id.at);
+        let at = located(cluster);
         let addon_versions = self.addon_versions(at.as_ref(), &addons, cache).await?;
         let versions = cache
             .versions(&at)
@@ -119,10 +119,14 @@ impl<P: Ports> super::Orchestrator<P> {
         Ok(all)
     }
 
-    /// Each named alarm with what CloudWatch says of it (`None`: it has no metric alarm of
-    /// that name).
-    pub(super) async fn named_alarms(&self, names: &[String]) -> Result<Vec<(String, Option<AlarmView>)>, EksFailure> {
-        let seen = self.alarms.describe(names).await?;
+    /// Each named alarm with what CloudWatch says of it at `at` (`None`: it has no metric
+    /// alarm of that name there).
+    pub(super) async fn named_alarms(
+        &self,
+        at: Option<&Location>,
+        names: &[String],
+    ) -> Result<Vec<(String, Option<AlarmView>)>, EksFailure> {
+        let seen = self.alarms.describe(at, names).await?;
         Ok(names
             .iter()
             .map(|name| (name.clone(), seen.iter().find(|a| &a.name == name).cloned()))
@@ -132,11 +136,16 @@ impl<P: Ports> super::Orchestrator<P> {
     /// Refuses (naming `field[i]`) the first of `names` CloudWatch has no metric alarm of: a
     /// mistyped name, or a composite alarm, which the function's scoped permission can't read.
     /// If CloudWatch can't answer now, nothing is refused: each hop's preflight reads them again.
-    pub(super) async fn refuse_unknown_alarms(&self, names: &[String], field: &str) -> Result<(), HandlerError> {
+    pub(super) async fn refuse_unknown_alarms(
+        &self,
+        at: Option<&Location>,
+        names: &[String],
+        field: &str,
+    ) -> Result<(), HandlerError> {
         if names.is_empty() {
             return Ok(());
         }
-        let Ok(seen) = self.named_alarms(names).await else {
+        let Ok(seen) = self.named_alarms(at, names).await else {
             return Ok(());
         };
         match seen.iter().position(|(_, alarm)| alarm.is_none()) {
@@ -159,7 +168,7 @@ impl<P: Ports> super::Orchestrator<P> {
             cluster: self.eks.describe_cluster(cluster).await?,
             nodegroups: self.eks.nodegroups(cluster).await.map_err(vanished)?,
             addons: self.eks.addons(cluster).await.map_err(vanished)?,
-            alarms: self.alarms.describe(alarms).await?,
+            alarms: self.alarms.describe(located(cluster).as_ref(), alarms).await?,
         })
     }
 
@@ -226,4 +235,9 @@ fn vanished(e: EksFailure) -> EksFailure {
         Action::Retry => EksFailure::new(FailureKind::Transient, e.code, e.message),
         Action::WaitForOther | Action::Gone | Action::Block | Action::Fail => e,
     }
+}
+
+/// Where the cluster of a record's key lives (`None`: the function's own account and region).
+fn located(cluster: &str) -> Option<Location> {
+    ClusterId::parse(cluster).ok().and_then(|id| id.at)
 }

@@ -96,7 +96,8 @@ impl<P: Ports> super::Orchestrator<P> {
         let Some(names) = request.verify.as_ref().map(|v| &v.alarms).filter(|a| !a.is_empty()) else {
             return Ok(());
         };
-        self.refuse_unknown_alarms(names, "verify.alarms").await
+        self.refuse_unknown_alarms(request.cluster.at.as_ref(), names, "verify.alarms")
+            .await
     }
 
     /// The same request again: a BLOCKED record is reopened; anything else answers as it is.

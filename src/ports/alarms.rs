@@ -1,13 +1,18 @@
 //! The alarms port: the CloudWatch alarms a hop's verification reads (DescribeAlarms).
 
 use crate::domain::eks::AlarmView;
-use crate::domain::EksFailure;
+use crate::domain::{EksFailure, Location};
 use std::future::Future;
 
-/// Reads alarm states. A name CloudWatch does not know is absent from the answer (the
-/// verification counts that as failed, not as OK).
+/// Reads alarm states in an account and region (`None`: the function's own; a member
+/// cluster's alarms live in its account). A name CloudWatch does not know is absent from the
+/// answer (the verification counts that as failed, not as OK).
 pub trait Alarms: Send + Sync {
-    fn describe(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmView>, EksFailure>> + Send;
+    fn describe(
+        &self,
+        at: Option<&Location>,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<AlarmView>, EksFailure>> + Send;
 }
 
 #[cfg(any(test, feature = "test-util"))]
@@ -17,7 +22,7 @@ pub use fake::FakeAlarms;
 mod fake {
     use super::Alarms;
     use crate::domain::eks::AlarmView;
-    use crate::domain::EksFailure;
+    use crate::domain::{EksFailure, Location};
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
@@ -34,6 +39,8 @@ mod fake {
         later: Vec<(usize, String, String, String)>,
         failure: Option<EksFailure>,
         calls: usize,
+        /// Where each call read (`None`: the function's own account and region).
+        read_at: Vec<Option<Location>>,
     }
 
     impl FakeAlarms {
@@ -65,12 +72,18 @@ mod fake {
         pub fn calls(&self) -> usize {
             self.inner.lock().unwrap().calls
         }
+
+        /// Where each call read, in order.
+        pub fn read_at(&self) -> Vec<Option<Location>> {
+            self.inner.lock().unwrap().read_at.clone()
+        }
     }
 
     impl Alarms for FakeAlarms {
-        async fn describe(&self, names: &[String]) -> Result<Vec<AlarmView>, EksFailure> {
+        async fn describe(&self, at: Option<&Location>, names: &[String]) -> Result<Vec<AlarmView>, EksFailure> {
             let mut inner = self.inner.lock().unwrap();
             inner.calls += 1;
+            inner.read_at.push(at.cloned());
             let calls = inner.calls;
             let due: Vec<_> = inner.later.iter().filter(|l| calls > l.0).cloned().collect();
             inner.later.retain(|l| calls <= l.0);

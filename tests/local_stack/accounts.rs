@@ -1,7 +1,8 @@
 //! Hub and spoke on the local stack: the function reaches a member account's cluster through
 //! the emulator's STS (`AssumeRole` of the spoke role) and upgrades it there, once, beside a
 //! cluster of the same name in its own account; a member whose role does not trust the hub
-//! blocks only its cluster, with STS's message.
+//! blocks only its cluster, with STS's message; a member cluster's verification reads its own
+//! account's alarms.
 
 use super::*;
 
@@ -68,5 +69,53 @@ async fn a_members_cluster_is_upgraded_through_its_spoke_role_once_beside_the_hu
         stats.requests_by_location.get("210987654321/eu-west-1").map(|n| *n > 3),
         Some(true)
     );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_verification_reads_the_alarms_of_its_own_account_and_region() {
+    let stack = Stack::start(Options {
+        seed: Some(hub_seed()),
+        hub: true,
+        ..Options::default()
+    })
+    .await;
+    // The same alarm name in both accounts: firing in the hub's, quiet in the member's. Read
+    // in the hub's account, the member's preflight would block on it.
+    stack
+        .emulator
+        .set_alarm("web-5xx", "ALARM", Some("the hub's own"))
+        .unwrap();
+    stack
+        .emulator
+        .set_alarm_at(MEMBER, "eu-west-1", "web-5xx", "OK")
+        .unwrap();
+    let there = "arn:aws:eks:eu-west-1:210987654321:cluster/web";
+    stack
+        .invoke(json!({
+            "cluster": there, "targetVersion": "1.31",
+            "verify": { "alarms": ["web-5xx"], "soakMinutes": 0 },
+        }))
+        .await
+        .expect("handled");
+    let member = stack
+        .wait_for(there, "to-1.31", "the member's web", |r| r.is_finished())
+        .await;
+    assert_eq!(member.status, UpgradeStatus::Succeeded, "{:?}", member.message);
+    let stats = stack.emulator.stats();
+    assert_eq!(stats.clusters[there].cluster_version_updates_created, 1);
+    // An alarm only the member has is accepted for it, and refused for the hub's own cluster.
+    stack
+        .emulator
+        .set_alarm_at(MEMBER, "eu-west-1", "member-only", "OK")
+        .unwrap();
+    let refused = stack
+        .invoke(json!({
+            "cluster": "web", "targetVersion": "1.31",
+            "verify": { "alarms": ["member-only"], "soakMinutes": 0 },
+        }))
+        .await
+        .expect_err("an alarm the hub's account doesn't have");
+    assert!(refused.to_string().contains("verify.alarms[0]"), "{refused}");
     stack.stop().await;
 }

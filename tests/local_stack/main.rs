@@ -213,6 +213,7 @@ impl Stack {
         let lambda_client = aws_sdk_lambda::Client::new(&sdk(emulator.url()).await);
         let mut config = if options.wakes { waking_config() } else { test_config() };
         let mut eks_adapter = EksAdapter::new(eks.clone());
+        let mut alarms = CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&sdk(emulator.url()).await));
         if options.hub {
             config.home = Some(Location::new("123456789012", "us-east-1").unwrap());
             config.spoke = Some(SpokeConfig {
@@ -225,7 +226,9 @@ impl Stack {
                 name: "eks-upgrade-spoke".into(),
                 external_id: None,
             };
-            eks_adapter = eks_adapter.with_spokes(Spokes::new(AwsConfig::ready(base), LazyClient::ready(sts), role));
+            let spokes = Spokes::new(AwsConfig::ready(base), LazyClient::ready(sts), role);
+            eks_adapter = eks_adapter.with_spokes(spokes.clone());
+            alarms = alarms.with_spokes(spokes);
         }
         let app: App = Orchestrator {
             eks: eks_adapter,
@@ -236,7 +239,7 @@ impl Stack {
             invoker: LambdaInvoker::new(lambda_client, FUNCTION),
             clock: SystemClock,
             notifier: RecordingNotifier::default(),
-            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&sdk(emulator.url()).await)),
+            alarms,
             scheduler: SchedulerWakes::new(
                 aws_sdk_scheduler::Client::new(&sdk(emulator.url()).await),
                 config.wake.clone(),

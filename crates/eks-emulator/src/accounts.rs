@@ -2,11 +2,12 @@
 //! own, which stays in [`crate::shared::Shared::state`]. A request is served by the state of
 //! the account of its credentials (STS sessions name it; any other key is the emulator's own
 //! account) and the region of its signature. A seed's clusters carry `account` and `region`
-//! when they live elsewhere.
+//! when they live elsewhere, and so do its alarms (the CloudWatch stand-in's, per location too).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use crate::cloudwatch::Alarms;
 use crate::model::{State, StateInit};
 use crate::seed::{Seed, SeedError};
 use crate::stats::Stats;
@@ -18,6 +19,7 @@ pub(crate) type Location = (String, String);
 pub(crate) struct Members {
     init: StateInit,
     states: Mutex<BTreeMap<Location, Arc<Mutex<State>>>>,
+    alarms: Mutex<BTreeMap<Location, Arc<Alarms>>>,
 }
 
 impl Members {
@@ -25,7 +27,17 @@ impl Members {
         Self {
             init,
             states: Mutex::default(),
+            alarms: Mutex::default(),
         }
+    }
+
+    /// The alarms at `at`: none when nothing was seeded or set there.
+    pub(crate) fn alarms(&self, at: &Location) -> Arc<Alarms> {
+        let mut alarms = self.alarms.lock().unwrap();
+        alarms
+            .entry(at.clone())
+            .or_insert_with(|| Arc::new(Alarms::new(&at.0, &at.1)))
+            .clone()
     }
 
     /// The state at `at`: empty (no clusters) when nothing was seeded there.
@@ -52,12 +64,14 @@ impl Members {
             let mut st = state.lock().unwrap();
             st.advance(now);
             st.apply_seed(seed, now)?;
+            self.alarms(at).apply_seed(&seed.alarms, now)?;
         }
         Ok(())
     }
 
     pub(crate) fn clear(&self) {
         self.states.lock().unwrap().clear();
+        self.alarms.lock().unwrap().clear();
     }
 
     /// Every member state, in order.
@@ -102,9 +116,9 @@ pub(crate) fn add_member_stats(stats: &mut Stats, account: &str, region: &str, s
     }
 }
 
-/// A seed cut by location: the part for `home` (clusters with no account and region, or
-/// home's), and one part per other location, each with that location's account and region
-/// and the seed's tables.
+/// A seed cut by location: the part for `home` (clusters and alarms with no account and
+/// region, or home's), and one part per other location, each with that location's account,
+/// region, clusters and alarms, and the seed's tables.
 pub(crate) fn split(seed: &Seed, home: &Location) -> (Seed, Vec<(Location, Seed)>) {
     let home = (
         seed.account_id.clone().unwrap_or_else(|| home.0.clone()),
@@ -113,29 +127,46 @@ pub(crate) fn split(seed: &Seed, home: &Location) -> (Seed, Vec<(Location, Seed)
     let mut parts: BTreeMap<Location, Seed> = BTreeMap::new();
     let mut own = Seed {
         clusters: Vec::new(),
+        alarms: Vec::new(),
+        ..seed.clone()
+    };
+    let located = |account: &Option<String>, region: &Option<String>| -> Location {
+        (
+            account.clone().unwrap_or_else(|| home.0.clone()),
+            region.clone().unwrap_or_else(|| home.1.clone()),
+        )
+    };
+    let blank = |at: &Location| Seed {
+        account_id: Some(at.0.clone()),
+        region: Some(at.1.clone()),
+        clusters: Vec::new(),
+        alarms: Vec::new(),
+        accounts: Vec::new(),
         ..seed.clone()
     };
     for cluster in &seed.clusters {
-        let at = (
-            cluster.account.clone().unwrap_or_else(|| home.0.clone()),
-            cluster.region.clone().unwrap_or_else(|| home.1.clone()),
-        );
+        let at = located(&cluster.account, &cluster.region);
         if at == home {
             own.clusters.push(cluster.clone());
-            continue;
+        } else {
+            parts
+                .entry(at.clone())
+                .or_insert_with(|| blank(&at))
+                .clusters
+                .push(cluster.clone());
         }
-        parts
-            .entry(at.clone())
-            .or_insert_with(|| Seed {
-                account_id: Some(at.0.clone()),
-                region: Some(at.1.clone()),
-                clusters: Vec::new(),
-                alarms: Vec::new(),
-                accounts: Vec::new(),
-                ..seed.clone()
-            })
-            .clusters
-            .push(cluster.clone());
+    }
+    for alarm in &seed.alarms {
+        let at = located(&alarm.account, &alarm.region);
+        if at == home {
+            own.alarms.push(alarm.clone());
+        } else {
+            parts
+                .entry(at.clone())
+                .or_insert_with(|| blank(&at))
+                .alarms
+                .push(alarm.clone());
+        }
     }
     (own, parts.into_iter().collect())
 }

@@ -81,6 +81,11 @@ struct AlarmReq {
     /// A composite alarm's AlarmRule.
     #[serde(default)]
     rule: Option<String>,
+    /// Another account's alarm (a member cluster's), with `region`.
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -201,7 +206,7 @@ fn route_more(shared: &Arc<Shared>, method: &Method, s: &[&str], raw: &Bytes) ->
         ("POST", ["alarms"]) => {
             let r: AlarmReq = parse(raw)?;
             let a = shared
-                .alarms
+                .alarms_at(r.account.as_deref(), r.region.as_deref())
                 .set_kind(&r.name, r.rule.as_deref(), &r.state, r.reason.as_deref(), shared.now())
                 .map_err(|e| bad_box(400, "InvalidParameterException", e))?;
             serde_json::to_value(a).unwrap_or_default()

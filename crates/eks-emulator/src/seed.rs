@@ -82,6 +82,13 @@ pub struct SeedAlarm {
     /// metric alarm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The account the alarm lives in (default: the emulator's own), as a member cluster's
+    /// alarms live in its account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region the alarm lives in (default: the emulator's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// The in-place version update a cluster or node group went through last, which a

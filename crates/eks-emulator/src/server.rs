@@ -285,6 +285,13 @@ impl Emulator {
         self.shared.set_alarm(name, state, reason).map(|_| ())
     }
 
+    /// Sets (creating it if needed) an alarm of another account and region (where a member
+    /// cluster's verification reads it).
+    pub fn set_alarm_at(&self, account: &str, region: &str, name: &str, state: &str) -> Result<(), String> {
+        let alarms = self.shared.alarms_at(Some(account), Some(region));
+        alarms.set(name, state, None, self.shared.now()).map(|_| ())
+    }
+
     /// Sets (creating it if needed) a composite alarm with its AlarmRule.
     pub fn set_composite_alarm(&self, name: &str, rule: &str, state: &str, reason: Option<&str>) -> Result<(), String> {
         self.shared
@@ -449,10 +456,12 @@ async fn dispatch(shared: &Arc<Shared>, req: Request, request_id: &str) -> (Resp
     if method == Method::POST && path == "/" && crate::sts::recognize(&parts.headers, &bytes) {
         return crate::sts::handle(&shared.sts, &parts.headers, &bytes, request_id, shared.now());
     }
-    if let Some(call) = crate::cloudwatch::recognize(&method, &path, &parts.headers, &bytes) {
-        return crate::cloudwatch::handle(&shared.alarms, &call, &bytes, request_id);
-    }
     let signer = crate::sts::signer(&parts.headers);
+    if let Some(call) = crate::cloudwatch::recognize(&method, &path, &parts.headers, &bytes) {
+        let alarms = shared.alarms_for(signer.as_ref());
+        let alarms = alarms.as_deref().map_err(Clone::clone);
+        return crate::cloudwatch::handle(alarms, &call, &bytes, request_id);
+    }
     let state = match shared.state_for(signer.as_ref()) {
         Ok(state) => state,
         Err(e) => return (error_response(&e), "-"),

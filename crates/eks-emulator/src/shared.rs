@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::accounts::{split, Members};
-use crate::cloudwatch::{AlarmView, Alarms};
+use crate::cloudwatch::{AlarmView, Alarms, CwError};
 use crate::error::ApiError;
 use crate::faults::{DenyRule, Durations, DurationsPatch, FailNextUpdate, Faults, FaultsPatch, SetHealth};
 use crate::model::{State, StateInit};
@@ -80,8 +80,9 @@ pub(crate) struct Shared {
     pub sts: Sts,
     pub relay: Relay,
     pub clock: Clock,
-    /// The CloudWatch stand-in's alarms (not part of the EKS model).
-    pub alarms: Alarms,
+    /// The CloudWatch stand-in's alarms in the emulator's own account and region (not part of
+    /// the EKS model); other locations' are in [`Members`].
+    pub alarms: Arc<Alarms>,
     /// The EventBridge Scheduler stand-in's schedules (not part of the EKS model).
     pub schedules: Schedules,
     pub startup: Startup,
@@ -89,14 +90,14 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(state: State, startup: Startup) -> Shared {
-        let alarms = Alarms::new(&startup.init.account_id, &startup.init.region);
+        let alarms = Arc::new(Alarms::new(&startup.init.account_id, &startup.init.region));
         let schedules = Schedules::new(&startup.init.account_id, &startup.init.region);
         let members = Members::new(startup.init.clone());
         let sts = Sts::new(&startup.init.account_id);
         if let Some(seed) = &startup.seed {
             // Validated before the state was seeded.
-            let _ = alarms.apply_seed(&seed.alarms, now_secs());
-            let (_, parts) = split(seed, &state.location());
+            let (own, parts) = split(seed, &state.location());
+            let _ = alarms.apply_seed(&own.alarms, now_secs());
             let _ = members.seed(&parts, now_secs());
             sts.apply_seed(&seed.accounts);
         }
@@ -149,6 +150,47 @@ impl Shared {
         })
     }
 
+    /// The alarms that serve a CloudWatch request signed by `signer` (as [`Self::state_for`]
+    /// picks EKS's state), read under the same scope as the emulator's own; or CloudWatch's
+    /// refusal of those credentials.
+    pub(crate) fn alarms_for(&self, signer: Option<&Signer>) -> Result<Arc<Alarms>, CwError> {
+        let home = self.state.lock().unwrap().location();
+        let account = self.sts.account_of(signer, self.now()).map_err(|e| CwError {
+            status: e.status,
+            // CloudWatch (a query service) names these as STS does.
+            code: if e.code == "ExpiredTokenException" {
+                "ExpiredToken"
+            } else {
+                "InvalidClientTokenId"
+            },
+            message: e.message,
+        })?;
+        let at = (
+            account.unwrap_or_else(|| home.0.clone()),
+            signer.and_then(|s| s.region.clone()).unwrap_or_else(|| home.1.clone()),
+        );
+        if at == home {
+            return Ok(self.alarms.clone());
+        }
+        let alarms = self.members.alarms(&at);
+        alarms.set_read_scope(self.alarms.read_scope());
+        Ok(alarms)
+    }
+
+    /// The alarms of `account` and `region` (each the emulator's own when not given).
+    pub(crate) fn alarms_at(&self, account: Option<&str>, region: Option<&str>) -> Arc<Alarms> {
+        let home = self.state.lock().unwrap().location();
+        let at = (
+            account.map_or_else(|| home.0.clone(), str::to_string),
+            region.map_or_else(|| home.1.clone(), str::to_string),
+        );
+        if at == home {
+            self.alarms.clone()
+        } else {
+            self.members.alarms(&at)
+        }
+    }
+
     pub(crate) fn reset(&self, apply_startup_seed: bool) {
         self.clock.reset();
         let fresh = self.fresh_state(apply_startup_seed);
@@ -156,7 +198,8 @@ impl Shared {
         self.alarms.clear();
         self.schedules.clear();
         if let (true, Some(seed)) = (apply_startup_seed, &self.startup.seed) {
-            let _ = self.alarms.apply_seed(&seed.alarms, self.now());
+            let (own, _) = split(seed, &self.state.lock().unwrap().location());
+            let _ = self.alarms.apply_seed(&own.alarms, self.now());
         }
         self.relay.set_config(self.startup.relay.clone());
         self.relay.reset_counters();
@@ -171,7 +214,7 @@ impl Shared {
         st.apply_seed(&own, now)?;
         self.members.seed(&parts, now)?;
         self.sts.apply_seed(&seed.accounts);
-        self.alarms.apply_seed(&seed.alarms, now)
+        self.alarms.apply_seed(&own.alarms, now)
     }
 
     pub(crate) fn faults(&self) -> Faults {

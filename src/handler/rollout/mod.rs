@@ -19,7 +19,7 @@ use crate::domain::event::rollout::{Control, RolloutControl, RolloutQuery, Rollo
 use crate::domain::rollout::assign::{new_rollout_across, Discovery};
 use crate::domain::rollout::commit::commit;
 use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
-use crate::domain::{InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
+use crate::domain::{ClusterId, InvalidEvent, KubeVersion, RequestId, TargetVersion, UpgradeRecord};
 use crate::handler::reply::Reply;
 use crate::handler::{HandlerError, Invocation};
 use crate::ports::{Clock, Ports, RecordStore, RolloutStore};
@@ -93,15 +93,22 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
     async fn check_stage_alarms(&self, rollout: &RolloutRecord) -> Result<(), HandlerError> {
         let target = TargetVersion::Exact(rollout.target_version);
         for (s, stage) in rollout.stages.iter().enumerate() {
-            let Some(first) = stage.clusters.first() else { continue };
+            // Read where the stage's first cluster lives (a member's alarms are in its account).
+            let Some((first, id)) = stage
+                .clusters
+                .iter()
+                .find_map(|c| ClusterId::parse(&c.name).ok().map(|id| (c, id)))
+            else {
+                continue;
+            };
             let Ok(upgrade) =
                 RolloutRequest::upgrade_for(&stage.options, &first.name, target, &rollout.child_request_id())
             else {
                 continue; // refused at each start, naming the option
             };
             let names = upgrade.verify.map(|v| v.alarms).unwrap_or_default();
-            self.refuse_unknown_alarms(&names, &format!("rollout.stages[{s}].options.verify.alarms"))
-                .await?;
+            let field = format!("rollout.stages[{s}].options.verify.alarms");
+            self.refuse_unknown_alarms(id.at.as_ref(), &names, &field).await?;
         }
         Ok(())
     }

@@ -65,6 +65,10 @@ impl Alarms {
         *self.read_scope.lock().unwrap() = prefix;
     }
 
+    pub(crate) fn read_scope(&self) -> Option<String> {
+        self.read_scope.lock().unwrap().clone()
+    }
+
     /// Checks the alarms of a seed (before anything of the seed is applied).
     pub(crate) fn check_seed(alarms: &[SeedAlarm]) -> Result<(), SeedError> {
         alarms
@@ -218,11 +222,17 @@ impl Alarms {
 
 /// Answers a recognized CloudWatch request; returns the answer and the operation's name
 /// for the log.
-pub(crate) fn handle(alarms: &Alarms, call: &Call, body: &[u8], request_id: &str) -> (Response, &'static str) {
+/// `alarms` are those of the caller's account and region, or why its credentials are refused.
+pub(crate) fn handle(
+    alarms: Result<&Alarms, CwError>,
+    call: &Call,
+    body: &[u8],
+    request_id: &str,
+) -> (Response, &'static str) {
     if call.operation != "DescribeAlarms" {
         return (wire::unknown_operation(call, request_id), "CloudWatchUnknownOperation");
     }
-    let answer = wire::decode(call.protocol, body).and_then(|q| alarms.describe(&q));
+    let answer = alarms.and_then(|alarms| wire::decode(call.protocol, body).and_then(|q| alarms.describe(&q)));
     let resp = match answer {
         Ok(page) => wire::encode(call.protocol, &page, request_id),
         Err(e) => wire::error(call.protocol, &e, request_id),

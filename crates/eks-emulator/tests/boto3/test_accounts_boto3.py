@@ -1,6 +1,7 @@
 """boto3 against several accounts and regions: STS AssumeRole of a member's role that trusts
 the caller gives credentials whose EKS calls see that account's clusters in the region they
-are signed for; STS's refusals with its codes and messages."""
+are signed for, and CloudWatch calls that account's alarms there; STS's refusals with its codes
+and messages."""
 
 import boto3
 import pytest
@@ -13,6 +14,9 @@ SEED = {
     "clusters": [
         {"name": "web", "version": "1.30", "account": "210987654321", "region": "us-east-1"},
         {"name": "api", "version": "1.31", "account": "210987654321", "region": "eu-west-1"},
+    ],
+    "alarms": [
+        {"name": "acct-5xx", "state": "ALARM", "account": "210987654321", "region": "us-east-1"},
     ],
     "accounts": [
         {"id": "210987654321", "roles": [{"name": "eks-upgrade-spoke", "trusts": ["123456789012"]}],
@@ -65,3 +69,16 @@ def test_sts_refusals(member):
     with pytest.raises(ClientError) as e:
         client("eks", "ap-east-1", **member).list_clusters()
     assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_a_members_alarms_in_its_account_and_region(member):
+    def states(region="us-east-1", **keys):
+        out = client("cloudwatch", region, **keys).describe_alarms(AlarmNames=["acct-5xx"])
+        return [a["StateValue"] for a in out["MetricAlarms"]]
+
+    assert states(**member) == ["ALARM"]
+    assert states() == [], "not the hub's"
+    assert states("eu-west-1", **member) == [], "another region"
+    with pytest.raises(ClientError) as e:
+        states("ap-east-1", **member)
+    assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"

@@ -1,6 +1,7 @@
 //! Several accounts and regions with the real `aws-sdk-sts` and `aws-sdk-eks`: STS
 //! `AssumeRole` of a member's role that trusts the caller gives credentials whose calls see that
-//! account's clusters in the region they are signed for; STS's refusals, with its messages.
+//! account's clusters (and CloudWatch alarms) in the region they are signed for; STS's
+//! refusals, with its messages.
 
 use aws_config::BehaviorVersion;
 use aws_sdk_eks::config::{Credentials, Region};
@@ -18,6 +19,10 @@ const SEED: &str = r#"{
     {"name": "web", "version": "1.30", "account": "210987654321", "region": "us-east-1"},
     {"name": "api", "version": "1.31", "account": "210987654321", "region": "eu-west-1"},
     {"name": "web", "version": "1.30", "account": "333333333333", "region": "us-east-1"}
+  ],
+  "alarms": [
+    {"name": "api-5xx", "state": "OK"},
+    {"name": "api-5xx", "state": "ALARM", "reason": "member breach", "account": "210987654321", "region": "us-east-1"}
   ],
   "accounts": [
     {"id": "210987654321", "roles": [{"name": "eks-upgrade-spoke", "trusts": ["123456789012"]},
@@ -189,5 +194,53 @@ async fn a_region_the_account_has_not_enabled_refuses_its_credentials() {
     assert_eq!(
         e.message(),
         Some("The security token included in the request is invalid.")
+    );
+}
+
+/// Each alarm state named `api-5xx` that CloudWatch answers the caller, or its error code.
+async fn api_5xx(emu: &Emulator, region: &str, credentials: Credentials) -> Result<Vec<String>, String> {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config(emu, region, credentials).await);
+    let out = cloudwatch
+        .describe_alarms()
+        .alarm_names("api-5xx")
+        .send()
+        .await
+        .map_err(|e| e.into_service_error().code().unwrap_or_default().to_owned())?;
+    Ok(out
+        .metric_alarms()
+        .iter()
+        .map(|a| a.state_value().unwrap().as_str().to_owned())
+        .collect())
+}
+
+#[tokio::test]
+async fn a_members_alarms_are_read_in_its_account_and_region() {
+    let emu = emulator().await;
+    let member = spoke(&emu).await;
+    assert_eq!(
+        api_5xx(&emu, "us-east-1", hub()).await.unwrap(),
+        ["OK"],
+        "the hub's own"
+    );
+    assert_eq!(api_5xx(&emu, "us-east-1", member.clone()).await.unwrap(), ["ALARM"]);
+    assert!(
+        api_5xx(&emu, "eu-west-1", member.clone()).await.unwrap().is_empty(),
+        "another region"
+    );
+    emu.set_alarm_at(MEMBER, "eu-west-1", "api-5xx", "INSUFFICIENT_DATA")
+        .unwrap();
+    assert_eq!(
+        api_5xx(&emu, "eu-west-1", member.clone()).await.unwrap(),
+        ["INSUFFICIENT_DATA"]
+    );
+    assert_eq!(
+        api_5xx(&emu, "us-east-1", hub()).await.unwrap(),
+        ["OK"],
+        "unchanged at home"
+    );
+    assert_eq!(
+        api_5xx(&emu, "ap-east-1", member).await.unwrap_err(),
+        "InvalidClientTokenId",
+        "a region the account has not enabled"
     );
 }
