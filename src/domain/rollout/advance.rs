@@ -259,6 +259,8 @@ fn stop(r: &mut RolloutRecord, s: usize, now: i64) {
 /// so a skip or a stop read after that write cannot cross a start: waiting ones try again,
 /// then pending ones take the stage's free places.
 fn fill(r: &mut RolloutRecord, s: usize, now: i64, retry_waiting: bool) {
+    let home = r.home_account.clone().unwrap_or_default();
+    let account_of = |key: &str| account_of(key, &home);
     let stage = &mut r.stages[s];
     let mut free = (stage.max_concurrent as usize).saturating_sub(stage.active());
     // Each account's free places, when the stage caps them.
@@ -289,13 +291,12 @@ fn fill(r: &mut RolloutRecord, s: usize, now: i64, retry_waiting: bool) {
     }
 }
 
-/// The account of a cluster's key (its ARN's), `""` for this function's own.
-fn account_of(key: &str) -> String {
+/// The account of a cluster's key: its ARN's, or `home` (the function's own) for a bare name.
+fn account_of(key: &str, home: &str) -> String {
     ClusterId::parse(key)
         .ok()
         .and_then(|id| id.at)
-        .map(|at| at.account.as_str().to_owned())
-        .unwrap_or_default()
+        .map_or_else(|| home.to_owned(), |at| at.account.as_str().to_owned())
 }
 
 fn to_start(r: &RolloutRecord, s: usize) -> Vec<String> {

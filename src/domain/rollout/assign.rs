@@ -135,6 +135,7 @@ pub fn new_rollout_across(
         });
     }
     let (not_enrolled, left_out) = (bounded(not_enrolled), bounded(left_out));
+    let notes_dropped = bound_notes(&mut stages);
     Ok(RolloutRecord {
         cluster: partition(request.name.as_str()),
         request_id: request_id.to_owned(),
@@ -151,7 +152,7 @@ pub fn new_rollout_across(
         history_dropped: 0,
         outbox: Vec::new(),
         notifications: 0,
-        notes_dropped: 0,
+        notes_dropped,
         created_at: now,
         updated_at: now,
         finished_at: None,
@@ -160,7 +161,28 @@ pub fn new_rollout_across(
         heartbeat_at: now,
         revision: 0,
         ticks: 0,
+        home_account: discovery.home.map(|home| home.account.as_str().to_owned()),
     })
+}
+
+/// At most [`super::MAX_NOTES`] notes in all, as later ones are: a rollout over 200 accounts
+/// and regions that can't be reached keeps every failed entry (its label names the account and
+/// region) but only the first notes of why. Returns how many were dropped.
+fn bound_notes(stages: &mut [StageState]) -> u32 {
+    let mut kept = 0;
+    let mut dropped = 0;
+    for entry in stages.iter_mut().flat_map(|s| s.clusters.iter_mut()) {
+        if entry.note.is_none() {
+            continue;
+        }
+        if kept < super::MAX_NOTES {
+            kept += 1;
+        } else {
+            entry.note = None;
+            dropped += 1;
+        }
+    }
+    dropped
 }
 
 /// Each of the stage's clusters belongs to it alone.

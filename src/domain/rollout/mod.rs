@@ -232,6 +232,11 @@ pub struct RolloutRecord {
     /// Looks taken at the children so far.
     #[serde(default)]
     pub ticks: u64,
+    /// The function's own account when the rollout was made (HOME_ACCOUNT_ID): its clusters
+    /// keyed by bare name count in that account for `maxConcurrentPerAccount`, with those of
+    /// its other regions (keyed by ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_account: Option<String>,
 }
 
 impl RolloutRecord {

@@ -217,6 +217,90 @@ fn max_concurrent_is_never_exceeded_however_the_ticks_fall() {
 }
 
 #[test]
+fn the_functions_own_clusters_count_in_its_account_whatever_their_key() {
+    // Its own region's cluster is keyed by bare name, its other region's by ARN: one account.
+    let request = request(json!([{
+        "name": "all", "tags": { "env": "prod" }, "maxConcurrent": 10, "maxConcurrentPerAccount": 1,
+        "accounts": ["123456789012", "210987654321"], "regions": ["us-east-1", "eu-west-1"]
+    }]));
+    let mut fleet = fleet();
+    fleet.push(cluster(
+        "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu",
+        "prod",
+        true,
+    ));
+    fleet.push(cluster(
+        "arn:aws:eks:eu-west-1:210987654321:cluster/member",
+        "prod",
+        true,
+    ));
+    let home = crate::domain::Location::new("123456789012", "us-east-1").unwrap();
+    let discovery = super::assign::Discovery {
+        clusters: &fleet,
+        unreachable: &[],
+        home: Some(&home),
+    };
+    let mut r = super::assign::new_rollout_across(
+        &request,
+        "r",
+        KubeVersion::new(1, 31),
+        discovery,
+        &Limits::default(),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(r.stages[0].clusters.len(), 5);
+    let names = advance(&mut r, NOW);
+    assert_eq!(
+        names.len(),
+        2,
+        "one in the function's account, one in the member's: {names:?}"
+    );
+    assert!(names.contains(&"arn:aws:eks:eu-west-1:210987654321:cluster/member".to_owned()));
+}
+
+#[test]
+fn unreachable_accounts_keep_a_failed_entry_each_and_at_most_max_notes_notes() {
+    let accounts: Vec<String> = (0..150).map(|i| format!("{:012}", 100_000_000_000u64 + i)).collect();
+    let request = request(json!([
+        { "name": "a", "accounts": accounts[..80], "regions": ["eu-west-1"], "failureBudget": 200 },
+        { "name": "b", "accounts": accounts[80..], "regions": ["eu-west-1"], "failureBudget": 200 },
+    ]));
+    let home = crate::domain::Location::new("123456789012", "us-east-1").unwrap();
+    let unreachable: Vec<super::assign::Unreachable> = accounts
+        .iter()
+        .map(|a| super::assign::Unreachable {
+            at: crate::domain::Location::new(a, "eu-west-1").unwrap(),
+            message: "x".repeat(500),
+        })
+        .collect();
+    let discovery = super::assign::Discovery {
+        clusters: &[],
+        unreachable: &unreachable,
+        home: Some(&home),
+    };
+    let r = super::assign::new_rollout_across(
+        &request,
+        "r",
+        KubeVersion::new(1, 31),
+        discovery,
+        &Limits::default(),
+        NOW,
+    )
+    .unwrap();
+    let entries: Vec<&ClusterEntry> = r.stages.iter().flat_map(|s| s.clusters.iter()).collect();
+    assert_eq!(entries.len(), 150, "a failed entry per account");
+    assert!(entries.iter().all(|c| c.state == ClusterState::Failed));
+    let notes = entries.iter().filter(|c| c.note.is_some()).count();
+    assert_eq!(notes, MAX_NOTES);
+    assert_eq!(r.notes_dropped, 50);
+    assert!(entries
+        .iter()
+        .flat_map(|c| &c.note)
+        .all(|n| n.chars().count() <= NOTE_CHARS));
+}
+
+#[test]
 fn a_failure_over_a_zero_budget_stops_the_rollout_and_nothing_starts_in_the_next_stage() {
     let mut r = three_stages();
     let first = advance(&mut r, NOW);
