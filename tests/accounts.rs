@@ -3,7 +3,8 @@
 //! region, as before; a member account that can't be reached blocks only its clusters.
 
 use eks_upgrade_orchestrator::config::SpokeConfig;
-use eks_upgrade_orchestrator::domain::{Location, UpgradeStatus};
+use eks_upgrade_orchestrator::domain::eks::OfferedVersion;
+use eks_upgrade_orchestrator::domain::{KubeVersion, Location, UpgradeStatus};
 use eks_upgrade_orchestrator::fakes::FakeEks;
 use eks_upgrade_orchestrator::handler::HandlerError;
 use serde_json::{json, Value};
@@ -432,4 +433,61 @@ async fn a_members_plan_reads_the_version_catalogue_of_its_own_account_and_regio
         !asked.iter().any(|a| a.ends_with("us-east-1")),
         "never the member's other region: {asked:?}"
     );
+}
+
+/// EKS offers a new version region by region: eu-west-1 has 1.35 as its newest in standard
+/// support while the hub's region has 1.36.
+fn eu_behind() -> FakeEks {
+    let eks = two_webs();
+    eks.add_cluster_at(MEMBER, "eu-west-1", "api", "1.34", &[]);
+    let offered = (28..=35)
+        .map(|minor| OfferedVersion {
+            version: KubeVersion::new(1, minor),
+            status: if minor >= 34 {
+                "STANDARD_SUPPORT"
+            } else {
+                "EXTENDED_SUPPORT"
+            }
+            .into(),
+            default: minor == 34,
+        })
+        .collect();
+    eks.lock().offered_in.insert("eu-west-1".into(), offered);
+    eks
+}
+
+#[tokio::test]
+async fn latest_is_resolved_where_the_cluster_is_and_for_a_rollout_in_every_region_it_touches() {
+    let h = hub(eu_behind());
+    let api = "arn:aws:eks:eu-west-1:210987654321:cluster/api";
+    h.send_ok(json!({ "cluster": api, "targetVersion": "latest" })).await;
+    let records = h.app.store.all();
+    let record = records.iter().find(|r| r.cluster == api).expect("the member's record");
+    assert_eq!(record.target_version, KubeVersion::new(1, 35), "eu-west-1's newest");
+    assert_eq!(record.request_id, "to-1.35");
+    let here = h
+        .send_ok(json!({ "cluster": "web", "targetVersion": "latest", "dryRun": true }))
+        .await;
+    assert_eq!(here["plan"]["targetVersion"], "1.36", "the hub's region's newest");
+    let rollout = h
+        .send_ok(
+            json!({ "rollout": { "name": "org", "targetVersion": "latest", "dryRun": true, "stages": [
+            { "name": "home", "clusters": ["web"] },
+            { "name": "eu", "accounts": [MEMBER], "regions": ["eu-west-1"] },
+        ] } }),
+        )
+        .await;
+    assert_eq!(rollout["targetVersion"], "1.35", "offered in every region: {rollout}");
+    // A region only an unreachable account was to be asked in is left out, not fatal.
+    let h = hub(eu_behind());
+    h.app.eks.make_unreachable(MEMBER);
+    let rollout = h
+        .send_ok(
+            json!({ "rollout": { "name": "org", "targetVersion": "latest", "dryRun": true, "stages": [
+            { "name": "home", "clusters": ["web"] },
+            { "name": "eu", "accounts": [MEMBER], "regions": ["eu-west-1"], "failureBudget": 1 },
+        ] } }),
+        )
+        .await;
+    assert_eq!(rollout["targetVersion"], "1.36", "{rollout}");
 }

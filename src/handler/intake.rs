@@ -5,7 +5,7 @@ use super::reply::Summary;
 use super::{new_token, HandlerError, Invocation};
 use crate::domain::plan::PlanError;
 use crate::domain::workflow;
-use crate::domain::{KubeVersion, RequestId, TargetVersion, UpgradeRecord, UpgradeRequest};
+use crate::domain::{KubeVersion, Location, RequestId, TargetVersion, UpgradeRecord, UpgradeRequest};
 use crate::ports::{Clock, Eks, Inserted, Ports, RecordStore};
 use tracing::{info, warn};
 
@@ -49,7 +49,8 @@ impl<P: Ports> super::Orchestrator<P> {
         if let TargetVersion::Exact(version) = request.target_version {
             return Ok(version);
         }
-        let latest = self.latest_version().await?;
+        // Where the cluster is: EKS offers a new version region by region.
+        let latest = self.latest_version_at(request.cluster.at.as_ref()).await?;
         if request.request_id.is_none() {
             request.request_id = Some(RequestId::for_target(TargetVersion::Exact(latest)));
         }
@@ -57,11 +58,12 @@ impl<P: Ports> super::Orchestrator<P> {
         Ok(latest)
     }
 
-    /// `latest`: the newest version EKS offers in standard support.
-    pub(super) async fn latest_version(&self) -> Result<KubeVersion, HandlerError> {
+    /// `latest` at `at` (`None`: this function's own account and region): the newest version
+    /// EKS offers there in standard support.
+    pub(super) async fn latest_version_at(&self, at: Option<&Location>) -> Result<KubeVersion, HandlerError> {
         let offered = self
             .eks
-            .describe_cluster_versions(None)
+            .describe_cluster_versions(at)
             .await
             .map_err(HandlerError::Eks)?;
         offered

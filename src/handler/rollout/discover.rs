@@ -6,8 +6,9 @@
 
 use crate::domain::eks::{policy, Action, FailureKind, Operation};
 use crate::domain::event::rollout::RolloutRequest;
+use crate::domain::plan::PlanError;
 use crate::domain::rollout::assign::{stage_locations, Discovered, Unreachable};
-use crate::domain::{ClusterId, EksFailure, InvalidEvent, Location};
+use crate::domain::{ClusterId, EksFailure, InvalidEvent, KubeVersion, Location, Region};
 use crate::handler::HandlerError;
 use crate::ports::{Eks, Ports};
 use futures_util::future::join_all;
@@ -21,12 +22,9 @@ const LOCATIONS_AT_ONCE: usize = 8;
 const MAX_LOCATIONS: usize = 200;
 
 impl<P: Ports> crate::handler::Orchestrator<P> {
-    /// Every cluster the request's stages could select, and the locations that could not be
-    /// listed.
-    pub(super) async fn discover(
-        &self,
-        request: &RolloutRequest,
-    ) -> Result<(Vec<Discovered>, Vec<Unreachable>), HandlerError> {
+    /// Each account and region the request's stages select or name (`None`: this function's
+    /// own), or the field that can't be met.
+    pub(super) fn locations(&self, request: &RolloutRequest) -> Result<Vec<Option<Location>>, HandlerError> {
         let home = self.config.home.as_ref();
         let mut locations: Vec<Option<Location>> = Vec::new();
         for (i, stage) in request.stages.iter().enumerate() {
@@ -64,6 +62,14 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 .into());
             }
         }
+        Ok(locations)
+    }
+
+    /// Every cluster of `locations`, and the locations that could not be listed.
+    pub(super) async fn discover(
+        &self,
+        locations: &[Option<Location>],
+    ) -> Result<(Vec<Discovered>, Vec<Unreachable>), HandlerError> {
         let mut found = Vec::new();
         let mut unreachable = Vec::new();
         for chunk in locations.chunks(LOCATIONS_AT_ONCE) {
@@ -80,6 +86,37 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             }
         }
         Ok((found, unreachable))
+    }
+
+    /// `latest` for a rollout over `locations`: the newest version in standard support in
+    /// every region it touches (EKS offers a new version region by region, so the hub's own
+    /// region's newest may not exist yet where some clusters are). Each region is asked once,
+    /// in the first of its locations; a member location that can't be reached is left out
+    /// (discovery makes it a failed entry).
+    pub(super) async fn latest_across(&self, locations: &[Option<Location>]) -> Result<KubeVersion, HandlerError> {
+        let home_region = self.config.home.as_ref().map(|h| h.region.clone());
+        let mut asked: Vec<Option<Region>> = Vec::new();
+        let mut at_once = Vec::new();
+        for at in std::iter::once(&None).chain(locations) {
+            let region = at.as_ref().map(|at| at.region.clone()).or_else(|| home_region.clone());
+            if (at.is_some() && region == home_region) || asked.contains(&region) {
+                continue;
+            }
+            asked.push(region);
+            at_once.push(at.clone());
+        }
+        let mut newest: Option<KubeVersion> = None;
+        for chunk in at_once.chunks(LOCATIONS_AT_ONCE) {
+            let answers = join_all(chunk.iter().map(|at| self.latest_version_at(at.as_ref()))).await;
+            for (at, answer) in chunk.iter().zip(answers) {
+                match answer {
+                    Ok(version) => newest = Some(newest.map_or(version, |n| n.min(version))),
+                    Err(HandlerError::Eks(e)) if at.is_some() && e.kind != FailureKind::Transient => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        newest.ok_or_else(|| HandlerError::Plan(PlanError("EKS lists no version in standard support".into())))
     }
 
     /// The clusters of one account and region, with their tags; keyed as records are.

@@ -30,9 +30,10 @@ use tracing::info;
 impl<P: Ports> crate::handler::Orchestrator<P> {
     /// `{"rollout": ...}`: the rollout is written once (a duplicate finds it), then ticked.
     pub async fn rollout(&self, request: RolloutRequest, invocation: &Invocation) -> Result<Reply, HandlerError> {
+        let locations = self.locations(&request)?;
         let target = match request.target_version {
             TargetVersion::Exact(version) => version,
-            TargetVersion::Latest => self.latest_version().await?,
+            TargetVersion::Latest => self.latest_across(&locations).await?,
         };
         let request_id = match &request.request_id {
             Some(id) => id.to_string(),
@@ -44,7 +45,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
                 return self.existing_rollout(existing, target).await;
             }
         }
-        let (discovered, unreachable) = self.discover(&request).await?;
+        let (discovered, unreachable) = self.discover(&locations).await?;
         let now = self.clock.now_secs();
         let discovery = Discovery {
             clusters: &discovered,

@@ -449,6 +449,9 @@ impl Eks for FakeEks {
         if let Some(failure) = at.and_then(|at| s.unreachable.get(at.account.as_str())) {
             return Err(failure.clone());
         }
+        if let Some(offered) = at.and_then(|at| s.offered_in.get(at.region.as_str())) {
+            return Ok(offered.clone());
+        }
         if !s.offered.is_empty() {
             return Ok(s.offered.clone());
         }

@@ -30,6 +30,8 @@ pub struct FakeEksState {
     pub next_id: usize,
     /// What the survey calls answer (DescribeClusterVersions offers 1.28 to 1.36 when empty).
     pub offered: Vec<OfferedVersion>,
+    /// What DescribeClusterVersions answers in a member's region instead, by region.
+    pub offered_in: std::collections::BTreeMap<String, Vec<OfferedVersion>>,
     pub nodegroups: Vec<NodegroupView>,
     pub addons: Vec<AddonView>,
     pub addon_catalog: Vec<(String, Vec<AddonVersionOption>)>,
