@@ -2,7 +2,7 @@
 
 use super::aws::LazyClient;
 use super::sdk_failure;
-use super::spokes::{no_spoke_role, Spokes, HUB_SESSION};
+use super::spokes::{change_session, no_spoke_role, Spokes, HUB_SESSION};
 use crate::domain::eks::{
     AddonVersionOption, AddonView, HealthIssue, InsightCategory, InsightView, LaunchTemplateRef, NodegroupView,
     OfferedVersion,
@@ -54,6 +54,20 @@ impl EksAdapter {
         Ok(Reach { client, name })
     }
 
+    /// The client that changes `cluster`: in a member account, signed as a session named
+    /// after the cluster ([`change_session`]), so the member's CloudTrail names the upgrade
+    /// behind each change. Looks keep the shared session: a change is a few calls per hop,
+    /// looks are most of them.
+    async fn reach_to_change(&self, cluster: &str) -> Result<Reach, EksFailure> {
+        let id = ClusterId::parse(cluster).map_err(|e| EksFailure::new(FailureKind::Rejected, "", e))?;
+        let name = id.name.as_str().to_owned();
+        let client = match &id.at {
+            None => self.client.get().await.clone(),
+            Some(at) => self.spoke(at, &change_session(&name)).await?,
+        };
+        Ok(Reach { client, name })
+    }
+
     /// The client of an account and region (`None`: this function's own).
     async fn client_at(&self, at: Option<&Location>) -> Result<aws_sdk_eks::Client, EksFailure> {
         match at {
@@ -80,7 +94,7 @@ impl EksAdapter {
         force: bool,
         rollback: Option<RollbackConfig>,
     ) -> Result<UpdateView, EksFailure> {
-        let reach = self.reach(cluster).await?;
+        let reach = self.reach_to_change(cluster).await?;
         let out = reach
             .client
             .update_cluster_version()
@@ -184,7 +198,7 @@ impl Eks for EksAdapter {
         client_request_token: &str,
         resolve_conflicts: &str,
     ) -> Result<UpdateView, EksFailure> {
-        let reach = self.reach(cluster).await?;
+        let reach = self.reach_to_change(cluster).await?;
         let out = reach
             .client
             .update_addon()
@@ -207,7 +221,7 @@ impl Eks for EksAdapter {
         client_request_token: &str,
         force: bool,
     ) -> Result<UpdateView, EksFailure> {
-        let reach = self.reach(cluster).await?;
+        let reach = self.reach_to_change(cluster).await?;
         let request = reach
             .client
             .update_nodegroup_version()

@@ -1,6 +1,7 @@
 //! Reaching a member account (hub and spoke): the function assumes
 //! `arn:<partition>:iam::<account>:role/<SPOKE_ROLE_NAME>` with STS `AssumeRole` (one
-//! session per account, [`HUB_SESSION`]), keeps the credentials until shortly before they expire, and builds clients for that
+//! session per account for looks, [`HUB_SESSION`]; one named after the cluster for its
+//! changes, [`change_session`]), keeps the credentials until shortly before they expire, and builds clients for that
 //! account and the cluster's region. A member it cannot reach (the role missing, not trusting
 //! the hub, a region not enabled) is an [`EksFailure`] that names the account, the role and
 //! AWS's message, and blocks that cluster only.
@@ -54,11 +55,17 @@ impl CredentialCache {
 /// Clients of one kind per (account, region, session), with when their credentials expire.
 type Clients<C> = Arc<Mutex<HashMap<(String, String, String), (Option<SystemTime>, C)>>>;
 
-/// The session the spoke roles are assumed as: one per account, so a warm instance assumes
-/// each account's role about once an hour. (A session per cluster named the cluster in the
-/// member's CloudTrail, which its EKS events name anyway, at the price of an AssumeRole for
-/// nearly every look: 610 per account in the 1,000-cluster benchmark.)
+/// The session the spoke roles are assumed as for looks: one per account, so a warm instance
+/// assumes each account's role about once an hour. (A session per cluster for every call cost
+/// an AssumeRole for nearly every look: 610 per account in the 1,000-cluster benchmark.)
 pub const HUB_SESSION: &str = "eks-upgrade-orchestrator";
+
+/// The session a member cluster's changes (UpdateClusterVersion, UpdateNodegroupVersion,
+/// UpdateAddon) are made as: named after the cluster, so the member's CloudTrail says which
+/// upgrade made each change.
+pub fn change_session(cluster_name: &str) -> String {
+    session_name(&format!("eks-upgrade-{cluster_name}"))
+}
 
 /// The AWS configuration of a member account and region.
 #[derive(Clone)]

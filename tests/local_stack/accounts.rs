@@ -63,8 +63,23 @@ async fn a_members_cluster_is_upgraded_through_its_spoke_role_once_beside_the_hu
     assert_eq!(stats.clusters["web"].cluster_version_updates_created, 1);
     assert_eq!(stats.clusters[there].cluster_version_updates_created, 1);
     assert!(!stats.clusters.contains_key(stranger), "nothing was called there");
-    // One AssumeRole for the member's whole upgrade: its credentials were reused.
-    assert_eq!(stats.assume_role_by_account.get(MEMBER), Some(&1));
+    // Two AssumeRoles for the member's whole upgrade, each kept: the shared session for its
+    // looks, and one named after the cluster for its changes, which the member's CloudTrail
+    // shows as the identity of each change.
+    assert_eq!(stats.assume_role_by_account.get(MEMBER), Some(&2));
+    let changes: Vec<(&String, &u64)> = stats
+        .changes_by_session
+        .iter()
+        .filter(|(arn, _)| arn.contains(MEMBER))
+        .collect();
+    assert_eq!(
+        changes,
+        [(
+            &"arn:aws:sts::210987654321:assumed-role/eks-upgrade-spoke/eks-upgrade-web".to_owned(),
+            &stats.clusters[there].cluster_version_updates_created
+        )],
+        "every change in the member made as the cluster's session"
+    );
     assert_eq!(
         stats.requests_by_location.get("210987654321/eu-west-1").map(|n| *n > 3),
         Some(true)

@@ -467,6 +467,9 @@ async fn dispatch(shared: &Arc<Shared>, req: Request, request_id: &str) -> (Resp
         Err(e) => return (error_response(&e), "-"),
     };
     let a = crate::eks::handle(shared, &state, &method, &segs, query.as_deref(), &bytes).await;
+    if a.result.is_ok() && a.op.starts_with("Update") {
+        shared.sts.count_change(signer.as_ref());
+    }
     let r = match &a.result {
         Ok(v) => json_response(200, v),
         Err(e) => error_response(e),

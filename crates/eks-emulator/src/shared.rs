@@ -317,6 +317,7 @@ impl Shared {
             peak_clusters_updating: st.peak_clusters_updating(),
             clusters: st.cluster_stats.clone(),
             assume_role_by_account: self.sts.assumed(),
+            changes_by_session: self.sts.changes(),
             requests_by_location: Default::default(),
             relay: self.relay.stats(),
             schedules: {

@@ -33,6 +33,11 @@ pub struct Stats {
     /// STS `AssumeRole` calls that gave credentials, by the account of the role.
     #[serde(default)]
     pub assume_role_by_account: BTreeMap<String, u64>,
+    /// EKS changes (the Update* calls answered: UpdateClusterVersion, UpdateNodegroupVersion, UpdateAddon) made
+    /// with an assumed role's credentials, by the session's ARN
+    /// (`arn:aws:sts::<account>:assumed-role/<role>/<session>`), as CloudTrail names them.
+    #[serde(default)]
+    pub changes_by_session: BTreeMap<String, u64>,
     /// EKS requests served in other accounts and regions (also counted in `requests`), by
     /// `account/region`.
     #[serde(default)]

@@ -57,6 +57,9 @@ struct Inner {
     sessions: HashMap<String, Session>,
     /// AssumeRole calls that gave credentials, by account.
     assumed: BTreeMap<String, u64>,
+    /// EKS changes (Update* calls answered) made with assumed credentials, by session ARN: what
+    /// the member's CloudTrail would name as each change's identity.
+    changes: BTreeMap<String, u64>,
 }
 
 /// The accounts' roles and the sessions given out.
@@ -96,6 +99,23 @@ impl Sts {
 
     pub(crate) fn assumed(&self) -> BTreeMap<String, u64> {
         self.inner.lock().unwrap().assumed.clone()
+    }
+
+    pub(crate) fn changes(&self) -> BTreeMap<String, u64> {
+        self.inner.lock().unwrap().changes.clone()
+    }
+
+    /// Counts an EKS change made by `signer`, when it signed with an assumed role's
+    /// credentials (bounded: sessions are few, and a reset forgets them).
+    pub(crate) fn count_change(&self, signer: Option<&Signer>) {
+        let mut inner = self.inner.lock().unwrap();
+        let Some(arn) = signer
+            .and_then(|s| inner.sessions.get(&s.access_key))
+            .map(|s| s.arn.clone())
+        else {
+            return;
+        };
+        *inner.changes.entry(arn).or_default() += 1;
     }
 
     /// The account of an EKS request's signer (none: the emulator's own), or EKS's refusal of
