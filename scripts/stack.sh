@@ -108,6 +108,7 @@ stack_start() {
     --env-var "HOME_ACCOUNT_ID=123456789012" \
     --env-var "SPOKE_ROLE_NAME=eks-upgrade-spoke" \
     --env-var "RUST_LOG=${FUNCTION_LOG:-info}" \
+    --env-var "AWS_LAMBDA_LOG_FORMAT=JSON" \
     ${INVOCATION_BUDGET_SECONDS:+--env-var "INVOCATION_BUDGET_SECONDS=$INVOCATION_BUDGET_SECONDS"} \
     >"$STACK_DIR/cargo-lambda-watch.log" 2>&1 &
   STACK_PIDS+=($!)

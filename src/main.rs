@@ -17,7 +17,7 @@ use eks_upgrade_orchestrator::adapters::{
 use eks_upgrade_orchestrator::config::Config;
 use eks_upgrade_orchestrator::crash::{CrashPoints, CRASH_AT_VAR};
 use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
-use eks_upgrade_orchestrator::ports::{Clock, SystemClock};
+use eks_upgrade_orchestrator::ports::{Clock, MetricsLog, SystemClock};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -51,6 +51,7 @@ async fn main() -> Result<(), Error> {
         eks = eks.with_spokes(spokes.clone());
         alarms = alarms.with_spokes(spokes);
     }
+    let metrics = MetricsLog::stdout(&config.function_name);
     let orchestrator: Lambda = Orchestrator {
         eks,
         store: DynamoStore::new(aws.lazy(aws_sdk_dynamodb::Client::new), &config.table_name),
@@ -63,6 +64,7 @@ async fn main() -> Result<(), Error> {
         alarms,
         scheduler: SchedulerWakes::new(aws.lazy(aws_sdk_scheduler::Client::new), config.wake.clone()),
         config,
+        metrics,
         crash_points: CrashPoints::from_env(),
     };
     if orchestrator.crash_points.is_armed() {

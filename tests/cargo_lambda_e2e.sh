@@ -42,6 +42,13 @@ check "the function invoked itself through the relay" \
 check "between looks it parked and the emulator's EventBridge Scheduler woke it" \
   test "$(emulator_stat schedules.fired)" -ge 1
 
+log="$STACK_DIR/cargo-lambda-watch.log"
+check "the function's log carries its metrics (EMF): one upgrade started, one succeeded" \
+  test "$(grep -c '"UpgradesStarted":1' "$log"):$(grep -c '"UpgradesSucceeded":1' "$log")" = "1:1"
+named_lines() { grep '"cluster":"demo"' "$log" | grep '"request_id":"to-1.31"' | grep -c '"step":"'; }
+check "its JSON log lines name the cluster, the request id and the step" test "$(named_lines)" -ge 1
+check "... and Lambda's request id" grep -q '"requestId":' "$log"
+
 # 2. The same scheduled event again: the stored record answers; no second update.
 invoke events/upgrade-request.json >"$STACK_DIR/second.json"
 check "the same event again returns the same update" \

@@ -9,6 +9,7 @@ use eks_upgrade_orchestrator::fakes::{
     FakeAlarms, FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier, RecordingScheduler,
 };
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
+use eks_upgrade_orchestrator::ports::MetricsLog;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -118,6 +119,7 @@ async fn every_malformed_sample_is_refused_naming_its_field_and_writes_nothing()
             invocation_budget_secs: None,
             ..Config::new("upgrades", "orchestrator", Limits::default())
         },
+        metrics: MetricsLog::recording("eks-upgrade-orchestrator"),
         crash_points: CrashPoints::none(),
     };
     for sample in &corpus {

@@ -9,7 +9,8 @@
 //! 4. [`event`]: the events the function accepts, decoded and validated;
 //! 5. [`record`]: the stored upgrade record and its notification outbox;
 //! 6. [`workflow`]: the state machine over the record;
-//! 7. [`rollout`]: a fleet taken through stages, each cluster by an upgrade record.
+//! 7. [`rollout`]: a fleet taken through stages, each cluster by an upgrade record;
+//! 8. [`metrics`]: what each change of an upgrade or a rollout record counts (EMF lines).
 //!
 //! `tests/architecture.rs` checks that no module imports one below it.
 
@@ -28,6 +29,8 @@ pub mod record;
 pub mod workflow;
 
 pub mod rollout;
+
+pub mod metrics;
 
 pub use eks::{ClusterView, EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
 pub use event::{

@@ -3,12 +3,13 @@
 //! or has a long wait ahead (then it parks, and a wake-up carries on: nothing runs meanwhile).
 
 use super::reply::{Ignored, Reply, Summary};
+use super::span::{record_step, upgrade_span};
 use super::{new_token, HandlerError, Invocation};
 use crate::domain::event::wake::Wake;
 use crate::domain::workflow::{self, Answer, Call, Claim, Next};
 use crate::domain::{Continuation, ItemKind, UpgradeRecord};
 use crate::ports::{Clock, Eks, NodegroupTarget, Ports, RecordStore, SelfInvoker, StoreError, WakeScheduler};
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument};
 
 /// How many times an invocation re-reads a record after losing a conditional write before it
 /// leaves the record to whoever won.
@@ -38,6 +39,18 @@ impl<P: Ports> super::Orchestrator<P> {
     /// Claims the record for this invocation and drives it. With `handoff`, only while the
     /// record still names that handoff.
     pub(super) async fn run(
+        &self,
+        record: UpgradeRecord,
+        handoff: Option<&str>,
+        invocation: &Invocation,
+    ) -> Result<Summary, HandlerError> {
+        let span = upgrade_span(&record.cluster, &record.request_id);
+        Box::pin(self.claim_and_drive(record, handoff, invocation))
+            .instrument(span)
+            .await
+    }
+
+    async fn claim_and_drive(
         &self,
         mut record: UpgradeRecord,
         handoff: Option<&str>,
@@ -109,6 +122,7 @@ impl<P: Ports> super::Orchestrator<P> {
         let mut in_a_row = 0;
         while let Some(call) = workflow::next_call(&record) {
             let call_name = call.name();
+            record_step(call_name);
             let answer = Box::pin(self.call(&record, call)).await;
             self.crash_points.hit(&format!("after:{call_name}"))?;
             let now = self.clock.now_secs();

@@ -21,15 +21,16 @@ mod queries;
 pub mod reply;
 mod rollback;
 pub mod rollout;
+mod span;
 
 use crate::config::Config;
 use crate::crash::{CrashPoints, InjectedCrash};
 use crate::domain::plan::PlanError;
 use crate::domain::{decode_event, EksFailure, FailureKind, InboundEvent, InvalidEvent};
-use crate::ports::{Clock, Ports, StoreError};
+use crate::ports::{Clock, MetricsLog, Ports, StoreError};
 use reply::Reply;
 use serde_json::Value;
-use tracing::warn;
+use tracing::{warn, Instrument};
 
 pub use reply::Summary;
 
@@ -138,6 +139,8 @@ pub struct Orchestrator<P: Ports> {
     /// Wake-ups after a park (used only when `config.wake` is set).
     pub scheduler: P::Scheduler,
     pub config: Config,
+    /// Where each written change's metrics go (EMF lines on standard output).
+    pub metrics: MetricsLog,
     /// Test hook, empty in production: see [`crate::crash`].
     pub crash_points: CrashPoints,
 }
@@ -178,6 +181,11 @@ impl<P: Ports> Orchestrator<P> {
         if drives {
             self.check_time(invocation)?;
         }
+        let span = span::event_span(&event);
+        Box::pin(self.dispatch(event, invocation)).instrument(span).await
+    }
+
+    async fn dispatch(&self, event: InboundEvent, invocation: &Invocation) -> Result<Reply, HandlerError> {
         // Each kind's future is boxed: their union, built on the stack of a debug build, would
         // overflow a 2 MiB worker thread.
         Ok(match event {

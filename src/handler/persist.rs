@@ -3,6 +3,7 @@
 
 use super::reply::Summary;
 use super::HandlerError;
+use crate::domain::metrics::upgrade_metrics;
 use crate::domain::workflow::{commit, CommitOptions};
 use crate::domain::UpgradeRecord;
 use crate::ports::{Clock, Notifier, Ports, RecordStore, Replaced, StoreError};
@@ -21,9 +22,17 @@ impl<P: Ports> super::Orchestrator<P> {
         };
         let next = commit(current, next, options);
         let written = match self.store.replace(&next, current.revision).await? {
-            Replaced::Done if next.outbox.is_empty() => next,
-            Replaced::Done => self.publish(next).await?,
             Replaced::Conflict => return Ok(None),
+            Replaced::Done => {
+                // Counted once the change is written: a lost write counts nothing.
+                let now = options.now;
+                self.metrics.emit(&upgrade_metrics(current, &next, now), now * 1000);
+                if next.outbox.is_empty() {
+                    next
+                } else {
+                    self.publish(next).await?
+                }
+            }
         };
         // An upgrade of a rollout that just ended tells its rollout.
         self.tell_rollout(current, &written).await;

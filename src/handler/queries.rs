@@ -3,6 +3,7 @@
 
 use super::reply::{DryRunReply, RecordKey, StatusReply, SweepReply, WindowState};
 use super::{new_token, HandlerError};
+use crate::domain::metrics::overdue_resumed;
 use crate::domain::plan::{make_plan, PlanOptions};
 use crate::domain::window::next_opening;
 use crate::domain::workflow;
@@ -105,6 +106,7 @@ impl<P: Ports> super::Orchestrator<P> {
                 Err(e) => warn!(rollout = %rollout.name, error = %e, "sweep skipped a rollout with a bad key"),
             }
         }
+        self.metrics.emit(&overdue_resumed(resumed.len()), now * 1000);
         info!(
             candidates = candidates.len(),
             resumed = resumed.len(),

@@ -10,7 +10,7 @@ use eks_upgrade_orchestrator::fakes::{
     FakeAlarms, FakeEks, ManualClock, MemoryStore, RecordingInvoker, RecordingNotifier, RecordingScheduler,
 };
 use eks_upgrade_orchestrator::handler::{HandlerError, Invocation, Orchestrator};
-use eks_upgrade_orchestrator::ports::Clock;
+use eks_upgrade_orchestrator::ports::{Clock, MetricsLog};
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 
@@ -49,6 +49,7 @@ impl Harness {
                     invocation_budget_secs: None,
                     ..Config::new("upgrades", "orchestrator", limits)
                 },
+                metrics: MetricsLog::recording("eks-upgrade-orchestrator"),
                 crash_points: CrashPoints::none(),
             },
             invocations: Default::default(),

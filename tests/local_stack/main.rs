@@ -25,7 +25,7 @@ use eks_upgrade_orchestrator::domain::Location;
 use eks_upgrade_orchestrator::domain::{UpgradeRecord, UpgradeStatus};
 use eks_upgrade_orchestrator::fakes::RecordingNotifier;
 use eks_upgrade_orchestrator::handler::{Invocation, Orchestrator};
-use eks_upgrade_orchestrator::ports::{Clock, RecordStore, SystemClock};
+use eks_upgrade_orchestrator::ports::{Clock, MetricsLog, RecordStore, SystemClock};
 use local_stack::{create_table, dynamodb_client, free_port, table_spec_from_template, template_path, Dynalite};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -245,6 +245,7 @@ impl Stack {
                 config.wake.clone(),
             ),
             config,
+            metrics: MetricsLog::recording("eks-upgrade-orchestrator"),
             crash_points: CrashPoints::none(),
         };
         let lambda = Arc::new(LambdaState {

@@ -16,6 +16,7 @@ pub mod reply;
 mod tick;
 
 use crate::domain::event::rollout::{Control, RolloutControl, RolloutQuery, RolloutRequest, RolloutTick};
+use crate::domain::metrics::rollout_metrics;
 use crate::domain::rollout::assign::{new_rollout_across, Discovery};
 use crate::domain::rollout::commit::commit;
 use crate::domain::rollout::{controls, ClusterState, RolloutRecord};
@@ -77,6 +78,8 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             return self.existing_rollout(existing, target).await;
         }
         info!(rollout = name, request_id, target = %target, stages = fresh.stages.len(), "rollout recorded");
+        self.metrics
+            .emit(&rollout_metrics(None, &fresh), fresh.created_at * 1000);
         self.publish_rollout(fresh.clone()).await?;
         let ticked = self
             .tick(

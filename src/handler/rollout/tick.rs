@@ -8,6 +8,7 @@ use super::children::starting;
 use crate::domain::event::rollout::RolloutTick;
 use crate::domain::event::wake::Wake;
 use crate::domain::event::ClusterId;
+use crate::domain::metrics::rollout_metrics;
 use crate::domain::rollout::advance::{advance, advance_after_starts, observe, started, wake_at, StartOutcome};
 use crate::domain::rollout::commit::{commit, RolloutCommit};
 use crate::domain::rollout::{ClusterState, RolloutRecord};
@@ -203,7 +204,11 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         let next = commit(Some(current), next, options);
         match self.store.replace_rollout(&next, current.revision).await? {
             Replaced::Conflict => Ok(None),
-            Replaced::Done => Ok(Some(self.publish_rollout(next).await?)),
+            Replaced::Done => {
+                self.metrics
+                    .emit(&rollout_metrics(Some(current), &next), options.now * 1000);
+                Ok(Some(self.publish_rollout(next).await?))
+            }
         }
     }
 
