@@ -42,6 +42,34 @@ pub struct Config {
     /// `SPOKE_ROLE_NAME` (optional): the role assumed in member accounts to reach their
     /// clusters; unset, only this account's clusters can be reached.
     pub spoke: Option<SpokeConfig>,
+    /// `STANDARD_SUPPORT_HOURLY_USD`, `EXTENDED_SUPPORT_HOURLY_USD`: what EKS charges per
+    /// cluster-hour (EKS's list prices, 0.10 and 0.60, by default), for the fleet report.
+    pub support_prices: SupportPrices,
+}
+
+/// EKS's cluster-hour prices, in thousandths of a dollar (so the configuration compares exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupportPrices {
+    pub standard_mills: u32,
+    pub extended_mills: u32,
+}
+
+impl Default for SupportPrices {
+    fn default() -> Self {
+        Self {
+            standard_mills: 100,
+            extended_mills: 600,
+        }
+    }
+}
+
+impl SupportPrices {
+    pub fn prices(&self) -> crate::domain::support::Prices {
+        crate::domain::support::Prices {
+            standard_hourly_usd: f64::from(self.standard_mills) / 1000.0,
+            extended_hourly_usd: f64::from(self.extended_mills) / 1000.0,
+        }
+    }
 }
 
 /// How member accounts are reached (hub and spoke).
@@ -131,6 +159,7 @@ impl Config {
             wake: None,
             home: None,
             spoke: None,
+            support_prices: SupportPrices::default(),
         }
     }
 
@@ -169,6 +198,10 @@ impl Config {
             wake,
             home: home(&vars)?,
             spoke: spoke(&vars)?,
+            support_prices: SupportPrices {
+                standard_mills: price(&vars, "STANDARD_SUPPORT_HOURLY_USD", 100)?,
+                extended_mills: price(&vars, "EXTENDED_SUPPORT_HOURLY_USD", 600)?,
+            },
         };
         config.check()?;
         Ok(config)
@@ -217,6 +250,28 @@ impl Config {
     pub fn min_invocation_secs(&self) -> i64 {
         self.safety_margin_secs + self.limits.poll_interval_secs + self.operation_timeout_secs
     }
+}
+
+/// A price in dollars with at most three decimals (`0.10`), as thousandths of a dollar.
+fn price<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, name: &str, default: u32) -> Result<u32, ConfigError> {
+    let Some(text) = vars.text(name) else {
+        return Ok(default);
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let parsed = (!whole.is_empty() && whole.len() <= 3 && fraction.len() <= 3 && digits(whole) && digits(fraction))
+        .then(|| {
+            whole
+                .parse::<u32>()
+                .ok()
+                .zip(format!("{fraction:0<3}").parse::<u32>().ok())
+        })
+        .flatten();
+    parsed.map(|(w, f)| w * 1000 + f).ok_or_else(|| {
+        ConfigError(format!(
+            "{name} is {text:?}: expected dollars per cluster-hour, such as 0.10"
+        ))
+    })
 }
 
 fn wake<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<WakeConfig>, ConfigError> {
@@ -400,6 +455,25 @@ mod tests {
                 .starts_with("WAKE_TARGET_ARN is set but WAKE_SCHEDULE_GROUP is not"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn support_prices_are_dollars_per_cluster_hour() {
+        let base = [("UPGRADES_TABLE", "t"), ("AWS_LAMBDA_FUNCTION_NAME", "f")];
+        assert_eq!(load(&base).unwrap().support_prices, SupportPrices::default());
+        let mut set = base.to_vec();
+        set.extend([
+            ("STANDARD_SUPPORT_HOURLY_USD", "0.1"),
+            ("EXTENDED_SUPPORT_HOURLY_USD", "0.525"),
+        ]);
+        let prices = load(&set).unwrap().support_prices;
+        assert_eq!((prices.standard_mills, prices.extended_mills), (100, 525));
+        for bad in ["-1", "0.1234", "abc", "1e3", ".5"] {
+            let mut set = base.to_vec();
+            set.push(("EXTENDED_SUPPORT_HOURLY_USD", bad));
+            let err = load(&set).unwrap_err().to_string();
+            assert!(err.contains("EXTENDED_SUPPORT_HOURLY_USD"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -450,6 +450,8 @@ fn eu_behind() -> FakeEks {
             }
             .into(),
             default: minor == 34,
+            end_of_standard: None,
+            end_of_extended: None,
         })
         .collect();
     eks.lock().offered_in.insert("eu-west-1".into(), offered);

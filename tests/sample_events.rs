@@ -70,6 +70,18 @@ fn samples_decode() {
     ));
     assert!(matches!(sample("rollout-pause.json"), InboundEvent::RolloutControl(_)));
     assert!(matches!(sample("rollout-status.json"), InboundEvent::RolloutStatus(_)));
+    let InboundEvent::FleetReport(report) = sample("fleet-report.json") else {
+        panic!()
+    };
+    assert!(report.notify && report.accounts.is_empty());
+    let InboundEvent::Rollout(keep) = sample("rollout-standard-support.json") else {
+        panic!()
+    };
+    assert_eq!(
+        keep.target_version,
+        eks_upgrade_orchestrator::domain::TargetVersion::StandardSupport
+    );
+    assert_eq!(keep.min_days_of_standard_support(), 90);
     let InboundEvent::Rollback(dry) = sample("rollback-dry-run.json") else {
         panic!()
     };

@@ -279,6 +279,8 @@ impl Eks for EksAdapter {
                     version: info.cluster_version()?.parse().ok()?,
                     status: info.version_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
                     default: info.default_version(),
+                    end_of_standard: info.end_of_standard_support_date().map(|d| d.secs()),
+                    end_of_extended: info.end_of_extended_support_date().map(|d| d.secs()),
                 })
             })
             .collect())

@@ -10,7 +10,8 @@
 //! 5. [`record`]: the stored upgrade record and its notification outbox;
 //! 6. [`workflow`]: the state machine over the record;
 //! 7. [`rollout`]: a fleet taken through stages, each cluster by an upgrade record;
-//! 8. [`metrics`]: what each change of an upgrade or a rollout record counts (EMF lines).
+//! 8. [`metrics`], [`support`]: what each change of an upgrade or a rollout record counts (EMF
+//!    lines); support deadlines, their cost, and the versions a fleet is sent to.
 //!
 //! `tests/architecture.rs` checks that no module imports one below it.
 
@@ -31,11 +32,12 @@ pub mod workflow;
 pub mod rollout;
 
 pub mod metrics;
+pub mod support;
 
 pub use eks::{ClusterView, EksFailure, EksUpdateError, FailureKind, UpdateState, UpdateView};
 pub use event::{
-    decode_event, AccountId, CancelRequest, ClusterId, ClusterName, Continuation, InboundEvent, InvalidEvent, Location,
-    Region, RequestId, RollbackRequest, StatusQuery, SweepRequest, UpgradeRequest,
+    decode_event, AccountId, CancelRequest, ClusterId, ClusterName, Continuation, FleetReportRequest, InboundEvent,
+    InvalidEvent, Location, Region, RequestId, RollbackRequest, StatusQuery, SweepRequest, UpgradeRequest,
 };
 pub use record::{HistoryEntry, ItemKind, ItemStatus, Step, UpgradeRecord, UpgradeStatus, WorkItem};
 pub use version::{KubeVersion, TargetVersion};

@@ -87,11 +87,14 @@ impl<'de> Deserialize<'de> for KubeVersion {
     }
 }
 
-/// What a request asks for: a version, or `latest` (the newest version in standard support).
+/// What a request asks for: a version, `latest` (the newest version in standard support), or
+/// for a rollout `standard-support` (the oldest version that stays in standard support for
+/// the rollout's `minDaysOfStandardSupport`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TargetVersion {
     Exact(KubeVersion),
     Latest,
+    StandardSupport,
 }
 
 impl fmt::Display for TargetVersion {
@@ -99,6 +102,7 @@ impl fmt::Display for TargetVersion {
         match self {
             Self::Exact(v) => v.fmt(f),
             Self::Latest => f.write_str("latest"),
+            Self::StandardSupport => f.write_str("standard-support"),
         }
     }
 }
@@ -112,12 +116,14 @@ impl Serialize for TargetVersion {
 impl<'de> Deserialize<'de> for TargetVersion {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        if text == "latest" {
-            return Ok(Self::Latest);
+        match text.as_str() {
+            "latest" => return Ok(Self::Latest),
+            "standard-support" => return Ok(Self::StandardSupport),
+            _ => {}
         }
         text.parse::<KubeVersion>()
             .map(Self::Exact)
-            .map_err(|e| serde::de::Error::custom(format!("{e}, or \"latest\"")))
+            .map_err(|e| serde::de::Error::custom(format!("{e}, \"latest\" or (a rollout's) \"standard-support\"")))
     }
 }
 

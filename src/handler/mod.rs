@@ -14,6 +14,7 @@
 
 mod drive;
 mod exclusion;
+pub mod fleet;
 pub(crate) mod gather;
 mod intake;
 mod persist;
@@ -202,6 +203,7 @@ impl<P: Ports> Orchestrator<P> {
             InboundEvent::RolloutControl(control) => Box::pin(self.rollout_control(control, invocation)).await?,
             InboundEvent::RolloutStatus(query) => Box::pin(self.rollout_status(query)).await?,
             InboundEvent::RolloutTick(key) => Box::pin(self.rollout_tick(key, invocation)).await?,
+            InboundEvent::FleetReport(request) => Box::pin(self.fleet_report(request)).await?,
         })
     }
 

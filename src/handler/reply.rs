@@ -21,6 +21,7 @@ pub enum Reply {
     RollbackDryRun(Box<RollbackDryRunReply>),
     Rollout(Box<super::rollout::reply::RolloutReply>),
     RolloutDryRun(Box<super::rollout::reply::RolloutDryRunReply>),
+    FleetReport(Box<super::fleet::FleetReportReply>),
 }
 
 /// What an upgrade request or a continuation answers: the record's state and what this

@@ -19,6 +19,7 @@ pub(super) fn event_span(event: &InboundEvent) -> Span {
         InboundEvent::RolloutControl(c) => ("rolloutControl", None, Some(c.name.to_string())),
         InboundEvent::RolloutStatus(q) => ("rolloutStatus", None, Some(q.name.to_string())),
         InboundEvent::RolloutTick(t) => ("rolloutTick", None, Some(t.name.to_string())),
+        InboundEvent::FleetReport(_) => ("fleetReport", None, None),
     };
     let span = info_span!("event", event = kind, cluster = Empty, rollout = Empty);
     if let Some(cluster) = cluster {

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 mod accounts;
 mod rollouts;
 mod safety_net;
+mod support;
 
 type App = Orchestrator<(
     EksAdapter,

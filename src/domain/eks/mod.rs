@@ -74,6 +74,10 @@ pub struct OfferedVersion {
     /// STANDARD_SUPPORT, EXTENDED_SUPPORT, UNSUPPORTED.
     pub status: String,
     pub default: bool,
+    /// `endOfStandardSupportDate`, `endOfExtendedSupportDate` (epoch seconds), as EKS reports
+    /// them: never a calendar of our own.
+    pub end_of_standard: Option<i64>,
+    pub end_of_extended: Option<i64>,
 }
 
 /// The launch template a managed node group was created with (DescribeNodegroup).

@@ -3,10 +3,11 @@
 
 use super::rollout::{self, RolloutControl, RolloutControlFields, RolloutQuery, RolloutRequest, RolloutTick};
 use super::{
-    json_kind, typed, CancelRequest, ClusterId, Continuation, InvalidEvent, Location, OnVerifyFailure, RollbackRequest,
-    StatusQuery, SweepRequest, UpgradeRequest,
+    json_kind, typed, CancelRequest, ClusterId, Continuation, FleetReportRequest, InvalidEvent, Location,
+    OnVerifyFailure, RollbackRequest, StatusQuery, SweepRequest, UpgradeRequest,
 };
 use crate::domain::text::shown;
+use crate::domain::TargetVersion;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,10 @@ pub enum InboundEvent {
     RolloutControl(RolloutControl),
     RolloutStatus(RolloutQuery),
     RolloutTick(RolloutTick),
+    FleetReport(FleetReportRequest),
 }
 
-const KIND_KEYS: [&str; 9] = [
+const KIND_KEYS: [&str; 10] = [
     "continuation",
     "status",
     "sweep",
@@ -33,6 +35,7 @@ const KIND_KEYS: [&str; 9] = [
     "rolloutControl",
     "rolloutStatus",
     "rolloutTick",
+    "fleetReport",
 ];
 
 /// Decodes a raw invocation payload.
@@ -54,16 +57,7 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
     let kinds: Vec<&str> = KIND_KEYS.into_iter().filter(|k| object.contains_key(*k)).collect();
     match kinds.as_slice() {
         [] if object.contains_key("cluster") || object.contains_key("targetVersion") => {
-            let request: UpgradeRequest = typed(payload, prefix)?;
-            if request.on_verify_failure == OnVerifyFailure::Rollback && request.verify.is_none() {
-                return Err(InvalidEvent {
-                    field: format!("{prefix}onVerifyFailure"),
-                    problem: "expected \"stop\" without a \"verify\" object: nothing would be verified, so nothing \
-                              would roll back"
-                        .into(),
-                });
-            }
-            Ok(InboundEvent::Upgrade(request))
+            upgrade_request(payload, prefix)
         }
         [] => Err(InvalidEvent {
             field: prefix.trim_end_matches('.').to_owned(),
@@ -99,6 +93,7 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
                 }
                 "rolloutStatus" => Ok(InboundEvent::RolloutStatus(typed(inner, &at)?)),
                 "rolloutTick" => Ok(InboundEvent::RolloutTick(typed(inner, &at)?)),
+                "fleetReport" => Ok(InboundEvent::FleetReport(typed(inner, &at)?)),
                 _ => Ok(InboundEvent::Sweep(typed(inner, &at)?)),
             }
         }
@@ -111,6 +106,28 @@ fn decode_at(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent
             ),
         }),
     }
+}
+
+/// An upgrade request: its fields, and what they can't be together.
+fn upgrade_request(payload: &Value, prefix: &str) -> Result<InboundEvent, InvalidEvent> {
+    let request: UpgradeRequest = typed(payload, prefix)?;
+    if request.target_version == TargetVersion::StandardSupport {
+        return Err(InvalidEvent {
+            field: format!("{prefix}targetVersion"),
+            problem: "expected a version or \"latest\": \"standard-support\" is a rollout's target, \
+                      resolved once for its whole fleet"
+                .into(),
+        });
+    }
+    if request.on_verify_failure == OnVerifyFailure::Rollback && request.verify.is_none() {
+        return Err(InvalidEvent {
+            field: format!("{prefix}onVerifyFailure"),
+            problem: "expected \"stop\" without a \"verify\" object: nothing would be verified, so nothing \
+                      would roll back"
+                .into(),
+        });
+    }
+    Ok(InboundEvent::Upgrade(request))
 }
 
 impl InboundEvent {
@@ -178,6 +195,7 @@ impl InboundEvent {
             InboundEvent::RolloutControl(_)
             | InboundEvent::RolloutTick(_)
             | InboundEvent::Sweep(_)
+            | InboundEvent::FleetReport(_)
             | InboundEvent::RolloutStatus(_) => {}
         }
         Ok(self)

@@ -307,6 +307,28 @@ pub struct RollbackRequest {
     pub rollback_config: Option<RollbackConfig>,
 }
 
+/// `{"fleetReport": {...}}`: every enrolled cluster of the function's own account and region
+/// (or of `accounts` in `regions`, selected by `tags`) with its support deadlines and what they
+/// cost. Changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FleetReportRequest {
+    #[serde(default)]
+    pub accounts: Vec<AccountId>,
+    #[serde(default)]
+    pub regions: Vec<Region>,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Publish the notification naming the clusters entering extended support within 30 days
+    /// (default true; once a day at most, by its id).
+    #[serde(default = "yes")]
+    pub notify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// Finds upgrades whose chain of invocations broke and resumes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

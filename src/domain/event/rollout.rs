@@ -142,8 +142,13 @@ fn failure_budget<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolloutRequest {
     pub name: Name,
-    /// A version, or `latest` (resolved once, when the rollout starts: every stage gets it).
+    /// A version, `latest`, or `standard-support` (each resolved once, when the rollout
+    /// starts: every stage gets it).
     pub target_version: TargetVersion,
+    /// With `standard-support`: the days of standard support the version must have left
+    /// (default [`DEFAULT_MIN_DAYS_OF_STANDARD_SUPPORT`]).
+    #[serde(default)]
+    pub min_days_of_standard_support: Option<u32>,
     /// With the name, the rollout's key; defaults to `to-<the resolved version>`. At most 64
     /// characters (its clusters' upgrades are named after it).
     #[serde(default)]
@@ -341,9 +346,36 @@ impl RolloutTick {
     }
 }
 
+/// How long a `standard-support` target must stay in standard support, by default.
+pub const DEFAULT_MIN_DAYS_OF_STANDARD_SUPPORT: u32 = 90;
+/// Standard support lasts 14 months: asking for more than a year could never be met.
+const MAX_MIN_DAYS_OF_STANDARD_SUPPORT: u32 = 365;
+
+impl RolloutRequest {
+    /// The days a `standard-support` target must have left.
+    pub fn min_days_of_standard_support(&self) -> u32 {
+        self.min_days_of_standard_support
+            .unwrap_or(DEFAULT_MIN_DAYS_OF_STANDARD_SUPPORT)
+    }
+}
+
 /// The whole request's checks beyond its fields' own: stages, clusters, options.
 pub(super) fn check(request: &RolloutRequest, at: &str) -> Result<(), InvalidEvent> {
     let invalid = |field: String, problem: String| Err(InvalidEvent { field, problem });
+    if let Some(days) = request.min_days_of_standard_support {
+        if request.target_version != TargetVersion::StandardSupport {
+            return invalid(
+                format!("{at}.minDaysOfStandardSupport"),
+                "applies only to targetVersion \"standard-support\"".into(),
+            );
+        }
+        if days > MAX_MIN_DAYS_OF_STANDARD_SUPPORT {
+            return invalid(
+                format!("{at}.minDaysOfStandardSupport"),
+                format!("expected 0 to {MAX_MIN_DAYS_OF_STANDARD_SUPPORT} days, got {days}"),
+            );
+        }
+    }
     if let Some(id) = &request.request_id {
         if id.as_str().len() > 64 {
             return invalid(format!("{at}.requestId"), "expected at most 64 characters".into());
@@ -404,7 +436,9 @@ fn check_options(options: &Map<String, Value>, at: &str, target: TargetVersion) 
     let target = match target {
         TargetVersion::Exact(_) => target,
         // Checked against some version: the options do not depend on which.
-        TargetVersion::Latest => TargetVersion::Exact(crate::domain::version::KubeVersion::new(1, 31)),
+        TargetVersion::Latest | TargetVersion::StandardSupport => {
+            TargetVersion::Exact(crate::domain::version::KubeVersion::new(1, 31))
+        }
     };
     RolloutRequest::upgrade_for(options, "options-check", target, "options-check")
         .map(|_| ())

@@ -113,6 +113,12 @@ fn target_of(
                     offered_list(survey)
                 ))
             })?,
+        // Resolved for the whole fleet before any cluster's plan (refused for one cluster).
+        TargetVersion::StandardSupport => {
+            return Err(PlanError(
+                "\"standard-support\" is a rollout's target, resolved once for its fleet".into(),
+            ))
+        }
     };
     if target < current {
         return Err(PlanError(format!(

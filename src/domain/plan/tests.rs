@@ -26,6 +26,8 @@ fn survey() -> Survey {
             }
             .into(),
             default: m == 34,
+            end_of_standard: None,
+            end_of_extended: None,
         })
         .collect();
     let coredns = |k: u16, default: bool| (KubeVersion::new(1, k), default);

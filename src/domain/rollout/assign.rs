@@ -7,7 +7,7 @@ use super::{
 };
 use crate::domain::eks::ClusterView;
 use crate::domain::event::rollout::{RolloutRequest, StageSpec, MAX_CLUSTERS};
-use crate::domain::event::{ClusterId, InvalidEvent, Location};
+use crate::domain::event::{AccountId, ClusterId, InvalidEvent, Location, Region};
 use crate::domain::version::KubeVersion;
 use crate::domain::workflow::Limits;
 use std::collections::BTreeMap;
@@ -43,22 +43,28 @@ pub fn stage_locations(spec: &StageSpec, home: Option<&Location>) -> Vec<Option<
     if spec.tags.is_empty() && spec.accounts.is_empty() && spec.regions.is_empty() {
         return Vec::new();
     }
-    let Some(home) = home else {
-        return vec![None]; // accounts and regions need a home (refused before)
-    };
-    let accounts = if spec.accounts.is_empty() {
-        vec![home.account.clone()]
+    match home {
+        Some(home) => locations_of(&spec.accounts, &spec.regions, home),
+        None => vec![None], // accounts and regions need a home (refused before)
+    }
+}
+
+/// Each of `accounts` (the function's own when empty) in each of `regions` (its own when
+/// empty), `None` for the function's own account and region.
+pub fn locations_of(accounts: &[AccountId], regions: &[Region], home: &Location) -> Vec<Option<Location>> {
+    let accounts = if accounts.is_empty() {
+        std::slice::from_ref(&home.account)
     } else {
-        spec.accounts.clone()
+        accounts
     };
-    let regions = if spec.regions.is_empty() {
-        vec![home.region.clone()]
+    let regions = if regions.is_empty() {
+        std::slice::from_ref(&home.region)
     } else {
-        spec.regions.clone()
+        regions
     };
     let mut at = Vec::new();
-    for account in &accounts {
-        for region in &regions {
+    for account in accounts {
+        for region in regions {
             let here = Location {
                 account: account.clone(),
                 region: region.clone(),

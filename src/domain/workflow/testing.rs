@@ -93,6 +93,8 @@ pub fn survey_at(version: &str) -> Survey {
                 version: KubeVersion::new(1, m),
                 status: "STANDARD_SUPPORT".into(),
                 default: false,
+                end_of_standard: None,
+                end_of_extended: None,
             })
             .collect(),
         nodegroups: vec![crate::domain::eks::NodegroupView {

@@ -4,13 +4,15 @@
 //! with why, for the stage to count (and the dry run to show); this function's own account
 //! failing is an error, as before.
 
+use crate::domain::eks::OfferedVersion;
 use crate::domain::eks::{policy, Action, FailureKind, Operation};
 use crate::domain::event::rollout::RolloutRequest;
 use crate::domain::plan::PlanError;
 use crate::domain::rollout::assign::{stage_locations, Discovered, Unreachable};
-use crate::domain::{ClusterId, EksFailure, InvalidEvent, KubeVersion, Location, Region};
+use crate::domain::support::{self, latest_in_every};
+use crate::domain::{ClusterId, EksFailure, InvalidEvent, KubeVersion, Location, Region, TargetVersion};
 use crate::handler::HandlerError;
-use crate::ports::{Eks, Ports};
+use crate::ports::{Clock, Eks, Ports};
 use futures_util::future::join_all;
 
 /// DescribeCluster calls made at once in one location.
@@ -19,7 +21,7 @@ const DESCRIBES_AT_ONCE: usize = 16;
 const LOCATIONS_AT_ONCE: usize = 8;
 /// At most this many (account, region) pairs in one rollout: its record keeps an entry for
 /// each one that could not be reached.
-const MAX_LOCATIONS: usize = 200;
+pub(crate) const MAX_LOCATIONS: usize = 200;
 
 impl<P: Ports> crate::handler::Orchestrator<P> {
     /// Each account and region the request's stages select or name (`None`: this function's
@@ -66,7 +68,7 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
     }
 
     /// Every cluster of `locations`, and the locations that could not be listed.
-    pub(super) async fn discover(
+    pub(in crate::handler) async fn discover(
         &self,
         locations: &[Option<Location>],
     ) -> Result<(Vec<Discovered>, Vec<Unreachable>), HandlerError> {
@@ -88,12 +90,13 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         Ok((found, unreachable))
     }
 
-    /// `latest` for a rollout over `locations`: the newest version in standard support in
-    /// every region it touches (EKS offers a new version region by region, so the hub's own
-    /// region's newest may not exist yet where some clusters are). Each region is asked once,
-    /// in the first of its locations; a member location that can't be reached is left out
-    /// (discovery makes it a failed entry).
-    pub(super) async fn latest_across(&self, locations: &[Option<Location>]) -> Result<KubeVersion, HandlerError> {
+    /// The version catalogue of every region `locations` touch: each region asked once, in the
+    /// first of its locations (EKS offers a version region by region). A member location
+    /// that can't be reached is left out (discovery makes it a failed entry).
+    pub(super) async fn catalogues_across(
+        &self,
+        locations: &[Option<Location>],
+    ) -> Result<Vec<Vec<OfferedVersion>>, HandlerError> {
         let home_region = self.config.home.as_ref().map(|h| h.region.clone());
         let mut asked: Vec<Option<Region>> = Vec::new();
         let mut at_once = Vec::new();
@@ -105,18 +108,40 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
             asked.push(region);
             at_once.push(at.clone());
         }
-        let mut newest: Option<KubeVersion> = None;
+        let mut catalogues = Vec::new();
         for chunk in at_once.chunks(LOCATIONS_AT_ONCE) {
-            let answers = join_all(chunk.iter().map(|at| self.latest_version_at(at.as_ref()))).await;
+            let answers = join_all(chunk.iter().map(|at| self.eks.describe_cluster_versions(at.as_ref()))).await;
             for (at, answer) in chunk.iter().zip(answers) {
                 match answer {
-                    Ok(version) => newest = Some(newest.map_or(version, |n| n.min(version))),
-                    Err(HandlerError::Eks(e)) if at.is_some() && e.kind != FailureKind::Transient => {}
-                    Err(e) => return Err(e),
+                    Ok(catalogue) => catalogues.push(catalogue),
+                    Err(e) if at.is_some() && e.kind != FailureKind::Transient => {}
+                    Err(e) => return Err(HandlerError::Eks(e)),
                 }
             }
         }
-        newest.ok_or_else(|| HandlerError::Plan(PlanError("EKS lists no version in standard support".into())))
+        Ok(catalogues)
+    }
+
+    /// The version a rollout over `locations` goes to: `latest` is the newest version in
+    /// standard support in every region it touches; `standard-support` the oldest that stays
+    /// in standard support `min_days` more in every one.
+    pub(super) async fn resolve_across(
+        &self,
+        requested: TargetVersion,
+        min_days: u32,
+        locations: &[Option<Location>],
+    ) -> Result<KubeVersion, HandlerError> {
+        if let TargetVersion::Exact(version) = requested {
+            return Ok(version);
+        }
+        let catalogues = self.catalogues_across(locations).await?;
+        let resolved = match requested {
+            TargetVersion::StandardSupport => {
+                support::standard_support_target(&catalogues, self.clock.now_secs(), min_days)
+            }
+            _ => latest_in_every(&catalogues).ok_or_else(|| "EKS lists no version in standard support".to_owned()),
+        };
+        resolved.map_err(|e| HandlerError::Plan(PlanError(e)))
     }
 
     /// The clusters of one account and region, with their tags; keyed as records are.

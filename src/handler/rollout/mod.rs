@@ -11,6 +11,7 @@
 
 mod children;
 mod discover;
+pub(crate) use discover::MAX_LOCATIONS;
 mod dry_run;
 pub mod reply;
 mod tick;
@@ -32,10 +33,10 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
     /// `{"rollout": ...}`: the rollout is written once (a duplicate finds it), then ticked.
     pub async fn rollout(&self, request: RolloutRequest, invocation: &Invocation) -> Result<Reply, HandlerError> {
         let locations = self.locations(&request)?;
-        let target = match request.target_version {
-            TargetVersion::Exact(version) => version,
-            TargetVersion::Latest => self.latest_across(&locations).await?,
-        };
+        let min_days = request.min_days_of_standard_support();
+        let target = self
+            .resolve_across(request.target_version, min_days, &locations)
+            .await?;
         let request_id = match &request.request_id {
             Some(id) => id.to_string(),
             None => RequestId::for_target(TargetVersion::Exact(target)).to_string(),

@@ -266,7 +266,11 @@ impl Eks for FakeEks {
                 tags
             },
             health: s.cluster_health.clone(),
-            support_type: Some(s.support_type.clone().unwrap_or_else(|| "EXTENDED".to_owned())),
+            support_type: Some(
+                (s.support_types.get(cluster).cloned())
+                    .or_else(|| s.support_type.clone())
+                    .unwrap_or_else(|| "EXTENDED".to_owned()),
+            ),
         })
     }
 
@@ -465,6 +469,8 @@ impl Eks for FakeEks {
                 }
                 .to_owned(),
                 default: minor == 34,
+                end_of_standard: None,
+                end_of_extended: None,
             })
             .collect())
     }

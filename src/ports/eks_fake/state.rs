@@ -64,6 +64,8 @@ pub struct FakeEksState {
     pub rollback_timeouts: Vec<u32>,
     /// The clusters' `upgradePolicy.supportType` (none: EXTENDED, EKS's default).
     pub support_type: Option<String>,
+    /// `upgradePolicy.supportType` of one cluster, over `support_type`.
+    pub support_types: std::collections::BTreeMap<String, String>,
     /// EKS's clock (epoch seconds), when a test sets it: new updates' `createdAt`.
     pub now: Option<i64>,
     /// DescribeCluster of these clusters waits until the test notifies (once each): a slow

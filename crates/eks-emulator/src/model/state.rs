@@ -93,6 +93,9 @@ impl State {
         }
         self.clusters.retain(|_, c| !c.deleted_by(now));
         self.complete_due_updates(now);
+        for v in &mut self.versions {
+            v.follow_clock(now);
+        }
     }
 }
 

@@ -589,3 +589,29 @@ def test_list_updates_assumes_no_order(eks):
     for update_id in listed:
         u = eks.describe_update(name="demo", updateId=update_id)["update"]
         assert u["status"] == "Successful" and isinstance(u["createdAt"], datetime.datetime)
+
+
+def test_support_status_follows_its_dates_on_the_emulator_clock(eks):
+    now = int(admin("GET", "/_emulator/clock")[1]["now"])
+    status, body = admin("POST", "/_emulator/seed", {
+        "kubernetesVersions": [
+            {"version": "1.33", "endOfStandardSupportDate": now + 10 * DAY, "endOfExtendedSupportDate": now + 20 * DAY},
+            {"version": "1.34", "endOfStandardSupportDate": now + 100 * DAY, "defaultVersion": True},
+        ],
+        "clusters": [{"name": "std", "version": "1.33", "supportType": "STANDARD"}],
+    })
+    assert status == 200, body
+
+    def version(v, **kw):
+        out = eks.describe_cluster_versions(**kw)["clusterVersions"]
+        return next((i for i in out if i["clusterVersion"] == v), None)
+
+    v133 = version("1.33")
+    assert v133["versionStatus"] == "STANDARD_SUPPORT"
+    assert int(v133["endOfStandardSupportDate"].timestamp()) == now + 10 * DAY
+    admin("POST", "/_emulator/clock", {"advanceSeconds": 11 * DAY})
+    assert version("1.33")["versionStatus"] == "EXTENDED_SUPPORT"
+    admin("POST", "/_emulator/clock", {"advanceSeconds": 10 * DAY})
+    assert version("1.33") is None
+    assert version("1.33", includeAll=True)["versionStatus"] == "UNSUPPORTED"
+    assert eks.describe_cluster(name="std")["cluster"]["upgradePolicy"] == {"supportType": "STANDARD"}

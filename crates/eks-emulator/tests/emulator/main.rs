@@ -15,4 +15,5 @@ mod relay;
 mod rollback;
 mod scheduler;
 mod semantics;
+mod support;
 mod update_activity;

@@ -99,6 +99,8 @@ fn rollback_survey() -> RollbackSurvey {
                 version: KubeVersion::new(1, m),
                 status: "STANDARD_SUPPORT".into(),
                 default: false,
+                end_of_standard: None,
+                end_of_extended: None,
             })
             .collect(),
         updates_in_progress: vec![],

@@ -38,6 +38,9 @@ pub(crate) struct VersionInfo {
     pub end_of_standard: Option<f64>,
     pub end_of_extended: Option<f64>,
     pub patch: Option<String>,
+    /// The seed named the status: it stays. Otherwise it follows the emulator's clock past
+    /// the end dates, as EKS's does.
+    pub pinned: bool,
 }
 
 impl VersionInfo {
@@ -73,14 +76,29 @@ impl VersionInfo {
             end_of_standard: eoss,
             end_of_extended: eoes,
             patch: s.kubernetes_patch_version.clone(),
+            pinned: s.version_status.is_some(),
         })
+    }
+
+    /// The status at `now`: an unpinned version moves to EXTENDED_SUPPORT at its end of
+    /// standard support and to UNSUPPORTED at its end of extended support.
+    pub(crate) fn follow_clock(&mut self, now: f64) {
+        if self.pinned {
+            return;
+        }
+        self.status = match (self.end_of_standard, self.end_of_extended) {
+            (Some(eoss), _) if now < eoss => VersionStatus::StandardSupport,
+            (Some(_), Some(eoes)) if now < eoes => VersionStatus::ExtendedSupport,
+            (Some(_), Some(_)) => VersionStatus::Unsupported,
+            _ => self.status,
+        };
     }
 
     /// The row as a seed entry (for the admin state dump).
     pub(crate) fn to_seed(&self) -> SeedVersion {
         SeedVersion {
             version: self.version.clone(),
-            version_status: Some(self.status.as_str().to_string()),
+            version_status: self.pinned.then(|| self.status.as_str().to_string()),
             default_version: self.default,
             platform_version: Some(self.platform_version.clone()),
             release_date: self.release_date.map(DateValue::Epoch),
