@@ -492,4 +492,18 @@ async fn latest_is_resolved_where_the_cluster_is_and_for_a_rollout_in_every_regi
         )
         .await;
     assert_eq!(rollout["targetVersion"], "1.36", "{rollout}");
+    // The region's first account can't be reached: the next one answers for the region.
+    let h = hub(eu_behind());
+    h.app.eks.make_unreachable("444444444444");
+    let rollout = h
+        .send_ok(
+            json!({ "rollout": { "name": "org", "targetVersion": "latest", "dryRun": true, "stages": [
+            { "name": "eu", "accounts": ["444444444444", MEMBER], "regions": ["eu-west-1"], "failureBudget": 1 },
+        ] } }),
+        )
+        .await;
+    assert_eq!(
+        rollout["targetVersion"], "1.35",
+        "eu-west-1's, read in the member that answers: {rollout}"
+    );
 }

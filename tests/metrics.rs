@@ -112,7 +112,19 @@ async fn a_rollout_counts_its_clusters_by_state_and_a_stop_once() {
         }
     }
     let lines = metric_lines(&h);
-    assert_eq!(values(&lines, "RolloutsStopped", Some(("Rollout", "fleet"))), [1.0]);
+    assert_eq!(
+        values(&lines, "RolloutsStopped", Some(("Rollout", "fleet/to-1.31"))),
+        [1.0]
+    );
+    // A gauge is published with its dimensions only.
+    let gauge = lines.iter().find(|l| l["RolloutClusters"].is_number()).unwrap();
+    assert_eq!(
+        gauge["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let pending = values(&lines, "RolloutClusters", Some(("State", "PENDING")));
     assert_eq!(pending.first(), Some(&2.0), "both pending when recorded");
     assert_eq!(

@@ -536,6 +536,35 @@ async fn an_alarm_cloudwatch_does_not_know_is_refused_with_the_request_and_nothi
 }
 
 #[tokio::test]
+async fn alarms_that_can_never_be_read_are_refused_with_the_request_and_a_passing_outage_is_not() {
+    use eks_upgrade_orchestrator::domain::{EksFailure, FailureKind};
+    let h = Harness::new(fleet_cluster("1.30"));
+    h.app.alarms.set("api-5xx", "OK", "fine");
+    // The permission missing where the cluster is (a spoke stack without DescribeAlarms).
+    h.app.alarms.fail_with(Some(EksFailure::new(
+        FailureKind::AccessDenied,
+        "AccessDenied",
+        "User: arn:aws:sts::210987654321:assumed-role/eks-upgrade-spoke/x is not authorized to perform: cloudwatch:DescribeAlarms",
+    )));
+    match h.send(verified("1.31", "rollback")).await {
+        Err(HandlerError::InvalidEvent(e)) => {
+            assert_eq!(e.field, "verify.alarms");
+            assert!(e.problem.contains("cloudwatch:DescribeAlarms"), "{}", e.problem);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(h.app.store.record("devel", "safe").is_none(), "nothing written");
+    // CloudWatch briefly unavailable: accepted, each hop's preflight reads them again.
+    h.app.alarms.fail_with(Some(EksFailure::new(
+        FailureKind::Transient,
+        "ServiceUnavailable",
+        "try later",
+    )));
+    assert!(h.send(verified("1.31", "rollback")).await.is_ok());
+    assert!(h.app.store.record("devel", "safe").is_some());
+}
+
+#[tokio::test]
 async fn an_alarm_without_data_never_rolls_a_healthy_hop_back() {
     let h = Harness::new(fleet_cluster("1.30"));
     // A new alarm (or one on a metric that reports only errors): INSUFFICIENT_DATA throughout.

@@ -73,7 +73,7 @@ fn samples_decode() {
     let InboundEvent::FleetReport(report) = sample("fleet-report.json") else {
         panic!()
     };
-    assert!(report.notify && report.accounts.is_empty());
+    assert!(!report.notify && report.accounts.is_empty());
     let InboundEvent::Rollout(keep) = sample("rollout-standard-support.json") else {
         panic!()
     };

@@ -65,7 +65,7 @@ fn line<'a>(report: &'a Value, cluster: &str) -> &'a Value {
 #[tokio::test]
 async fn the_fleet_report_shows_each_enrolled_clusters_deadlines_costs_and_policy() {
     let h = Harness::new(fleet());
-    let report = h.send_ok(json!({ "fleetReport": {} })).await;
+    let report = h.send_ok(json!({ "fleetReport": { "notify": true } })).await;
     let names: Vec<&str> = report["clusters"]
         .as_array()
         .unwrap()
@@ -108,6 +108,9 @@ async fn the_fleet_report_shows_each_enrolled_clusters_deadlines_costs_and_polic
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].detail["clusters"][0]["cluster"], "soon");
     assert_eq!(notices[0].id, "fleet-report/2026-09-21");
+    assert_eq!(notices[0].detail["notificationId"], "fleet-report/2026-09-21");
+    // An operator's look notifies nobody.
+    assert_eq!(h.send_ok(json!({ "fleetReport": {} })).await["notified"], false);
     assert!(h.app.store.all().is_empty(), "nothing written");
     assert_eq!(h.app.eks.update_cluster_version_calls(), 0);
 }
@@ -117,16 +120,16 @@ async fn the_report_moves_with_the_clock_and_shows_each_clusters_last_upgrade() 
     let h = Harness::new(fleet());
     h.send_ok(json!({ "cluster": "soon", "targetVersion": "1.34" })).await;
     h.app.clock.advance_secs(21 * DAY);
-    let report = h.send_ok(json!({ "fleetReport": { "notify": false } })).await;
+    let report = h.send_ok(json!({ "fleetReport": {} })).await;
     let soon = line(&report, "soon");
     assert_eq!(soon["version"], "1.34", "{soon}");
     assert_eq!(soon["upgrade"]["requestId"], "to-1.34");
     assert_eq!(soon["upgrade"]["status"], "SUCCEEDED");
     // 100 days from T0, 21 days and the upgrade's own minutes later.
     assert_eq!(soon["daysOfStandardSupportLeft"], 78);
-    // 1.33 left standard support yesterday: auto (policy STANDARD) is past it, not billed extended by us.
+    // 1.33 left standard support a day and some minutes ago (rounded down: -2).
     let auto = line(&report, "auto");
-    assert_eq!(auto["daysOfStandardSupportLeft"], -1);
+    assert_eq!(auto["daysOfStandardSupportLeft"], -2);
     assert_eq!(report["notified"], false);
 }
 

@@ -63,7 +63,10 @@ impl EksAdapter {
         let name = id.name.as_str().to_owned();
         let client = match &id.at {
             None => self.client.get().await.clone(),
-            Some(at) => self.spoke(at, &change_session(&name)).await?,
+            Some(at) => match &self.spokes {
+                Some(spokes) => Box::pin(spokes.eks_once(at, &change_session(&name))).await?,
+                None => return Err(no_spoke_role(at)),
+            },
         };
         Ok(Reach { client, name })
     }

@@ -64,7 +64,15 @@ pub const HUB_SESSION: &str = "eks-upgrade-orchestrator";
 /// UpdateAddon) are made as: named after the cluster, so the member's CloudTrail says which
 /// upgrade made each change.
 pub fn change_session(cluster_name: &str) -> String {
-    session_name(&format!("eks-upgrade-{cluster_name}"))
+    let wanted = format!("eks-upgrade-{cluster_name}");
+    if wanted.len() <= 64 {
+        return session_name(&wanted);
+    }
+    // Cut to STS's 64 characters, told apart from another long name by a hash of the whole.
+    let hash = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, cluster_name.as_bytes())
+        .simple()
+        .to_string();
+    session_name(&format!("{}-{}", &wanted[..55], &hash[..8]))
 }
 
 /// The AWS configuration of a member account and region.
@@ -102,6 +110,15 @@ impl Spokes {
     /// credentials are.
     pub async fn eks(&self, at: &Location, session: &str) -> Result<aws_sdk_eks::Client, EksFailure> {
         Box::pin(self.client(&self.eks_clients, at, session, aws_sdk_eks::Client::new)).await
+    }
+
+    /// An EKS client for `at` signed as `session`, not kept: a change session (one per
+    /// cluster) makes a few calls per hop, and a client kept per cluster would hold a
+    /// thousand clients (and their connections) for an hour in a large rollout. The
+    /// credentials are kept as ever.
+    pub async fn eks_once(&self, at: &Location, session: &str) -> Result<aws_sdk_eks::Client, EksFailure> {
+        let credentials = self.credentials(at, session).await?;
+        Ok(aws_sdk_eks::Client::new(&self.signed(at, credentials).await))
     }
 
     /// A CloudWatch client for `at` (the alarms a member cluster's verification reads live in
@@ -277,6 +294,16 @@ mod tests {
             now + Duration::from_secs(120),
         );
         assert_eq!(cache.held.len(), 1);
+    }
+
+    #[test]
+    fn change_sessions_of_long_names_stay_apart() {
+        assert_eq!(change_session("web"), "eks-upgrade-web");
+        let a = change_session(&format!("{}-a", "n".repeat(90)));
+        let b = change_session(&format!("{}-b", "n".repeat(90)));
+        assert_eq!((a.len(), b.len()), (64, 64));
+        assert_ne!(a, b);
+        assert_eq!(a, change_session(&format!("{}-a", "n".repeat(90))), "stable");
     }
 
     #[test]

@@ -27,9 +27,11 @@ pub const UPGRADES_ROLLED_BACK: &str = "UpgradesRolledBack";
 pub const STEP_DURATION: &str = "StepDuration";
 /// EKS's update errors of a failed update; dimension `ErrorCode`.
 pub const EKS_ERRORS: &str = "EksErrors";
-/// A rollout's clusters in a state, when a count changed; dimensions `Rollout`, `State`.
+/// A rollout's clusters in a state, when a count changed; dimensions `Rollout`
+/// (`<name>/<requestId>`), `State`.
 pub const ROLLOUT_CLUSTERS: &str = "RolloutClusters";
-/// A rollout stopped (its failure budget spent, or an operator's stop); dimension `Rollout`.
+/// A rollout stopped (its failure budget spent, or an operator's stop); dimension `Rollout`
+/// (`<name>/<requestId>`).
 pub const ROLLOUTS_STOPPED: &str = "RolloutsStopped";
 /// Records the sweep found overdue (no progress past their wake-up or lease) and resumed.
 pub const OVERDUE_RESUMED: &str = "OverdueResumed";
@@ -59,6 +61,9 @@ pub struct MetricPoint {
     pub dimensions: Vec<(&'static str, String)>,
     /// Which cluster or rollout (a property, not a dimension).
     pub subject: String,
+    /// Also published by `FunctionName` alone (what an alarm reads); not for a gauge, whose
+    /// values of several rollouts and states would only add up to nonsense.
+    pub rollup: bool,
 }
 
 fn count(name: &'static str, subject: &str) -> MetricPoint {
@@ -68,6 +73,7 @@ fn count(name: &'static str, subject: &str) -> MetricPoint {
         unit: "Count",
         dimensions: Vec::new(),
         subject: subject.to_owned(),
+        rollup: true,
     }
 }
 
@@ -88,6 +94,7 @@ pub fn upgrade_metrics(old: &UpgradeRecord, new: &UpgradeRecord, now: i64) -> Ve
         unit: "Seconds",
         dimensions: vec![("Step", kind)],
         subject: subject.to_owned(),
+        rollup: true,
     };
     let new_hops = new
         .control_plane_updates
@@ -125,8 +132,14 @@ pub fn upgrade_metrics(old: &UpgradeRecord, new: &UpgradeRecord, now: i64) -> Ve
         out.extend(ended.map(|name| count(name, subject)));
         if matches!(new.status, UpgradeStatus::Failed | UpgradeStatus::Cancelled) {
             for e in &new.eks_errors {
+                // CloudWatch takes no empty dimension value.
+                let code = if e.error_code.is_empty() {
+                    "Unknown"
+                } else {
+                    e.error_code.as_str()
+                };
                 out.push(MetricPoint {
-                    dimensions: vec![("ErrorCode", e.error_code.clone())],
+                    dimensions: vec![("ErrorCode", code.to_owned())],
                     ..count(EKS_ERRORS, subject)
                 });
             }
@@ -155,7 +168,9 @@ fn by_state(r: &RolloutRecord) -> Vec<(ClusterState, usize)> {
 /// What the change of a rollout record counts: its clusters by state when a count changed,
 /// and a stop.
 pub fn rollout_metrics(old: Option<&RolloutRecord>, new: &RolloutRecord) -> Vec<MetricPoint> {
-    let subject = new.name.as_str();
+    // A rollout is its name and request: a weekly one reuses its name for each version.
+    let rollout = format!("{}/{}", new.name, new.request_id);
+    let subject = rollout.as_str();
     let mut out = Vec::new();
     let now = by_state(new);
     if old.map(by_state) != Some(now.clone()) {
@@ -169,6 +184,7 @@ pub fn rollout_metrics(old: Option<&RolloutRecord>, new: &RolloutRecord) -> Vec<
                 unit: "Count",
                 dimensions: vec![("Rollout", subject.to_owned()), ("State", state.unwrap_or_default())],
                 subject: subject.to_owned(),
+                rollup: false,
             });
         }
     }
@@ -200,7 +216,7 @@ pub fn emf_lines(points: &[MetricPoint], function: &str, timestamp_ms: i64) -> V
             let mut keys = vec!["FunctionName"];
             keys.extend(p.dimensions.iter().map(|(k, _)| *k));
             // Also by function alone, so an alarm needs no other dimension's value.
-            let sets = if keys.len() > 1 {
+            let sets = if keys.len() > 1 && p.rollup {
                 json!([keys, ["FunctionName"]])
             } else {
                 json!([keys])

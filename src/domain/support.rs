@@ -134,7 +134,8 @@ pub struct SupportLine {
     /// `upgradePolicy.supportType`: EXTENDED (the API's default) or STANDARD (EKS upgrades the
     /// cluster itself when standard support ends).
     pub upgrade_policy: Option<String>,
-    /// STANDARD_SUPPORT, EXTENDED_SUPPORT or UNSUPPORTED, as of now.
+    /// STANDARD_SUPPORT, EXTENDED_SUPPORT or UNSUPPORTED, as of now; UNKNOWN when its
+    /// region's catalogue could not be read.
     pub support: String,
     pub end_of_standard_support: String,
     pub end_of_extended_support: String,
@@ -173,14 +174,19 @@ pub fn support_line(
         offered.and_then(|o| o.end_of_standard),
         offered.and_then(|o| o.end_of_extended),
     );
-    // Whole days, toward zero: a day and an hour past is -1.
-    let days = |end: Option<i64>| end.map(|e| (e - now) / DAY);
+    // Whole days left, rounded down: an hour past the end is already -1.
+    let days = |end: Option<i64>| end.map(|e| (e - now).div_euclid(DAY));
     // By the dates where EKS gives them (a status read earlier may have moved on since).
     let support = match (eoss, eoes) {
         (Some(s), _) if now < s => "STANDARD_SUPPORT".to_owned(),
         (Some(_), Some(e)) if now < e => "EXTENDED_SUPPORT".to_owned(),
         (Some(_), Some(_)) => "UNSUPPORTED".to_owned(),
-        _ => offered.map(|o| o.status.clone()).unwrap_or_else(|| "UNKNOWN".into()),
+        _ => match offered {
+            Some(o) => o.status.clone(),
+            // EKS lists every version but the UNSUPPORTED ones (without `includeAll`).
+            None if !catalogue.is_empty() && view.version.is_some() => "UNSUPPORTED".into(),
+            None => "UNKNOWN".into(),
+        },
     };
     let extended = support == "EXTENDED_SUPPORT";
     let hourly = if extended {
@@ -319,5 +325,21 @@ mod tests {
         assert!(!line.enters_extended_soon());
         let far = support_line("web", &view(34, "EXTENDED"), &c, NOW, Prices::default(), None);
         assert!(!far.enters_extended_soon(), "100 days left");
+        let gone = support_line("web", &view(29, "EXTENDED"), &c, NOW, Prices::default(), None);
+        assert_eq!(
+            gone.support, "UNSUPPORTED",
+            "not listed: EKS hides UNSUPPORTED versions"
+        );
+        let unread = support_line("web", &view(29, "EXTENDED"), &[], NOW, Prices::default(), None);
+        assert_eq!(unread.support, "UNKNOWN");
+        let hour_past = support_line(
+            "web",
+            &view(33, "EXTENDED"),
+            &c,
+            NOW + 20 * DAY + 3600,
+            Prices::default(),
+            None,
+        );
+        assert_eq!(hour_past.days_of_standard_support_left, Some(-1));
     }
 }

@@ -2,7 +2,7 @@
 //! for) with its version, the end of standard and of extended support for that version (from
 //! `DescribeClusterVersions` in its region), its upgrade policy, the days left, what extended
 //! support costs it, and its upgrade running or last ended. Changes nothing in EKS or the
-//! table; notifies the clusters entering extended support within 30 days.
+//! table; with `notify`, notifies the clusters entering extended support within 30 days.
 
 use super::reply::Reply;
 use super::HandlerError;
@@ -112,6 +112,13 @@ impl<P: Ports> super::Orchestrator<P> {
         let Some(home) = self.config.home.as_ref() else {
             return Err(refused("accounts", "needs HOME_ACCOUNT_ID (the template sets it)"));
         };
+        let pairs = request.accounts.len().max(1) * request.regions.len().max(1);
+        if pairs > super::rollout::MAX_LOCATIONS {
+            return Err(refused(
+                "regions",
+                "expected at most 200 accounts and regions (each account in each region)",
+            ));
+        }
         let locations = locations_of(&request.accounts, &request.regions, home);
         if locations.iter().any(Option::is_some) && self.config.spoke.is_none() {
             return Err(refused(
@@ -168,8 +175,8 @@ impl<P: Ports> super::Orchestrator<P> {
         seen
     }
 
-    /// One notification a day at most (its id is the day's), naming the clusters entering
-    /// extended support soon; whether it went out.
+    /// The notification naming the clusters entering extended support soon (its
+    /// `notificationId` the day's, so a consumer keeps one a day); whether it went out.
     async fn notify_entering(&self, entering: &[&SupportLine], now: i64) -> bool {
         if entering.is_empty() || !self.notifier.enabled() {
             return false;
@@ -182,10 +189,12 @@ impl<P: Ports> super::Orchestrator<P> {
                         "daysLeft": l.days_of_standard_support_left, "upgradePolicy": l.upgrade_policy })
             })
             .collect();
+        // The day's id: consumers drop a second report of the same day (a retried delivery).
+        let id = format!("fleet-report/{}", date(Some(now)));
         let notice = Notification {
-            id: format!("fleet-report/{}", date(Some(now))),
+            id: id.clone(),
             detail_type: DETAIL_ENTERING_EXTENDED_SUPPORT.to_owned(),
-            detail: json!({ "withinDays": NOTICE_DAYS, "total": entering.len(), "clusters": clusters }),
+            detail: json!({ "notificationId": id, "withinDays": NOTICE_DAYS, "total": entering.len(), "clusters": clusters }),
         };
         match self.notifier.publish(&[notice]).await {
             Ok(()) => true,

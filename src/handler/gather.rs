@@ -135,7 +135,9 @@ impl<P: Ports> super::Orchestrator<P> {
 
     /// Refuses (naming `field[i]`) the first of `names` CloudWatch has no metric alarm of: a
     /// mistyped name, or a composite alarm, which the function's scoped permission can't read.
-    /// If CloudWatch can't answer now, nothing is refused: each hop's preflight reads them again.
+    /// Refuses too (naming `field`, with AWS's message) when they can never be read there: the
+    /// permission missing (a spoke stack without it), no spoke role for that account. If
+    /// CloudWatch can't answer now, nothing is refused: each hop's preflight reads them again.
     pub(super) async fn refuse_unknown_alarms(
         &self,
         at: Option<&Location>,
@@ -145,8 +147,17 @@ impl<P: Ports> super::Orchestrator<P> {
         if names.is_empty() {
             return Ok(());
         }
-        let Ok(seen) = self.named_alarms(at, names).await else {
-            return Ok(());
+        let seen = match self.named_alarms(at, names).await {
+            Ok(seen) => seen,
+            Err(e) if e.kind == FailureKind::Transient => return Ok(()),
+            Err(e) => {
+                warn!("refused: the alarms can't be read: {e}");
+                return Err(InvalidEvent {
+                    field: field.to_owned(),
+                    problem: format!("the alarms can't be read where the cluster is: {e}"),
+                }
+                .into());
+            }
         };
         match seen.iter().position(|(_, alarm)| alarm.is_none()) {
             None => Ok(()),

@@ -4,7 +4,11 @@
 //! Logs Insights finds one cluster's history (the README has the query).
 
 use crate::domain::InboundEvent;
-use tracing::{field::Empty, info_span, Span};
+use tracing::{field::Empty, span, Level, Span};
+
+/// The spans' level: the highest, so a log level set above INFO (AWS_LAMBDA_LOG_LEVEL=WARN)
+/// still gives every warning its cluster and step (a span's level shows on no line).
+const SPAN_LEVEL: Level = Level::ERROR;
 
 /// The span of an invocation's event.
 pub(super) fn event_span(event: &InboundEvent) -> Span {
@@ -21,7 +25,7 @@ pub(super) fn event_span(event: &InboundEvent) -> Span {
         InboundEvent::RolloutTick(t) => ("rolloutTick", None, Some(t.name.to_string())),
         InboundEvent::FleetReport(_) => ("fleetReport", None, None),
     };
-    let span = info_span!("event", event = kind, cluster = Empty, rollout = Empty);
+    let span = span!(SPAN_LEVEL, "event", event = kind, cluster = Empty, rollout = Empty);
     if let Some(cluster) = cluster {
         span.record("cluster", cluster.as_str());
     }
@@ -34,7 +38,7 @@ pub(super) fn event_span(event: &InboundEvent) -> Span {
 /// The span of one upgrade driven in this invocation (a rollout tick drives several): its
 /// cluster, request and step (recorded as it moves on).
 pub(super) fn upgrade_span(cluster: &str, request_id: &str) -> Span {
-    info_span!("upgrade", cluster, request_id, step = Empty)
+    span!(SPAN_LEVEL, "upgrade", cluster, request_id, step = Empty)
 }
 
 /// Records the step the current upgrade is at.

@@ -90,34 +90,48 @@ impl<P: Ports> crate::handler::Orchestrator<P> {
         Ok((found, unreachable))
     }
 
-    /// The version catalogue of every region `locations` touch: each region asked once, in the
-    /// first of its locations (EKS offers a version region by region). A member location
-    /// that can't be reached is left out (discovery makes it a failed entry).
+    /// The version catalogue of every region `locations` touch (EKS offers a version region
+    /// by region), each region asked once: in the function's own account when it is one of
+    /// them, else in its first member location that answers. A region none of whose locations
+    /// can be reached is left out: discovery makes each of them a failed entry.
     pub(super) async fn catalogues_across(
         &self,
         locations: &[Option<Location>],
     ) -> Result<Vec<Vec<OfferedVersion>>, HandlerError> {
         let home_region = self.config.home.as_ref().map(|h| h.region.clone());
-        let mut asked: Vec<Option<Region>> = Vec::new();
-        let mut at_once = Vec::new();
-        for at in std::iter::once(&None).chain(locations) {
+        // Each region's locations to ask, in order (home's own first).
+        let mut regions: Vec<(Option<Region>, Vec<Option<Location>>)> = Vec::new();
+        let mut ordered: Vec<&Option<Location>> = locations.iter().filter(|at| at.is_none()).collect();
+        ordered.extend(locations.iter().filter(|at| at.is_some()));
+        for at in ordered {
             let region = at.as_ref().map(|at| at.region.clone()).or_else(|| home_region.clone());
-            if (at.is_some() && region == home_region) || asked.contains(&region) {
-                continue;
+            match regions.iter_mut().find(|(r, _)| *r == region) {
+                Some((_, candidates)) => candidates.push(at.clone()),
+                None => regions.push((region, vec![at.clone()])),
             }
-            asked.push(region);
-            at_once.push(at.clone());
         }
         let mut catalogues = Vec::new();
-        for chunk in at_once.chunks(LOCATIONS_AT_ONCE) {
-            let answers = join_all(chunk.iter().map(|at| self.eks.describe_cluster_versions(at.as_ref()))).await;
-            for (at, answer) in chunk.iter().zip(answers) {
-                match answer {
-                    Ok(catalogue) => catalogues.push(catalogue),
-                    Err(e) if at.is_some() && e.kind != FailureKind::Transient => {}
-                    Err(e) => return Err(HandlerError::Eks(e)),
+        let mut next: Vec<(usize, usize)> = (0..regions.len()).map(|r| (r, 0)).collect();
+        while !next.is_empty() {
+            let mut retry = Vec::new();
+            for chunk in next.chunks(LOCATIONS_AT_ONCE) {
+                let asks = chunk
+                    .iter()
+                    .map(|&(r, i)| self.eks.describe_cluster_versions(regions[r].1[i].as_ref()));
+                for (&(r, i), answer) in chunk.iter().zip(join_all(asks).await) {
+                    match answer {
+                        Ok(catalogue) => catalogues.push(catalogue),
+                        // This account can't be reached there: the region's next location.
+                        Err(e) if regions[r].1[i].is_some() && e.kind != FailureKind::Transient => {
+                            if i + 1 < regions[r].1.len() {
+                                retry.push((r, i + 1));
+                            }
+                        }
+                        Err(e) => return Err(HandlerError::Eks(e)),
+                    }
                 }
             }
+            next = retry;
         }
         Ok(catalogues)
     }
