@@ -91,8 +91,8 @@ stack_start() {
   export UPGRADES_TABLE
   "$HELPER" create-table | sed 's/^/   /'
 
-  note "building the function"
-  cargo build --quiet -p eks-upgrade-orchestrator --bin eks-upgrade-orchestrator
+  note "building the function and the eks-upgrade command line"
+  cargo build --quiet -p eks-upgrade-orchestrator --bin eks-upgrade-orchestrator -p eks-upgrade
   note "starting cargo lambda watch on port $LAMBDA_PORT"
   cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" --concurrency 4 \
     --env-var "UPGRADES_TABLE=$UPGRADES_TABLE" \
@@ -118,6 +118,11 @@ stack_start() {
 }
 
 # cargo lambda invoke, as a user would.
+eks_upgrade() { # the command line, against the function cargo lambda watch serves
+  "$CARGO_TARGET_DIR/debug/eks-upgrade" --function eks-upgrade-orchestrator \
+    --endpoint-url "http://127.0.0.1:$LAMBDA_PORT" "$@"
+}
+
 invoke() { # data-file
   cargo lambda invoke eks-upgrade-orchestrator --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
     --data-file "$1" --output-format json

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod accounts;
+mod cli;
 mod rollouts;
 mod safety_net;
 mod support;
@@ -66,6 +67,8 @@ struct Stack {
     eks: aws_sdk_eks::Client,
     /// Invokes the test's Lambda endpoint directly, as `cargo lambda invoke` does.
     direct: aws_sdk_lambda::Client,
+    /// That endpoint (what `eks-upgrade --endpoint-url` takes).
+    lambda_url: String,
 }
 
 async fn invoke_endpoint(
@@ -266,13 +269,14 @@ impl Stack {
                 ..Default::default()
             })
             .expect("relay");
-        let direct = aws_sdk_lambda::Client::new(&sdk(lambda_url).await);
+        let direct = aws_sdk_lambda::Client::new(&sdk(lambda_url.clone()).await);
         Self {
             dynalite: Some(dynalite),
             dynalite_dir,
             emulator,
             lambda,
             direct,
+            lambda_url,
             eks,
         }
     }
