@@ -5,8 +5,14 @@ use super::*;
 use clap::Parser;
 use eks_upgrade::cli::Cli;
 
-/// Runs `eks-upgrade <args>` against the stack: (exit code, what it printed).
+/// Runs `eks-upgrade <args>` against the stack: (exit code, what it printed on stdout, then on
+/// stderr).
 async fn cli(stack: &Stack, args: &[&str]) -> (i32, String) {
+    let (code, out, err) = cli_apart(stack, args).await;
+    (code, format!("{out}{err}"))
+}
+
+async fn cli_apart(stack: &Stack, args: &[&str]) -> (i32, String, String) {
     static CREDENTIALS: std::sync::Once = std::sync::Once::new();
     // The command line reads the standard chain, as a user's shell has it.
     CREDENTIALS.call_once(|| {
@@ -24,9 +30,9 @@ async fn cli(stack: &Stack, args: &[&str]) -> (i32, String) {
     ];
     all.extend_from_slice(args);
     let parsed = Cli::try_parse_from(&all).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = Vec::new();
-    let code = eks_upgrade::run(parsed, &mut out).await;
-    (code, String::from_utf8(out).unwrap())
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = eks_upgrade::run(parsed, &mut out, &mut err).await;
+    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,13 +64,21 @@ async fn plan_upgrade_watch_status_and_a_refusal_from_the_command_line() {
         .find(|l| l.starts_with("to-1.31"))
         .unwrap_or_else(|| panic!("{status}"));
     assert!(row.contains("SUCCEEDED") && row.contains(&update), "{row}");
-    let (code, json) = cli(&stack, &["status", "--cluster", "demo", "--output", "json"]).await;
+    let (code, json, _) = cli_apart(&stack, &["status", "--cluster", "demo", "--output", "json"]).await;
     assert_eq!(code, 0);
     let parsed: Value = serde_json::from_str(&json).expect("--output json is JSON");
     assert_eq!(parsed["records"][0]["updateId"], update.as_str());
-    // A refused request: one line with the function's message, exit 1, nothing written.
-    let (code, refused) = cli(&stack, &["upgrade", "--cluster", "demo", "--target", "1.3a"]).await;
+    // Watching with JSON: stdout is the final record alone, the lines go to stderr.
+    let (code, json, lines) = cli_apart(&stack, &["watch", "--cluster", "demo", "--output", "json"]).await;
+    assert_eq!(code, 0, "{lines}");
+    let record: Value = serde_json::from_str(&json).expect("only JSON on stdout");
+    assert_eq!(record["status"], "SUCCEEDED");
+    assert_eq!(record["updateId"], update.as_str());
+    assert!(lines.contains("SUCCEEDED"), "{lines}");
+    // A refused request: one line on stderr with the function's message, exit 1, nothing written.
+    let (code, out, refused) = cli_apart(&stack, &["upgrade", "--cluster", "demo", "--target", "1.3a"]).await;
     assert_eq!(code, 1);
+    assert!(out.is_empty(), "{out}");
     assert!(
         refused.starts_with("eks-upgrade: refused") && refused.contains("targetVersion"),
         "{refused}"

@@ -19,8 +19,8 @@ pub struct Cli {
 /// Which function, and how to reach it.
 #[derive(Debug, Clone, Args)]
 pub struct Target {
-    /// The function's name or ARN.
-    #[arg(long, env = "EKS_UPGRADE_FUNCTION", global = true, conflicts_with = "stack")]
+    /// The function's name or ARN (over `--stack` when both are given).
+    #[arg(long, env = "EKS_UPGRADE_FUNCTION", global = true)]
     pub function: Option<String>,
     /// The CloudFormation stack that deployed it (its `FunctionArn` output).
     #[arg(long, env = "EKS_UPGRADE_STACK", global = true)]
@@ -85,6 +85,9 @@ pub enum Command {
         /// Follow it to its end (as `watch`).
         #[arg(long)]
         watch: bool,
+        /// Seconds between looks, with `--watch`.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        interval: u64,
     },
     /// A cluster's upgrade records.
     Status {
@@ -101,7 +104,7 @@ pub enum Command {
         #[arg(long)]
         request_id: Option<String>,
         /// Seconds between looks.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
         interval: u64,
     },
     /// Rolls the last hop of a recorded upgrade back (EKS version rollback).
@@ -156,6 +159,9 @@ pub enum RolloutCommand {
         /// Follow it to its end (as `rollout watch`).
         #[arg(long)]
         watch: bool,
+        /// Seconds between looks, with `--watch`.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        interval: u64,
     },
     /// A rollout's stages and clusters.
     Status(RolloutName),
@@ -164,7 +170,7 @@ pub enum RolloutCommand {
         #[command(flatten)]
         rollout: RolloutName,
         /// Seconds between looks.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
         interval: u64,
     },
     /// Lets a stage waiting for approval start.

@@ -80,15 +80,18 @@ impl Function {
                     aws_sdk_lambda::error::DisplayErrorContext(&e)
                 ))
             })?;
-        let payload: Value = out
-            .payload()
-            .map(|p| serde_json::from_slice(p.as_ref()).unwrap_or(Value::Null))
-            .unwrap_or(Value::Null);
+        let raw = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
+        let payload: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         if out.function_error().is_some() {
             let text = |k: &str| payload[k].as_str().unwrap_or_default().to_owned();
+            let message = match text("errorMessage") {
+                // Not the function's error shape (a runtime crash): what came back, as it is.
+                m if m.is_empty() => String::from_utf8_lossy(&raw).trim().to_owned(),
+                m => m,
+            };
             return Err(CliError::Refused {
                 kind: text("errorType"),
-                message: text("errorMessage"),
+                message,
             });
         }
         Ok(payload)

@@ -91,6 +91,9 @@ pub fn plan(reply: &Value) -> String {
     for b in plan["blockers"].as_array().into_iter().flatten() {
         out.push_str(&format!("\nblocker: {}", cell(b)));
     }
+    for w in plan["warnings"].as_array().into_iter().flatten() {
+        out.push_str(&format!("\nwarning: {}", cell(w)));
+    }
     if let Some(w) = reply["window"]["window"].as_str() {
         out.push_str(&format!(
             "\nwindow: {w} (open now: {})",
@@ -224,9 +227,32 @@ fn or_none(s: String) -> String {
     }
 }
 
+/// A rollback's dry run: what would go back, and whether it can now.
+pub fn rollback_dry_run(r: &Value) -> String {
+    let mut out = format!(
+        "rollback of {} ({}): {} -> {}, would start now: {}",
+        cell(&r["cluster"]),
+        cell(&r["requestId"]),
+        cell(&r["from"]),
+        cell(&r["to"]),
+        cell(&r["wouldStart"])
+    );
+    for check in r["prerequisites"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\n  {}  {}  {}",
+            cell(&check["check"]),
+            cell(&check["passed"]),
+            cell(&check["detail"])
+        ));
+    }
+    out
+}
+
 /// Whatever the function answered, as people read it.
 pub fn any(reply: &Value) -> String {
-    if reply.get("plan").is_some() {
+    if reply.get("wouldStart").is_some() {
+        rollback_dry_run(reply)
+    } else if reply.get("plan").is_some() {
         plan(reply)
     } else if reply.get("records").is_some() {
         status(reply)

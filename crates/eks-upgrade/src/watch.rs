@@ -46,6 +46,31 @@ fn pick<'a>(records: &'a [Value], request_id: &Option<String>) -> Option<&'a Val
     })
 }
 
+/// `from` plus `n` minors ("1.30" + 2 = "1.32").
+fn minors_after(from: &str, n: usize) -> String {
+    match from
+        .split_once('.')
+        .map(|(major, minor)| (major, minor.parse::<usize>()))
+    {
+        Some((major, Ok(minor))) => format!("{major}.{}", minor + n),
+        _ => "?".into(),
+    }
+}
+
+/// How many control-plane hops the upgrade makes in all (its plan is remade at each hop, so
+/// it is counted from the versions).
+fn hops_in_all(r: &Value) -> u64 {
+    let minor = |k: &str| {
+        r[k].as_str()
+            .and_then(|v| v.split_once('.'))
+            .and_then(|(_, m)| m.parse::<u64>().ok())
+    };
+    match (minor("fromVersion"), minor("targetVersion")) {
+        (Some(from), Some(to)) if to > from => to - from,
+        _ => 1,
+    }
+}
+
 /// The lines a record's state shows, by what they are about (a change of one prints it).
 fn upgrade_lines(r: &Value) -> BTreeMap<String, String> {
     let mut lines = BTreeMap::new();
@@ -53,20 +78,15 @@ fn upgrade_lines(r: &Value) -> BTreeMap<String, String> {
         "0".into(),
         format!("{}  {}  {}", cell(&r["status"]), cell(&r["step"]), cell(&r["message"])),
     );
-    let hops: Vec<String> = r["plan"]["hops"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| cell(&h["to"]))
-        .collect();
+    let from = cell(&r["fromVersion"]);
     for (i, id) in r["controlPlaneUpdates"].as_array().into_iter().flatten().enumerate() {
-        let to = hops.get(i).cloned().unwrap_or_else(|| "?".into());
+        let to = minors_after(&from, i + 1);
         lines.insert(
             format!("1-{i}"),
             format!("control plane -> {to}  update {}  Successful", cell(id)),
         );
     }
-    if !r["updateId"].is_null() && r["status"] == "IN_PROGRESS" && r["step"] == "TrackUpdate" {
+    if !r["updateId"].is_null() && r["step"] == "TRACK_UPDATE" {
         lines.insert(
             "1-now".into(),
             format!(
@@ -76,8 +96,21 @@ fn upgrade_lines(r: &Value) -> BTreeMap<String, String> {
             ),
         );
     }
+    let rollback = &r["rollback"];
+    if !rollback["updateId"].is_null() {
+        lines.insert(
+            "3-rollback".into(),
+            format!(
+                "rollback {} -> {}  update {}  {}",
+                cell(&rollback["from"]),
+                cell(&rollback["to"]),
+                cell(&rollback["updateId"]),
+                cell(&r["status"])
+            ),
+        );
+    }
     for item in r["items"].as_array().into_iter().flatten() {
-        if item["updateId"].is_null() && item["status"] == "PENDING" {
+        if item["updateId"].is_null() && item["status"] == "PLANNED" {
             continue;
         }
         let key = format!(
@@ -98,10 +131,23 @@ fn upgrade_lines(r: &Value) -> BTreeMap<String, String> {
             ),
         );
     }
+    if r["status"] == "WAITING_FOR_WINDOW" {
+        lines.insert(
+            "4-window".into(),
+            format!(
+                "parked until {} (epoch seconds): outside its maintenance window",
+                cell(&r["waitUntil"])
+            ),
+        );
+    }
     lines
 }
 
-/// Follows one upgrade until it ends; its last record.
+/// How long a watch waits for a record asked for by id to appear (a schedule about to send it).
+const APPEAR_WITHIN: Duration = Duration::from_secs(120);
+
+/// Follows one upgrade until it ends; its last record. Lines go to `out` (stderr with
+/// `--output json`, so stdout holds only JSON).
 pub async fn upgrade(
     f: &Function,
     c: &ClusterRef,
@@ -111,19 +157,26 @@ pub async fn upgrade(
 ) -> Result<Value, CliError> {
     let mut shown: BTreeMap<String, String> = BTreeMap::new();
     let progress = bar(1, "hops".into());
+    // The record followed: the one asked for, else the first picked, kept from then on.
+    let mut following = request_id.clone();
+    let started = std::time::Instant::now();
     loop {
-        let reply = f.invoke(&events::status(c, request_id)).await?;
+        let reply = f.invoke(&events::status(c, &following)).await?;
         let records = reply["records"].as_array().cloned().unwrap_or_default();
-        let Some(record) = pick(&records, request_id).cloned() else {
+        let Some(record) = pick(&records, &following).cloned() else {
+            if following.is_some() && started.elapsed() < APPEAR_WITHIN {
+                tokio::time::sleep(Duration::from_secs(interval)).await;
+                continue;
+            }
             progress.finish_and_clear();
+            let which = following.as_deref().unwrap_or("any");
             return Err(CliError::Usage(format!(
-                "no upgrade recorded for {} (request {})",
-                c.cluster,
-                request_id.as_deref().unwrap_or("any")
+                "no upgrade recorded for {} (request {which})",
+                c.cluster
             )));
         };
-        let hops = record["plan"]["hops"].as_array().map_or(1, Vec::len).max(1) as u64;
-        progress.set_length(hops);
+        following = record["requestId"].as_str().map(str::to_owned);
+        progress.set_length(hops_in_all(&record));
         progress.set_position(record["controlPlaneUpdates"].as_array().map_or(0, Vec::len) as u64);
         progress.set_message(cell(&record["status"]));
         for (key, line) in upgrade_lines(&record) {
@@ -143,7 +196,7 @@ pub async fn upgrade(
 }
 
 /// Follows a rollout until it ends: a bar per stage, a line per cluster's change; its last
-/// answer.
+/// answer (also when it waits for an approval or is paused: it would wait for ever).
 pub async fn rollout(f: &Function, r: &RolloutName, interval: u64, out: &mut dyn Write) -> Result<Value, CliError> {
     let bars = MultiProgress::new();
     let mut stage_bars: BTreeMap<String, ProgressBar> = BTreeMap::new();
@@ -181,6 +234,12 @@ pub async fn rollout(f: &Function, r: &RolloutName, interval: u64, out: &mut dyn
         }
         if ROLLOUT_ENDS.contains(&status.as_str()) {
             bars.clear().ok();
+            return Ok(reply);
+        }
+        if status == "PAUSED" {
+            bars.clear().ok();
+            writeln!(out, "paused: eks-upgrade rollout resume --name {} goes on", r.name)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             return Ok(reply);
         }
         if let Some(stage) = awaiting(&reply) {

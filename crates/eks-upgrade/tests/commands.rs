@@ -89,11 +89,21 @@ fn bad_arguments_get_clap_errors_and_a_missing_function_one_line() {
     assert!(err.contains("--target"), "{err}");
     let (code, _, err) = binary(&["upgrade", "-c", "web", "-t", "1.31", "--account", "210987654321"]);
     assert_eq!(code, 2, "--account needs --cluster-region: {err}");
-    let (code, out, _) = binary(&["status", "-c", "web", "--region", "us-east-1"]);
+    let (code, out, err) = binary(&["status", "-c", "web", "--region", "us-east-1"]);
     assert_eq!(code, 1);
-    assert_eq!(out.lines().count(), 1, "{out}");
-    assert!(out.contains("--function"), "{out}");
-    let (code, out, _) = binary(&["rollout", "start", "-f", "/nonexistent.json", "--function", "f"]);
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--function"), "{err}");
+    let (code, _, err) = binary(&["rollout", "start", "-f", "/nonexistent.json", "--function", "f"]);
     assert_eq!(code, 1);
-    assert!(out.contains("/nonexistent.json"), "{out}");
+    assert!(err.contains("/nonexistent.json"), "{err}");
+    let (code, _, err) = binary(&["watch", "-c", "web", "--interval", "0", "--function", "f"]);
+    assert_eq!(code, 2, "an interval of at least a second: {err}");
+    // --function beside the stack's variable: the function named wins (no clap conflict).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eks-upgrade"))
+        .args(["rollout", "start", "-f", "/nonexistent.json", "--function", "f"])
+        .env("EKS_UPGRADE_STACK", "some-stack")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 }
