@@ -216,6 +216,18 @@ fn max_concurrent_is_never_exceeded_however_the_ticks_fall() {
     assert_eq!(r.status, RolloutStatus::Succeeded, "{:?}", r.message);
 }
 
+/// A rollout made across accounts, the function's own being 123456789012 in us-east-1.
+fn across(request: &RolloutRequest, found: &[Discovered], unreachable: &[super::assign::Unreachable]) -> RolloutRecord {
+    let home = crate::domain::Location::new("123456789012", "us-east-1").unwrap();
+    let discovery = super::assign::Discovery {
+        clusters: found,
+        unreachable,
+        home: Some(&home),
+    };
+    let target = KubeVersion::new(1, 31);
+    super::assign::new_rollout_across(request, "r", target, discovery, &Limits::default(), NOW).unwrap()
+}
+
 #[test]
 fn the_functions_own_clusters_count_in_its_account_whatever_their_key() {
     // Its own region's cluster is keyed by bare name, its other region's by ARN: one account.
@@ -234,21 +246,7 @@ fn the_functions_own_clusters_count_in_its_account_whatever_their_key() {
         "prod",
         true,
     ));
-    let home = crate::domain::Location::new("123456789012", "us-east-1").unwrap();
-    let discovery = super::assign::Discovery {
-        clusters: &fleet,
-        unreachable: &[],
-        home: Some(&home),
-    };
-    let mut r = super::assign::new_rollout_across(
-        &request,
-        "r",
-        KubeVersion::new(1, 31),
-        discovery,
-        &Limits::default(),
-        NOW,
-    )
-    .unwrap();
+    let mut r = across(&request, &fleet, &[]);
     assert_eq!(r.stages[0].clusters.len(), 5);
     let names = advance(&mut r, NOW);
     assert_eq!(
@@ -266,7 +264,6 @@ fn unreachable_accounts_keep_a_failed_entry_each_and_at_most_max_notes_notes() {
         { "name": "a", "accounts": accounts[..80], "regions": ["eu-west-1"], "failureBudget": 200 },
         { "name": "b", "accounts": accounts[80..], "regions": ["eu-west-1"], "failureBudget": 200 },
     ]));
-    let home = crate::domain::Location::new("123456789012", "us-east-1").unwrap();
     let unreachable: Vec<super::assign::Unreachable> = accounts
         .iter()
         .map(|a| super::assign::Unreachable {
@@ -274,20 +271,7 @@ fn unreachable_accounts_keep_a_failed_entry_each_and_at_most_max_notes_notes() {
             message: "x".repeat(500),
         })
         .collect();
-    let discovery = super::assign::Discovery {
-        clusters: &[],
-        unreachable: &unreachable,
-        home: Some(&home),
-    };
-    let r = super::assign::new_rollout_across(
-        &request,
-        "r",
-        KubeVersion::new(1, 31),
-        discovery,
-        &Limits::default(),
-        NOW,
-    )
-    .unwrap();
+    let r = across(&request, &[], &unreachable);
     let entries: Vec<&ClusterEntry> = r.stages.iter().flat_map(|s| s.clusters.iter()).collect();
     assert_eq!(entries.len(), 150, "a failed entry per account");
     assert!(entries.iter().all(|c| c.state == ClusterState::Failed));
